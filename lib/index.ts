@@ -1,0 +1,1 @@
+// The public API of permission-decay. Everything not exported here is internal.

@@ -1,0 +1,440 @@
+/**
+ * The governance contract: tag schema, expiry format, approved-spec shape,
+ * ledger record shapes and event shapes.
+ *
+ * The construct (synth time), the sweeper (run time) and the CLI all import
+ * this module. Nothing else spells a tag key, parses an expiry or shapes a
+ * ledger record. README "The contract" documents the same rules for users.
+ */
+
+// ---------------------------------------------------------------------------
+// Tags
+// ---------------------------------------------------------------------------
+
+/** Every governed role carries this tag with value {@link MANAGED_BY_VALUE}. */
+export const TAG_MANAGED_BY = 'governance:managed-by';
+export const MANAGED_BY_VALUE = 'permission-decay';
+/** The agent id of a governed role. */
+export const TAG_AGENT = 'governance:agent';
+/** A contact for the agent's owner. */
+export const TAG_OWNER = 'governance:owner';
+/** Prefix of a grant's expiry tag; the rest of the key is the grant's policy name. */
+export const TAG_GRANT_PREFIX = 'governance:grant:';
+/** Compliance regime of a resource or an agent (issue 7). */
+export const TAG_COMPLIANCE = 'governance:compliance';
+
+/** IAM limits that the contract must respect. */
+export const IAM_LIMITS = {
+  /** Tag keys: 1..128 characters. */
+  tagKeyMaxLength: 128,
+  /** Tag values: 0..256 characters. */
+  tagValueMaxLength: 256,
+  /** Tags on one role. */
+  maxTagsPerRole: 50,
+  /** Inline policy names: 1..128 characters. */
+  policyNameMaxLength: 128,
+  /** Aggregate size of a role's inline policies (characters, whitespace not counted). */
+  inlinePolicyAggregateChars: 10240,
+  /** Size of one managed policy document (characters, whitespace not counted). */
+  managedPolicyChars: 6144,
+  /** Managed policies attached to a role (default quota; can be raised to 20). */
+  maxManagedPoliciesPerRole: 10,
+} as const;
+
+/** Characters IAM accepts in tag keys and values. */
+export const TAG_CHARS = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+/** Characters we accept in one field of a grant tag value (no spaces: space separates fields). */
+export const GRANT_FIELD_CHARS = /^[A-Za-z0-9_.:/=+\-@]+$/;
+/** Characters a grant (policy) name may use: what both an IAM policy name and a tag key accept. */
+export const GRANT_NAME_CHARS = /^[A-Za-z0-9_.+=@\-]+$/;
+export const GRANT_NAME_MAX_LENGTH = IAM_LIMITS.tagKeyMaxLength - TAG_GRANT_PREFIX.length;
+
+/** The expiry tag key for a grant whose policy is named `policyName`. */
+export function grantTagKey(policyName: string): string {
+  return `${TAG_GRANT_PREFIX}${policyName}`;
+}
+
+/** The policy name of a grant tag key, or undefined when the key is not a grant tag. */
+export function policyNameOfGrantTag(tagKey: string): string | undefined {
+  if (tagKey.length <= TAG_GRANT_PREFIX.length) return undefined;
+  if (tagKey.slice(0, TAG_GRANT_PREFIX.length).toLowerCase() !== TAG_GRANT_PREFIX) return undefined;
+  return tagKey.slice(TAG_GRANT_PREFIX.length);
+}
+
+// ---------------------------------------------------------------------------
+// Expiry instants
+// ---------------------------------------------------------------------------
+
+/** The one expiry format: an absolute UTC instant to the second, e.g. 2026-12-31T00:00:00Z. */
+export const EXPIRY_PATTERN = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$/;
+
+/** A problem with an input, with a code for programs and a message for people. */
+export class ContractError extends Error {
+  constructor(public readonly code: string, message: string) {
+    super(message);
+    this.name = 'ContractError';
+  }
+}
+
+/**
+ * Parses an expiry instant. Only the exact form YYYY-MM-DDTHH:MM:SSZ is
+ * accepted, and the calendar date must exist: a malformed expiry is an error,
+ * never "no expiry".
+ */
+export function parseExpiry(text: string, what = 'expiry'): Date {
+  const m = EXPIRY_PATTERN.exec(text);
+  if (!m) {
+    throw new ContractError('BAD_EXPIRY', `${what} "${text}" is not an instant of the form YYYY-MM-DDTHH:MM:SSZ (UTC)`);
+  }
+  const [y, mo, d, h, mi, s] = m.slice(1).map(Number);
+  const date = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
+  if (date.getUTCFullYear() !== y || date.getUTCMonth() !== mo - 1 || date.getUTCDate() !== d
+    || date.getUTCHours() !== h || date.getUTCMinutes() !== mi || date.getUTCSeconds() !== s) {
+    throw new ContractError('BAD_EXPIRY', `${what} "${text}" is not a real calendar instant`);
+  }
+  return date;
+}
+
+/**
+ * Parses an instant given by a person (CLI flags): the expiry form, or any
+ * ISO-8601 instant with an explicit zone (Z or ±HH:MM). Returns it in the
+ * expiry form, truncated to the second.
+ */
+export function normalizeInstant(text: string, what = 'instant'): string {
+  if (EXPIRY_PATTERN.test(text)) return formatExpiry(parseExpiry(text, what));
+  const iso = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+  const ms = iso.test(text) ? Date.parse(text) : NaN;
+  if (Number.isNaN(ms)) {
+    throw new ContractError('BAD_INSTANT', `${what} "${text}" is not an ISO-8601 instant with a time zone, e.g. 2026-12-31T00:00:00Z`);
+  }
+  return formatExpiry(new Date(ms));
+}
+
+/** Formats an instant in the expiry form (seconds, UTC, Z). */
+export function formatExpiry(date: Date): string {
+  if (Number.isNaN(date.getTime())) throw new ContractError('BAD_EXPIRY', 'cannot format an invalid date');
+  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+// ---------------------------------------------------------------------------
+// Grant tag values
+// ---------------------------------------------------------------------------
+
+/** What a grant's expiry tag says. */
+export interface GrantTag {
+  readonly expiresAt: string;
+  readonly requestedBy: string;
+  readonly ticket: string;
+}
+
+/** Requester recorded on grants that the sweeper found by hand-added (drift). */
+export const DRIFT_REQUESTER = 'permission-decay/drift';
+/** Ticket recorded on drift grants. */
+export const DRIFT_TICKET = 'none';
+
+const GRANT_TAG_FIELDS = ['expires', 'by', 'ticket'] as const;
+
+/** Formats a grant tag value: `expires=<instant> by=<requester> ticket=<ticket>`. Throws on bad fields. */
+export function formatGrantTag(tag: GrantTag): string {
+  parseExpiry(tag.expiresAt, 'grant expiry');
+  for (const [field, value] of [['requester', tag.requestedBy], ['ticket', tag.ticket]] as const) {
+    if (!GRANT_FIELD_CHARS.test(value)) {
+      throw new ContractError('BAD_TAG_FIELD',
+        `${field} "${value}" is empty or has characters a grant tag cannot hold (allowed: letters, digits and _ . : / = + - @, no spaces)`);
+    }
+  }
+  const value = `expires=${tag.expiresAt} by=${tag.requestedBy} ticket=${tag.ticket}`;
+  if (value.length > IAM_LIMITS.tagValueMaxLength) {
+    throw new ContractError('TAG_TOO_LONG',
+      `grant tag value is ${value.length} characters; IAM allows ${IAM_LIMITS.tagValueMaxLength}: shorten the requester or ticket`);
+  }
+  return value;
+}
+
+/**
+ * Parses a grant tag value strictly: exactly the fields expires, by and ticket,
+ * each once, in any order, separated by single spaces. Anything else throws a
+ * ContractError; callers treat such a grant as drift, never as "no expiry".
+ */
+export function parseGrantTag(value: string): GrantTag {
+  if (value.length > IAM_LIMITS.tagValueMaxLength) {
+    throw new ContractError('BAD_GRANT_TAG', `grant tag value is longer than ${IAM_LIMITS.tagValueMaxLength} characters`);
+  }
+  const fields = new Map<string, string>();
+  for (const part of value.split(' ')) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) throw new ContractError('BAD_GRANT_TAG', `grant tag "${value}": "${part}" is not a field=value pair`);
+    const key = part.slice(0, eq);
+    const fieldValue = part.slice(eq + 1);
+    if (!(GRANT_TAG_FIELDS as readonly string[]).includes(key)) {
+      throw new ContractError('BAD_GRANT_TAG', `grant tag "${value}": unknown field "${key}" (expected expires, by, ticket)`);
+    }
+    if (fields.has(key)) throw new ContractError('BAD_GRANT_TAG', `grant tag "${value}": field "${key}" appears twice`);
+    if (!GRANT_FIELD_CHARS.test(fieldValue)) {
+      throw new ContractError('BAD_GRANT_TAG', `grant tag "${value}": field "${key}" is empty or has characters outside _ . : / = + - @ letters and digits`);
+    }
+    fields.set(key, fieldValue);
+  }
+  for (const key of GRANT_TAG_FIELDS) {
+    if (!fields.has(key)) throw new ContractError('BAD_GRANT_TAG', `grant tag "${value}": field "${key}" is missing`);
+  }
+  const expiresAt = fields.get('expires')!;
+  parseExpiry(expiresAt, `grant tag "${value}": expires`);
+  return { expiresAt, requestedBy: fields.get('by')!, ticket: fields.get('ticket')! };
+}
+
+// ---------------------------------------------------------------------------
+// The date condition on grant statements
+// ---------------------------------------------------------------------------
+
+export const EXPIRY_CONDITION_OPERATOR = 'DateLessThan';
+export const EXPIRY_CONDITION_KEY = 'aws:CurrentTime';
+
+/** A policy statement as IAM stores it (loosely typed: documents come from outside). */
+export type StatementJson = Record<string, unknown>;
+export interface PolicyDocumentJson {
+  Version?: string;
+  Statement: StatementJson | StatementJson[];
+  [key: string]: unknown;
+}
+
+/**
+ * Returns a copy of `statement` whose Condition also requires
+ * aws:CurrentTime < expiresAt, replacing an earlier expiry condition (so a
+ * renewal moves it) and keeping every other condition.
+ */
+export function withExpiryCondition(statement: StatementJson, expiresAt: string): StatementJson {
+  parseExpiry(expiresAt, 'grant expiry');
+  const condition = { ...((statement.Condition as Record<string, Record<string, unknown>> | undefined) ?? {}) };
+  const dateLess = { ...(condition[EXPIRY_CONDITION_OPERATOR] ?? {}) };
+  dateLess[EXPIRY_CONDITION_KEY] = expiresAt;
+  condition[EXPIRY_CONDITION_OPERATOR] = dateLess;
+  return { ...statement, Condition: condition };
+}
+
+/** The statements of a document as a list, whatever form IAM returned. */
+export function statementsOf(document: PolicyDocumentJson): StatementJson[] {
+  const s = document.Statement;
+  if (Array.isArray(s)) return s;
+  if (s && typeof s === 'object') return [s];
+  throw new ContractError('BAD_POLICY_DOCUMENT', 'policy document has no Statement');
+}
+
+/** Rewrites every statement of a grant document with the expiry condition. */
+export function grantDocumentWithExpiry(document: PolicyDocumentJson, expiresAt: string): PolicyDocumentJson {
+  return { ...document, Version: document.Version ?? '2012-10-17', Statement: statementsOf(document).map(s => withExpiryCondition(s, expiresAt)) };
+}
+
+/**
+ * Canonical JSON of a policy document: keys sorted, single-item lists and
+ * single statements folded, so that two documents IAM treats alike compare
+ * equal (used to hold a baseline policy against the approved spec).
+ */
+export function canonicalPolicyJson(document: unknown): string {
+  return JSON.stringify(canonicalize(document, []));
+}
+
+function canonicalize(value: unknown, path: string[]): unknown {
+  if (Array.isArray(value)) {
+    const items = value.map(v => canonicalize(v, path));
+    // The order of statements, actions and resources carries no meaning in IAM.
+    const sorted = items.map(v => JSON.stringify(v)).sort();
+    const unique = [...new Set(sorted)].map(s => JSON.parse(s));
+    return unique.length === 1 && path[path.length - 1] !== 'Statement' ? unique[0] : unique;
+  }
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(value as object).sort()) {
+      if (key === 'Sid') continue;
+      out[key] = canonicalize((value as Record<string, unknown>)[key], [...path, key]);
+    }
+    if (path.length === 0 && out.Statement && !Array.isArray(out.Statement)) out.Statement = [out.Statement];
+    return out;
+  }
+  return value;
+}
+
+// ---------------------------------------------------------------------------
+// The approved spec (written at deploy time to SSM Parameter Store)
+// ---------------------------------------------------------------------------
+
+/**
+ * SSM parameter path prefix of approved specs. Each agent's spec is the
+ * parameter `${SPEC_PARAMETER_PREFIX}<agentId>` (a String parameter, JSON).
+ */
+export const SPEC_PARAMETER_PREFIX = '/permission-decay/agents/';
+export function specParameterName(agentId: string): string {
+  return `${SPEC_PARAMETER_PREFIX}${agentId}`;
+}
+export const SPEC_VERSION = 1;
+
+/** A policy as the spec records it. */
+export interface SpecPolicy {
+  /** `inline` (a role policy) or `managed` (an attached customer-managed or AWS-managed policy). */
+  readonly kind: 'inline' | 'managed';
+  /** The policy name (for managed policies, the last segment of the ARN). */
+  readonly name: string;
+  /** The ARN of a managed policy. */
+  readonly arn?: string;
+  /** The approved document; absent for AWS-managed policies. */
+  readonly document?: PolicyDocumentJson;
+}
+
+export interface SpecGrant extends SpecPolicy {
+  readonly expiresAt: string;
+  readonly requestedBy: string;
+  readonly ticket: string;
+  readonly reason: string;
+}
+
+export interface AgentSpec {
+  readonly v: number;
+  readonly agentId: string;
+  readonly roleName: string;
+  readonly owner: string;
+  readonly maxGrantDurationSeconds: number;
+  readonly maxRenewals: number;
+  readonly baseline: SpecPolicy[];
+  readonly grants: SpecGrant[];
+  /** Delegations this agent may use (issue 7): role names it may assume. */
+  readonly delegations?: { readonly toAgentId: string; readonly expiresAt?: string }[];
+}
+
+export const DEFAULT_MAX_GRANT_DURATION_SECONDS = 30 * 24 * 3600;
+export const DEFAULT_MAX_RENEWALS = 3;
+
+/** Parses a spec parameter's value; throws a ContractError naming what is wrong. */
+export function parseAgentSpec(text: string, source: string): AgentSpec {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new ContractError('BAD_SPEC', `spec ${source} is not JSON: ${(e as Error).message}`);
+  }
+  const spec = raw as AgentSpec;
+  if (!spec || typeof spec !== 'object' || spec.v !== SPEC_VERSION) {
+    throw new ContractError('BAD_SPEC', `spec ${source} has version ${(spec as AgentSpec | null)?.v}; this sweeper reads version ${SPEC_VERSION}`);
+  }
+  for (const field of ['agentId', 'roleName'] as const) {
+    if (typeof spec[field] !== 'string' || !spec[field]) throw new ContractError('BAD_SPEC', `spec ${source} has no ${field}`);
+  }
+  if (!Array.isArray(spec.baseline) || !Array.isArray(spec.grants)) {
+    throw new ContractError('BAD_SPEC', `spec ${source} must list baseline and grants`);
+  }
+  for (const g of spec.grants) parseExpiry(g.expiresAt, `spec ${source} grant ${g.name} expiresAt`);
+  return spec;
+}
+
+// ---------------------------------------------------------------------------
+// The ledger (DynamoDB, append-only)
+// ---------------------------------------------------------------------------
+
+/**
+ * Table layout: partition key `pk` (S), sort key `sk` (S), billing on demand.
+ *
+ * - Decision records: pk = `ROLE#<roleName>`, sk = `REC#<seq, 12 digits>`.
+ *   Each record carries `prevHash` (hash of the role's previous record, or
+ *   GENESIS_HASH) and `hash`; a record is appended with a condition that its
+ *   key does not exist, so two writers cannot both append record n.
+ * - Role state: pk = `STATE`, sk = `<roleName>`: the head of the role's chain
+ *   (seq, hash) and what the sweeper needs to remember per grant. Updated in
+ *   the same transaction as the record it summarises.
+ * - Renewals: pk = `RENEWAL#<roleName>#<grantName>`, sk = `<createdAt>#<renewalId>`.
+ */
+export const LEDGER_KEYS = {
+  partitionKey: 'pk',
+  sortKey: 'sk',
+} as const;
+export const GENESIS_HASH = '0'.repeat(64);
+export const LEDGER_TABLE_ENV = 'PERMISSION_DECAY_LEDGER_TABLE';
+
+export function rolePartition(roleName: string): string {
+  return `ROLE#${roleName}`;
+}
+export function recordSortKey(seq: number): string {
+  return `REC#${String(seq).padStart(12, '0')}`;
+}
+export const STATE_PARTITION = 'STATE';
+export function renewalPartition(roleName: string, grantName: string): string {
+  return `RENEWAL#${roleName}#${grantName}`;
+}
+
+/** Every decision a sweep (or a CLI command) can record. */
+export type Decision =
+  | 'kept' // a grant is valid and stays
+  | 'warned' // a grant is inside the warning window; its owner was told
+  | 'renewed' // an expired (or expiring) grant's expiry moved to a renewal's end
+  | 'revoked' // a grant was removed; the record holds what it was
+  | 'drift' // a policy that is neither baseline nor a tagged grant was found and given a decay tag
+  | 'tampering' // a grant's expiry tag moved later without a renewal
+  | 'baseline-mismatch' // a baseline policy no longer matches the approved spec
+  | 'cleaned' // a grant tag whose policy is gone was removed
+  | 'requested' // a time-bound grant was put on the role (CLI)
+  | 'renewal-recorded' // a renewal record was written (CLI)
+  | 'restored' // a revoked grant was brought back (CLI)
+  | 'checkpoint' // a snapshot of the role's effective permissions (issue 7)
+  | 'error'; // something failed; retried next sweep
+
+/** How a grant's policy is attached, enough to put it back exactly. */
+export interface PolicyAttachment {
+  readonly kind: 'inline' | 'managed';
+  readonly name: string;
+  /** ARN of a managed policy. */
+  readonly arn?: string;
+  /** The policy document (JSON text) as it was on the role. For managed policies, the default version's document. */
+  readonly document?: string;
+}
+
+/** A ledger decision record (one per decision; also the detail of the event). */
+export interface LedgerRecord {
+  readonly pk: string;
+  readonly sk: string;
+  readonly seq: number;
+  readonly roleName: string;
+  readonly agentId?: string;
+  /** When the decision was taken (the sweep's clock). */
+  readonly at: string;
+  /** Id of the sweep or CLI invocation. */
+  readonly runId: string;
+  /** Who acted: `sweeper`, or the caller's ARN for CLI commands. */
+  readonly actor: string;
+  readonly decision: Decision;
+  readonly grant?: string;
+  readonly expiresAt?: string;
+  readonly requestedBy?: string;
+  readonly ticket?: string;
+  /** What the role held, for revoked, drift and restored decisions: restore reads this. */
+  readonly policy?: PolicyAttachment;
+  /** A person-readable account of the decision. */
+  readonly message: string;
+  /** Error code, for `error` decisions. */
+  readonly errorCode?: string;
+  readonly prevHash: string;
+  readonly hash: string;
+}
+
+/** A renewal record: extends a grant's expiry; approved by someone other than its requester. */
+export interface RenewalRecord {
+  readonly pk: string;
+  readonly sk: string;
+  readonly renewalId: string;
+  readonly roleName: string;
+  readonly grant: string;
+  /** The new expiry. */
+  readonly until: string;
+  readonly ticket: string;
+  /** The grant's requester (from its tag) at the time of the renewal. */
+  readonly requestedBy: string;
+  /** The approver's identity ARN, from STS GetCallerIdentity. */
+  readonly approvedBy: string;
+  readonly createdAt: string;
+}
+
+// ---------------------------------------------------------------------------
+// Events (EventBridge)
+// ---------------------------------------------------------------------------
+
+/** Source of every governance event. */
+export const EVENT_SOURCE = 'permission-decay';
+/** detail-type of decision events; the detail is the LedgerRecord without pk/sk. */
+export const EVENT_DETAIL_TYPE = 'Permission Decay Decision';
