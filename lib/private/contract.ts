@@ -346,6 +346,12 @@ export const LEDGER_KEYS = {
   sortKey: 'sk',
 } as const;
 export const GENESIS_HASH = '0'.repeat(64);
+/**
+ * Every ledger table's name starts with this, so a governed role's boundary can
+ * deny writing any ledger without knowing the table (roles and sweeper may live
+ * in different stacks).
+ */
+export const LEDGER_TABLE_NAME_PREFIX = 'permission-decay-ledger';
 export const LEDGER_TABLE_ENV = 'PERMISSION_DECAY_LEDGER_TABLE';
 
 export function rolePartition(roleName: string): string {
