@@ -444,3 +444,28 @@ export interface RenewalRecord {
 export const EVENT_SOURCE = 'permission-decay';
 /** detail-type of decision events; the detail is the LedgerRecord without pk/sk. */
 export const EVENT_DETAIL_TYPE = 'Permission Decay Decision';
+
+// ---------------------------------------------------------------------------
+// The sweeper's configuration (Lambda environment; the CLI reads the same names)
+// ---------------------------------------------------------------------------
+
+/** Environment variables the sweeper Lambda reads; PermissionSweeper sets them. */
+export const SWEEPER_ENV = {
+  /** The ledger table's name. */
+  ledgerTable: LEDGER_TABLE_ENV,
+  /** Name of the EventBridge bus that receives decision events (default: the account's default bus). */
+  eventBusName: 'PERMISSION_DECAY_EVENT_BUS',
+  /** ARN of the SNS topic that tells owners about grants nearing expiry and drift. */
+  ownerTopicArn: 'PERMISSION_DECAY_OWNER_TOPIC_ARN',
+  /** Seconds a drift policy lives before it decays (default 7 days). */
+  driftPeriodSeconds: 'PERMISSION_DECAY_DRIFT_PERIOD_SECONDS',
+  /** Seconds before expiry at which an owner is warned once (default 3 days). */
+  warningWindowSeconds: 'PERMISSION_DECAY_WARNING_WINDOW_SECONDS',
+  /** `true`: drift is revoked at once instead of decaying. */
+  strict: 'PERMISSION_DECAY_STRICT',
+  /** Milliseconds the sweep may spend before it stops cleanly and leaves the rest for the next run. */
+  timeBudgetMs: 'PERMISSION_DECAY_TIME_BUDGET_MS',
+} as const;
+
+export const DEFAULT_DRIFT_PERIOD_SECONDS = 7 * 24 * 3600;
+export const DEFAULT_WARNING_WINDOW_SECONDS = 3 * 24 * 3600;
