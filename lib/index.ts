@@ -1,1 +1,2 @@
 // The public API of permission-decay. Everything not exported here is internal.
+export * from './permission-sweeper';

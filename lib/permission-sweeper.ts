@@ -1,0 +1,386 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import {
+  Annotations, CfnOutput, Duration, Lazy, RemovalPolicy, Stack, Token,
+  aws_cloudwatch as cloudwatch,
+  aws_cloudwatch_actions as cloudwatchActions,
+  aws_dynamodb as dynamodb,
+  aws_events as events,
+  aws_events_targets as targets,
+  aws_iam as iam,
+  aws_kms as kms,
+  aws_lambda as lambda,
+  aws_lambda_destinations as destinations,
+  aws_logs as logs,
+  aws_sns as sns,
+  aws_sqs as sqs,
+} from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import {
+  DEFAULT_DRIFT_PERIOD_SECONDS, DEFAULT_WARNING_WINDOW_SECONDS, LEDGER_KEYS, LEDGER_TABLE_NAME_PREFIX,
+  SWEEPER_ENV,
+} from './private/contract';
+import { sweeperRoleStatements } from './private/sweeper-role-statements';
+
+/**
+ * An agent whose role the sweeper governs. GovernedAgentRole satisfies it;
+ * so does any construct that exposes the same two fields.
+ */
+export interface IGovernedAgent {
+  /** The agent's id, as written in its approved spec. */
+  readonly agentId: string;
+  /** The agent's IAM role (tagged governance:managed-by=permission-decay). */
+  readonly role: iam.IRole;
+}
+
+/** Properties of a {@link PermissionSweeper}. */
+export interface PermissionSweeperProps {
+  /**
+   * When the sweep runs (an EventBridge rule on the default bus).
+   * @default events.Schedule.rate(Duration.hours(1))
+   */
+  readonly schedule?: events.Schedule;
+
+  /**
+   * How long a drift policy (one that is neither baseline nor a tagged grant)
+   * lives before it decays. Whole seconds, more than zero.
+   * @default Duration.days(7)
+   */
+  readonly driftPeriod?: Duration;
+
+  /**
+   * How long before a grant's expiry its owner is warned (once). Whole seconds; zero turns warnings off.
+   * @default Duration.days(3)
+   */
+  readonly warningWindow?: Duration;
+
+  /**
+   * Revoke drift at once instead of letting it decay over `driftPeriod`.
+   * @default false
+   */
+  readonly strict?: boolean;
+
+  /**
+   * The bus that receives governance decision events.
+   * @default the account's default event bus
+   */
+  readonly eventBus?: events.IEventBus;
+
+  /**
+   * An existing ledger table (partition key `pk`, sort key `sk`, both strings).
+   * Its name must start with `permission-decay-ledger` so that the governed
+   * roles' boundaries deny writing it.
+   * @default a new table named `ledgerTableName`
+   */
+  readonly ledgerTable?: dynamodb.ITable;
+
+  /**
+   * Name of the ledger table this construct creates. Must start with
+   * `permission-decay-ledger`. Not allowed together with `ledgerTable`.
+   * @default `permission-decay-ledger-<stack name>`
+   */
+  readonly ledgerTableName?: string;
+
+  /**
+   * Topic the sweeper's alarms notify.
+   * @default the owner topic
+   */
+  readonly alarmTopic?: sns.ITopic;
+
+  /**
+   * The sweeper function's timeout: 1 to 15 minutes. The sweep stops cleanly
+   * 30 seconds before it and leaves the rest for the next run.
+   * @default Duration.minutes(5)
+   */
+  readonly timeout?: Duration;
+
+  /**
+   * Memory of the sweeper function, in MB (128 to 10240).
+   * @default 512
+   */
+  readonly memorySize?: number;
+
+  /**
+   * How long the sweeper's logs are kept. (The ledger, not the logs, is the record of decisions.)
+   * @default logs.RetentionDays.ONE_YEAR
+   */
+  readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * Agents to register at once; more can be added with `register`.
+   * @default none
+   */
+  readonly agents?: IGovernedAgent[];
+}
+
+/** Time the sweep keeps back from the function timeout to stop cleanly. */
+const TIME_BUDGET_MARGIN = Duration.seconds(30);
+const MIN_TIMEOUT = Duration.minutes(1);
+const MAX_TIMEOUT = Duration.minutes(15);
+const DYNAMODB_TABLE_NAME = /^[a-zA-Z0-9_.-]{3,255}$/;
+
+/**
+ * The sweeper of permission-decay: a scheduled Lambda that revokes expired
+ * grants, renews approved ones, decays drift and records every decision in an
+ * append-only ledger (DynamoDB), on EventBridge and, for owners, on SNS.
+ *
+ * It may change only roles tagged governance:managed-by=permission-decay, and
+ * only their grants; it can never delete ledger records.
+ */
+export class PermissionSweeper extends Construct {
+  /** The ledger table (created here, or the one passed in). */
+  public readonly ledgerTable: dynamodb.ITable;
+  /** The sweeper Lambda function. */
+  public readonly function: lambda.Function;
+  /** The sweeper function's execution role. */
+  public readonly role: iam.Role;
+  /** The schedule rule that starts each sweep. */
+  public readonly rule: events.Rule;
+  /** The bus that receives governance decision events. */
+  public readonly eventBus: events.IEventBus;
+  /** The topic that tells owners about expiring grants and drift. Encrypted; publishes over TLS only. */
+  public readonly ownerTopic: sns.Topic;
+  /** Where failed sweep invocations land (SQS, encrypted, TLS only). */
+  public readonly deadLetterQueue: sqs.Queue;
+  /** Alarms when a sweep fails (the function's Errors metric). */
+  public readonly alarm: cloudwatch.Alarm;
+  /** Alarms when a failed invocation lands in the dead-letter queue. */
+  public readonly deadLetterQueueAlarm: cloudwatch.Alarm;
+  /** The sweeper's log group. */
+  public readonly logGroup: logs.LogGroup;
+  /** The KMS key that encrypts the owner topic. */
+  public readonly encryptionKey: kms.Key;
+
+  private readonly agents: IGovernedAgent[] = [];
+
+  constructor(scope: Construct, id: string, props: PermissionSweeperProps = {}) {
+    super(scope, id);
+    const stack = Stack.of(this);
+
+    const driftPeriodSeconds = wholeSeconds('driftPeriod', props.driftPeriod, DEFAULT_DRIFT_PERIOD_SECONDS, 1);
+    const warningWindowSeconds = wholeSeconds('warningWindow', props.warningWindow, DEFAULT_WARNING_WINDOW_SECONDS, 0);
+    const timeout = props.timeout ?? Duration.minutes(5);
+    if (!timeout.isUnresolved()
+      && (timeout.toMilliseconds() < MIN_TIMEOUT.toMilliseconds() || timeout.toMilliseconds() > MAX_TIMEOUT.toMilliseconds())) {
+      throw new Error(`PermissionSweeper timeout must be between 1 and 15 minutes; got ${timeout.toHumanString()}`);
+    }
+    const memorySize = props.memorySize ?? 512;
+    if (!Token.isUnresolved(memorySize) && (!Number.isInteger(memorySize) || memorySize < 128 || memorySize > 10240)) {
+      throw new Error(`PermissionSweeper memorySize must be a whole number of MB from 128 to 10240; got ${memorySize}`);
+    }
+
+    this.ledgerTable = this.ledgerTableFrom(props);
+    this.eventBus = props.eventBus ?? events.EventBus.fromEventBusName(this, 'DefaultBus', 'default');
+
+    this.encryptionKey = new kms.Key(this, 'Key', {
+      description: 'Encrypts the permission-decay owner topic',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    // CloudWatch alarms publish to the (encrypted) owner topic by default.
+    this.encryptionKey.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'AllowCloudWatchAlarmsToPublish',
+      principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+      actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+      resources: ['*'],
+      conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+    }));
+
+    this.ownerTopic = new sns.Topic(this, 'OwnerTopic', {
+      displayName: 'permission-decay: grants nearing expiry and drift',
+      masterKey: this.encryptionKey,
+      enforceSSL: true,
+    });
+
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'permission-decay sweeper: reads IAM, changes only governed roles\' grants, appends to the ledger',
+    });
+    for (const statement of sweeperRoleStatements({
+      stack,
+      ledgerTableArn: this.ledgerTable.tableArn,
+      roleArn: this.role.roleArn,
+    })) {
+      this.role.addToPrincipalPolicy(statement);
+    }
+    this.logGroup.grantWrite(this.role);
+    this.eventBus.grantPutEventsTo(this.role);
+    this.ownerTopic.grantPublish(this.role);
+    this.ledgerTable.encryptionKey?.grantEncryptDecrypt(this.role);
+
+    this.function = new lambda.Function(this, 'Function', {
+      description: 'permission-decay sweeper: revokes expired grants, renews approved ones, decays drift',
+      runtime: lambda.Runtime.NODEJS_22_X,
+      handler: 'index.handler',
+      code: lambda.Code.fromAsset(sweeperHandlerDir()),
+      role: this.role,
+      timeout,
+      memorySize,
+      // One sweep at a time: two sweeps would race on the same roles and ledger chains.
+      reservedConcurrentExecutions: 1,
+      logGroup: this.logGroup,
+      environment: {
+        [SWEEPER_ENV.ledgerTable]: this.ledgerTable.tableName,
+        [SWEEPER_ENV.eventBusName]: this.eventBus.eventBusName,
+        [SWEEPER_ENV.ownerTopicArn]: this.ownerTopic.topicArn,
+        [SWEEPER_ENV.driftPeriodSeconds]: String(driftPeriodSeconds),
+        [SWEEPER_ENV.warningWindowSeconds]: String(warningWindowSeconds),
+        [SWEEPER_ENV.strict]: String(props.strict ?? false),
+        [SWEEPER_ENV.timeBudgetMs]: timeBudgetMs(timeout),
+      },
+      // The next scheduled sweep redoes whatever a failed one left; retry twice, then park it.
+      retryAttempts: 2,
+      maxEventAge: Duration.hours(1),
+      onFailure: new destinations.SqsDestination(this.deadLetterQueue),
+    });
+    // The function's logs go only to this log group, so the role needs no logs:CreateLogGroup.
+    this.function.node.addDependency(this.logGroup);
+
+    this.rule = new events.Rule(this, 'Schedule', {
+      description: 'Starts a permission-decay sweep',
+      schedule: props.schedule ?? events.Schedule.rate(Duration.hours(1)),
+      targets: [new targets.LambdaFunction(this.function, {
+        deadLetterQueue: this.deadLetterQueue,
+        retryAttempts: 2,
+        maxEventAge: Duration.hours(1),
+      })],
+    });
+
+    this.alarm = new cloudwatch.Alarm(this, 'ErrorsAlarm', {
+      alarmDescription: 'A permission-decay sweep failed: grants may outlive their expiry until it succeeds',
+      metric: this.function.metricErrors({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.deadLetterQueueAlarm = new cloudwatch.Alarm(this, 'DeadLetterQueueAlarm', {
+      alarmDescription: 'A permission-decay sweep invocation failed for good and is parked in the dead-letter queue',
+      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: cloudwatch.Stats.MAXIMUM }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    const alarmAction = new cloudwatchActions.SnsAction(props.alarmTopic ?? this.ownerTopic);
+    this.alarm.addAlarmAction(alarmAction);
+    this.deadLetterQueueAlarm.addAlarmAction(alarmAction);
+
+    new CfnOutput(this, 'GovernedAgents', {
+      description: 'Agents registered with this sweeper (agentId and role ARN)',
+      value: Lazy.string({
+        produce: () => stack.toJsonString(this.agents.map(a => ({ agentId: a.agentId, roleArn: a.role.roleArn }))),
+      }),
+    });
+    new CfnOutput(this, 'LedgerTableName', {
+      description: 'The permission-decay ledger table',
+      value: this.ledgerTable.tableName,
+    });
+
+    for (const agent of props.agents ?? []) this.register(agent);
+  }
+
+  /** The agents registered with this sweeper, in registration order. */
+  public get governedAgents(): IGovernedAgent[] {
+    return [...this.agents];
+  }
+
+  /**
+   * Registers a governed agent: it is listed in the `GovernedAgents` output.
+   * The sweeper's permissions do not change: it may act on any role tagged
+   * governance:managed-by=permission-decay, registered or not.
+   */
+  public register(agent: IGovernedAgent): void {
+    if (!Token.isUnresolved(agent.agentId)
+      && this.agents.some(a => !Token.isUnresolved(a.agentId) && a.agentId === agent.agentId)) {
+      throw new Error(`PermissionSweeper: agent "${agent.agentId}" is already registered`);
+    }
+    this.agents.push(agent);
+  }
+
+  private ledgerTableFrom(props: PermissionSweeperProps): dynamodb.ITable {
+    if (props.ledgerTable && props.ledgerTableName !== undefined) {
+      throw new Error('PermissionSweeper: pass either ledgerTable or ledgerTableName, not both');
+    }
+    if (props.ledgerTable) {
+      const name = props.ledgerTable.tableName;
+      if (Token.isUnresolved(name)) {
+        Annotations.of(this).addWarningV2('permission-decay:ledgerTableNameUnresolved',
+          `cannot check the ledger table's name at synth; it must start with "${LEDGER_TABLE_NAME_PREFIX}" or governed roles' boundaries will not protect it`);
+      } else {
+        checkLedgerTableName(name);
+      }
+      return props.ledgerTable;
+    }
+    const tableName = props.ledgerTableName ?? `${LEDGER_TABLE_NAME_PREFIX}-${Stack.of(this).stackName}`;
+    if (!Token.isUnresolved(tableName)) checkLedgerTableName(tableName);
+    return new dynamodb.Table(this, 'Ledger', {
+      tableName,
+      partitionKey: { name: LEDGER_KEYS.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: LEDGER_KEYS.sortKey, type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: true,
+      // The ledger is the only record of what was revoked; it outlives the stack.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+  }
+}
+
+function checkLedgerTableName(name: string): void {
+  if (!name.startsWith(LEDGER_TABLE_NAME_PREFIX)) {
+    throw new Error(`PermissionSweeper: ledger table name "${name}" must start with "${LEDGER_TABLE_NAME_PREFIX}" `
+      + '(governed roles\' permission boundaries deny writing tables with that prefix)');
+  }
+  if (!DYNAMODB_TABLE_NAME.test(name)) {
+    throw new Error(`PermissionSweeper: ledger table name "${name}" is not a DynamoDB table name (3-255 of a-z A-Z 0-9 _ . -)`);
+  }
+}
+
+/** A duration prop as whole seconds, checked; `min` is the least accepted. */
+function wholeSeconds(prop: string, value: Duration | undefined, defaultSeconds: number, min: number): number {
+  if (value === undefined) return defaultSeconds;
+  if (value.isUnresolved()) {
+    throw new Error(`PermissionSweeper ${prop} must be a literal duration, not a token`);
+  }
+  const ms = value.toMilliseconds();
+  if (ms % 1000 !== 0 || ms / 1000 < min) {
+    throw new Error(`PermissionSweeper ${prop} must be whole seconds, at least ${min}; got ${value.toHumanString()}`);
+  }
+  return ms / 1000;
+}
+
+function timeBudgetMs(timeout: Duration): string {
+  if (timeout.isUnresolved()) {
+    throw new Error('PermissionSweeper timeout must be a literal duration, not a token');
+  }
+  return String(timeout.toMilliseconds() - TIME_BUDGET_MARGIN.toMilliseconds());
+}
+
+/**
+ * The bundled sweeper handler (`npm run build` writes it). Found beside the
+ * compiled library (dist/lib → dist/handlers) or, when this file runs as
+ * TypeScript (ts-jest), under dist/ of the package.
+ */
+function sweeperHandlerDir(): string {
+  const candidates = [
+    path.join(__dirname, '..', 'handlers', 'sweeper'),
+    path.join(__dirname, '..', 'dist', 'handlers', 'sweeper'),
+  ];
+  const found = candidates.find(dir => fs.existsSync(path.join(dir, 'index.js')));
+  if (!found) {
+    throw new Error(`PermissionSweeper: the bundled sweeper handler is missing (looked in ${candidates.join(', ')}); run npm run build`);
+  }
+  return found;
+}
