@@ -20,6 +20,7 @@ import {
   DEFAULT_DRIFT_PERIOD_SECONDS, DEFAULT_WARNING_WINDOW_SECONDS, LEDGER_KEYS, LEDGER_TABLE_NAME_PREFIX,
   SWEEPER_ENV,
 } from './private/contract';
+import { acknowledgeSweeperFindings } from './private/sweeper-acknowledgements';
 import { sweeperRoleStatements } from './private/sweeper-role-statements';
 
 /**
@@ -244,8 +245,6 @@ export class PermissionSweeper extends Construct {
       maxEventAge: Duration.hours(1),
       onFailure: new destinations.SqsDestination(this.deadLetterQueue),
     });
-    // The function's logs go only to this log group, so the role needs no logs:CreateLogGroup.
-    this.function.node.addDependency(this.logGroup);
 
     this.rule = new events.Rule(this, 'Schedule', {
       description: 'Starts a permission-decay sweep',
@@ -286,6 +285,13 @@ export class PermissionSweeper extends Construct {
     new CfnOutput(this, 'LedgerTableName', {
       description: 'The permission-decay ledger table',
       value: this.ledgerTable.tableName,
+    });
+
+    acknowledgeSweeperFindings({
+      stack,
+      rolePolicy: this.role.node.findChild('DefaultPolicy'),
+      function: this.function,
+      deadLetterQueue: this.deadLetterQueue,
     });
 
     for (const agent of props.agents ?? []) this.register(agent);
