@@ -1,0 +1,49 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { STSClient } from '@aws-sdk/client-sts';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
+/**
+ * Client settings. Anything left out comes from the SDK's standard chains
+ * (credentials, region, AWS_ENDPOINT_URL, AWS_MAX_ATTEMPTS).
+ */
+export interface ClientSettings {
+  readonly region?: string;
+  readonly endpoint?: string;
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string };
+  /** SDK attempts per call (standard retry mode: exponential backoff with full jitter). @default 5 */
+  readonly maxAttempts?: number;
+}
+
+/** The AWS clients a sweep or CLI command uses. */
+export interface AwsClients {
+  readonly iam: IAMClient;
+  readonly ddb: DynamoDBDocumentClient;
+  readonly ssm: SSMClient;
+  readonly events: EventBridgeClient;
+  readonly sns: SNSClient;
+  readonly sts: STSClient;
+}
+
+export function createClients(settings: ClientSettings = {}): AwsClients {
+  const config = {
+    ...(settings.region ? { region: settings.region } : {}),
+    ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
+    ...(settings.credentials ? { credentials: settings.credentials } : {}),
+    retryMode: 'standard',
+    maxAttempts: settings.maxAttempts ?? (Number(process.env.AWS_MAX_ATTEMPTS) || 5),
+  };
+  // IAM is global; its endpoint lives in us-east-1 when no region is configured.
+  const iamRegion = settings.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  return {
+    iam: new IAMClient({ ...config, region: iamRegion }),
+    ddb: DynamoDBDocumentClient.from(new DynamoDBClient(config), { marshallOptions: { removeUndefinedValues: true } }),
+    ssm: new SSMClient(config),
+    events: new EventBridgeClient(config),
+    sns: new SNSClient(config),
+    sts: new STSClient(config),
+  };
+}

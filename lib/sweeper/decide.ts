@@ -1,0 +1,412 @@
+/**
+ * Decide: a pure function of the account snapshot, the ledger's STATE items,
+ * the approved specs, the renewal records and the clock, returning a plan. It
+ * performs no I/O and mutates none of its inputs.
+ *
+ * Record policy (so that a second sweep in a row changes nothing): `kept` is
+ * recorded when the ledger first sees a grant (or its expiry is shortened);
+ * afterwards only changes are recorded. Steps without a record ("converge")
+ * finish IAM work whose record already exists (a sweep interrupted between its
+ * ledger write and its IAM call); they never write to the ledger.
+ */
+import {
+  AgentSpec, canonicalPolicyJson, ContractError, Decision, DRIFT_REQUESTER, DRIFT_TICKET, formatExpiry, formatGrantTag,
+  GrantMemory, grantDocumentWithExpiry, grantTagKey, LedgerRoleState, parseExpiry, parseGrantTag, PolicyAttachment,
+  PolicyDocumentJson, policyNameOfGrantTag, SpecPolicy,
+} from '../private/contract';
+import { emptyState, sha256 } from './ledger';
+import { chooseRenewal, RenewalIndex, renewalKey } from './renewal';
+import { AccountSnapshot, GovernedRole, RolePolicy } from './snapshot';
+import { SpecIndex, SpecLookup } from './specs';
+
+export interface DecideOptions {
+  /** Revoke drift at once instead of letting it decay. */
+  readonly strict: boolean;
+  readonly driftPeriodSeconds: number;
+  readonly warningWindowSeconds: number;
+}
+
+/** One IAM change. Every action is idempotent when applied again. */
+export type IamAction =
+  | { readonly type: 'put-inline'; readonly policyName: string; readonly document: string }
+  | { readonly type: 'create-policy-version'; readonly policyArn: string; readonly document: string }
+  | { readonly type: 'delete-inline'; readonly policyName: string }
+  | { readonly type: 'detach'; readonly policyArn: string }
+  | { readonly type: 'tag'; readonly key: string; readonly value: string }
+  | { readonly type: 'untag'; readonly key: string };
+
+/** What a step changes in the role's STATE item (null removes an entry). */
+export interface StatePatch {
+  readonly grants?: { readonly [grant: string]: GrantMemory | null };
+  readonly baselineFlags?: { readonly [policy: string]: string | null };
+  readonly specError?: string | null;
+}
+
+/** The record a step writes (the ledger adds role, time, run, actor and chain fields). */
+export interface PlannedRecord {
+  readonly decision: Decision;
+  readonly grant?: string;
+  readonly expiresAt?: string;
+  readonly requestedBy?: string;
+  readonly ticket?: string;
+  readonly policy?: PolicyAttachment;
+  readonly message: string;
+  readonly errorCode?: string;
+}
+
+/**
+ * One step of a role's plan: write the record (with the STATE patch), then
+ * make the IAM changes. Record first, so nothing is removed before it is
+ * written down. A step without a record only converges IAM to the ledger.
+ */
+export interface PlanStep {
+  readonly roleName: string;
+  readonly grant?: string;
+  readonly record?: PlannedRecord;
+  readonly memory?: StatePatch;
+  readonly actions: readonly IamAction[];
+  /** Tell the owner (SNS). For `warned`, sent before the record so a failed send is retried. */
+  readonly notify?: { readonly subject: string; readonly message: string };
+}
+
+export interface RolePlan {
+  readonly roleName: string;
+  readonly agentId?: string;
+  readonly steps: readonly PlanStep[];
+}
+
+export interface SweepPlan {
+  readonly at: string;
+  readonly roles: readonly RolePlan[];
+}
+
+const MS = 1000;
+
+/** Decides the whole sweep. */
+export function decide(
+  snapshot: AccountSnapshot, ledgerState: ReadonlyMap<string, LedgerRoleState>, specs: SpecIndex, renewals: RenewalIndex,
+  clock: { readonly now: Date }, options: DecideOptions,
+): SweepPlan {
+  const at = formatExpiry(clock.now);
+  return {
+    at,
+    roles: snapshot.roles.map(role => decideRole(role, ledgerState.get(role.roleName) ?? emptyState(role.roleName), specLookupOf(role, specs), renewals, clock.now, options)),
+  };
+}
+
+/** The spec lookup for a role: by its agent tag, checked against its name. */
+export function specLookupOf(role: GovernedRole, specs: SpecIndex): SpecLookup {
+  if (!role.agentId) return { error: { code: 'NO_AGENT_TAG', message: `role ${role.roleName} has no governance:agent tag: tag it with its agent id` } };
+  const found = specs.get(role.agentId);
+  if (!found) return { error: { code: 'SPEC_MISSING', message: `no approved spec for agent ${role.agentId} (parameter ${'/permission-decay/agents/' + role.agentId}): deploy the agent's stack` } };
+  if (found.spec && found.spec.roleName !== role.roleName) {
+    return { error: { code: 'SPEC_ROLE_MISMATCH', message: `approved spec of agent ${role.agentId} names role ${found.spec.roleName}, not ${role.roleName}` } };
+  }
+  return found;
+}
+
+function isBaseline(spec: AgentSpec, p: RolePolicy): SpecPolicy | undefined {
+  return spec.baseline.find(b => b.kind === p.kind && (p.kind === 'managed' && b.arn ? b.arn === p.arn : b.name === p.name));
+}
+
+function parseDocument(text: string | undefined): PolicyDocumentJson | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as PolicyDocumentJson;
+  } catch {
+    return undefined;
+  }
+}
+
+/** sha256 of a policy's canonical document (or of its ARN when the document is unknown). */
+export function documentHash(p: RolePolicy): string {
+  const doc = parseDocument(p.document);
+  return sha256(doc ? canonicalPolicyJson(doc) : (p.document ?? p.arn ?? p.name));
+}
+
+export function attachmentOf(p: RolePolicy): PolicyAttachment {
+  return { kind: p.kind, name: p.name, ...(p.arn ? { arn: p.arn } : {}), ...(p.document !== undefined ? { document: p.document } : {}) };
+}
+
+function removalActions(p: RolePolicy, withUntag: boolean): IamAction[] {
+  const remove: IamAction = p.kind === 'inline' ? { type: 'delete-inline', policyName: p.name } : { type: 'detach', policyArn: p.arn! };
+  return withUntag ? [remove, { type: 'untag', key: grantTagKey(p.name) }] : [remove];
+}
+
+/** Actions that move a grant's expiry to `until`: the policy's date condition, then the tag. */
+function expiryActions(p: RolePolicy, until: string, requestedBy: string, ticket: string): IamAction[] {
+  const actions: IamAction[] = [];
+  const doc = parseDocument(p.document);
+  if (doc) {
+    const document = JSON.stringify(grantDocumentWithExpiry(doc, until));
+    if (canonicalPolicyJson(JSON.parse(document)) !== canonicalPolicyJson(doc)) {
+      if (p.kind === 'inline') actions.push({ type: 'put-inline', policyName: p.name, document });
+      else if (p.arn) actions.push({ type: 'create-policy-version', policyArn: p.arn, document });
+    }
+  }
+  actions.push({ type: 'tag', key: grantTagKey(p.name), value: formatGrantTag({ expiresAt: until, requestedBy, ticket }) });
+  return actions;
+}
+
+function laterOf(a: string | undefined, b: string | undefined): string | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return a > b ? a : b; // the expiry form sorts as text
+}
+
+/** The grants a sweep must read renewal records for: expired or expiring (by tag or by record), or whose tag moved later. */
+export function renewalKeysNeeded(
+  snapshot: AccountSnapshot, ledgerState: ReadonlyMap<string, LedgerRoleState>, specs: SpecIndex, clock: { readonly now: Date }, options: DecideOptions,
+): string[] {
+  const horizon = formatExpiry(new Date(clock.now.getTime() + options.warningWindowSeconds * MS));
+  const keys: string[] = [];
+  for (const role of snapshot.roles) {
+    const state = ledgerState.get(role.roleName);
+    const spec = specLookupOf(role, specs).spec;
+    for (const [key, value] of Object.entries(role.tags)) {
+      const grant = policyNameOfGrantTag(key);
+      if (!grant) continue;
+      let tagExp: string | undefined;
+      try { tagExp = parseGrantTag(value).expiresAt; } catch { continue; }
+      const recorded = laterOf(state?.grants[grant]?.expiresAt, spec?.grants.find(g => g.name === grant)?.expiresAt);
+      if (tagExp <= horizon || (recorded !== undefined && (recorded <= horizon || tagExp > recorded))) keys.push(renewalKey(role.roleName, grant));
+    }
+  }
+  return keys;
+}
+
+/** Decides one role. Pure. */
+export function decideRole(
+  role: GovernedRole, state: LedgerRoleState, lookup: SpecLookup, renewals: RenewalIndex, now: Date, options: DecideOptions,
+): RolePlan {
+  const steps: PlanStep[] = [];
+  const nowText = formatExpiry(now);
+  const nowMs = now.getTime();
+  const spec = lookup.spec;
+  const driftUntil = formatExpiry(new Date(nowMs + options.driftPeriodSeconds * MS));
+  const horizonMs = nowMs + options.warningWindowSeconds * MS;
+  const roleName = role.roleName;
+  const owner = role.owner ?? spec?.owner ?? 'unknown';
+
+  if (lookup.error) {
+    if (state.specError !== lookup.error.code) {
+      steps.push({
+        roleName, actions: [],
+        record: { decision: 'error', errorCode: lookup.error.code, message: `${lookup.error.message}; drift and baseline checks skipped for this role` },
+        memory: { specError: lookup.error.code },
+      });
+    }
+  }
+
+  const policies = new Map<string, RolePolicy>(role.policies.map(p => [p.name, p]));
+  const grantTags = new Map<string, string>();
+  for (const [key, value] of Object.entries(role.tags)) {
+    const grant = policyNameOfGrantTag(key);
+    if (grant !== undefined) grantTags.set(grant, value);
+  }
+
+  // Grant tags whose policy is gone.
+  for (const [grant, value] of grantTags) {
+    if (policies.has(grant)) continue;
+    const mem = state.grants[grant];
+    if (mem && mem.status === 'revoked') {
+      steps.push({ roleName, grant, actions: [{ type: 'untag', key: grantTagKey(grant) }] });
+      continue;
+    }
+    let parsed;
+    try { parsed = parseGrantTag(value); } catch { parsed = undefined; }
+    const memory: GrantMemory | undefined = mem
+      ? { ...mem, status: 'cleaned' }
+      : parsed ? { expiresAt: parsed.expiresAt, requestedBy: parsed.requestedBy, ticket: parsed.ticket, status: 'cleaned', origin: 'grant', firstSeenAt: nowText } : undefined;
+    steps.push({
+      roleName, grant, actions: [{ type: 'untag', key: grantTagKey(grant) }],
+      record: { decision: 'cleaned', grant, expiresAt: parsed?.expiresAt, requestedBy: parsed?.requestedBy, ticket: parsed?.ticket, message: `grant tag of ${grant} removed: its policy is no longer on the role` },
+      memory: memory ? { grants: { [grant]: memory } } : undefined,
+    });
+  }
+
+  for (const p of role.policies) {
+    const grant = p.name;
+    const tagValue = grantTags.get(grant);
+    const mem = state.grants[grant];
+    const specGrant = spec?.grants.find(g => g.name === grant);
+
+    // Baseline: held against the approved spec, never removed.
+    const base = spec ? isBaseline(spec, p) : undefined;
+    if (base) {
+      if (base.document && p.document !== undefined) {
+        const actual = parseDocument(p.document);
+        const actualCanon = actual ? canonicalPolicyJson(actual) : p.document;
+        if (actualCanon !== canonicalPolicyJson(base.document)) {
+          const h = sha256(actualCanon);
+          if (state.baselineFlags?.[grant] !== h) {
+            steps.push({
+              roleName, grant, actions: [],
+              record: { decision: 'baseline-mismatch', grant, policy: attachmentOf(p), message: `baseline policy ${grant} no longer matches the approved spec; left in place for review` },
+              memory: { baselineFlags: { [grant]: h } },
+            });
+          }
+        }
+      }
+      continue;
+    }
+
+    if (tagValue === undefined && !spec) continue; // may be baseline: the spec is unknown
+    let parsedTag;
+    let malformed: string | undefined;
+    if (tagValue !== undefined) {
+      try { parsedTag = parseGrantTag(tagValue); } catch (e) { malformed = (e as ContractError).message; }
+    }
+
+    if (malformed !== undefined || (tagValue === undefined && !specGrant && !(mem && mem.status === 'active'))) {
+      if (!spec) continue; // drift decisions need the approved spec
+      // Drift: an untagged policy, or a malformed expiry tag (never "no expiry").
+      const recorded = laterOf(mem?.status === 'active' ? mem.expiresAt : undefined, specGrant?.expiresAt);
+      const until = recorded !== undefined && recorded < driftUntil ? recorded : driftUntil;
+      const memory: GrantMemory = { expiresAt: until, requestedBy: DRIFT_REQUESTER, ticket: DRIFT_TICKET, status: 'active', origin: 'drift', firstSeenAt: mem?.firstSeenAt ?? nowText };
+      const why = malformed !== undefined ? `malformed expiry tag "${tagValue}" (${malformed})` : `policy ${grant} is neither baseline nor a tagged grant`;
+      if (options.strict) {
+        // Remembered as already expired, so an interrupted strict sweep revokes it next time.
+        const strictMemory: GrantMemory = { ...memory, expiresAt: nowText };
+        steps.push({
+          roleName, grant, actions: [],
+          record: { decision: 'drift', grant, policy: attachmentOf(p), requestedBy: DRIFT_REQUESTER, ticket: DRIFT_TICKET, message: `${why}; strict mode revokes it at once` },
+          memory: { grants: { [grant]: strictMemory } },
+          notify: { subject: `Drift revoked on ${roleName}`, message: `${why}. Strict mode revoked it at once (owner ${owner}).` },
+        });
+        steps.push({
+          roleName, grant, actions: removalActions(p, tagValue !== undefined),
+          record: { decision: 'revoked', grant, policy: attachmentOf(p), requestedBy: DRIFT_REQUESTER, ticket: DRIFT_TICKET, message: `drift policy ${grant} revoked (strict mode)` },
+          memory: { grants: { [grant]: { ...strictMemory, status: 'revoked', revokedDocumentHash: documentHash(p) } } },
+        });
+      } else {
+        steps.push({
+          roleName, grant, actions: [{ type: 'tag', key: grantTagKey(grant), value: formatGrantTag({ expiresAt: until, requestedBy: DRIFT_REQUESTER, ticket: DRIFT_TICKET }) }],
+          record: { decision: 'drift', grant, policy: attachmentOf(p), expiresAt: until, requestedBy: DRIFT_REQUESTER, ticket: DRIFT_TICKET, message: `${why}; it decays at ${until}` },
+          memory: { grants: { [grant]: memory } },
+          notify: { subject: `Drift found on ${roleName}`, message: `${why}. It now expires at ${until} unless it is requested properly (owner ${owner}).` },
+        });
+      }
+      continue;
+    }
+
+    // A tagged grant (or a known grant whose tag was removed).
+    const docHash = documentHash(p);
+    if (mem && mem.status === 'revoked' && parsedTag && mem.expiresAt === parsedTag.expiresAt && mem.revokedDocumentHash === docHash) {
+      // Revocation recorded, IAM not finished (interrupted or concurrent sweep): finish without a new record.
+      steps.push({ roleName, grant, actions: removalActions(p, true) });
+      continue;
+    }
+    const requestedBy = parsedTag?.requestedBy ?? (mem?.requestedBy ?? specGrant?.requestedBy ?? 'unknown');
+    const ticket = parsedTag?.ticket ?? (mem?.ticket ?? specGrant?.ticket ?? 'none');
+    const recorded = laterOf(mem?.expiresAt, specGrant?.expiresAt);
+    const firstSeen = !mem || mem.status !== 'active';
+    let current: GrantMemory = {
+      expiresAt: recorded ?? parsedTag!.expiresAt, requestedBy, ticket, status: 'active', origin: mem?.origin ?? 'grant',
+      firstSeenAt: firstSeen ? nowText : mem!.firstSeenAt,
+      ...(mem?.warnedFor && !firstSeen ? { warnedFor: mem.warnedFor } : {}),
+      ...(mem?.previousExpiresAt && !firstSeen ? { previousExpiresAt: mem.previousExpiresAt } : {}),
+    };
+    const grantSteps: PlanStep[] = [];
+    const tagExp = parsedTag?.expiresAt;
+
+    if (recorded !== undefined && tagExp === undefined) {
+      if (mem?.origin === 'drift' && mem.status === 'active') {
+        grantSteps.push({ roleName, grant, actions: expiryActions(p, recorded, requestedBy, ticket).filter(a => a.type === 'tag') });
+      } else {
+        grantSteps.push({
+          roleName, grant, actions: expiryActions(p, recorded, requestedBy, ticket).filter(a => a.type === 'tag'),
+          record: { decision: 'tampering', grant, expiresAt: recorded, requestedBy, ticket, message: `expiry tag of ${grant} was removed; re-tagged with its recorded expiry ${recorded}` },
+          memory: { grants: { [grant]: current } },
+        });
+      }
+    } else if (recorded !== undefined && tagExp !== undefined && tagExp > recorded) {
+      const covering = chooseRenewal(renewals.get(renewalKey(roleName, grant)), roleName, grant, requestedBy, nowMs, spec);
+      if (!covering || covering.until < tagExp) {
+        grantSteps.push({
+          roleName, grant, actions: [{ type: 'tag', key: grantTagKey(grant), value: formatGrantTag({ expiresAt: recorded, requestedBy, ticket }) }],
+          record: { decision: 'tampering', grant, expiresAt: recorded, requestedBy, ticket, message: `expiry tag of ${grant} moved from ${recorded} to ${tagExp} without a renewal; the grant ends at its recorded expiry ${recorded}` },
+          memory: { grants: { [grant]: current } },
+        });
+      }
+    } else if (recorded !== undefined && tagExp !== undefined && tagExp < recorded) {
+      if (mem && mem.status === 'active' && mem.previousExpiresAt === tagExp) {
+        // A renewal was recorded but its IAM change did not finish: finish it.
+        grantSteps.push({ roleName, grant, actions: expiryActions(p, recorded, requestedBy, ticket) });
+      } else {
+        current = { ...current, expiresAt: tagExp };
+        grantSteps.push({
+          roleName, grant, actions: [],
+          record: { decision: 'kept', grant, expiresAt: tagExp, requestedBy, ticket, message: `expiry of ${grant} shortened from ${recorded} to ${tagExp}` },
+          memory: { grants: { [grant]: current } },
+        });
+      }
+    }
+
+    const effective = current.expiresAt;
+    const effMs = parseExpiry(effective).getTime();
+    if (effMs <= nowMs || effMs <= horizonMs) {
+      const renewal = chooseRenewal(renewals.get(renewalKey(roleName, grant)), roleName, grant, requestedBy, nowMs, spec);
+      if (renewal && renewal.until > effective) {
+        current = { ...current, expiresAt: renewal.until, previousExpiresAt: effective, warnedFor: undefined };
+        grantSteps.push({
+          roleName, grant, actions: expiryActions(p, renewal.until, requestedBy, ticket),
+          record: { decision: 'renewed', grant, expiresAt: renewal.until, requestedBy, ticket: renewal.ticket, message: `${grant} renewed until ${renewal.until} (renewal ${renewal.renewalId}, approved by ${renewal.approvedBy})` },
+          memory: { grants: { [grant]: stripped(current) } },
+        });
+      } else if (effMs <= nowMs) {
+        current = { ...current, status: 'revoked', revokedDocumentHash: docHash };
+        grantSteps.push({
+          roleName, grant, actions: removalActions(p, tagValue !== undefined),
+          record: { decision: 'revoked', grant, expiresAt: effective, requestedBy, ticket, policy: attachmentOf(p), message: `${grant} expired at ${effective} and was revoked` },
+          memory: { grants: { [grant]: current } },
+        });
+      } else if (current.warnedFor !== effective) {
+        current = { ...current, warnedFor: effective };
+        const left = Math.round((effMs - nowMs) / 3600000);
+        grantSteps.push({
+          roleName, grant, actions: [],
+          record: { decision: 'warned', grant, expiresAt: effective, requestedBy, ticket, message: `${grant} expires at ${effective} (in about ${left}h); owner ${owner} notified` },
+          memory: { grants: { [grant]: current } },
+          notify: { subject: `Grant ${grant} on ${roleName} expires at ${effective}`, message: `Grant ${grant} (requested by ${requestedBy}, ticket ${ticket}) on role ${roleName} expires at ${effective}. Renew it with: permission-decay renew --role ${roleName} --grant ${grant} --until <instant> --ticket <ticket>` },
+        });
+      }
+    }
+
+    if (firstSeen && !grantSteps.some(s => s.record)) {
+      grantSteps.unshift({
+        roleName, grant, actions: [],
+        record: { decision: 'kept', grant, expiresAt: current.expiresAt, requestedBy, ticket, message: `grant ${grant} first seen; expires at ${current.expiresAt}` },
+        memory: { grants: { [grant]: current } },
+      });
+    }
+    steps.push(...grantSteps);
+  }
+
+  // A spec error that is gone is cleared with the role's next record.
+  if (!lookup.error && state.specError !== undefined) {
+    const i = steps.findIndex(s => s.record);
+    if (i >= 0) steps[i] = { ...steps[i], memory: { ...steps[i].memory, specError: null } };
+  }
+  return { roleName, agentId: role.agentId, steps };
+}
+
+function stripped(m: GrantMemory): GrantMemory {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(m)) if (v !== undefined) out[k] = v;
+  return out as unknown as GrantMemory;
+}
+
+/** Applies a step's patch to a STATE body. Pure. */
+export function patchState(state: LedgerRoleState, patch: StatePatch | undefined): Pick<LedgerRoleState, 'grants' | 'baselineFlags' | 'specError'> {
+  const grants: Record<string, GrantMemory> = { ...state.grants };
+  for (const [k, v] of Object.entries(patch?.grants ?? {})) {
+    if (v === null) delete grants[k]; else grants[k] = stripped(v);
+  }
+  const flags: Record<string, string> = { ...(state.baselineFlags ?? {}) };
+  for (const [k, v] of Object.entries(patch?.baselineFlags ?? {})) {
+    if (v === null) delete flags[k]; else flags[k] = v;
+  }
+  const specError = patch && 'specError' in patch ? (patch.specError ?? undefined) : state.specError;
+  return { grants, baselineFlags: flags, ...(specError !== undefined ? { specError } : {}) };
+}

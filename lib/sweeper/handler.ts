@@ -1,0 +1,26 @@
+/**
+ * The sweeper Lambda: reads its configuration from SWEEPER_ENV, runs one sweep
+ * (the same code as `permission-decay sweep`) and returns a summary. Clients
+ * use the SDK's standard chains, so AWS_ENDPOINT_URL is honoured.
+ */
+import { createClients } from './aws-clients';
+import { runSweep, sweepConfigFromEnv } from './sweep';
+
+export interface SweepSummary {
+  readonly runId: string;
+  readonly at: string;
+  readonly decisions: { readonly [decision: string]: number };
+  readonly errors: readonly { code: string; message: string; roleName?: string; grant?: string }[];
+  readonly leftRoles: readonly string[];
+  readonly ok: boolean;
+}
+
+export async function handler(_event?: unknown): Promise<SweepSummary> {
+  const config = sweepConfigFromEnv(process.env);
+  const result = await runSweep(createClients(), config);
+  const decisions: Record<string, number> = {};
+  for (const o of result.outcomes) decisions[o.decision] = (decisions[o.decision] ?? 0) + 1;
+  const summary: SweepSummary = { runId: result.runId, at: result.at, decisions, errors: result.errors, leftRoles: result.leftRoles, ok: result.ok };
+  console.log(JSON.stringify({ msg: 'permission-decay sweep', ...summary }));
+  return summary;
+}

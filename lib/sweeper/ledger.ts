@@ -1,0 +1,195 @@
+/**
+ * The ledger (DynamoDB): per-role hash-chained decision records, the per-role
+ * STATE item, and renewal records. Appending a record and moving the STATE
+ * head happen in one transaction with conditions, so two concurrent writers
+ * can never both append record n.
+ */
+import { CreateTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { createHash } from 'crypto';
+import {
+  ContractError, GENESIS_HASH, LEDGER_KEYS, LEDGER_TABLE_NAME_PREFIX, LedgerRecord, LedgerRoleState,
+  recordSortKey, rolePartition, STATE_PARTITION,
+} from '../private/contract';
+
+/** A record before the ledger gives it a place in the chain. */
+export type RecordDraft = Omit<LedgerRecord, 'pk' | 'sk' | 'seq' | 'prevHash' | 'hash'>;
+
+/** The part of the STATE item a writer sets (the chain head is the ledger's business). */
+export type StateBody = Pick<LedgerRoleState, 'grants' | 'baselineFlags' | 'specError'>;
+
+/** Another writer appended to the role first: re-read the role and decide again. */
+export class LedgerConflictError extends Error {
+  readonly code = 'LEDGER_CONFLICT';
+  constructor(roleName: string) {
+    super(`another writer appended to the ledger of role ${roleName} first`);
+    this.name = 'LedgerConflictError';
+  }
+}
+
+/** JSON with object keys sorted at every level: the canonical form that is hashed. */
+export function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.keys(value as object).sort()
+      .filter(k => (value as Record<string, unknown>)[k] !== undefined)
+      .map(k => `${JSON.stringify(k)}:${stableJson((value as Record<string, unknown>)[k])}`);
+    return `{${entries.join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** hash = sha256(canonical record content without `hash`, then prevHash). */
+export function hashRecord(record: Omit<LedgerRecord, 'hash'>): string {
+  const { hash: _ignored, ...content } = record as LedgerRecord;
+  return sha256(stableJson(content) + record.prevHash);
+}
+
+export function emptyState(roleName: string): LedgerRoleState {
+  return { pk: STATE_PARTITION, sk: roleName, roleName, seq: 0, hash: GENESIS_HASH, grants: {}, updatedAt: '' };
+}
+
+/** Every role's STATE item: one Query on pk=STATE, paginated. */
+export async function readLedgerState(ddb: DynamoDBDocumentClient, table: string): Promise<Map<string, LedgerRoleState>> {
+  const out = new Map<string, LedgerRoleState>();
+  let key: Record<string, unknown> | undefined;
+  do {
+    const page = await ddb.send(new QueryCommand({
+      TableName: table,
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': LEDGER_KEYS.partitionKey },
+      ExpressionAttributeValues: { ':pk': STATE_PARTITION },
+      ExclusiveStartKey: key,
+      ConsistentRead: true,
+    }));
+    for (const item of page.Items ?? []) out.set(item.sk as string, item as LedgerRoleState);
+    key = page.LastEvaluatedKey;
+  } while (key);
+  return out;
+}
+
+export async function readRoleState(ddb: DynamoDBDocumentClient, table: string, roleName: string): Promise<LedgerRoleState> {
+  const r = await ddb.send(new GetCommand({ TableName: table, Key: { pk: STATE_PARTITION, sk: roleName }, ConsistentRead: true }));
+  return (r.Item as LedgerRoleState | undefined) ?? emptyState(roleName);
+}
+
+/**
+ * Appends one record to the role's chain and sets the STATE item, in one
+ * transaction: the record's key must not exist and the STATE head must still
+ * be `head.seq`. Throws LedgerConflictError when another writer got there first.
+ * `extraPuts` ride in the same transaction (e.g. a renewal record).
+ */
+export async function appendRecord(
+  ddb: DynamoDBDocumentClient, table: string, head: LedgerRoleState, draft: RecordDraft, body: StateBody,
+  extraPuts: Record<string, unknown>[] = [],
+): Promise<{ record: LedgerRecord; state: LedgerRoleState }> {
+  const seq = head.seq + 1;
+  const unhashed: Omit<LedgerRecord, 'hash'> = {
+    ...stripUndefined(draft as unknown as Record<string, unknown>) as unknown as RecordDraft,
+    pk: rolePartition(draft.roleName), sk: recordSortKey(seq), seq, prevHash: head.hash,
+  };
+  const record: LedgerRecord = { ...unhashed, hash: hashRecord(unhashed) };
+  const state: LedgerRoleState = {
+    ...stripUndefined({ ...body }) as unknown as StateBody,
+    pk: STATE_PARTITION, sk: draft.roleName, roleName: draft.roleName, seq, hash: record.hash, updatedAt: draft.at,
+  };
+  try {
+    await ddb.send(new TransactWriteCommand({
+      TransactItems: [
+        { Put: { TableName: table, Item: record, ConditionExpression: 'attribute_not_exists(pk)' } },
+        {
+          Put: {
+            TableName: table, Item: state,
+            ...(head.seq === 0
+              ? { ConditionExpression: 'attribute_not_exists(pk) OR #seq = :zero', ExpressionAttributeNames: { '#seq': 'seq' }, ExpressionAttributeValues: { ':zero': 0 } }
+              : { ConditionExpression: '#seq = :prev', ExpressionAttributeNames: { '#seq': 'seq' }, ExpressionAttributeValues: { ':prev': head.seq } }),
+          },
+        },
+        ...extraPuts.map(item => ({ Put: { TableName: table, Item: item, ConditionExpression: 'attribute_not_exists(pk)' } })),
+      ],
+    }));
+  } catch (e) {
+    const name = (e as { name?: string }).name;
+    const reasons = (e as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
+    if (name === 'TransactionCanceledException' && reasons.some(r => r.Code === 'ConditionalCheckFailed' || r.Code === 'TransactionConflict')) {
+      throw new LedgerConflictError(draft.roleName);
+    }
+    throw e;
+  }
+  return { record, state };
+}
+
+function stripUndefined(o: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
+  return out;
+}
+
+/** A role's records in chain order. */
+export async function readRecords(ddb: DynamoDBDocumentClient, table: string, roleName: string): Promise<LedgerRecord[]> {
+  const out: LedgerRecord[] = [];
+  let key: Record<string, unknown> | undefined;
+  do {
+    const page = await ddb.send(new QueryCommand({
+      TableName: table,
+      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :rec)',
+      ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
+      ExpressionAttributeValues: { ':pk': rolePartition(roleName), ':rec': 'REC#' },
+      ExclusiveStartKey: key,
+      ConsistentRead: true,
+    }));
+    out.push(...(page.Items ?? []) as LedgerRecord[]);
+    key = page.LastEvaluatedKey;
+  } while (key);
+  return out;
+}
+
+/** A problem found walking a role's chain. */
+export interface ChainProblem {
+  readonly seq: number;
+  readonly code: 'GAP' | 'ALTERED' | 'BROKEN_LINK' | 'HEAD_MISMATCH';
+  readonly message: string;
+}
+
+/** Walks the hash chain: every seq present in order, every hash right, every link to the previous hash. Pure. */
+export function verifyChain(records: readonly LedgerRecord[], state?: LedgerRoleState): ChainProblem[] {
+  const problems: ChainProblem[] = [];
+  let prev = GENESIS_HASH;
+  let expectedSeq = 1;
+  for (const r of records) {
+    if (r.seq !== expectedSeq) problems.push({ seq: expectedSeq, code: 'GAP', message: `record ${expectedSeq} is missing (next present: ${r.seq})` });
+    if (r.prevHash !== prev) problems.push({ seq: r.seq, code: 'BROKEN_LINK', message: `record ${r.seq} does not link to the hash of the record before it` });
+    const { hash, ...rest } = r;
+    if (hashRecord(rest) !== hash) problems.push({ seq: r.seq, code: 'ALTERED', message: `record ${r.seq} was altered after it was written (hash does not match its content)` });
+    prev = r.hash;
+    expectedSeq = r.seq + 1;
+  }
+  if (state && state.seq > 0 && (state.seq !== expectedSeq - 1 || state.hash !== prev)) {
+    problems.push({ seq: state.seq, code: 'HEAD_MISMATCH', message: `the STATE head names record ${state.seq} but the chain ends at ${expectedSeq - 1}` });
+  }
+  return problems;
+}
+
+/** Creates a ledger table (on demand, pk/sk); the name must start with LEDGER_TABLE_NAME_PREFIX. */
+export async function createLedgerTable(ddb: DynamoDBDocumentClient, table: string): Promise<'created' | 'exists'> {
+  if (!table.startsWith(LEDGER_TABLE_NAME_PREFIX)) {
+    throw new ContractError('BAD_TABLE_NAME', `ledger table name "${table}" must start with "${LEDGER_TABLE_NAME_PREFIX}" (governed roles' boundaries deny writing such tables)`);
+  }
+  try {
+    await ddb.send(new DescribeTableCommand({ TableName: table }));
+    return 'exists';
+  } catch (e) {
+    if ((e as { name?: string }).name !== 'ResourceNotFoundException') throw e;
+  }
+  await ddb.send(new CreateTableCommand({
+    TableName: table,
+    BillingMode: 'PAY_PER_REQUEST',
+    KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }],
+    AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }, { AttributeName: 'sk', AttributeType: 'S' }],
+  }));
+  return 'created';
+}

@@ -1,0 +1,171 @@
+/**
+ * Read: one snapshot of the governed roles in the account, with as few calls
+ * as IAM allows (GetAccountAuthorizationDetails, page by page), plus a
+ * per-role read used only to re-decide one role after a ledger conflict and by
+ * the CLI.
+ */
+import {
+  GetAccountAuthorizationDetailsCommand, GetPolicyCommand, GetPolicyVersionCommand, GetRoleCommand,
+  GetRolePolicyCommand, IAMClient, ListAttachedRolePoliciesCommand, ListRolePoliciesCommand, ListRoleTagsCommand,
+  ListAttachedRolePoliciesCommandOutput, ListRolePoliciesCommandOutput, ListRolesCommand, RoleDetail, Tag,
+} from '@aws-sdk/client-iam';
+import { MANAGED_BY_VALUE, TAG_AGENT, TAG_MANAGED_BY, TAG_OWNER } from '../private/contract';
+
+/** A policy on a governed role. */
+export interface RolePolicy {
+  readonly kind: 'inline' | 'managed';
+  /** Inline: the policy name. Managed: the last segment of the ARN. */
+  readonly name: string;
+  readonly arn?: string;
+  /** The decoded JSON document (managed: default version); absent for AWS-managed policies. */
+  readonly document?: string;
+  /** Managed, customer-managed: the default version id. */
+  readonly defaultVersionId?: string;
+}
+
+export interface GovernedRole {
+  readonly roleName: string;
+  readonly arn: string;
+  readonly agentId?: string;
+  readonly owner?: string;
+  readonly tags: { readonly [key: string]: string };
+  readonly policies: readonly RolePolicy[];
+}
+
+export interface AccountSnapshot {
+  readonly roles: readonly GovernedRole[];
+}
+
+/** IAM returns documents URL-encoded (RFC 3986); the SDK does not decode them. */
+export function decodeDocument(doc: string | undefined): string | undefined {
+  if (doc === undefined) return undefined;
+  try {
+    return decodeURIComponent(doc);
+  } catch {
+    return doc; // already decoded
+  }
+}
+
+export function policyNameOfArn(arn: string): string {
+  return arn.slice(arn.lastIndexOf('/') + 1);
+}
+
+function tagMap(tags: Tag[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const t of tags ?? []) if (t.Key) out[t.Key] = t.Value ?? '';
+  return out;
+}
+
+function isGoverned(tags: Record<string, string>): boolean {
+  return tags[TAG_MANAGED_BY] === MANAGED_BY_VALUE;
+}
+
+/** Reads every governed role: one paginated GetAccountAuthorizationDetails (roles + customer-managed policies). */
+export async function readSnapshot(iam: IAMClient): Promise<AccountSnapshot> {
+  const rawRoles: RoleDetail[] = [];
+  const managedDocs = new Map<string, { document?: string; defaultVersionId?: string }>();
+  let marker: string | undefined;
+  // Always follow Marker/IsTruncated: real IAM pages (moto 5.2.1 returns everything in one page).
+  do {
+    const page = await iam.send(new GetAccountAuthorizationDetailsCommand({ Filter: ['Role', 'LocalManagedPolicy'], Marker: marker }));
+    rawRoles.push(...(page.RoleDetailList ?? []));
+    for (const p of page.Policies ?? []) {
+      if (!p.Arn) continue;
+      // moto's entries here lack PolicyName: everything is keyed by ARN.
+      const def = (p.PolicyVersionList ?? []).find(v => v.IsDefaultVersion) ?? (p.PolicyVersionList ?? []).find(v => v.VersionId === p.DefaultVersionId);
+      managedDocs.set(p.Arn, { document: decodeDocument(def?.Document), defaultVersionId: p.DefaultVersionId ?? def?.VersionId });
+    }
+    marker = page.IsTruncated ? page.Marker : undefined;
+  } while (marker);
+
+  const roles: GovernedRole[] = [];
+  for (const r of rawRoles) {
+    const tags = tagMap(r.Tags);
+    if (!isGoverned(tags) || !r.RoleName) continue;
+    const policies: RolePolicy[] = [];
+    for (const p of r.RolePolicyList ?? []) {
+      if (p.PolicyName) policies.push({ kind: 'inline', name: p.PolicyName, document: decodeDocument(p.PolicyDocument) });
+    }
+    for (const a of r.AttachedManagedPolicies ?? []) {
+      if (!a.PolicyArn) continue;
+      const m = managedDocs.get(a.PolicyArn);
+      policies.push({ kind: 'managed', name: policyNameOfArn(a.PolicyArn), arn: a.PolicyArn, document: m?.document, defaultVersionId: m?.defaultVersionId });
+    }
+    roles.push(roleOf(r.RoleName, r.Arn ?? '', tags, policies));
+  }
+  roles.sort((a, b) => a.roleName.localeCompare(b.roleName));
+  return { roles };
+}
+
+function roleOf(roleName: string, arn: string, tags: Record<string, string>, policies: RolePolicy[]): GovernedRole {
+  policies.sort((a, b) => a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name));
+  return { roleName, arn, agentId: tags[TAG_AGENT], owner: tags[TAG_OWNER], tags, policies };
+}
+
+/** Reads one role with per-role calls; undefined when it does not exist or is not governed. */
+export async function readRole(iam: IAMClient, roleName: string): Promise<GovernedRole | undefined> {
+  let role;
+  try {
+    role = (await iam.send(new GetRoleCommand({ RoleName: roleName }))).Role;
+  } catch (e) {
+    if ((e as { name?: string }).name === 'NoSuchEntityException' || (e as { name?: string }).name === 'NoSuchEntity') return undefined;
+    throw e;
+  }
+  if (!role) return undefined;
+  const rawTags: Tag[] = [];
+  let marker: string | undefined;
+  do {
+    const page = await iam.send(new ListRoleTagsCommand({ RoleName: roleName, Marker: marker }));
+    rawTags.push(...(page.Tags ?? []));
+    marker = page.IsTruncated ? page.Marker : undefined;
+  } while (marker);
+  const tags = tagMap(rawTags);
+  if (!isGoverned(tags)) return undefined;
+  const policies: RolePolicy[] = [];
+  marker = undefined;
+  do {
+    const page: ListRolePoliciesCommandOutput = await iam.send(new ListRolePoliciesCommand({ RoleName: roleName, Marker: marker }));
+    for (const name of page.PolicyNames ?? []) {
+      const p = await iam.send(new GetRolePolicyCommand({ RoleName: roleName, PolicyName: name }));
+      policies.push({ kind: 'inline', name, document: decodeDocument(p.PolicyDocument) });
+    }
+    marker = page.IsTruncated ? page.Marker : undefined;
+  } while (marker);
+  marker = undefined;
+  do {
+    const page: ListAttachedRolePoliciesCommandOutput = await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: roleName, Marker: marker }));
+    for (const a of page.AttachedPolicies ?? []) {
+      if (!a.PolicyArn) continue;
+      let document: string | undefined;
+      let defaultVersionId: string | undefined;
+      if (!a.PolicyArn.startsWith('arn:aws:iam::aws:')) {
+        const pol = (await iam.send(new GetPolicyCommand({ PolicyArn: a.PolicyArn }))).Policy;
+        defaultVersionId = pol?.DefaultVersionId;
+        if (defaultVersionId) {
+          const v = await iam.send(new GetPolicyVersionCommand({ PolicyArn: a.PolicyArn, VersionId: defaultVersionId }));
+          document = decodeDocument(v.PolicyVersion?.Document);
+        }
+      }
+      policies.push({ kind: 'managed', name: policyNameOfArn(a.PolicyArn), arn: a.PolicyArn, document, defaultVersionId });
+    }
+    marker = page.IsTruncated ? page.Marker : undefined;
+  } while (marker);
+  return roleOf(roleName, role.Arn ?? '', tags, policies);
+}
+
+/** Finds a governed role by name, or by agent id (the governance:agent tag). */
+export async function resolveRoleName(iam: IAMClient, roleOrAgent: string): Promise<string | undefined> {
+  if (await readRole(iam, roleOrAgent)) return roleOrAgent;
+  let marker: string | undefined;
+  do {
+    const page = await iam.send(new ListRolesCommand({ Marker: marker }));
+    for (const r of page.Roles ?? []) {
+      if (!r.RoleName) continue;
+      const tags = (await iam.send(new ListRoleTagsCommand({ RoleName: r.RoleName }))).Tags;
+      const m = tagMap(tags);
+      if (isGoverned(m) && m[TAG_AGENT] === roleOrAgent) return r.RoleName;
+    }
+    marker = page.IsTruncated ? page.Marker : undefined;
+  } while (marker);
+  return undefined;
+}

@@ -1,0 +1,41 @@
+/** Read: the approved specs, one GetParametersByPath walk over SPEC_PARAMETER_PREFIX. */
+import { GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { AgentSpec, ContractError, parseAgentSpec, SPEC_PARAMETER_PREFIX } from '../private/contract';
+import { SweepError } from './errors';
+
+/** An agent's approved spec, or why it cannot be used. */
+export interface SpecLookup {
+  readonly spec?: AgentSpec;
+  readonly error?: SweepError;
+}
+
+/** agentId -> spec or error. A missing agent id is simply absent. */
+export type SpecIndex = ReadonlyMap<string, SpecLookup>;
+
+export async function readSpecs(ssm: SSMClient): Promise<SpecIndex> {
+  const out = new Map<string, SpecLookup>();
+  let token: string | undefined;
+  do {
+    const page = await ssm.send(new GetParametersByPathCommand({ Path: SPEC_PARAMETER_PREFIX.replace(/\/$/, ''), Recursive: true, NextToken: token }));
+    for (const p of page.Parameters ?? []) {
+      if (!p.Name || !p.Name.startsWith(SPEC_PARAMETER_PREFIX)) continue;
+      const agentId = p.Name.slice(SPEC_PARAMETER_PREFIX.length);
+      out.set(agentId, parseSpecParameter(agentId, p.Name, p.Value ?? ''));
+    }
+    token = page.NextToken;
+  } while (token);
+  return out;
+}
+
+export function parseSpecParameter(agentId: string, name: string, value: string): SpecLookup {
+  try {
+    const spec = parseAgentSpec(value, name);
+    if (spec.agentId !== agentId) {
+      return { error: { code: 'BAD_SPEC', message: `spec ${name} names agent "${spec.agentId}", not "${agentId}": fix the parameter` } };
+    }
+    return { spec };
+  } catch (e) {
+    const code = e instanceof ContractError ? e.code : 'BAD_SPEC';
+    return { error: { code, message: (e as Error).message } };
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * A sweep: read (snapshot, ledger STATE, specs, the renewals that matter),
+ * decide (pure), apply (role by role, each step recorded). The CLI and the
+ * Lambda handler both call runSweep.
+ */
+import { randomUUID } from 'crypto';
+import {
+  DEFAULT_DRIFT_PERIOD_SECONDS, DEFAULT_WARNING_WINDOW_SECONDS, formatExpiry, LedgerRoleState, parseExpiry, SWEEPER_ENV,
+} from '../private/contract';
+import { applyRolePlan, ApplyContext, StepOutcome } from './apply';
+import { AwsClients } from './aws-clients';
+import { decide, decideRole, DecideOptions, renewalKeysNeeded, RolePlan, specLookupOf, SweepPlan } from './decide';
+import { errorOf, SweepError } from './errors';
+import { emptyState, readLedgerState, readRoleState } from './ledger';
+import { readRenewals } from './renewal';
+import { readRole, readSnapshot } from './snapshot';
+import { readSpecs } from './specs';
+
+export interface SweepConfig {
+  readonly ledgerTable: string;
+  /** @default the account's default event bus */
+  readonly eventBusName?: string;
+  /** SNS topic for owner notifications. @default none (events only) */
+  readonly ownerTopicArn?: string;
+  /** @default false */
+  readonly strict?: boolean;
+  /** @default DEFAULT_DRIFT_PERIOD_SECONDS */
+  readonly driftPeriodSeconds?: number;
+  /** @default DEFAULT_WARNING_WINDOW_SECONDS */
+  readonly warningWindowSeconds?: number;
+  /** Stop cleanly between roles after this many ms. @default no budget */
+  readonly timeBudgetMs?: number;
+  /** Decide and return the plan; change nothing. @default false */
+  readonly dryRun?: boolean;
+  /** The sweep's instant (expiry form). @default the current time */
+  readonly now?: string;
+  readonly runId?: string;
+  /** @default 'sweeper' */
+  readonly actor?: string;
+  /** Only these roles. @default every governed role */
+  readonly roleNames?: readonly string[];
+  /** Times a role is re-read and re-decided after losing a ledger race. @default 5 */
+  readonly maxConflictRetries?: number;
+}
+
+export interface SweepResult {
+  readonly runId: string;
+  readonly at: string;
+  readonly dryRun: boolean;
+  readonly plan: SweepPlan;
+  readonly outcomes: readonly StepOutcome[];
+  readonly errors: readonly SweepError[];
+  /** Roles not swept because the time budget ran out (the next sweep does them). */
+  readonly leftRoles: readonly string[];
+  /** True when every step succeeded and nothing was left. */
+  readonly ok: boolean;
+}
+
+export function decideOptionsOf(config: SweepConfig): DecideOptions {
+  return {
+    strict: config.strict ?? false,
+    driftPeriodSeconds: config.driftPeriodSeconds ?? DEFAULT_DRIFT_PERIOD_SECONDS,
+    warningWindowSeconds: config.warningWindowSeconds ?? DEFAULT_WARNING_WINDOW_SECONDS,
+  };
+}
+
+/** Reads the sweeper's configuration from SWEEPER_ENV names; throws naming the variable that is wrong. */
+export function sweepConfigFromEnv(env: NodeJS.ProcessEnv): SweepConfig {
+  const ledgerTable = env[SWEEPER_ENV.ledgerTable];
+  if (!ledgerTable) throw Object.assign(new Error(`${SWEEPER_ENV.ledgerTable} is not set: name the ledger table`), { code: 'NO_LEDGER_TABLE' });
+  const num = (name: string): number | undefined => {
+    const v = env[name];
+    if (v === undefined || v === '') return undefined;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0) throw Object.assign(new Error(`${name}="${v}" is not a non-negative number`), { code: 'BAD_CONFIG' });
+    return n;
+  };
+  return {
+    ledgerTable,
+    eventBusName: env[SWEEPER_ENV.eventBusName] || undefined,
+    ownerTopicArn: env[SWEEPER_ENV.ownerTopicArn] || undefined,
+    strict: env[SWEEPER_ENV.strict] === 'true',
+    driftPeriodSeconds: num(SWEEPER_ENV.driftPeriodSeconds),
+    warningWindowSeconds: num(SWEEPER_ENV.warningWindowSeconds),
+    timeBudgetMs: num(SWEEPER_ENV.timeBudgetMs),
+  };
+}
+
+export async function runSweep(clients: AwsClients, config: SweepConfig): Promise<SweepResult> {
+  const started = Date.now();
+  const runId = config.runId ?? randomUUID();
+  const now = config.now ? parseExpiry(config.now, 'sweep instant') : new Date(Math.floor(Date.now() / 1000) * 1000);
+  const at = formatExpiry(now);
+  const options = decideOptionsOf(config);
+  const clock = { now };
+
+  const [fullSnapshot, ledgerState, specs] = await Promise.all([
+    readSnapshot(clients.iam),
+    readLedgerState(clients.ddb, config.ledgerTable),
+    readSpecs(clients.ssm),
+  ]);
+  const snapshot = config.roleNames
+    ? { roles: fullSnapshot.roles.filter(r => config.roleNames!.includes(r.roleName)) }
+    : fullSnapshot;
+  const renewals = await readRenewals(clients.ddb, config.ledgerTable, renewalKeysNeeded(snapshot, ledgerState, specs, clock, options));
+  const plan = decide(snapshot, ledgerState, specs, renewals, clock, options);
+  if (config.dryRun) {
+    return { runId, at, dryRun: true, plan, outcomes: [], errors: [], leftRoles: [], ok: true };
+  }
+
+  const ctx: ApplyContext = {
+    clients, ledgerTable: config.ledgerTable, runId, actor: config.actor ?? 'sweeper', at,
+    eventBusName: config.eventBusName, ownerTopicArn: config.ownerTopicArn,
+  };
+  const outcomes: StepOutcome[] = [];
+  const errors: SweepError[] = [];
+  const leftRoles: string[] = [];
+  const rolePlans = plan.roles.filter(r => r.steps.length > 0);
+  for (let i = 0; i < rolePlans.length; i++) {
+    if (config.timeBudgetMs !== undefined && Date.now() - started > config.timeBudgetMs) {
+      leftRoles.push(...rolePlans.slice(i).map(r => r.roleName));
+      break;
+    }
+    await sweepRole(rolePlans[i], ledgerState.get(rolePlans[i].roleName) ?? emptyState(rolePlans[i].roleName));
+  }
+  for (const o of outcomes) if (!o.ok) errors.push({ code: o.errorCode ?? 'ERROR', message: o.message, roleName: o.roleName, grant: o.grant });
+  return { runId, at, dryRun: false, plan, outcomes, errors, leftRoles, ok: errors.length === 0 && leftRoles.length === 0 };
+
+  async function sweepRole(first: RolePlan, head: LedgerRoleState): Promise<void> {
+    let rolePlan: RolePlan | undefined = first;
+    let state = head;
+    const retries = config.maxConflictRetries ?? 5;
+    try {
+      for (let attempt = 0; rolePlan; attempt++) {
+        const r = await applyRolePlan(ctx, rolePlan, state);
+        outcomes.push(...r.outcomes);
+        if (!r.conflict) return;
+        if (attempt >= retries) {
+          outcomes.push({ roleName: first.roleName, decision: 'error', ok: false, errorCode: 'LEDGER_CONFLICT', message: `role ${first.roleName}: lost the ledger race ${attempt + 1} times; left for the next sweep` });
+          return;
+        }
+        // Another writer got there first: read this role again and decide again.
+        await new Promise(res => setTimeout(res, Math.random() * 100 * (attempt + 1)));
+        const [role, fresh] = await Promise.all([readRole(clients.iam, first.roleName), readRoleState(clients.ddb, config.ledgerTable, first.roleName)]);
+        if (!role) return;
+        const roleSnapshot = { roles: [role] };
+        const roleRenewals = await readRenewals(clients.ddb, config.ledgerTable, renewalKeysNeeded(roleSnapshot, new Map([[role.roleName, fresh]]), specs, clock, options));
+        rolePlan = decideRole(role, fresh, specLookupOf(role, specs), roleRenewals, now, options);
+        state = fresh;
+        if (rolePlan.steps.length === 0) return;
+      }
+    } catch (e) {
+      const err = errorOf(e, 'ROLE_FAILED');
+      outcomes.push({ roleName: first.roleName, decision: 'error', ok: false, errorCode: err.code, message: `role ${first.roleName}: ${err.message}` });
+    }
+  }
+}
