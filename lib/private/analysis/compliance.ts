@@ -12,6 +12,7 @@ import { ActionExpander } from './action-expansion';
 import { AgentModel, StatementSource, StoreModel } from './model';
 import { AgentShadow, ShadowAnalysis, ShadowReach, computeShadow } from './shadow';
 import { StoreIndex } from './store-match';
+import { compareCodeUnits } from './sort-order';
 
 export type ComplianceCode = 'REGIME_CROSSING' | 'DELEGATED_REGIME_CROSSING';
 
@@ -79,7 +80,7 @@ export function checkCompliance(agents: readonly AgentModel[], stores: readonly 
       }
     }
   }
-  const all = [...findings.values()].sort((x, y) => key(x).localeCompare(key(y)));
+  const all = [...findings.values()].sort((x, y) => compareCodeUnits(key(x), key(y)));
   return { violations: all.filter(f => !f.approved), approved: all.filter(f => f.approved) };
 }
 

@@ -9,6 +9,7 @@ import { AgentModel, AnalysisProblem, StoreModel } from './model';
 import { ComplianceResult, checkCompliance, normalizeRegime } from './compliance';
 import { AgentShadow, ShadowOptions, computeShadow } from './shadow';
 import { AgentInventory, storeInventory } from './store-inventory';
+import { compareCodeUnits } from './sort-order';
 
 export const REPORT_VERSION = 1;
 /** File names of the report in the cloud assembly directory. */
@@ -47,13 +48,13 @@ export function buildGovernanceReport(agents: readonly AgentModel[], stores: rea
         regimes: [...new Set(a.regimes.map(normalizeRegime))].sort(),
         delegations: [...a.delegations]
           .map(d => ({ toAgentId: d.toAgentId, via: d.via, ...(d.expiresAt !== undefined ? { expiresAt: d.expiresAt } : {}) }))
-          .sort((x, y) => x.toAgentId.localeCompare(y.toAgentId) || x.via.localeCompare(y.via)),
+          .sort((x, y) => compareCodeUnits(x.toAgentId, y.toAgentId) || compareCodeUnits(x.via, y.via)),
         shadow: s,
         inventory: inventory.get(s.agentId) ?? [],
       };
     }),
     compliance,
-    problems: [...shadow.problems].sort((x, y) => (x.agentId ?? '').localeCompare(y.agentId ?? '') || x.code.localeCompare(y.code) || x.message.localeCompare(y.message)),
+    problems: [...shadow.problems].sort((x, y) => compareCodeUnits(x.agentId ?? '', y.agentId ?? '') || compareCodeUnits(x.code, y.code) || compareCodeUnits(x.message, y.message)),
   };
 }
 
@@ -151,7 +152,7 @@ export function summarizeActions(actions: readonly string[]): string {
   if (perService.size === 1) {
     return `${actions.slice(0, MAX_ACTIONS_LISTED).join(', ')} and ${actions.length - MAX_ACTIONS_LISTED} more`;
   }
-  const services = [...perService.entries()].sort((x, y) => y[1] - x[1] || x[0].localeCompare(y[0]));
+  const services = [...perService.entries()].sort((x, y) => y[1] - x[1] || compareCodeUnits(x[0], y[0]));
   const shown = services.slice(0, MAX_ACTIONS_LISTED).map(([s, n]) => `${s} (${n})`).join(', ');
   const rest = services.length - MAX_ACTIONS_LISTED;
   return `${actions.length} actions: ${shown}${rest > 0 ? ` and ${rest} more services` : ''}`;

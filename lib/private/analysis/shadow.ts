@@ -22,6 +22,7 @@ import { ContractError, parseExpiry } from '../contract';
 import { ActionExpander } from './action-expansion';
 import { AgentModel, AnalysedStatement, AnalysisProblem, ResourceRef, StatementSource } from './model';
 import { wildcardCovers } from './wildcard';
+import { compareCodeUnits } from './sort-order';
 
 /** A chain of delegations from an agent (length 1: the agent itself). */
 export interface ShadowPath {
@@ -178,7 +179,7 @@ function simplePaths(origin: string, byId: ReadonlyMap<string, AgentModel>, maxP
     paths.push({ agents, via, ...(expiresAt !== undefined ? { expiresAt } : {}) });
     const here = byId.get(agents[agents.length - 1])!;
     onPath.add(here.agentId);
-    const delegations = [...here.delegations].sort((x, y) => cmp(x.toAgentId, y.toAgentId) || cmp(x.via, y.via));
+    const delegations = [...here.delegations].sort((x, y) => compareCodeUnits(x.toAgentId, y.toAgentId) || compareCodeUnits(x.via, y.via));
     for (const d of delegations) {
       if (onPath.has(d.toAgentId) || !byId.has(d.toAgentId)) continue;
       visit([...agents, d.toAgentId], [...via, d.via], earlierExpiry(expiresAt, d.expiresAt));
@@ -242,7 +243,7 @@ function directReach(agent: AgentModel, expander: ActionExpander): DirectReach {
     }
     if (g.actions.size > 0) reaches.push({ ...g.base, actions: [...g.actions].sort() });
   }
-  return { reaches, unknown: [...unknown.values()].sort((x, y) => cmp(x.action, y.action) || cmp(x.source, y.source) || cmp(x.grantName ?? '', y.grantName ?? '')) };
+  return { reaches, unknown: [...unknown.values()].sort((x, y) => compareCodeUnits(x.action, y.action) || compareCodeUnits(x.source, y.source) || compareCodeUnits(x.grantName ?? '', y.grantName ?? '')) };
 }
 
 function denyCovers(deny: ResourceRef, allow: ResourceRef): boolean {
@@ -250,19 +251,15 @@ function denyCovers(deny: ResourceRef, allow: ResourceRef): boolean {
   return wildcardCovers(deny.text, allow.text);
 }
 
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
 function compareReaches(x: ShadowReach, y: ShadowReach): number {
-  return cmp(x.path.join('\u0000'), y.path.join('\u0000'))
-    || cmp(x.via.join('\u0000'), y.via.join('\u0000'))
-    || cmp(x.resource.text, y.resource.text)
-    || cmp(x.resource.storeKey ?? '', y.resource.storeKey ?? '')
-    || cmp(x.source, y.source)
-    || cmp(x.grantName ?? '', y.grantName ?? '')
-    || cmp(x.expiresAt ?? '~', y.expiresAt ?? '~')
-    || cmp((x.approvedRegimes ?? []).join(','), (y.approvedRegimes ?? []).join(','));
+  return compareCodeUnits(x.path.join('\u0000'), y.path.join('\u0000'))
+    || compareCodeUnits(x.via.join('\u0000'), y.via.join('\u0000'))
+    || compareCodeUnits(x.resource.text, y.resource.text)
+    || compareCodeUnits(x.resource.storeKey ?? '', y.resource.storeKey ?? '')
+    || compareCodeUnits(x.source, y.source)
+    || compareCodeUnits(x.grantName ?? '', y.grantName ?? '')
+    || compareCodeUnits(x.expiresAt ?? '~', y.expiresAt ?? '~')
+    || compareCodeUnits((x.approvedRegimes ?? []).join(','), (y.approvedRegimes ?? []).join(','));
 }
 
 /** Every reach of the shadow that allows `action` (catalogue spelling, any case) on a resource overlapping `resourceText`. */

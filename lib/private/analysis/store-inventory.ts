@@ -15,6 +15,7 @@ import { AgentModel, SERVICE_STORE_KIND, StatementSource, StoreKind, StoreModel,
 import { ShadowAnalysis, computeShadow, laterExpiry } from './shadow';
 import { StoreIndex, serviceOf } from './store-match';
 import { wildcardCovers, hasWildcard } from './wildcard';
+import { compareCodeUnits } from './sort-order';
 
 /** One way the agent reaches a store with writes. */
 export interface InventoryRoute {
@@ -105,11 +106,11 @@ export function storeInventory(agents: readonly AgentModel[], stores: readonly S
       }
     }
     const list: InventoryEntry[] = [...entries.values()].map(e => {
-      const routes = [...e.routes.values()].sort((x, y) => routeKey(x).localeCompare(routeKey(y)));
+      const routes = [...e.routes.values()].sort((x, y) => compareCodeUnits(routeKey(x), routeKey(y)));
       const expiresAt = routes.map(r => r.expiresAt).reduce(laterExpiry);
       return { ...e.entry, writeActions: [...e.actions].sort(), routes, ...(expiresAt !== undefined ? { expiresAt } : {}) };
     });
-    list.sort((x, y) => Number(y.known) - Number(x.known) || x.kind.localeCompare(y.kind) || x.name.localeCompare(y.name) || x.store.localeCompare(y.store));
+    list.sort((x, y) => Number(y.known) - Number(x.known) || compareCodeUnits(x.kind, y.kind) || compareCodeUnits(x.name, y.name) || compareCodeUnits(x.store, y.store));
     out.push({ agentId: s.agentId, stores: list });
   }
   return out;
