@@ -1,0 +1,65 @@
+/**
+ * The permission-decay CLI. `main(argv, io)` runs one command and returns its
+ * exit code: 0 done, 1 the command or sweep failed, 2 bad usage or bad input.
+ */
+import { ContractError } from '../private/contract';
+import { errorOf } from '../sweeper/errors';
+import { Flags, parseArgs, UsageError } from './args';
+import { CliIo, CommandContext } from './context';
+import { renew, request, restore } from './grant-commands';
+import { history, ledgerInit, status, sweep } from './sweep-commands';
+
+export { CliIo } from './context';
+
+const USAGE = `Usage: permission-decay <command> [flags]   (every command takes --json; --ledger-table or $PERMISSION_DECAY_LEDGER_TABLE)
+
+  ledger init                          create the ledger table (on demand, pk/sk)
+  sweep [--dry-run] [--strict] [--drift-period D] [--warning-window D] [--event-bus B] [--owner-topic-arn ARN] [--now T]
+  status [--role R] [--now T]          each governed role's grants, expiries, time left and state
+  request --role R --grant NAME (--policy-arn ARN | --policy-file F) --until T --ticket K --reason TEXT [--requested-by X]
+  renew --role R --grant NAME --until T --ticket K       record a renewal; you (STS caller) are the approver
+  restore --role R --grant NAME                          bring a revoked grant back (needs a valid renewal)
+  history --role R [--at T] [--verify]                   the ledger's account of a role
+
+  R: a role name or an agent id. T: an ISO-8601 instant with a zone, e.g. 2026-12-31T00:00:00Z. D: 3600, 90m, 12h, 7d.
+`;
+
+interface Command {
+  readonly flags: string[];
+  readonly run: (ctx: CommandContext) => Promise<number>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  'ledger init': { flags: [], run: ledgerInit },
+  'sweep': { flags: ['dry-run', 'strict', 'drift-period', 'warning-window', 'event-bus', 'owner-topic-arn'], run: sweep },
+  'status': { flags: ['role', 'warning-window'], run: status },
+  'request': { flags: ['role', 'grant', 'policy-arn', 'policy-file', 'until', 'ticket', 'reason', 'requested-by', 'event-bus'], run: request },
+  'renew': { flags: ['role', 'grant', 'until', 'ticket', 'event-bus'], run: renew },
+  'restore': { flags: ['role', 'grant', 'event-bus'], run: restore },
+  'history': { flags: ['role', 'at', 'verify'], run: history },
+};
+
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  let json = argv.includes('--json');
+  try {
+    const parsed = parseArgs(argv);
+    json = parsed.flags.get('json') === true;
+    const name = parsed.positional[0] === 'ledger' ? parsed.positional.slice(0, 2).join(' ') : parsed.positional[0];
+    if (!name || parsed.flags.get('help') === true) {
+      io.stdout(USAGE);
+      return name || parsed.flags.get('help') === true ? 0 : 2;
+    }
+    const command = COMMANDS[name];
+    const extra = parsed.positional.slice(name.split(' ').length);
+    if (!command) throw new UsageError(`unknown command "${parsed.positional.join(' ')}"; commands: ${Object.keys(COMMANDS).join(', ')}`);
+    if (extra.length) throw new UsageError(`${name} takes no argument "${extra[0]}"`);
+    const flags = new Flags(parsed, name).allow(command.flags);
+    return await command.run(new CommandContext(io, flags));
+  } catch (e) {
+    const usage = e instanceof UsageError || e instanceof ContractError;
+    const { code, message } = errorOf(e, usage ? 'BAD_USAGE' : 'FAILED');
+    if (json) io.stdout(JSON.stringify({ error: { code, message } }, null, 2) + '\n');
+    io.stderr(`permission-decay: ${message}\n`);
+    return usage ? 2 : 1;
+  }
+}
