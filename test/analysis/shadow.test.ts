@@ -1,4 +1,4 @@
-import { accessUntil, computeShadow, reachesFor, AgentShadow, ShadowAnalysis } from '../../lib/private/analysis';
+import { accessUntil, computeShadow, reachesFor, ActionExpander, AgentShadow, ShadowAnalysis, inMemoryActionCatalogue } from '../../lib/private/analysis';
 import { agent, baseline, delegateTo, deny, grant } from './agent-models';
 
 const JAN = '2027-01-01T00:00:00Z';
@@ -138,5 +138,26 @@ describe('computeShadow: delegation chains', () => {
   test('the output does not depend on the order agents and delegations are given in', () => {
     const reversed = [...chain].reverse().map(a => ({ ...a, statements: [...a.statements].reverse(), delegations: [...a.delegations].reverse() }));
     expect(computeShadow(reversed)).toEqual(computeShadow(chain));
+  });
+
+  test('each agent is expanded once however many paths end at it, and each pattern once overall', () => {
+    const catalogue = inMemoryActionCatalogue({ svc: { get: { name: 'Get', accessLevel: 'Read' }, put: { name: 'Put', accessLevel: 'Write' } } });
+    let serviceLoads = 0;
+    const counting = { services: () => catalogue.services(), actionsOf: (s: string) => { serviceLoads++; return catalogue.actionsOf(s); } };
+    let expansions = 0;
+    class CountingExpander extends ActionExpander {
+      expand(actions: readonly string[] | undefined, notActions?: readonly string[]) {
+        expansions++;
+        return super.expand(actions, notActions);
+      }
+    }
+    // A chain of 40 agents: 820 paths in all, 40 statements.
+    const ids = Array.from({ length: 40 }, (_, i) => `agent-${String(i).padStart(2, '0')}`);
+    const agents = ids.map((id, i) => agent(id, [baseline(['svc:*'], [`arn:svc:${i}`])], i + 1 < ids.length ? [delegateTo(ids[i + 1])] : []));
+    const analysis = computeShadow(agents, { expander: new CountingExpander(counting) });
+    expect(analysis.agents.reduce((n, s) => n + s.paths.length, 0)).toBe(820);
+    expect(analysis.agents[0].reaches).toHaveLength(40);
+    expect(expansions).toBe(40);
+    expect(serviceLoads).toBe(1);
   });
 });
