@@ -9,7 +9,7 @@ import { CliIo, CommandContext } from './context';
 import { renew, request, restore } from './grant-commands';
 import { history, ledgerInit, status, sweep } from './sweep-commands';
 
-export { CliIo } from './context';
+export type { CliIo } from './context';
 
 const USAGE = `Usage: permission-decay <command> [flags]   (every command takes --json; --ledger-table or $PERMISSION_DECAY_LEDGER_TABLE)
 
