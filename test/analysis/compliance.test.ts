@@ -19,6 +19,7 @@ describe('checkCompliance: the agent\'s own statements', () => {
     ['a baseline reaching pci', ['general'], [baseline(['s3:GetObject'], ['arn:aws:s3:::cards/*'])], ['REGIME_CROSSING a Stack/Cards']],
     ['a grant reaching pci by a wildcard ARN', ['general'], [grant('g', ['s3:GetObject'], ['arn:aws:s3:::c*'], JAN)], ['REGIME_CROSSING a Stack/Cards']],
     ['Resource * reaches every store of the action\'s service', ['general'], [baseline(['s3:ListBucket'])], ['REGIME_CROSSING a Stack/Cards']],
+    ['an account-level action on * reaches no store', ['general'], [baseline(['s3:ListAllMyBuckets'])], []],
     ['Resource * with another service reaches no bucket', ['general'], [baseline(['dynamodb:GetItem'])], []],
     ['regimes compare without case', ['Pci'], [baseline(['logs:PutLogEvents'], ['arn:aws:logs:us-east-1:1:log-group:audit:*'])], []],
     ['an agent without regimes may touch no regulated store', [], [baseline(['logs:PutLogEvents'])], ['REGIME_CROSSING a Stack/Audit']],

@@ -5,6 +5,11 @@
  *
  * Read synchronously (CDK synth is synchronous) and lazily, one service file
  * at a time: a role that names s3 and logs loads two files, not 450.
+ *
+ * lib/private/action-catalogue.ts (the construct's name check, with "did you
+ * mean") reads the same files but keeps only names; the analysis also needs
+ * access levels, resource types and the service list, hence this reader. One
+ * of the two should be built on the other.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -38,6 +43,16 @@ export function lookupAction(catalogue: ActionCatalogue, action: string): Catalo
   const colon = action.indexOf(':');
   if (colon <= 0) return undefined;
   return catalogue.actionsOf(action.slice(0, colon).toLowerCase())?.get(action.slice(colon + 1).toLowerCase());
+}
+
+/**
+ * False for account-level actions (no resource types, e.g. s3:ListAllMyBuckets):
+ * they touch no particular store even when granted on `*`. Unknown actions
+ * count as acting on resources, so nothing is hidden.
+ */
+export function actsOnResources(catalogue: ActionCatalogue, action: string): boolean {
+  const found = lookupAction(catalogue, action);
+  return !found || found.resourceTypes.length > 0;
 }
 
 /** True when the action can write (its access levels include Write). */

@@ -6,8 +6,11 @@
  *
  * Regimes compare case-insensitively (tag values are typed by people). A
  * store without a regime is never a violation (the inventory shows it as
- * unknown). An agent with no regimes may touch no regulated store.
+ * unknown). An agent with no regimes may touch no regulated store. An
+ * account-level action (no resource types, e.g. s3:ListAllMyBuckets) reaches
+ * no store even on `*`.
  */
+import { actsOnResources } from './action-catalogue';
 import { ActionExpander } from './action-expansion';
 import { AgentModel, StatementSource, StoreModel } from './model';
 import { AgentShadow, ShadowAnalysis, ShadowReach, computeShadow } from './shadow';
@@ -60,8 +63,18 @@ const MAX_ACTIONS_NAMED = 5;
 
 /** Compliance findings for every agent. */
 export function checkCompliance(agents: readonly AgentModel[], stores: readonly StoreModel[], options: ComplianceOptions = {}): ComplianceResult {
-  const shadow = options.shadow ?? computeShadow(agents, { expander: options.expander });
+  const expander = options.expander ?? new ActionExpander();
+  const shadow = options.shadow ?? computeShadow(agents, { expander });
   const index = new StoreIndex(stores);
+  const onResources = new Map<string, boolean>();
+  const touchesStores = (action: string): boolean => {
+    let t = onResources.get(action);
+    if (t === undefined) {
+      t = actsOnResources(expander.catalogue, action);
+      onResources.set(action, t);
+    }
+    return t;
+  };
   const byId = new Map(agents.map(a => [a.agentId, a]));
   const findings = new Map<string, ComplianceFinding>();
 
@@ -70,7 +83,7 @@ export function checkCompliance(agents: readonly AgentModel[], stores: readonly 
     if (!agent) continue;
     const own = new Set(agent.regimes.map(normalizeRegime));
     for (const reach of s.reaches) {
-      for (const [store, actions] of storesReached(index, reach)) {
+      for (const [store, actions] of storesReached(index, reach, touchesStores)) {
         if (store.regime === undefined || own.has(normalizeRegime(store.regime))) continue;
         const finding = describe(agent, s, reach, store, actions);
         const id = `${finding.code}\u0000${finding.delegation ?? ''}\u0000${reach.source}\u0000${reach.grantName ?? ''}\u0000${store.key}`;
@@ -88,9 +101,10 @@ function key(f: ComplianceFinding): string {
   return [f.agentId, f.storeKey, f.code, f.delegation ?? '', f.source, f.grantName ?? '', f.path.join('>')].join('\u0000');
 }
 
-function storesReached(index: StoreIndex, reach: ShadowReach): Map<StoreModel, string[]> {
+function storesReached(index: StoreIndex, reach: ShadowReach, touchesStores: (action: string) => boolean): Map<StoreModel, string[]> {
   const out = new Map<StoreModel, string[]>();
   for (const action of reach.actions) {
+    if (!touchesStores(action)) continue;
     for (const store of index.storesActedOn(action, reach.resource)) {
       const list = out.get(store) ?? [];
       list.push(action);

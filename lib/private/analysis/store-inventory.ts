@@ -9,7 +9,7 @@
  * resource names no known store, or a wildcard that reaches past the known
  * stores, becomes an "unknown" store named by the resource as written.
  */
-import { isWriteAction, lookupAction } from './action-catalogue';
+import { actsOnResources, isWriteAction, lookupAction } from './action-catalogue';
 import { ActionExpander } from './action-expansion';
 import { AgentModel, SERVICE_STORE_KIND, StatementSource, StoreKind, StoreModel, UNKNOWN } from './model';
 import { ShadowAnalysis, computeShadow, laterExpiry } from './shadow';
@@ -67,7 +67,7 @@ export function storeInventory(agents: readonly AgentModel[], stores: readonly S
     let w = writes.get(action);
     if (w === undefined) {
       const found = lookupAction(expander.catalogue, action);
-      w = !!found && isWriteAction(found) && SERVICE_STORE_KIND[serviceOf(action)] !== undefined;
+      w = !!found && isWriteAction(found) && actsOnResources(expander.catalogue, action) && SERVICE_STORE_KIND[serviceOf(action)] !== undefined;
       writes.set(action, w);
     }
     return w;
