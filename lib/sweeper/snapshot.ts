@@ -9,6 +9,7 @@ import {
   GetRolePolicyCommand, IAMClient, ListAttachedRolePoliciesCommand, ListRolePoliciesCommand, ListRoleTagsCommand,
   ListAttachedRolePoliciesCommandOutput, ListRolePoliciesCommandOutput, ListRolesCommand, RoleDetail, Tag,
 } from '@aws-sdk/client-iam';
+import { isNoSuchEntity } from './errors';
 import { MANAGED_BY_VALUE, TAG_AGENT, TAG_MANAGED_BY, TAG_OWNER } from '../private/contract';
 
 /** A policy on a governed role. */
@@ -108,7 +109,7 @@ export async function readRole(iam: IAMClient, roleName: string): Promise<Govern
   try {
     role = (await iam.send(new GetRoleCommand({ RoleName: roleName }))).Role;
   } catch (e) {
-    if ((e as { name?: string }).name === 'NoSuchEntityException' || (e as { name?: string }).name === 'NoSuchEntity') return undefined;
+    if (isNoSuchEntity(e)) return undefined;
     throw e;
   }
   if (!role) return undefined;
@@ -126,8 +127,12 @@ export async function readRole(iam: IAMClient, roleName: string): Promise<Govern
   do {
     const page: ListRolePoliciesCommandOutput = await iam.send(new ListRolePoliciesCommand({ RoleName: roleName, Marker: marker }));
     for (const name of page.PolicyNames ?? []) {
-      const p = await iam.send(new GetRolePolicyCommand({ RoleName: roleName, PolicyName: name }));
-      policies.push({ kind: 'inline', name, document: decodeDocument(p.PolicyDocument) });
+      try {
+        const p = await iam.send(new GetRolePolicyCommand({ RoleName: roleName, PolicyName: name }));
+        policies.push({ kind: 'inline', name, document: decodeDocument(p.PolicyDocument) });
+      } catch (e) {
+        if (!isNoSuchEntity(e)) throw e; // removed between list and get (a concurrent sweep): it is gone
+      }
     }
     marker = page.IsTruncated ? page.Marker : undefined;
   } while (marker);
@@ -139,11 +144,16 @@ export async function readRole(iam: IAMClient, roleName: string): Promise<Govern
       let document: string | undefined;
       let defaultVersionId: string | undefined;
       if (!a.PolicyArn.startsWith('arn:aws:iam::aws:')) {
-        const pol = (await iam.send(new GetPolicyCommand({ PolicyArn: a.PolicyArn }))).Policy;
-        defaultVersionId = pol?.DefaultVersionId;
-        if (defaultVersionId) {
-          const v = await iam.send(new GetPolicyVersionCommand({ PolicyArn: a.PolicyArn, VersionId: defaultVersionId }));
-          document = decodeDocument(v.PolicyVersion?.Document);
+        try {
+          const pol = (await iam.send(new GetPolicyCommand({ PolicyArn: a.PolicyArn }))).Policy;
+          defaultVersionId = pol?.DefaultVersionId;
+          if (defaultVersionId) {
+            const v = await iam.send(new GetPolicyVersionCommand({ PolicyArn: a.PolicyArn, VersionId: defaultVersionId }));
+            document = decodeDocument(v.PolicyVersion?.Document);
+          }
+        } catch (e) {
+          if (!isNoSuchEntity(e)) throw e;
+          continue;
         }
       }
       policies.push({ kind: 'managed', name: policyNameOfArn(a.PolicyArn), arn: a.PolicyArn, document, defaultVersionId });

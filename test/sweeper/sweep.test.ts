@@ -234,12 +234,14 @@ describe('request, status, restore, history', () => {
     expect(d.Statement[0].Resource).toBe('arn:aws:s3:::bucket/*');
     expect(d.Statement[0].Condition.DateLessThan['aws:CurrentTime']).toBe('2030-01-16T00:00:00Z');
     expect(parseGrantTag((await tags(r.roleName))[grantTagKey('upload')]).expiresAt).toBe('2030-01-16T00:00:00Z');
-    expect((await sweepAt('2030-01-13T01:00:00Z')).decisions).toEqual([]);
+    // The restored grant ends inside the warning window: warned once, then quiet.
+    expect((await sweepAt('2030-01-13T01:00:00Z')).decisions).toEqual(['warned:upload']);
+    expect((await sweepAt('2030-01-13T02:00:00Z')).decisions).toEqual([]);
 
     const h = await cli(['history', '--role', 'b1', '--json', '--at', '2030-01-12T12:00:00Z', '--verify']);
     expect(h.code).toBe(0);
     const hist = JSON.parse(h.out);
-    expect(hist.records.map((x: LedgerRecord) => x.decision)).toEqual(['requested', 'revoked', 'renewal-recorded', 'restored']);
+    expect(hist.records.map((x: LedgerRecord) => x.decision)).toEqual(['requested', 'revoked', 'renewal-recorded', 'restored', 'warned']);
     expect(hist.held.map((x: { grant: string }) => x.grant)).toEqual(['upload']);
     expect(hist.verified).toBe(true);
     const later = JSON.parse((await cli(['history', '--role', r.roleName, '--json', '--at', '2030-01-13T00:00:00Z'])).out);
@@ -269,6 +271,19 @@ describe('request, status, restore, history', () => {
     expect((await cli(['frobnicate'])).code).toBe(2);
     expect((await cli(['ledger', 'init', '--ledger-table', 'wrong-name'])).code).toBe(2);
     expect((await cli(['ledger', 'init', '--ledger-table', 'permission-decay-ledger-two'])).code).toBe(0);
+  });
+});
+
+describe('concurrency', () => {
+  test('four concurrent sweeps record exactly one revocation per revoked grant', async () => {
+    const r = await createGovernedRole(clients, { agentId: 'd1', grants: [1, 2, 3].map(i => ({ name: `g${i}`, expiresAt: '2030-01-09T00:00:00Z' })) });
+    const { runSweep } = await import('../../lib/sweeper/sweep');
+    const results = await Promise.all([0, 1, 2, 3].map(() => runSweep(testClients(moto.endpoint), { ledgerTable: TEST_LEDGER_TABLE, now: NOW })));
+    expect(results.flatMap(x => x.errors)).toEqual([]);
+    const recs = await records(r.roleName);
+    expect(recs.filter(x => x.decision === 'revoked').map(x => x.grant).sort()).toEqual(['g1', 'g2', 'g3']);
+    expect(await inlineNames(r.roleName)).toEqual([]);
+    expect(Object.keys(await tags(r.roleName)).filter(k => k.startsWith('governance:grant:'))).toEqual([]);
   });
 });
 

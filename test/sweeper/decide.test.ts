@@ -1,0 +1,84 @@
+/** Table-driven tests of the pure decision function. */
+import { canonicalPolicyJson, formatGrantTag, grantDocumentWithExpiry, LedgerRoleState, RenewalRecord, renewalPartition } from '../../lib/private/contract';
+import { decideRole, DecideOptions } from '../../lib/sweeper/decide';
+import { emptyState, sha256 } from '../../lib/sweeper/ledger';
+import { isSelfApproval } from '../../lib/sweeper/renewal';
+import { GovernedRole } from '../../lib/sweeper/snapshot';
+import { SpecLookup } from '../../lib/sweeper/specs';
+
+const NOW = new Date('2030-01-10T00:00:00Z');
+const OPTS: DecideOptions = { strict: false, driftPeriodSeconds: 7 * 86400, warningWindowSeconds: 3 * 86400 };
+const DOC = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }] };
+const BASE_DOC = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'logs:PutLogEvents', Resource: '*' }] };
+
+function role(tags: Record<string, string>, policies: { name: string; document?: object }[]): GovernedRole {
+  return {
+    roleName: 'r', arn: 'arn:aws:iam::1:role/r', agentId: 'a',
+    tags: { 'governance:managed-by': 'permission-decay', 'governance:agent': 'a', ...tags },
+    policies: policies.map(p => ({ kind: 'inline' as const, name: p.name, document: JSON.stringify(p.document ?? DOC) })),
+  };
+}
+const spec: SpecLookup = { spec: { v: 1, agentId: 'a', roleName: 'r', owner: 'o', maxGrantDurationSeconds: 30 * 86400, maxRenewals: 2, baseline: [{ kind: 'inline', name: 'base', document: BASE_DOC }], grants: [] } };
+const tag = (expiresAt: string, by = 'bob') => formatGrantTag({ expiresAt, requestedBy: by, ticket: 'T-1' });
+const remembered = (g: string, expiresAt: string, extra: object = {}): LedgerRoleState => ({
+  ...emptyState('r'), seq: 1, grants: { [g]: { expiresAt, requestedBy: 'bob', ticket: 'T-1', status: 'active', origin: 'grant', firstSeenAt: '2030-01-01T00:00:00Z', ...extra } },
+});
+const renewal = (until: string, approvedBy: string, createdAt = '2030-01-08T00:00:00Z'): RenewalRecord => ({
+  pk: renewalPartition('r', 'g'), sk: `${createdAt}#x`, renewalId: 'x', roleName: 'r', grant: 'g', until, ticket: 'T-2', requestedBy: 'bob', approvedBy, createdAt,
+});
+
+const cases: [string, GovernedRole, LedgerRoleState, SpecLookup, RenewalRecord[], DecideOptions, string[]][] = [
+  ['baseline only: nothing', role({}, [{ name: 'base', document: BASE_DOC }]), emptyState('r'), spec, [], OPTS, []],
+  ['new grant: kept', role({ 'governance:grant:g': tag('2030-02-01T00:00:00Z') }, [{ name: 'g' }]), emptyState('r'), spec, [], OPTS, ['kept:g']],
+  ['known grant: nothing', role({ 'governance:grant:g': tag('2030-02-01T00:00:00Z') }, [{ name: 'g' }]), remembered('g', '2030-02-01T00:00:00Z'), spec, [], OPTS, []],
+  ['expired: revoked', role({ 'governance:grant:g': tag('2030-01-09T00:00:00Z') }, [{ name: 'g' }]), remembered('g', '2030-01-09T00:00:00Z'), spec, [], OPTS, ['revoked:g']],
+  ['expired + valid renewal: renewed', role({ 'governance:grant:g': tag('2030-01-09T00:00:00Z') }, [{ name: 'g' }]), remembered('g', '2030-01-09T00:00:00Z'), spec, [renewal('2030-01-20T00:00:00Z', 'arn:aws:iam::1:user/alice')], OPTS, ['renewed:g']],
+  ['self-approved renewal: revoked', role({ 'governance:grant:g': tag('2030-01-09T00:00:00Z', 'Bob@example.com') }, [{ name: 'g' }]), remembered('g', '2030-01-09T00:00:00Z'), spec, [renewal('2030-01-20T00:00:00Z', 'arn:aws:sts::1:assumed-role/Admin/bob')], OPTS, ['revoked:g']],
+  ['renewal past max duration: revoked', role({ 'governance:grant:g': tag('2030-01-09T00:00:00Z') }, [{ name: 'g' }]), remembered('g', '2030-01-09T00:00:00Z'), spec, [renewal('2030-03-20T00:00:00Z', 'arn:aws:iam::1:user/alice')], OPTS, ['revoked:g']],
+  ['third renewal beyond maxRenewals=2: revoked', role({ 'governance:grant:g': tag('2030-01-09T00:00:00Z') }, [{ name: 'g' }]), remembered('g', '2030-01-09T00:00:00Z'), spec,
+    [renewal('2030-01-08T12:00:00Z', 'arn:aws:iam::1:user/alice', '2030-01-01T00:00:00Z'), renewal('2030-01-09T00:00:00Z', 'arn:aws:iam::1:user/alice', '2030-01-02T00:00:00Z'), renewal('2030-01-20T00:00:00Z', 'arn:aws:iam::1:user/alice', '2030-01-03T00:00:00Z')], OPTS, ['revoked:g']],
+  ['expired renewal: revoked', role({ 'governance:grant:g': tag('2030-01-09T00:00:00Z') }, [{ name: 'g' }]), remembered('g', '2030-01-09T00:00:00Z'), spec, [renewal('2030-01-09T12:00:00Z', 'arn:aws:iam::1:user/alice')], OPTS, ['revoked:g']],
+  ['tag moved later: tampering, then revoked at recorded expiry', role({ 'governance:grant:g': tag('2031-01-01T00:00:00Z') }, [{ name: 'g' }]), remembered('g', '2030-01-09T00:00:00Z'), spec, [], OPTS, ['tampering:g', 'revoked:g']],
+  ['expiring: warned', role({ 'governance:grant:g': tag('2030-01-11T00:00:00Z') }, [{ name: 'g' }]), remembered('g', '2030-01-11T00:00:00Z'), spec, [], OPTS, ['warned:g']],
+  ['already warned for this expiry: nothing', role({ 'governance:grant:g': tag('2030-01-11T00:00:00Z') }, [{ name: 'g' }]), remembered('g', '2030-01-11T00:00:00Z', { warnedFor: '2030-01-11T00:00:00Z' }), spec, [], OPTS, []],
+  ['untagged policy: drift', role({}, [{ name: 'x' }]), emptyState('r'), spec, [], OPTS, ['drift:x']],
+  ['untagged policy, strict: drift + revoked', role({}, [{ name: 'x' }]), emptyState('r'), spec, [], { ...OPTS, strict: true }, ['drift:x', 'revoked:x']],
+  ['malformed tag: drift', role({ 'governance:grant:g': 'expires=soon by=bob ticket=T' }, [{ name: 'g' }]), emptyState('r'), spec, [], OPTS, ['drift:g']],
+  ['baseline changed: baseline-mismatch', role({}, [{ name: 'base', document: DOC }]), emptyState('r'), spec, [], OPTS, ['baseline-mismatch:base']],
+  ['tag without policy: cleaned', role({ 'governance:grant:g': tag('2030-02-01T00:00:00Z') }, []), emptyState('r'), spec, [], OPTS, ['cleaned:g']],
+  ['missing spec: error, expired grant still revoked, no drift', role({ 'governance:grant:g': tag('2030-01-09T00:00:00Z') }, [{ name: 'g' }, { name: 'x' }]), emptyState('r'), { error: { code: 'SPEC_MISSING', message: 'm' } }, [], OPTS, ['error:', 'revoked:g']],
+  ['missing spec already recorded: only the revocation', role({ 'governance:grant:g': tag('2030-01-09T00:00:00Z') }, [{ name: 'g' }]), { ...emptyState('r'), specError: 'SPEC_MISSING' }, { error: { code: 'SPEC_MISSING', message: 'm' } }, [], OPTS, ['revoked:g']],
+  ['revocation recorded, IAM unfinished: converge without a record',
+    role({ 'governance:grant:g': tag('2030-01-09T00:00:00Z') }, [{ name: 'g' }]),
+    remembered('g', '2030-01-09T00:00:00Z', { status: 'revoked', revokedDocumentHash: sha256(canonicalPolicyJson(DOC)) }), spec, [], OPTS, ['converge:g']],
+  ['renewal recorded, IAM unfinished: converge', role({ 'governance:grant:g': tag('2030-01-09T00:00:00Z') }, [{ name: 'g', document: grantDocumentWithExpiry(DOC, '2030-01-09T00:00:00Z') }]),
+    remembered('g', '2030-01-20T00:00:00Z', { previousExpiresAt: '2030-01-09T00:00:00Z' }), spec, [], OPTS, ['converge:g']],
+];
+
+describe('decideRole', () => {
+  test.each(cases)('%s', (_name, r, state, lookup, renewals, options, expected) => {
+    const frozen = JSON.stringify([r, state, lookup, renewals]);
+    const plan = decideRole(r, state, lookup, new Map([[renewalPartition('r', 'g'), renewals]]), NOW, options);
+    expect(plan.steps.map(s => `${s.record?.decision ?? 'converge'}:${s.grant ?? ''}`)).toEqual(expected);
+    expect(JSON.stringify([r, state, lookup, renewals])).toBe(frozen); // decide mutates nothing
+  });
+
+  test('a revocation removes the policy before its tag, after its record carries the document', () => {
+    const plan = decideRole(role({ 'governance:grant:g': tag('2030-01-09T00:00:00Z') }, [{ name: 'g' }]), emptyState('r'), spec, new Map(), NOW, OPTS);
+    const step = plan.steps[0];
+    expect(step.record?.policy).toEqual({ kind: 'inline', name: 'g', document: JSON.stringify(DOC) });
+    expect(step.actions.map(a => a.type)).toEqual(['delete-inline', 'untag']);
+  });
+});
+
+describe('isSelfApproval', () => {
+  test.each([
+    ['arn:aws:iam::1:user/bob', 'bob', true],
+    ['arn:aws:iam::1:user/Bob', 'bob@example.com', true],
+    ['arn:aws:sts::1:assumed-role/Admin/bob@example.com', 'BOB', true],
+    ['arn:aws:iam::1:user/alice', 'bob', false],
+    ['arn:aws:sts::1:assumed-role/bob/alice', 'bob', false],
+  ])('%s vs %s -> %s', (approver, requester, expected) => {
+    expect(isSelfApproval(approver, requester)).toBe(expected);
+  });
+});
