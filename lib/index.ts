@@ -1,2 +1,3 @@
 // The public API of permission-decay. Everything not exported here is internal.
 export * from './permission-sweeper';
+export * from './governed-agent-role';

@@ -514,3 +514,16 @@ export interface LedgerRoleState {
   readonly specError?: string;
   readonly updatedAt: string;
 }
+
+// ---------------------------------------------------------------------------
+// Synth time (construct only)
+// ---------------------------------------------------------------------------
+
+/**
+ * CDK context key holding the instant (ISO-8601 with zone) that synth-time
+ * checks ("expiry in the past", "beyond maxGrantDuration") treat as now.
+ * Absent: the real clock. Lets tests and demos synthesize deterministically.
+ */
+export const SYNTH_CLOCK_CONTEXT_KEY = 'permission-decay:now';
+/** Name of the inline policy that holds a governed role's baseline statements. */
+export const BASELINE_POLICY_NAME = 'baseline';

@@ -1,0 +1,160 @@
+#!/usr/bin/env node
+/**
+ * The example app: one stack with two governed agents, each with a baseline
+ * and time-bound grants that expire at fixed instants in January 2027.
+ *
+ *   node dist/bin/example-app.js                         # synth clock 2027-01-01T00:00:00Z
+ *   npx cdk synth -c permission-decay:now=2027-01-02T00:00:00Z
+ *
+ * Tests and demos import buildExampleApp() and add to the stack it returns
+ * (e.g. a PermissionSweeper).
+ */
+import { App, DefaultStackSynthesizer, Duration, IStackSynthesizer, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { GovernedAgentRole } from '../lib/governed-agent-role';
+import { SYNTH_CLOCK_CONTEXT_KEY } from '../lib/private/contract';
+
+/** The synth clock the example uses when neither options nor context give one. */
+export const EXAMPLE_NOW = '2027-01-01T00:00:00Z';
+export const EXAMPLE_STACK_NAME = 'PermissionDecayExample';
+
+/** The example's grants, for tests and the demo script. */
+export const EXAMPLE_GRANTS = {
+  supportBot: {
+    customerDbRead: { name: 'customer-db-read', expiresAt: '2027-01-10T00:00:00Z' },
+    refundStatusWrite: { name: 'refund-status-write', expiresAt: '2027-01-05T00:00:00Z' },
+  },
+  opsBot: {
+    incidentLogsWrite: { name: 'incident-logs-write', expiresAt: '2027-01-03T00:00:00Z' },
+    runbooksWrite: { name: 'runbooks-write', expiresAt: '2027-01-20T00:00:00Z' },
+  },
+} as const;
+
+export interface ExampleAppOptions {
+  /** The synth clock (ISO-8601 instant). Default: context `permission-decay:now`, else EXAMPLE_NOW. */
+  readonly now?: string;
+  /** Default: DefaultStackSynthesizer without the bootstrap version rule (the emulator has no bootstrap stack). */
+  readonly synthesizer?: IStackSynthesizer;
+  /** Default: EXAMPLE_STACK_NAME. */
+  readonly stackName?: string;
+}
+
+export interface ExampleApp {
+  readonly app: App;
+  readonly stack: Stack;
+  readonly supportBot: GovernedAgentRole;
+  readonly opsBot: GovernedAgentRole;
+  readonly knowledgeBucket: s3.Bucket;
+  readonly customerTable: dynamodb.Table;
+}
+
+/** Builds the example stack in `app` (a new App when omitted). */
+export function buildExampleApp(app: App = new App(), options: ExampleAppOptions = {}): ExampleApp {
+  const stack = new Stack(app, options.stackName ?? EXAMPLE_STACK_NAME, {
+    synthesizer: options.synthesizer ?? new DefaultStackSynthesizer({ generateBootstrapVersionRule: false }),
+    description: 'permission-decay example: two AI agents with baselines and time-bound grants',
+  });
+  // The stack's context is set before any construct reads it.
+  stack.node.setContext(SYNTH_CLOCK_CONTEXT_KEY, options.now ?? app.node.tryGetContext(SYNTH_CLOCK_CONTEXT_KEY) ?? EXAMPLE_NOW);
+
+  const accessLogs = new s3.Bucket(stack, 'AccessLogs', {
+    blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+    encryption: s3.BucketEncryption.S3_MANAGED,
+    enforceSSL: true,
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
+  const knowledgeBucket = new s3.Bucket(stack, 'KnowledgeBase', {
+    blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+    encryption: s3.BucketEncryption.S3_MANAGED,
+    enforceSSL: true,
+    serverAccessLogsBucket: accessLogs,
+    serverAccessLogsPrefix: 'knowledge-base/',
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
+  const customerTable = new dynamodb.Table(stack, 'Customers', {
+    partitionKey: { name: 'customerId', type: dynamodb.AttributeType.STRING },
+    billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+    pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
+  const incidentLogs = new logs.LogGroup(stack, 'IncidentLogs', {
+    retention: logs.RetentionDays.ONE_MONTH,
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
+  const invoker = new iam.AccountRootPrincipal();
+
+  // support-bot answers customer questions from the knowledge base; billing
+  // questions need the customer table for a while.
+  const supportBot = new GovernedAgentRole(stack, 'SupportBot', {
+    agentId: 'support-bot',
+    owner: 'support-team@example.com',
+    assumedBy: invoker,
+    maxGrantDuration: Duration.days(30),
+  });
+  knowledgeBucket.grantRead(supportBot);
+  const { customerDbRead, refundStatusWrite } = EXAMPLE_GRANTS.supportBot;
+  customerTable.grantReadData(supportBot.temporaryGrant(customerDbRead.name, {
+    expiresAt: customerDbRead.expiresAt,
+    requestedBy: 'alice@example.com',
+    ticket: 'SEC-1234',
+    reason: 'answer billing questions',
+  }));
+  supportBot.temporaryGrant(refundStatusWrite.name, {
+    expiresAt: refundStatusWrite.expiresAt,
+    requestedBy: 'bob@example.com',
+    ticket: 'SEC-1240',
+    reason: 'mark refunds as processed during the December backlog',
+    statements: [new iam.PolicyStatement({
+      actions: ['dynamodb:UpdateItem'],
+      resources: [customerTable.tableArn],
+      // Only the refundStatus attribute; the expiry condition is merged in.
+      conditions: { 'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['customerId', 'refundStatus'] } },
+    })],
+  });
+
+  // ops-bot reads metrics and logs; during an incident it may write incident
+  // notes and update runbooks.
+  const opsBot = new GovernedAgentRole(stack, 'OpsBot', {
+    agentId: 'ops-bot',
+    owner: 'sre-oncall@example.com',
+    assumedBy: invoker,
+    maxGrantDuration: Duration.days(21),
+    maxRenewals: 2,
+    baseline: [
+      new iam.PolicyStatement({
+        actions: ['cloudwatch:GetMetricData', 'cloudwatch:ListMetrics'],
+        resources: ['*'],
+      }),
+      new iam.PolicyStatement({
+        actions: ['logs:FilterLogEvents', 'logs:GetLogEvents'],
+        resources: [incidentLogs.logGroupArn],
+      }),
+    ],
+  });
+  const { incidentLogsWrite, runbooksWrite } = EXAMPLE_GRANTS.opsBot;
+  incidentLogs.grantWrite(opsBot.temporaryGrant(incidentLogsWrite.name, {
+    expiresAt: incidentLogsWrite.expiresAt,
+    requestedBy: 'carol@example.com',
+    ticket: 'INC-42',
+    reason: 'write incident notes while INC-42 is open',
+  }));
+  opsBot.temporaryGrant(runbooksWrite.name, {
+    expiresAt: runbooksWrite.expiresAt,
+    requestedBy: 'carol@example.com',
+    ticket: 'OPS-77',
+    reason: 'update runbooks after the incident review',
+  }).addStatements(new iam.PolicyStatement({
+    actions: ['s3:PutObject'],
+    resources: [knowledgeBucket.arnForObjects('runbooks/*')],
+  }));
+
+  return { app, stack, supportBot, opsBot, knowledgeBucket, customerTable };
+}
+
+if (require.main === module) {
+  // Run directly (node dist/bin/example-app.js) the app writes to ./cdk.out; under the CDK CLI, where the CLI says.
+  buildExampleApp(new App({ outdir: process.env.CDK_OUTDIR ?? 'cdk.out' })).app.synth();
+}

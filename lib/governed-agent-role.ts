@@ -1,0 +1,465 @@
+import { Annotations, Duration, Fn, Lazy, Stack, Tags, Token } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
+import { Construct, IDependable } from 'constructs';
+import { unknownActionReason, isWildcardAction } from './private/action-catalogue';
+import { boundaryFor } from './private/agent-boundary';
+import { AgentRole, GrantPrincipal } from './private/agent-role';
+import {
+  AgentSpec, DEFAULT_MAX_GRANT_DURATION_SECONDS, DEFAULT_MAX_RENEWALS, EXPIRY_CONDITION_KEY, EXPIRY_CONDITION_OPERATOR,
+  formatGrantTag, grantTagKey, IAM_LIMITS, MANAGED_BY_VALUE, normalizeInstant, parseExpiry, PolicyDocumentJson,
+  SPEC_VERSION, SpecGrant, SpecPolicy, specParameterName, SYNTH_CLOCK_CONTEXT_KEY, TAG_AGENT, TAG_MANAGED_BY, TAG_OWNER,
+} from './private/contract';
+import { grantNameProblems, grantRequestProblems, tagValueProblems } from './private/grant-rules';
+import { estimatedJsonLength, estimatedPolicySize } from './private/rendered-size';
+
+/** SSM String parameters: Standard tier holds 4 KB, Advanced 8 KB. */
+const STANDARD_PARAMETER_CHARS = 4096;
+const ADVANCED_PARAMETER_CHARS = 8192;
+/** Governance tags win over tags of the same key applied to a whole app or stack. */
+const GOVERNANCE_TAG_PRIORITY = 1000;
+/** Agent ids become part of an SSM parameter name and a tag value. */
+const AGENT_ID_CHARS = /^[A-Za-z0-9_.\-]{1,128}$/;
+
+/**
+ * Properties of a GovernedAgentRole.
+ */
+export interface GovernedAgentRoleProps {
+  /**
+   * The agent's id: tagged on the role and naming its approved spec
+   * (`/permission-decay/agents/<agentId>`). Letters, digits, `_ . -`; unique per stack.
+   */
+  readonly agentId: string;
+
+  /** A contact for the agent's owner (tagged on the role; warnings about expiring grants go here). */
+  readonly owner: string;
+
+  /** Who may assume the agent's role. */
+  readonly assumedBy: iam.IPrincipal;
+
+  /**
+   * Statements the agent always holds (the `baseline` inline policy). CDK grant
+   * calls made with the agent as grantee add to the same policy.
+   * @default - no statements besides those added by grant calls
+   */
+  readonly baseline?: iam.PolicyStatement[];
+
+  /**
+   * The longest a time-bound grant may run, counted from synth time.
+   * @default Duration.days(30)
+   */
+  readonly maxGrantDuration?: Duration;
+
+  /**
+   * How often the sweeper may renew one grant.
+   * @default 3
+   */
+  readonly maxRenewals?: number;
+
+  /**
+   * The most any policy on the role can allow, even one added by hand: the
+   * Allow statements of the role's permissions boundary. The boundary's
+   * denies that protect governance apply in any case.
+   * @default - Allow `*` on `*` (only the governance denies limit the agent)
+   */
+  readonly ceiling?: iam.PolicyStatement[];
+
+  /**
+   * A description of the role.
+   * @default - "permission-decay agent <agentId>"
+   */
+  readonly description?: string;
+}
+
+/**
+ * What is recorded about a time-bound grant.
+ */
+export interface TemporaryGrantOptions {
+  /** When the grant ends: an absolute UTC instant of the form `2026-12-31T00:00:00Z`. */
+  readonly expiresAt: string;
+
+  /** Who asked for the grant (letters, digits and `_ . : / = + - @`; no spaces). */
+  readonly requestedBy: string;
+
+  /** The ticket that approved the grant (letters, digits and `_ . : / = + - @`; no spaces). */
+  readonly ticket: string;
+
+  /** Why the agent needs the grant (recorded in the approved spec). */
+  readonly reason: string;
+
+  /**
+   * Statements of the grant. More can be added with `addStatements` or by
+   * passing the grant to CDK grant calls.
+   * @default - none yet
+   */
+  readonly statements?: iam.PolicyStatement[];
+}
+
+/**
+ * A named, time-bound grant on a GovernedAgentRole: an inline policy named
+ * after the grant whose every statement holds only before `expiresAt`, and an
+ * expiry tag on the role that the sweeper reads. Obtain one with
+ * `GovernedAgentRole.temporaryGrant()`; pass it as the grantee of CDK grant
+ * calls (`table.grantReadData(grant)`).
+ */
+export class TemporaryGrant extends Construct implements iam.IGrantable {
+  /** The grant's name: the inline policy name and the suffix of its tag key. */
+  public readonly grantName: string;
+  /** When the grant ends. */
+  public readonly expiresAt: string;
+  /** Who asked for the grant. */
+  public readonly requestedBy: string;
+  /** The ticket that approved the grant. */
+  public readonly ticket: string;
+  /** Why the agent needs the grant. */
+  public readonly reason: string;
+  /** The inline policy that carries the grant's statements. */
+  public readonly policy: iam.Policy;
+  /** The principal to pass to CDK grant calls. */
+  public readonly grantPrincipal: iam.IPrincipal;
+  private readonly agent: GovernedAgentRole;
+
+  /**
+   * Use `GovernedAgentRole.temporaryGrant()`.
+   */
+  constructor(agent: GovernedAgentRole, name: string, options: TemporaryGrantOptions) {
+    super(agent._grantScope(), checkedGrantName(agent, name));
+    this.agent = agent;
+    this.grantName = name;
+    this.expiresAt = options.expiresAt;
+    this.requestedBy = options.requestedBy;
+    this.ticket = options.ticket;
+    this.reason = options.reason;
+
+    const problems = grantRequestProblems({ name, ...options }, agent._synthClock(), agent.maxGrantDurationSeconds);
+    if (problems.length > 0) throw new Error(agent._grantError(name, problems));
+
+    this.policy = new iam.Policy(this, 'Policy', { policyName: name });
+    agent.role.attachInlinePolicy(this.policy);
+    Tags.of(agent.role).add(grantTagKey(name), formatGrantTag(options), { priority: GOVERNANCE_TAG_PRIORITY });
+    this.grantPrincipal = new GrantPrincipal(agent.role, this.expiresAt, statement => this.addStatement(statement));
+    this.addStatements(...options.statements ?? []);
+  }
+
+  /**
+   * Adds statements to the grant. Each is copied with the expiry condition
+   * (`DateLessThan` on `aws:CurrentTime`) merged into its conditions.
+   */
+  public addStatements(...statements: iam.PolicyStatement[]): void {
+    for (const statement of statements) this.addStatement(statement);
+  }
+
+  private addStatement(statement: iam.PolicyStatement): IDependable {
+    this.agent._checkActions(statement, `grant '${this.grantName}'`);
+    const wildcards = [...statement.actions, ...statement.notActions].filter(a => !Token.isUnresolved(a) && isWildcardAction(a));
+    if (wildcards.length > 0 || statement.notActions.length > 0) {
+      Annotations.of(this.agent).addWarningV2('permission-decay:grant-wildcard-action',
+        `agent '${this.agent.agentId}' grant '${this.grantName}': ${wildcards.length > 0 ? `wildcard actions ${wildcards.join(', ')}` : 'NotAction'} `
+        + 'may allow more than the ticket approved: list the actions the agent needs');
+    }
+    const bound = statement.copy();
+    bound.addCondition(EXPIRY_CONDITION_OPERATOR, { [EXPIRY_CONDITION_KEY]: this.expiresAt });
+    this.policy.addStatements(bound);
+    return this.policy;
+  }
+}
+
+function checkedGrantName(agent: GovernedAgentRole, name: string): string {
+  const problems = grantNameProblems(name);
+  const clash = agent.grants.find(g => g.grantName.toLowerCase() === name?.toLowerCase());
+  if (clash) {
+    problems.push(clash.grantName === name
+      ? 'the agent already has a grant of this name: add statements to that grant or choose another name'
+      : `IAM tag keys ignore case, so this name clashes with grant '${clash.grantName}': choose another name`);
+  }
+  if (problems.length > 0) throw new Error(agent._grantError(name, problems));
+  return name;
+}
+
+/**
+ * An IAM role for an AI agent with permission decay: a fixed baseline, plus
+ * named time-bound grants that stop working at their expiry and that the
+ * sweeper revokes. The role gets a permissions boundary that keeps the agent
+ * from changing its own governance, and its approved spec is recorded in SSM
+ * Parameter Store at deploy time.
+ *
+ * Synth-time checks that depend on the time read the CDK context key
+ * `permission-decay:now` (an ISO-8601 instant), or the real clock without it.
+ */
+export class GovernedAgentRole extends Construct implements iam.IGrantable {
+  /** The CDK context key holding the instant synth-time checks treat as now. */
+  public static readonly CLOCK_CONTEXT_KEY: string = SYNTH_CLOCK_CONTEXT_KEY;
+
+  /** The agent's role. */
+  public readonly role: iam.Role;
+  /** The agent's id. */
+  public readonly agentId: string;
+  /** The agent owner's contact. */
+  public readonly owner: string;
+  /** The role's permissions boundary. */
+  public readonly boundary: iam.IManagedPolicy;
+  /** Name of the SSM parameter holding the approved spec. */
+  public readonly specParameterName: string;
+  /** The longest a grant may run, in seconds. */
+  public readonly maxGrantDurationSeconds: number;
+  /** How often the sweeper may renew one grant. */
+  public readonly maxRenewals: number;
+  /** Principal for CDK grant calls; what it is granted joins the baseline. */
+  public readonly grantPrincipal: iam.IPrincipal;
+  private readonly agentRole: AgentRole;
+  private readonly grantContainer: Construct;
+  private readonly ownBoundary?: iam.ManagedPolicy;
+  private clock?: Date;
+
+  constructor(scope: Construct, id: string, props: GovernedAgentRoleProps) {
+    super(scope, id);
+    this.agentId = props.agentId;
+    this.owner = props.owner;
+    this.maxGrantDurationSeconds = props.maxGrantDuration?.toSeconds() ?? DEFAULT_MAX_GRANT_DURATION_SECONDS;
+    this.maxRenewals = props.maxRenewals ?? DEFAULT_MAX_RENEWALS;
+    this.checkProps(props);
+    this.specParameterName = specParameterName(this.agentId);
+
+    const boundary = boundaryFor(this, props.ceiling);
+    if (props.ceiling) this.ownBoundary = boundary;
+    this.boundary = boundary;
+    this.agentRole = new AgentRole(this, 'Role', {
+      assumedBy: props.assumedBy,
+      description: props.description ?? `permission-decay agent ${this.agentId}`,
+      permissionsBoundary: boundary,
+    }, statement => this._checkActions(statement, 'baseline'));
+    this.role = this.agentRole;
+    this.grantPrincipal = this.agentRole;
+    this.grantContainer = new Construct(this, 'Grants');
+
+    for (const [key, value] of [[TAG_MANAGED_BY, MANAGED_BY_VALUE], [TAG_AGENT, this.agentId], [TAG_OWNER, this.owner]]) {
+      Tags.of(this.role).add(key, value, { priority: GOVERNANCE_TAG_PRIORITY });
+    }
+    this.addToBaseline(...props.baseline ?? []);
+    props.ceiling?.forEach(statement => this._checkActions(statement, 'ceiling'));
+
+    const stack = Stack.of(this);
+    new ssm.CfnParameter(this, 'Spec', {
+      name: this.specParameterName,
+      type: 'String',
+      description: `permission-decay approved spec of agent ${this.agentId}`,
+      value: Lazy.string({ produce: () => stack.toJsonString(this.spec()) }),
+      tier: Lazy.string({ produce: () => (this.estimatedSpecLength() < STANDARD_PARAMETER_CHARS ? 'Standard' : 'Advanced') }),
+    });
+    this.node.addValidation({ validate: () => this.validateRole() });
+  }
+
+  /**
+   * Requests a time-bound grant named `name` (the inline policy name). Pass
+   * the result to CDK grant calls or add statements to it; every statement
+   * holds only before `options.expiresAt`.
+   */
+  public temporaryGrant(name: string, options: TemporaryGrantOptions): TemporaryGrant {
+    return new TemporaryGrant(this, name, options);
+  }
+
+  /** Adds statements to the baseline policy. */
+  public addToBaseline(...statements: iam.PolicyStatement[]): void {
+    for (const statement of statements) this.agentRole.addToPrincipalPolicy(statement);
+  }
+
+  /** The agent's time-bound grants. */
+  public get grants(): TemporaryGrant[] {
+    return this.grantContainer?.node.children.filter((c): c is TemporaryGrant => c instanceof TemporaryGrant) ?? [];
+  }
+
+  /** @internal */
+  public _grantScope(): Construct {
+    return this.grantContainer;
+  }
+
+  /**
+   * The instant synth-time checks treat as now: the context value
+   * `permission-decay:now`, else the real clock (read once).
+   * @internal
+   */
+  public _synthClock(): Date {
+    if (!this.clock) {
+      const configured = this.node.tryGetContext(SYNTH_CLOCK_CONTEXT_KEY);
+      this.clock = configured === undefined
+        ? new Date()
+        : parseExpiry(normalizeInstant(String(configured), `context ${SYNTH_CLOCK_CONTEXT_KEY}`));
+    }
+    return this.clock;
+  }
+
+  /** @internal */
+  public _grantError(name: string, problems: string[]): string {
+    return `GovernedAgentRole '${this.agentId}' grant '${name}': ${problems.join('; ')}`;
+  }
+
+  /**
+   * Throws when a statement names an action IAM does not have.
+   * @internal
+   */
+  public _checkActions(statement: iam.PolicyStatement, where: string): void {
+    const problems = actionProblems([...statement.actions, ...statement.notActions]);
+    if (problems.length > 0) {
+      throw new Error(`GovernedAgentRole '${this.agentId}' ${where}: ${problems.join('; ')}: fix the action name`);
+    }
+  }
+
+  private checkProps(props: GovernedAgentRoleProps): void {
+    const problems: string[] = [];
+    if (Token.isUnresolved(props.agentId) || !AGENT_ID_CHARS.test(props.agentId ?? '')) {
+      problems.push(`agentId "${props.agentId}" must be a literal of 1 to 128 letters, digits and _ . -: choose such an id`);
+    }
+    if (!Token.isUnresolved(props.owner)) {
+      if (!props.owner) problems.push('owner is missing: give a contact for the agent\'s owner');
+      else problems.push(...tagValueProblems('owner', props.owner));
+    }
+    if (!Number.isInteger(this.maxGrantDurationSeconds) || this.maxGrantDurationSeconds <= 0) {
+      problems.push('maxGrantDuration must be a positive whole number of seconds: e.g. Duration.days(30)');
+    }
+    if (!Number.isInteger(this.maxRenewals) || this.maxRenewals < 0) {
+      problems.push(`maxRenewals ${this.maxRenewals} must be a whole number, 0 or more: e.g. 3`);
+    }
+    const twin = this.node.root.node.findAll().find(c => c !== this && c instanceof GovernedAgentRole && c.agentId === props.agentId
+      && Stack.of(c) === Stack.of(this));
+    if (twin) problems.push(`another GovernedAgentRole (${twin.node.path}) has this agentId, and both would write one spec parameter: choose another agentId`);
+    if (problems.length > 0) throw new Error(`GovernedAgentRole '${props.agentId}': ${problems.join('; ')}`);
+  }
+
+  /** The inline and managed policies attached to the role, found in the stack. */
+  private attachedPolicies(): { inline: iam.CfnPolicy[]; managed: iam.CfnManagedPolicy[] } {
+    const stack = Stack.of(this);
+    const roleRef = JSON.stringify(stack.resolve(this.role.roleName));
+    const attached = (roles: unknown): boolean => {
+      const resolved = stack.resolve(roles);
+      return Array.isArray(resolved) && resolved.some(r => JSON.stringify(r) === roleRef);
+    };
+    const hasStatements = (document: unknown): boolean => {
+      const resolved = stack.resolve(document) as PolicyDocumentJson | undefined;
+      return !!resolved && (Array.isArray(resolved.Statement) ? resolved.Statement.length > 0 : !!resolved.Statement);
+    };
+    const inline: iam.CfnPolicy[] = [];
+    const managed: iam.CfnManagedPolicy[] = [];
+    for (const c of stack.node.findAll()) {
+      if (c instanceof iam.CfnPolicy && attached(c.roles) && hasStatements(c.policyDocument)) inline.push(c);
+      if (c instanceof iam.CfnManagedPolicy && attached(c.roles)) managed.push(c);
+    }
+    return { inline, managed };
+  }
+
+  /** The approved spec, with CDK tokens where deploy-time values go. */
+  private spec(): AgentSpec {
+    const grantPolicies = new Set<Construct>(this.grants.map(g => g.policy.node.defaultChild!));
+    const { inline, managed } = this.attachedPolicies();
+    const baseline: SpecPolicy[] = [
+      ...inline.filter(p => !grantPolicies.has(p)).map((p): SpecPolicy => ({
+        kind: 'inline', name: p.policyName, document: p.policyDocument as PolicyDocumentJson,
+      })),
+      ...managed.map((p): SpecPolicy => ({
+        kind: 'managed', name: p.managedPolicyName ?? lastArnSegment(p.ref), arn: p.ref, document: p.policyDocument as PolicyDocumentJson,
+      })),
+      ...this.agentRole.managedPolicyAttachments.map((p): SpecPolicy => ({
+        kind: 'managed',
+        name: lastArnSegment(p.managedPolicyArn),
+        arn: p.managedPolicyArn,
+        // Documents of AWS-managed and imported policies are not known at synth.
+        ...(p instanceof iam.ManagedPolicy ? { document: p.document as unknown as PolicyDocumentJson } : {}),
+      })),
+    ];
+    const grants: SpecGrant[] = this.grants.map(g => ({
+      kind: 'inline',
+      name: g.grantName,
+      // The document exactly as it is put on the role: every statement already carries the expiry condition.
+      document: g.policy.document as unknown as PolicyDocumentJson,
+      expiresAt: g.expiresAt,
+      requestedBy: g.requestedBy,
+      ticket: g.ticket,
+      reason: g.reason,
+    }));
+    return {
+      v: SPEC_VERSION,
+      agentId: this.agentId,
+      roleName: this.role.roleName,
+      owner: this.owner,
+      maxGrantDurationSeconds: this.maxGrantDurationSeconds,
+      maxRenewals: this.maxRenewals,
+      baseline,
+      grants,
+    };
+  }
+
+  private estimatedSpecLength(): number {
+    return estimatedJsonLength(Stack.of(this).resolve(this.spec()));
+  }
+
+  /** Checks that need the finished role: quotas, sizes, and statements changed after they were added. */
+  private validateRole(): string[] {
+    const stack = Stack.of(this);
+    const errors: string[] = [];
+    const agent = `GovernedAgentRole '${this.agentId}'`;
+
+    for (const grant of this.grants) {
+      if (grant.policy.document.isEmpty) {
+        errors.push(this._grantError(grant.grantName, ['the grant has no statements: add statements to it (or pass it to a grant call) or remove it']));
+      }
+    }
+
+    const { inline, managed } = this.attachedPolicies();
+    for (const policy of inline) {
+      const problems = actionProblems(actionsOf(stack.resolve(policy.policyDocument)));
+      if (problems.length > 0) errors.push(`${agent} policy '${policy.policyName}': ${problems.join('; ')}: fix the action name`);
+    }
+
+    const inlineChars = inline.reduce((sum, p) => sum + estimatedPolicySize(stack.resolve(p.policyDocument)), 0);
+    if (inlineChars > IAM_LIMITS.inlinePolicyAggregateChars) {
+      errors.push(`${agent}: its inline policies (baseline and grants) come to about ${inlineChars} characters; IAM allows `
+        + `${IAM_LIMITS.inlinePolicyAggregateChars} per role: remove or narrow grants, or use wildcards in the baseline`);
+    }
+
+    const managedCount = managed.length + this.agentRole.managedPolicyAttachments.length;
+    if (managedCount > IAM_LIMITS.maxManagedPoliciesPerRole) {
+      errors.push(`${agent}: ${managedCount} managed policies are attached; IAM allows ${IAM_LIMITS.maxManagedPoliciesPerRole} `
+        + 'per role: merge some of them');
+    }
+
+    const tags = ((this.role.node.defaultChild as iam.CfnRole).tags.renderTags() as unknown[] | undefined) ?? [];
+    if (tags.length > IAM_LIMITS.maxTagsPerRole) {
+      errors.push(`${agent}: the role would carry ${tags.length} tags (3 governance tags, one per grant, and tags applied to it `
+        + `or its stack); IAM allows ${IAM_LIMITS.maxTagsPerRole}: remove grants or tags`);
+    }
+
+    if (this.ownBoundary) {
+      const size = estimatedPolicySize(stack.resolve(this.ownBoundary.document));
+      if (size > IAM_LIMITS.managedPolicyChars) {
+        errors.push(`${agent}: its boundary (ceiling and governance denies) is about ${size} characters; a managed policy holds `
+          + `${IAM_LIMITS.managedPolicyChars}: shorten the ceiling`);
+      }
+    }
+
+    const specLength = this.estimatedSpecLength();
+    if (specLength >= ADVANCED_PARAMETER_CHARS) {
+      errors.push(`${agent}: its approved spec is about ${specLength} characters; an SSM parameter holds ${ADVANCED_PARAMETER_CHARS}: `
+        + 'move statements into fewer, shorter grants or split the agent');
+    }
+    return errors;
+  }
+}
+
+function actionProblems(actions: unknown[]): string[] {
+  return actions
+    .filter((a): a is string => typeof a === 'string' && !Token.isUnresolved(a))
+    .map(a => unknownActionReason(a))
+    .filter((p): p is string => p !== undefined);
+}
+
+/** Every Action and NotAction of a resolved policy document. */
+function actionsOf(document: unknown): unknown[] {
+  const statements = (document as PolicyDocumentJson | undefined)?.Statement;
+  const list = Array.isArray(statements) ? statements : statements ? [statements] : [];
+  return list.flatMap(s => [s.Action, s.NotAction].flatMap(a => (a === undefined ? [] : Array.isArray(a) ? a : [a])));
+}
+
+/** The last segment of a policy ARN: the policy name. */
+function lastArnSegment(arn: string): string {
+  const last = arn.split('/').pop()!;
+  return Token.isUnresolved(last) ? Fn.select(1, Fn.split(':policy/', arn)) : last;
+}
