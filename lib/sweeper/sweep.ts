@@ -117,7 +117,8 @@ export async function runSweep(clients: AwsClients, config: SweepConfig): Promis
   const leftRoles: string[] = [];
   const rolePlans = plan.roles.filter(r => r.steps.length > 0);
   for (let i = 0; i < rolePlans.length; i++) {
-    if (config.timeBudgetMs !== undefined && Date.now() - started > config.timeBudgetMs) {
+    // The first role always runs: a budget spent on reading alone must not stop every run from making progress.
+    if (i > 0 && config.timeBudgetMs !== undefined && Date.now() - started > config.timeBudgetMs) {
       leftRoles.push(...rolePlans.slice(i).map(r => r.roleName));
       break;
     }
