@@ -7,6 +7,8 @@ import * as fc from 'fast-check';
 import {
   canonicalPolicyJson, grantDocumentWithExpiry, LEDGER_TABLE_NAME_PREFIX, parseAgentSpec, specParameterName,
 } from '../../lib/private/contract';
+import { unknownActionReason } from '../../lib/private/action-catalogue';
+import { boundaryStatements } from '../../lib/private/agent-boundary';
 import { resolveIntrinsics, roleTags } from '../support/simulate';
 import { grantOptions, newAgent, newStack, readStatement } from './fixtures';
 
@@ -121,6 +123,13 @@ describe('grants', () => {
   });
 });
 
+describe('grant principal', () => {
+  test('a resource policy that names a grant holds only before its expiry', () => {
+    const grant = newAgent(newStack()).temporaryGrant('g', grantOptions());
+    expect(grant.grantPrincipal.policyFragment.conditions).toEqual({ DateLessThan: { 'aws:CurrentTime': '2026-12-20T00:00:00Z' } });
+  });
+});
+
 describe('baseline', () => {
   test('baseline statements and IGrantable calls go into one inline policy named baseline', () => {
     const stack = newStack();
@@ -179,6 +188,12 @@ describe('boundary', () => {
         ]),
       },
     });
+  });
+
+  test('every boundary action exists in IAM', () => {
+    for (const statement of boundaryStatements(undefined)) {
+      for (const action of statement.actions) expect([action, unknownActionReason(action)]).toEqual([action, undefined]);
+    }
   });
 
   test('a ceiling gives the role a boundary of its own whose Allow is the ceiling', () => {
