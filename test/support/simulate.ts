@@ -59,17 +59,18 @@ export async function simulate(input: SimulateInput): Promise<Decision> {
 // Synthesized templates to plain policies
 // ---------------------------------------------------------------------------
 
-type Template = { Resources: Record<string, { Type: string; Properties?: Record<string, any> }> };
+/** A synthesized template as JSON (`Template.fromStack(stack).toJSON()` or a file from cdk.out). */
+export type TemplateJson = { [key: string]: any };
 
 /** The physical name a test pretends a resource got (CloudFormation would generate one). */
-export function nameOf(template: Template, logicalId: string): string {
+export function nameOf(template: TemplateJson, logicalId: string): string {
   const type = template.Resources[logicalId]?.Type;
   if (type === 'AWS::S3::Bucket') return logicalId.toLowerCase();
   return logicalId;
 }
 
 /** The ARN a test pretends a resource got. */
-export function arnOf(template: Template, logicalId: string): string {
+export function arnOf(template: TemplateJson, logicalId: string): string {
   const type = template.Resources[logicalId]?.Type;
   const name = nameOf(template, logicalId);
   switch (type) {
@@ -95,7 +96,7 @@ const PSEUDO: Record<string, string> = {
 };
 
 /** Replaces the CloudFormation intrinsics in `value` with the values nameOf/arnOf pretend. */
-export function resolveIntrinsics(template: Template, value: unknown): any {
+export function resolveIntrinsics(template: TemplateJson, value: unknown): any {
   if (Array.isArray(value)) return value.map(v => resolveIntrinsics(template, v));
   if (value && typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>);
@@ -131,9 +132,9 @@ function refersTo(roles: unknown, logicalId: string): boolean {
  * attached through Roles) and the boundary of a role in a synthesized
  * template, with intrinsics resolved.
  */
-export function rolePolicies(template: Template, roleLogicalId: string): { identityPolicies: object[]; boundaryPolicies: object[] } {
+export function rolePolicies(template: TemplateJson, roleLogicalId: string): { identityPolicies: object[]; boundaryPolicies: object[] } {
   const identityPolicies: object[] = [];
-  for (const resource of Object.values(template.Resources)) {
+  for (const resource of Object.values(template.Resources as Record<string, { Type: string; Properties?: Record<string, any> }>)) {
     if ((resource.Type === 'AWS::IAM::Policy' || resource.Type === 'AWS::IAM::ManagedPolicy') && refersTo(resource.Properties?.Roles, roleLogicalId)) {
       identityPolicies.push(resolveIntrinsics(template, resource.Properties!.PolicyDocument));
     }
@@ -144,7 +145,7 @@ export function rolePolicies(template: Template, roleLogicalId: string): { ident
 }
 
 /** The role tags of a role in a template, as a map. */
-export function roleTags(template: Template, roleLogicalId: string): Record<string, string> {
+export function roleTags(template: TemplateJson, roleLogicalId: string): Record<string, string> {
   const tags = (template.Resources[roleLogicalId]?.Properties?.Tags ?? []) as { Key: string; Value: string }[];
   return Object.fromEntries(tags.map(t => [t.Key, t.Value]));
 }
