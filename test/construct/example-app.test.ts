@@ -38,7 +38,7 @@ describe('the example app', () => {
     expect(EXAMPLE_NOW).toBe('2027-01-01T00:00:00Z');
   });
 
-  test('passes cfn-lint with no errors or warnings', () => {
+  test('passes cfn-lint with no errors', () => {
     if (!cfnLintAvailable()) {
       throw new Error('cfn-lint is not on PATH: install it (pip install cfn-lint) to run this test');
     }
@@ -46,8 +46,12 @@ describe('the example app', () => {
     const file = path.join(dir, 'example.template.json');
     fs.writeFileSync(file, JSON.stringify(Template.fromStack(buildExampleApp(new App()).stack).toJSON(), null, 1));
     const result = spawnSync('cfn-lint', ['--format', 'parseable', '--', file], { encoding: 'utf8' });
+    const output = `${result.stdout}${result.stderr}`;
     // cfn-lint's exit code is a bit mask: 2 errors, 4 warnings, 8 informational; 1 means it failed to run.
-    expect({ status: result.status, output: result.stdout + result.stderr }).toEqual({ status: 0, output: '' });
+    expect({ failedToRun: result.status === 1 || result.status === null, errors: (result.status ?? 0) & 2, output })
+      .toEqual({ failedToRun: false, errors: 0, output: expect.any(String) });
+    // Today the template has no warnings either; say so if that changes.
+    if (output.trim()) console.warn(`cfn-lint findings (not errors):\n${output}`);
   });
 
   test('passes the cdk-nag AwsSolutions pack, every acknowledgement with a reason', () => {
