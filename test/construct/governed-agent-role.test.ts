@@ -2,6 +2,8 @@ import { App, Duration, Stack, Tags } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as fc from 'fast-check';
 import {
@@ -100,6 +102,21 @@ describe('grants', () => {
     // No resource policy was given the grant's permissions without the expiry.
     template.resourceCountIs('AWS::S3::BucketPolicy', 0);
     expect(JSON.stringify(template.findResources('AWS::DynamoDB::Table'))).not.toContain('ResourcePolicy');
+  });
+
+  test('grant calls on an encrypted queue put the key and queue permissions in the grant, not in the key policy', () => {
+    const stack = newStack();
+    const agent = newAgent(stack);
+    const key = new kms.Key(stack, 'Key');
+    const queue = new sqs.Queue(stack, 'Queue', { encryptionMasterKey: key });
+    queue.grantSendMessages(agent.temporaryGrant('queue-send', grantOptions()));
+    const template = Template.fromStack(stack);
+    const [policy] = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { PolicyName: 'queue-send' } }));
+    const actions = (policy.Properties.PolicyDocument.Statement as any[]).flatMap(s => [s.Action].flat());
+    expect(actions).toEqual(expect.arrayContaining(['sqs:SendMessage', 'kms:Encrypt']));
+    const [keyResource] = Object.values(template.findResources('AWS::KMS::Key'));
+    expect(JSON.stringify(keyResource.Properties.KeyPolicy)).not.toContain('sqs');
+    expect(JSON.stringify(keyResource.Properties.KeyPolicy)).not.toContain(roleLogicalId(template));
   });
 
   test('grant documents agree with the contract: applying withExpiryCondition again changes nothing', () => {
