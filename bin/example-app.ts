@@ -16,6 +16,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { GovernedAgentRole } from '../lib/governed-agent-role';
+import { PermissionSweeper } from '../lib/permission-sweeper';
 import { SYNTH_CLOCK_CONTEXT_KEY } from '../lib/private/contract';
 
 /** The synth clock the example uses when neither options nor context give one. */
@@ -50,6 +51,7 @@ export interface ExampleApp {
   readonly opsBot: GovernedAgentRole;
   readonly knowledgeBucket: s3.Bucket;
   readonly customerTable: dynamodb.Table;
+  readonly sweeper: PermissionSweeper;
 }
 
 /** Builds the example stack in `app` (a new App when omitted). */
@@ -155,7 +157,10 @@ export function buildExampleApp(app: App = new App(), options: ExampleAppOptions
   }));
 
   acknowledgeNagFindings(supportBot, opsBot);
-  return { app, stack, supportBot, opsBot, knowledgeBucket, customerTable };
+  // The sweeper revokes expired grants hourly, makes drift decay and keeps the ledger.
+  const sweeper = new PermissionSweeper(stack, 'Sweeper', { agents: [supportBot, opsBot] });
+
+  return { app, stack, supportBot, opsBot, knowledgeBucket, customerTable, sweeper };
 }
 
 /**

@@ -103,7 +103,8 @@ export function heldAt(records: readonly LedgerRecord[], at: string): { grant: s
   for (const r of records) {
     if (r.at > at || !r.grant) continue;
     switch (r.decision) {
-      case 'requested': case 'kept': case 'drift': case 'renewed': case 'restored': case 'tampering': {
+      // A grant first seen inside its warning window is first recorded as warned: it was on the role too.
+      case 'requested': case 'kept': case 'warned': case 'drift': case 'renewed': case 'restored': case 'tampering': {
         const prev = held.get(r.grant);
         held.set(r.grant, { grant: r.grant, expiresAt: r.expiresAt ?? prev?.expiresAt, policy: r.policy ?? prev?.policy, since: prev?.since ?? r.at });
         break;
