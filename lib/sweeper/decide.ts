@@ -209,7 +209,8 @@ export function decideRole(
   for (const [grant, value] of grantTags) {
     if (policies.has(grant)) continue;
     const mem = state.grants[grant];
-    if (mem && mem.status === 'revoked') {
+    if (mem && (mem.status === 'revoked' || mem.status === 'cleaned')) {
+      // Already recorded (revoked, or cleaned by a sweep interrupted before its untag): finish without a new record.
       steps.push({ roleName, grant, actions: [{ type: 'untag', key: grantTagKey(grant) }] });
       continue;
     }
@@ -265,6 +266,11 @@ export function decideRole(
       const until = recorded !== undefined && recorded < driftUntil ? recorded : driftUntil;
       const memory: GrantMemory = { expiresAt: until, requestedBy: DRIFT_REQUESTER, ticket: DRIFT_TICKET, status: 'active', origin: 'drift', firstSeenAt: mem?.firstSeenAt ?? nowText };
       const why = malformed !== undefined ? `malformed expiry tag "${tagValue}" (${malformed})` : `policy ${grant} is neither baseline nor a tagged grant`;
+      if (!options.strict && malformed !== undefined && mem?.status === 'active' && mem.origin === 'drift' && mem.expiresAt === until) {
+        // Drift already recorded with this expiry (a sweep interrupted before its re-tag): re-tag without a new record.
+        steps.push({ roleName, grant, actions: [{ type: 'tag', key: grantTagKey(grant), value: formatGrantTag({ expiresAt: until, requestedBy: DRIFT_REQUESTER, ticket: DRIFT_TICKET }) }] });
+        continue;
+      }
       if (options.strict) {
         // Remembered as already expired, so an interrupted strict sweep revokes it next time.
         const strictMemory: GrantMemory = { ...memory, expiresAt: nowText };
