@@ -2,7 +2,7 @@
  * The permission-decay benchmark: how close the sweeper is to IAM's limits.
  *
  *   npm run bench         full: 1,000 and 5,000 roles, latency run at 1,000
- *   npm run bench:quick   under two minutes: 200 and 1,000 roles, latency run at 100
+ *   npm run bench:quick   about two minutes: 200 and 500 roles, latency run at 100
  *
  * Prints a table and writes bench/results.json. Each measured sweep and the
  * decision core run in fresh child processes (this file, `--child <json>`),
@@ -45,8 +45,8 @@ interface Profile {
 }
 
 const PROFILES: Record<'quick' | 'full', Profile> = {
-  quick: { name: 'quick', sizes: [200, 1000], referenceSizes: [200], latencyRoles: 100, decisionSizes: [10000, 100000], synthRoles: 200, synthRepeats: 1, lambdaRuns: 5 },
-  full: { name: 'full', sizes: [1000, 5000], referenceSizes: [1000], latencyRoles: 1000, decisionSizes: [10000, 100000], synthRoles: 200, synthRepeats: 5, lambdaRuns: 9 },
+  quick: { name: 'quick', sizes: [200, 500], referenceSizes: [200], latencyRoles: 100, decisionSizes: [10000, 100000], synthRoles: 200, synthRepeats: 1, lambdaRuns: 5 },
+  full: { name: 'full', sizes: [1000, 5000], referenceSizes: [1000], latencyRoles: 1000, decisionSizes: [10000, 100000], synthRoles: 200, synthRepeats: 3, lambdaRuns: 9 },
 };
 
 /** The proxy's account model for the latency run. */
@@ -402,7 +402,11 @@ async function main(): Promise<void> {
       fmtS(latency.rateLimitWaitMs), latency.referenceProjectedMs !== undefined ? fmtS(latency.referenceProjectedMs) : '-']],
   ));
   out.push(`   lower bound = ${latency.lowerBoundFormula}`);
-  out.push(`   GetAccountAuthorizationDetails pages: ${latency.iamReadPagesAsMade} as made (the emulator does not paginate it); real IAM with MaxItems ${GAAD_MAX_ITEMS}: ceil(${latency.roles} roles / ${GAAD_MAX_ITEMS}) + 0 policy pages = ${latency.iamReadPagesRealIam}`);
+  out.push(`   GetAccountAuthorizationDetails pages: ${latency.iamReadPagesAsMade} as made (the emulator does not paginate it); real IAM with MaxItems ${GAAD_MAX_ITEMS}: ceil(${latency.roles} roles / ${GAAD_MAX_ITEMS}) + 0 policy pages = ${latency.iamReadPagesRealIam}`
+    + ` (readSnapshot sends no MaxItems, so real IAM would page by its default of 100: ${Math.ceil(latency.roles / 100)} pages; at 5,000 roles 50 instead of 5)`);
+  const waitBy: Record<string, number> = {};
+  for (const [k, v] of Object.entries(latency.calls.msByCommand)) waitBy[k.split(':')[0]] = (waitBy[k.split(':')[0]] ?? 0) + v;
+  out.push(`   time the sweep spent waiting, by service: ${Object.entries(waitBy).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${fmtS(v)}`).join(', ')}`);
   out.push(`   other services' calls (ledger, specs, renewals, events, notices), if made one after another: ${latency.calls.otherReads + latency.calls.otherWrites} × ${LATENCY_MS} ms = ${fmtS(latency.otherCallsSequentialMs)}`);
   if (latency.referenceProjectedMs !== undefined) out.push('   per-role reader projected = (its IAM reads per role at the reference size × roles + the same writes) ÷ IAM rate (not measured through the proxy)');
   out.push('\n3. Decision core (in memory, pure decide; fresh process with --expose-gc)');
