@@ -10,10 +10,11 @@
  * ledger write and its IAM call); they never write to the ledger.
  */
 import {
-  AgentSpec, canonicalPolicyJson, ContractError, Decision, DRIFT_REQUESTER, DRIFT_TICKET, formatExpiry, formatGrantTag,
+  AgentSpec, canonicalPolicyJson, CheckpointBody, ContractError, Decision, DEFAULT_MAX_GRANT_DURATION_SECONDS, DRIFT_REQUESTER, DRIFT_TICKET, formatExpiry, formatGrantTag,
   GrantMemory, grantDocumentWithExpiry, grantTagKey, LedgerRoleState, parseExpiry, parseGrantTag, PolicyAttachment,
   PolicyDocumentJson, policyNameOfGrantTag, SpecPolicy,
 } from '../private/contract';
+import { checkpointStep } from './checkpoint';
 import { emptyState, sha256 } from './ledger';
 import { chooseRenewal, RenewalIndex, renewalKey } from './renewal';
 import { AccountSnapshot, GovernedRole, RolePolicy } from './snapshot';
@@ -24,6 +25,8 @@ export interface DecideOptions {
   readonly strict: boolean;
   readonly driftPeriodSeconds: number;
   readonly warningWindowSeconds: number;
+  /** Seconds between freeze checkpoints of a role (lib/sweeper/checkpoint.ts). @default none */
+  readonly checkpointIntervalSeconds?: number;
 }
 
 /** One IAM change. Every action is idempotent when applied again. */
@@ -40,6 +43,8 @@ export interface StatePatch {
   readonly grants?: { readonly [grant: string]: GrantMemory | null };
   readonly baselineFlags?: { readonly [policy: string]: string | null };
   readonly specError?: string | null;
+  /** The instant of a checkpoint this step records. */
+  readonly lastCheckpointAt?: string;
 }
 
 /** The record a step writes (the ledger adds role, time, run, actor and chain fields). */
@@ -52,6 +57,7 @@ export interface PlannedRecord {
   readonly policy?: PolicyAttachment;
   readonly message: string;
   readonly errorCode?: string;
+  readonly checkpoint?: CheckpointBody;
 }
 
 /**
@@ -90,7 +96,15 @@ export function decide(
   const at = formatExpiry(clock.now);
   return {
     at,
-    roles: snapshot.roles.map(role => decideRole(role, ledgerState.get(role.roleName) ?? emptyState(role.roleName), specLookupOf(role, specs), renewals, clock.now, options)),
+    roles: snapshot.roles.map(role => {
+      try {
+        return decideRole(role, ledgerState.get(role.roleName) ?? emptyState(role.roleName), specLookupOf(role, specs), renewals, clock.now, options);
+      } catch (e) {
+        // One role's unexpected input must not stop the sweep of the others.
+        const message = `role ${role.roleName}: the sweeper could not decide (${(e as Error).message}); nothing changed on this role`;
+        return { roleName: role.roleName, agentId: role.agentId, steps: [{ roleName: role.roleName, actions: [], record: { decision: 'error', errorCode: 'DECIDE_FAILED', message } }] };
+      }
+    }),
   };
 }
 
@@ -137,7 +151,7 @@ function removalActions(p: RolePolicy, withUntag: boolean): IamAction[] {
 function expiryActions(p: RolePolicy, until: string, requestedBy: string, ticket: string): IamAction[] {
   const actions: IamAction[] = [];
   const doc = parseDocument(p.document);
-  if (doc) {
+  if (doc && documentTakesCondition(doc)) {
     const document = JSON.stringify(grantDocumentWithExpiry(doc, until));
     if (canonicalPolicyJson(JSON.parse(document)) !== canonicalPolicyJson(doc)) {
       if (p.kind === 'inline') actions.push({ type: 'put-inline', policyName: p.name, document });
@@ -146,6 +160,15 @@ function expiryActions(p: RolePolicy, until: string, requestedBy: string, ticket
   }
   actions.push({ type: 'tag', key: grantTagKey(p.name), value: formatGrantTag({ expiresAt: until, requestedBy, ticket }) });
   return actions;
+}
+
+/** True when every statement is an object that can carry the expiry condition (IAM refuses anything else; a hand-made value must not stop the sweep). */
+function documentTakesCondition(doc: PolicyDocumentJson): boolean {
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) return false;
+  const s = doc.Statement;
+  const list = Array.isArray(s) ? s : [s];
+  return list.length > 0 && list.every(x => x !== null && typeof x === 'object' && !Array.isArray(x)
+    && (x.Condition === undefined || (x.Condition !== null && typeof x.Condition === 'object')));
 }
 
 function laterOf(a: string | undefined, b: string | undefined): string | undefined {
@@ -188,6 +211,10 @@ export function decideRole(
   const roleName = role.roleName;
   const owner = role.owner ?? spec?.owner ?? 'unknown';
 
+  // A due freeze checkpoint comes first: it holds the role as read, before this sweep's changes.
+  const checkpoint = checkpointStep(role, state, lookup, now, options.checkpointIntervalSeconds);
+  if (checkpoint) steps.push(checkpoint);
+
   if (lookup.error) {
     if (state.specError !== lookup.error.code) {
       steps.push({
@@ -200,9 +227,13 @@ export function decideRole(
 
   const policies = new Map<string, RolePolicy>(role.policies.map(p => [p.name, p]));
   const grantTags = new Map<string, string>();
+  // Two tag keys for one grant (they differ only in case): neither can be trusted, so the grant is drift.
+  const doubleTagged = new Set<string>();
   for (const [key, value] of Object.entries(role.tags)) {
     const grant = policyNameOfGrantTag(key);
-    if (grant !== undefined) grantTags.set(grant, value);
+    if (grant === undefined) continue;
+    if (grantTags.has(grant)) doubleTagged.add(grant);
+    grantTags.set(grant, value);
   }
 
   // Grant tags whose policy is gone.
@@ -257,6 +288,17 @@ export function decideRole(
     let malformed: string | undefined;
     if (tagValue !== undefined) {
       try { parsedTag = parseGrantTag(tagValue); } catch (e) { malformed = (e as ContractError).message; }
+      if (doubleTagged.has(grant)) {
+        parsedTag = undefined;
+        malformed = `grant ${grant} has more than one expiry tag (keys that differ only in case)`;
+      }
+      const maxSeconds = spec?.maxGrantDurationSeconds ?? DEFAULT_MAX_GRANT_DURATION_SECONDS;
+      if (parsedTag && laterOf(mem?.status === 'active' ? mem.expiresAt : undefined, specGrant?.expiresAt) === undefined
+        && parseExpiry(parsedTag.expiresAt).getTime() - nowMs > maxSeconds * MS) {
+        // First seen with an expiry no request could have given it: not a grant, drift.
+        parsedTag = undefined;
+        malformed = `expiry ${tagValue.match(/expires=(\S+)/)?.[1]} is more than the maximum grant duration (${maxSeconds}s) from now`;
+      }
     }
 
     if (malformed !== undefined || (tagValue === undefined && !specGrant && !(mem && mem.status === 'active'))) {
@@ -404,7 +446,7 @@ function stripped(m: GrantMemory): GrantMemory {
 }
 
 /** Applies a step's patch to a STATE body. Pure. */
-export function patchState(state: LedgerRoleState, patch: StatePatch | undefined): Pick<LedgerRoleState, 'grants' | 'baselineFlags' | 'specError'> {
+export function patchState(state: LedgerRoleState, patch: StatePatch | undefined): Pick<LedgerRoleState, 'grants' | 'baselineFlags' | 'specError' | 'lastCheckpointAt'> {
   const grants: Record<string, GrantMemory> = { ...state.grants };
   for (const [k, v] of Object.entries(patch?.grants ?? {})) {
     if (v === null) delete grants[k]; else grants[k] = stripped(v);
@@ -414,5 +456,6 @@ export function patchState(state: LedgerRoleState, patch: StatePatch | undefined
     if (v === null) delete flags[k]; else flags[k] = v;
   }
   const specError = patch && 'specError' in patch ? (patch.specError ?? undefined) : state.specError;
-  return { grants, baselineFlags: flags, ...(specError !== undefined ? { specError } : {}) };
+  const lastCheckpointAt = patch?.lastCheckpointAt ?? state.lastCheckpointAt;
+  return { grants, baselineFlags: flags, ...(specError !== undefined ? { specError } : {}), ...(lastCheckpointAt !== undefined ? { lastCheckpointAt } : {}) };
 }
