@@ -5,11 +5,15 @@ import { Construct, IDependable } from 'constructs';
 import { unknownActionReason, isWildcardAction } from './private/action-catalogue';
 import { boundaryFor } from './private/agent-boundary';
 import { AgentRole, GrantPrincipal } from './private/agent-role';
+import { AgentModel, AnalysedStatement, DelegationModel } from './private/analysis/model';
 import {
-  AgentSpec, DEFAULT_MAX_GRANT_DURATION_SECONDS, DEFAULT_MAX_RENEWALS, EXPIRY_CONDITION_KEY, EXPIRY_CONDITION_OPERATOR,
+  AgentSpec, BASELINE_POLICY_NAME, DEFAULT_MAX_GRANT_DURATION_SECONDS, delegationGrantName, DEFAULT_MAX_RENEWALS, EXPIRY_CONDITION_KEY, EXPIRY_CONDITION_OPERATOR,
   formatGrantTag, grantTagKey, IAM_LIMITS, MANAGED_BY_VALUE, normalizeInstant, parseExpiry, PolicyDocumentJson,
   SPEC_VERSION, SpecGrant, SpecPolicy, specParameterName, SYNTH_CLOCK_CONTEXT_KEY, TAG_AGENT, TAG_MANAGED_BY, TAG_OWNER,
 } from './private/contract';
+import { delegationIdentityStatements, delegationSid, delegationTrustStatements } from './private/delegation';
+import { analysedStatements, StatementOrigin, StoreLinker } from './private/governance-model';
+import { GovernanceReportEmitter } from './private/governance-report-emitter';
 import { grantNameProblems, grantRequestProblems, tagValueProblems } from './private/grant-rules';
 import { estimatedJsonLength, estimatedPolicySize } from './private/rendered-size';
 
@@ -69,6 +73,53 @@ export interface GovernedAgentRoleProps {
    * @default - "permission-decay agent <agentId>"
    */
   readonly description?: string;
+
+  /**
+   * Compliance regimes (e.g. `pci`) of the data stores the agent may touch.
+   * A baseline statement or grant that reaches a store of another regime (see
+   * `Compliance.of(store).regime(...)`) fails synth unless the grant approves
+   * that regime.
+   * @default - none: the agent may touch no store that has a regime
+   */
+  readonly complianceRegimes?: string[];
+}
+
+/**
+ * How an agent may delegate to another. Without `expiresAt` the delegation
+ * is part of the delegating agent's baseline; with it, it is a time-bound
+ * grant named `delegate-to-<agentId>` that the sweeper revokes at expiry.
+ */
+export interface DelegationOptions {
+  /**
+   * When the delegation ends: an absolute UTC instant of the form `2026-12-31T00:00:00Z`.
+   * @default - no expiry: the delegation is part of the baseline
+   */
+  readonly expiresAt?: string;
+
+  /**
+   * Who asked for the delegation (required with `expiresAt`).
+   * @default - none
+   */
+  readonly requestedBy?: string;
+
+  /**
+   * The ticket that approved the delegation (required with `expiresAt`).
+   * @default - none
+   */
+  readonly ticket?: string;
+
+  /**
+   * Why the agent needs the delegation (required with `expiresAt`).
+   * @default - none
+   */
+  readonly reason?: string;
+
+  /**
+   * Compliance regimes the delegating agent may reach through the other agent
+   * although they are not among its own `complianceRegimes`.
+   * @default - none: reaching a store of another regime through the delegation fails synth
+   */
+  readonly approvedRegimes?: string[];
 }
 
 /**
@@ -93,6 +144,13 @@ export interface TemporaryGrantOptions {
    * @default - none yet
    */
   readonly statements?: iam.PolicyStatement[];
+
+  /**
+   * Compliance regimes this grant may reach although the agent does not
+   * declare them (an approval recorded with the grant's ticket).
+   * @default - none
+   */
+  readonly approvedRegimes?: string[];
 }
 
 /**
@@ -117,6 +175,8 @@ export class TemporaryGrant extends Construct implements iam.IGrantable {
   public readonly policy: iam.Policy;
   /** The principal to pass to CDK grant calls. */
   public readonly grantPrincipal: iam.IPrincipal;
+  /** Compliance regimes the grant is approved to reach outside the agent's own. */
+  public readonly approvedRegimes: string[];
   private readonly agent: GovernedAgentRole;
 
   /**
@@ -130,6 +190,7 @@ export class TemporaryGrant extends Construct implements iam.IGrantable {
     this.requestedBy = options.requestedBy;
     this.ticket = options.ticket;
     this.reason = options.reason;
+    this.approvedRegimes = [...options.approvedRegimes ?? []];
 
     const problems = grantRequestProblems({ name, ...options }, agent._synthClock(), agent.maxGrantDurationSeconds);
     if (problems.length > 0) throw new Error(agent._grantError(name, problems));
@@ -206,6 +267,9 @@ export class GovernedAgentRole extends Construct implements iam.IGrantable {
   public readonly maxRenewals: number;
   /** Principal for CDK grant calls; what it is granted joins the baseline. */
   public readonly grantPrincipal: iam.IPrincipal;
+  /** Compliance regimes of the stores the agent may touch. */
+  public readonly complianceRegimes: string[];
+  private readonly delegations: { to: GovernedAgentRole; sid: string; grant?: TemporaryGrant; approvedRegimes: string[] }[] = [];
   private readonly agentRole: AgentRole;
   private readonly grantContainer: Construct;
   private readonly ownBoundary?: iam.ManagedPolicy;
@@ -217,6 +281,7 @@ export class GovernedAgentRole extends Construct implements iam.IGrantable {
     this.owner = props.owner;
     this.maxGrantDurationSeconds = props.maxGrantDuration?.toSeconds() ?? DEFAULT_MAX_GRANT_DURATION_SECONDS;
     this.maxRenewals = props.maxRenewals ?? DEFAULT_MAX_RENEWALS;
+    this.complianceRegimes = [...props.complianceRegimes ?? []];
     this.checkProps(props);
     this.specParameterName = specParameterName(this.agentId);
 
@@ -247,6 +312,78 @@ export class GovernedAgentRole extends Construct implements iam.IGrantable {
       tier: Lazy.string({ produce: () => (this.estimatedSpecLength() < STANDARD_PARAMETER_CHARS ? 'Standard' : 'Advanced') }),
     });
     this.node.addValidation({ validate: () => this.validateRole() });
+    // The governance report (shadow, compliance, store inventory) covers every agent of the app.
+    GovernanceReportEmitter.of(this).register(this);
+  }
+
+  /**
+   * Lets this agent assume `agent`'s role, only with the delegation session
+   * tags (origin agent, delegator, chain) so every call down the chain is
+   * attributable; `agent`'s trust policy refuses the assumption without them.
+   * With `options.expiresAt` the delegation is a time-bound grant named
+   * `delegate-to-<agentId>` on this agent, and `agent`'s trust statement
+   * holds only until then too.
+   */
+  public allowDelegationTo(agent: GovernedAgentRole, options: DelegationOptions = {}): void {
+    const problems: string[] = [];
+    if (agent === this) problems.push('an agent cannot delegate to itself');
+    if (this.delegations.some(d => d.to === agent)) problems.push(`it already delegates to '${agent.agentId}': one delegation per pair of agents`);
+    if (options.expiresAt === undefined && [options.requestedBy, options.ticket, options.reason].some(v => v !== undefined)) {
+      problems.push('requestedBy, ticket and reason record a time-bound delegation: give expiresAt too, or drop them for a baseline delegation');
+    }
+    if (problems.length > 0) throw new Error(`GovernedAgentRole '${this.agentId}' delegation to '${agent.agentId}': ${problems.join('; ')}`);
+
+    const sid = delegationSid(agent.agentId);
+    const identity = delegationIdentityStatements(this.agentId, agent.role.roleArn, sid);
+    let grant: TemporaryGrant | undefined;
+    if (options.expiresAt !== undefined) {
+      grant = this.temporaryGrant(delegationGrantName(agent.agentId), {
+        expiresAt: options.expiresAt,
+        requestedBy: options.requestedBy!,
+        ticket: options.ticket!,
+        reason: options.reason!,
+        statements: identity,
+      });
+    } else {
+      this.addToBaseline(...identity);
+    }
+    agent.role.assumeRolePolicy!.addStatements(...delegationTrustStatements(this.agentId, Stack.of(this), sid, options.expiresAt));
+    this.delegations.push({ to: agent, sid, grant, approvedRegimes: [...options.approvedRegimes ?? []] });
+  }
+
+  /**
+   * The agent as the governance analysis sees it.
+   * @internal
+   */
+  public _analysisModel(link: StoreLinker): AgentModel {
+    const stack = Stack.of(this);
+    const grantOf = new Map<Construct, TemporaryGrant>(this.grants.map(g => [g.policy.node.defaultChild!, g]));
+    const delegationGrants = new Set(this.delegations.map(d => d.grant).filter(g => g !== undefined));
+    const baselineOrigin: StatementOrigin = {
+      source: 'baseline',
+      delegationSids: this.delegations.filter(d => !d.grant).map(d => d.sid),
+    };
+    const { inline, managed } = this.attachedPolicies();
+    const statements: AnalysedStatement[] = [];
+    for (const policy of inline) {
+      const grant = grantOf.get(policy);
+      const origin: StatementOrigin = grant
+        ? { source: delegationGrants.has(grant) ? 'delegation' : 'grant', grantName: grant.grantName, expiresAt: grant.expiresAt, approvedRegimes: grant.approvedRegimes }
+        : { ...baselineOrigin, policyName: stack.resolve(policy.policyName) };
+      statements.push(...analysedStatements(stack.resolve(policy.policyDocument), origin, stack, link));
+    }
+    const documents = [
+      ...managed.map(p => p.policyDocument),
+      ...this.agentRole.managedPolicyAttachments.filter((p): p is iam.ManagedPolicy => p instanceof iam.ManagedPolicy).map(p => p.document),
+    ];
+    for (const document of documents) statements.push(...analysedStatements(stack.resolve(document), baselineOrigin, stack, link));
+    const delegations: DelegationModel[] = this.delegations.map(d => ({
+      toAgentId: d.to.agentId,
+      via: d.grant?.grantName ?? BASELINE_POLICY_NAME,
+      ...(d.grant ? { expiresAt: d.grant.expiresAt } : {}),
+      ...(d.approvedRegimes.length > 0 ? { approvedRegimes: d.approvedRegimes } : {}),
+    }));
+    return { agentId: this.agentId, regimes: this.complianceRegimes, statements, delegations };
   }
 
   /**
@@ -384,6 +521,11 @@ export class GovernedAgentRole extends Construct implements iam.IGrantable {
       maxRenewals: this.maxRenewals,
       baseline,
       grants,
+      ...(this.delegations.length > 0 ? {
+        delegations: this.delegations
+          .map(d => ({ toAgentId: d.to.agentId, ...(d.grant ? { expiresAt: d.grant.expiresAt } : {}) }))
+          .sort((x, y) => (x.toAgentId < y.toAgentId ? -1 : 1)),
+      } : {}),
     };
   }
 

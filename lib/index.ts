@@ -1,3 +1,4 @@
 // The public API of permission-decay. Everything not exported here is internal.
 export * from './permission-sweeper';
 export * from './governed-agent-role';
+export * from './compliance';

@@ -7,6 +7,7 @@ import { errorOf } from '../sweeper/errors';
 import { Flags, parseArgs, UsageError } from './args';
 import { CliIo, CommandContext } from './context';
 import { renew, request, restore } from './grant-commands';
+import { report } from './report-command';
 import { history, ledgerInit, status, sweep } from './sweep-commands';
 
 export type { CliIo } from './context';
@@ -20,6 +21,7 @@ const USAGE = `Usage: permission-decay <command> [flags]   (every command takes 
   renew --role R --grant NAME --until T --ticket K       record a renewal; you (STS caller) are the approver
   restore --role R --grant NAME                          bring a revoked grant back (needs a valid renewal)
   history --role R [--at T] [--verify]                   the ledger's account of a role
+  report [--assembly DIR] [--agent A]                    the governance report synth wrote (shadow, compliance, stores); DIR default cdk.out
 
   R: a role name or an agent id. T: an ISO-8601 instant with a zone, e.g. 2026-12-31T00:00:00Z. D: 3600, 90m, 12h, 7d.
 `;
@@ -37,6 +39,7 @@ const COMMANDS: Record<string, Command> = {
   'renew': { flags: ['role', 'grant', 'until', 'ticket', 'event-bus'], run: renew },
   'restore': { flags: ['role', 'grant', 'event-bus'], run: restore },
   'history': { flags: ['role', 'at', 'verify'], run: history },
+  'report': { flags: ['assembly', 'agent'], run: report },
 };
 
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
