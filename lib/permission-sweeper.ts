@@ -17,7 +17,7 @@ import {
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import {
-  DEFAULT_DRIFT_PERIOD_SECONDS, DEFAULT_WARNING_WINDOW_SECONDS, LEDGER_KEYS, LEDGER_TABLE_NAME_PREFIX,
+  DEFAULT_CHECKPOINT_INTERVAL_SECONDS, DEFAULT_DRIFT_PERIOD_SECONDS, DEFAULT_WARNING_WINDOW_SECONDS, LEDGER_KEYS, LEDGER_TABLE_NAME_PREFIX,
   SWEEPER_ENV,
 } from './private/contract';
 import { acknowledgeSweeperFindings } from './private/sweeper-acknowledgements';
@@ -54,6 +54,17 @@ export interface PermissionSweeperProps {
    * @default Duration.days(3)
    */
   readonly warningWindow?: Duration;
+
+  /**
+   * How often each governed role's effective permissions are frozen into the
+   * ledger as a `checkpoint` record that flags every permission not in the
+   * approved spec (`permission-decay history --at` answers from them). A
+   * role's first checkpoint is due this long after the ledger first saw it,
+   * then this long after the last. Whole seconds; `Duration.seconds(0)` turns
+   * checkpoints off.
+   * @default Duration.days(30)
+   */
+  readonly checkpointInterval?: Duration;
 
   /**
    * Revoke drift at once instead of letting it decay over `driftPeriod`.
@@ -160,6 +171,7 @@ export class PermissionSweeper extends Construct {
 
     const driftPeriodSeconds = wholeSeconds('driftPeriod', props.driftPeriod, DEFAULT_DRIFT_PERIOD_SECONDS, 1);
     const warningWindowSeconds = wholeSeconds('warningWindow', props.warningWindow, DEFAULT_WARNING_WINDOW_SECONDS, 0);
+    const checkpointIntervalSeconds = wholeSeconds('checkpointInterval', props.checkpointInterval, DEFAULT_CHECKPOINT_INTERVAL_SECONDS, 0);
     const timeout = props.timeout ?? Duration.minutes(5);
     if (!timeout.isUnresolved()
       && (timeout.toMilliseconds() < MIN_TIMEOUT.toMilliseconds() || timeout.toMilliseconds() > MAX_TIMEOUT.toMilliseconds())) {
@@ -238,6 +250,7 @@ export class PermissionSweeper extends Construct {
         [SWEEPER_ENV.driftPeriodSeconds]: String(driftPeriodSeconds),
         [SWEEPER_ENV.warningWindowSeconds]: String(warningWindowSeconds),
         [SWEEPER_ENV.strict]: String(props.strict ?? false),
+        [SWEEPER_ENV.checkpointIntervalSeconds]: String(checkpointIntervalSeconds),
         [SWEEPER_ENV.timeBudgetMs]: timeBudgetMs(timeout),
       },
       // The next scheduled sweep redoes whatever a failed one left; retry twice, then park it.

@@ -15,7 +15,7 @@ export type { CliIo } from './context';
 const USAGE = `Usage: permission-decay <command> [flags]   (every command takes --json; --ledger-table or $PERMISSION_DECAY_LEDGER_TABLE)
 
   ledger init                          create the ledger table (on demand, pk/sk)
-  sweep [--dry-run] [--strict] [--drift-period D] [--warning-window D] [--event-bus B] [--owner-topic-arn ARN] [--now T]
+  sweep [--dry-run] [--strict] [--drift-period D] [--warning-window D] [--checkpoint-interval D] [--event-bus B] [--owner-topic-arn ARN] [--now T]
   status [--role R] [--now T]          each governed role's grants, expiries, time left and state
   request --role R --grant NAME (--policy-arn ARN | --policy-file F) --until T --ticket K --reason TEXT [--requested-by X]
   renew --role R --grant NAME --until T --ticket K       record a renewal; you (STS caller) are the approver
@@ -33,7 +33,7 @@ interface Command {
 
 const COMMANDS: Record<string, Command> = {
   'ledger init': { flags: [], run: ledgerInit },
-  'sweep': { flags: ['dry-run', 'strict', 'drift-period', 'warning-window', 'event-bus', 'owner-topic-arn'], run: sweep },
+  'sweep': { flags: ['dry-run', 'strict', 'drift-period', 'warning-window', 'checkpoint-interval', 'event-bus', 'owner-topic-arn'], run: sweep },
   'status': { flags: ['role', 'warning-window'], run: status },
   'request': { flags: ['role', 'grant', 'policy-arn', 'policy-file', 'until', 'ticket', 'reason', 'requested-by', 'event-bus'], run: request },
   'renew': { flags: ['role', 'grant', 'until', 'ticket', 'event-bus'], run: renew },

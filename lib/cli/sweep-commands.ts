@@ -1,6 +1,6 @@
 /** ledger init, sweep, status, history. */
 import {
-  DEFAULT_WARNING_WINDOW_SECONDS, formatExpiry, LedgerRecord, parseExpiry, parseGrantTag, PolicyAttachment, policyNameOfGrantTag,
+  CheckpointFlagCode, CheckpointStanding, DEFAULT_WARNING_WINDOW_SECONDS, formatExpiry, LedgerRecord, parseExpiry, parseGrantTag, PolicyAttachment, policyNameOfGrantTag,
 } from '../private/contract';
 import { specLookupOf } from '../sweeper/decide';
 import { createLedgerTable, readRecords, readRoleState, verifyChain } from '../sweeper/ledger';
@@ -29,12 +29,14 @@ export async function sweep(ctx: CommandContext): Promise<number> {
   const f = ctx.flags;
   const drift = f.opt('drift-period');
   const warn = f.opt('warning-window');
+  const checkpointInterval = f.opt('checkpoint-interval');
   const result = await runSweep(ctx.clients, {
     ledgerTable: ctx.ledgerTable(),
     dryRun: f.bool('dry-run'),
     strict: f.bool('strict'),
     driftPeriodSeconds: drift !== undefined ? parseDuration(drift, 'drift-period') : undefined,
     warningWindowSeconds: warn !== undefined ? parseDuration(warn, 'warning-window') : undefined,
+    checkpointIntervalSeconds: checkpointInterval !== undefined ? parseDuration(checkpointInterval, 'checkpoint-interval') : undefined,
     eventBusName: f.opt('event-bus'),
     ownerTopicArn: f.opt('owner-topic-arn'),
     now: formatExpiry(ctx.now()),
@@ -97,26 +99,91 @@ export async function status(ctx: CommandContext): Promise<number> {
   return 0;
 }
 
-/** What a role held at an instant, reconstructed from its records. Pure. */
-export function heldAt(records: readonly LedgerRecord[], at: string): { grant: string; expiresAt?: string; policy?: PolicyAttachment; since: string }[] {
-  const held = new Map<string, { grant: string; expiresAt?: string; policy?: PolicyAttachment; since: string }>();
-  for (const r of records) {
-    if (r.at > at || !r.grant) continue;
-    switch (r.decision) {
-      // A grant first seen inside its warning window is first recorded as warned: it was on the role too.
-      case 'requested': case 'kept': case 'warned': case 'drift': case 'renewed': case 'restored': case 'tampering': {
-        const prev = held.get(r.grant);
-        held.set(r.grant, { grant: r.grant, expiresAt: r.expiresAt ?? prev?.expiresAt, policy: r.policy ?? prev?.policy, since: prev?.since ?? r.at });
-        break;
+/** One grant (or unapproved policy) a role held at an instant. */
+export interface HeldGrant {
+  readonly grant: string;
+  readonly expiresAt?: string;
+  readonly policy?: PolicyAttachment;
+  readonly since: string;
+  /** `checkpoint`: as the checkpoint recorded it; `records`: from decision records (after the checkpoint, if any). */
+  readonly source: 'checkpoint' | 'records';
+  /** How the checkpoint judged it (grant, drift or unapproved), when it came from one. */
+  readonly standing?: CheckpointStanding;
+  /** Checkpoint flag codes of the policy (not in the approved spec). */
+  readonly flags?: CheckpointFlagCode[];
+}
+
+/** What a role held at an instant: its latest checkpoint at or before it, plus the decision records after that. */
+export interface PointInTime {
+  /** The checkpoint the answer starts from; absent: replayed from the first record. */
+  readonly checkpoint?: { readonly seq: number; readonly at: string; readonly flagged: number };
+  /** Baseline policies at the checkpoint (records never mention baseline, so only a checkpoint knows them). */
+  readonly baseline: { readonly name: string; readonly kind: 'inline' | 'managed'; readonly documentHash: string; readonly flags?: CheckpointFlagCode[] }[];
+  readonly held: HeldGrant[];
+}
+
+/**
+ * What a role held at `at`, from its records (chain order). Starts from the
+ * latest `checkpoint` record at or before `at` (it knows every policy,
+ * including ones no decision ever mentioned), then applies the decision
+ * records after it; without a checkpoint, replays every record. Pure.
+ */
+export function pointInTime(records: readonly LedgerRecord[], at: string): PointInTime {
+  let start = -1;
+  for (let i = 0; i < records.length; i++) if (records[i].decision === 'checkpoint' && records[i].checkpoint && records[i].at <= at) start = i;
+  const cp = start >= 0 ? records[start] : undefined;
+  // Entries start from the checkpoint; their `since` comes from replaying the records before it.
+  const held = new Map<string, HeldGrant>();
+  const before = new Map<string, HeldGrant>();
+  if (cp) replay(records.slice(0, start), at, before);
+  const baseline: PointInTime['baseline'][number][] = [];
+  if (cp?.checkpoint) {
+    const flagsOf = new Map<string, CheckpointFlagCode[]>();
+    for (const f of cp.checkpoint.flags) flagsOf.set(f.policy, [...(flagsOf.get(f.policy) ?? []), f.code]);
+    for (const p of cp.checkpoint.policies) {
+      const flags = flagsOf.get(p.name);
+      if (p.standing === 'baseline') {
+        baseline.push({ name: p.name, kind: p.kind, documentHash: p.documentHash, ...(flags ? { flags } : {}) });
+        continue;
       }
-      case 'revoked': case 'cleaned':
-        held.delete(r.grant);
-        break;
-      default:
-        break;
+      held.set(p.name, {
+        grant: p.name, ...(p.expiresAt ? { expiresAt: p.expiresAt } : {}),
+        policy: { kind: p.kind, name: p.name, ...(p.arn ? { arn: p.arn } : {}), ...(p.document !== undefined ? { document: p.document } : {}) },
+        since: before.get(p.name)?.since ?? cp.at, source: 'checkpoint', standing: p.standing, ...(flags ? { flags } : {}),
+      });
     }
   }
-  return [...held.values()].sort((a, b) => a.grant.localeCompare(b.grant));
+  replay(records.slice(start + 1), at, held);
+  return {
+    ...(cp?.checkpoint ? { checkpoint: { seq: cp.seq, at: cp.at, flagged: cp.checkpoint.flags.length } } : {}),
+    baseline: baseline.sort((a, b) => a.name.localeCompare(b.name)),
+    held: [...held.values()].sort((a, b) => a.grant.localeCompare(b.grant)),
+  };
+}
+
+/** Applies decision records at or before `at` to `held`. */
+function replay(records: readonly LedgerRecord[], at: string, held: Map<string, HeldGrant>): void {
+  for (const r of records) {
+    if (r.at > at || !r.grant) continue;
+    if (HOLDING.has(r.decision)) {
+      const prev = held.get(r.grant);
+      held.set(r.grant, {
+        grant: r.grant, expiresAt: r.expiresAt ?? prev?.expiresAt, policy: r.policy ?? prev?.policy, since: prev?.since ?? r.at, source: 'records',
+        ...(prev?.standing ? { standing: r.decision === 'drift' ? 'drift' : prev.standing } : {}),
+        ...(prev?.flags ? { flags: prev.flags } : {}),
+      });
+    } else if (r.decision === 'revoked' || r.decision === 'cleaned') {
+      held.delete(r.grant);
+    }
+  }
+}
+
+// A grant first seen inside its warning window is first recorded as warned: it was on the role too.
+const HOLDING = new Set<string>(['requested', 'kept', 'warned', 'drift', 'renewed', 'restored', 'tampering']);
+
+/** What a role held at an instant (see pointInTime). Pure. */
+export function heldAt(records: readonly LedgerRecord[], at: string): HeldGrant[] {
+  return pointInTime(records, at).held;
 }
 
 export async function history(ctx: CommandContext): Promise<number> {
@@ -124,14 +191,27 @@ export async function history(ctx: CommandContext): Promise<number> {
   const table = ctx.ledgerTable();
   const [records, state] = await Promise.all([readRecords(ctx.clients.ddb, table, roleName), readRoleState(ctx.clients.ddb, table, roleName)]);
   const atFlag = ctx.flags.opt('at') !== undefined ? ctx.instant('at', 'instant') : undefined;
-  const held = atFlag ? heldAt(records, atFlag) : undefined;
+  const point = atFlag ? pointInTime(records, atFlag) : undefined;
+  const held = point?.held;
   const problems = ctx.flags.bool('verify') ? verifyChain(records, state) : undefined;
   if (ctx.json) {
-    ctx.outJson({ roleName, records, ...(held ? { at: atFlag, held } : {}), ...(problems ? { verified: problems.length === 0, problems } : {}) });
+    ctx.outJson({
+      roleName, records,
+      ...(point ? { at: atFlag, held: point.held, ...(point.checkpoint ? { checkpoint: point.checkpoint, baseline: point.baseline } : {}) } : {}),
+      ...(problems ? { verified: problems.length === 0, problems } : {}),
+    });
   } else {
     ctx.out(records.length ? renderTable(['SEQ', 'AT', 'DECISION', 'GRANT', 'EXPIRES', 'ACTOR', 'MESSAGE'],
       records.map(r => [r.seq, r.at, r.decision, r.grant, r.expiresAt, r.actor, r.message])) : `No records for ${roleName}.`);
-    if (held) ctx.out(`\nAt ${atFlag}, ${roleName} held:\n` + (held.length ? renderTable(['GRANT', 'KIND', 'EXPIRES', 'SINCE'], held.map(h => [h.grant, h.policy?.kind, h.expiresAt, h.since])) : 'no grants\n'));
+    if (point && held) {
+      const from = point.checkpoint
+        ? `from checkpoint #${point.checkpoint.seq} at ${point.checkpoint.at} (${point.checkpoint.flagged} flagged) and the records after it`
+        : 'from the decision records (no checkpoint at or before it)';
+      ctx.out(`\nAt ${atFlag}, ${roleName} held (${from}):\n`
+        + (held.length ? renderTable(['GRANT', 'KIND', 'EXPIRES', 'SINCE', 'SOURCE', 'FLAGS'],
+          held.map(h => [h.grant, h.policy?.kind, h.expiresAt, h.since, h.source, h.flags?.join(',')])) : 'no grants\n')
+        + (point.checkpoint ? `Baseline at the checkpoint: ${point.baseline.map(b => b.name + (b.flags ? ` (${b.flags.join(',')})` : '')).join(', ') || 'none'}\n` : ''));
+    }
     if (problems) ctx.out(problems.length ? `\nChain verification FAILED:\n` + problems.map(p => `  record ${p.seq}: ${p.code}: ${p.message}`).join('\n') : `\nChain verified: ${records.length} records, no gaps, no alterations.`);
   }
   return problems && problems.length > 0 ? 1 : 0;

@@ -28,6 +28,8 @@ export interface SweepConfig {
   readonly driftPeriodSeconds?: number;
   /** @default DEFAULT_WARNING_WINDOW_SECONDS */
   readonly warningWindowSeconds?: number;
+  /** Seconds between freeze checkpoints of a role; 0 or undefined: none (PermissionSweeper sets 30 days). @default no checkpoints */
+  readonly checkpointIntervalSeconds?: number;
   /** Stop cleanly between roles after this many ms. @default no budget */
   readonly timeBudgetMs?: number;
   /** Decide and return the plan; change nothing. @default false */
@@ -61,6 +63,7 @@ export function decideOptionsOf(config: SweepConfig): DecideOptions {
     strict: config.strict ?? false,
     driftPeriodSeconds: config.driftPeriodSeconds ?? DEFAULT_DRIFT_PERIOD_SECONDS,
     warningWindowSeconds: config.warningWindowSeconds ?? DEFAULT_WARNING_WINDOW_SECONDS,
+    ...(config.checkpointIntervalSeconds ? { checkpointIntervalSeconds: config.checkpointIntervalSeconds } : {}),
   };
 }
 
@@ -83,6 +86,7 @@ export function sweepConfigFromEnv(env: NodeJS.ProcessEnv): SweepConfig {
     driftPeriodSeconds: num(SWEEPER_ENV.driftPeriodSeconds),
     warningWindowSeconds: num(SWEEPER_ENV.warningWindowSeconds),
     timeBudgetMs: num(SWEEPER_ENV.timeBudgetMs),
+    checkpointIntervalSeconds: num(SWEEPER_ENV.checkpointIntervalSeconds),
   };
 }
 
