@@ -173,7 +173,6 @@ function benchNow(): string {
 }
 
 async function seed(moto: Moto, roles: number, now: string): Promise<SeededAccount> {
-  await moto.reset();
   const cfg = clientConfig(moto.endpoint);
   const clients = {
     cfn: new CloudFormationClient(cfg),
@@ -304,34 +303,50 @@ async function main(): Promise<void> {
   log(`profile ${profile.name} on ${os.cpus().length} cores, node ${process.version}`);
   if (!fs.existsSync(BUNDLE_PATH)) throw new Error(`${BUNDLE_PATH} is missing: run npm run build first`);
 
+  // What is measured so far goes to results.json as it comes, so a failed run keeps it.
+  const progress: Record<string, unknown> = { profile: profile.name, complete: false, startedAt: new Date(started).toISOString() };
+  const save = (key: string, value: unknown) => {
+    progress[key] = value;
+    fs.writeFileSync(RESULTS_PATH, `${JSON.stringify(progress, null, 2)}\n`);
+  };
+
   // 5. Lambda package (first: nothing else is running).
   const lambda: LambdaPackageResult = await measureLambdaPackage(BUNDLE_PATH, profile.lambdaRuns);
+  save('lambda', lambda);
   log(`lambda bundle ${(lambda.bytes / 1024).toFixed(0)} KiB, load + clients ${lambda.medianLoadAndClientsMs.toFixed(0)} ms`);
 
   // 3. Decision core.
   const decision: DecisionCoreResult[] = [];
   for (const n of profile.decisionSizes) {
     decision.push(await inChild<DecisionCoreResult>({ kind: 'decide', roles: n, grantsPerRole: DECISION_GRANTS_PER_ROLE }));
+    save('decision', decision);
     log(`decide ${n} roles: ${decision[decision.length - 1].decideMs.toFixed(0)} ms`);
   }
 
   // 4. Synth overhead.
   const synth: SynthOverheadResult = await runSynthOverhead(profile.synthRoles, profile.synthRepeats);
+  save('synth', synth);
   log(`synth ${profile.synthRoles}: governed ${synth.medianGovernedMs.toFixed(0)} ms, plain ${synth.medianPlainMs.toFixed(0)} ms`);
 
   // 1 and 2. Sweeps against the emulator (bench/emulator/moto_server first on PATH: see moto_bench_server.py).
+  // A fresh emulator for each run: a 5,000-role moto holds ~1 GB and answers a reset slowly.
   if (!args.includes('--stock-moto')) process.env.PATH = `${path.join(ROOT, 'bench', 'emulator')}${path.delimiter}${process.env.PATH ?? ''}`;
-  const moto = await startMoto();
+  const withMoto = async <T>(work: (moto: Moto) => Promise<T>): Promise<T> => {
+    const moto = await startMoto();
+    try {
+      return await work(moto);
+    } finally {
+      await moto.stop();
+    }
+  };
   const scale: ScaleResult[] = [];
-  let latency: LatencyResult;
-  try {
-    for (const n of profile.sizes) scale.push(await scaleRun(moto, n, profile.referenceSizes.includes(n)));
-    const withRef = scale.find(s => s.reference);
-    const refPerRole = withRef?.reference ? withRef.reference.calls.iamReads / withRef.roles : undefined;
-    latency = await latencyRun(moto, profile.latencyRoles, refPerRole);
-  } finally {
-    await moto.stop();
+  for (const n of profile.sizes) {
+    scale.push(await withMoto(moto => scaleRun(moto, n, profile.referenceSizes.includes(n))));
+    save('scale', scale);
   }
+  const withRef = scale.find(s => s.reference);
+  const refPerRole = withRef?.reference ? withRef.reference.calls.iamReads / withRef.roles : undefined;
+  const latency: LatencyResult = await withMoto(moto => latencyRun(moto, profile.latencyRoles, refPerRole));
 
   // Targets.
   const refRun = [...scale].reverse().find(s => s.reference);
@@ -370,6 +385,7 @@ async function main(): Promise<void> {
 
   const results = {
     profile: profile.name,
+    complete: true,
     machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, totalMemMb: Math.round(os.totalmem() / 1048576), loadAverageAtStart: loadAtStart, loadAverageAtEnd: os.loadavg() },
     startedAt: new Date(started).toISOString(),
     totalMs: Date.now() - started,
