@@ -115,7 +115,7 @@ export function renderReportMarkdown(report: GovernanceReport): string {
         r.expiresAt ?? 'never',
       ])));
     lines.push('');
-    lines.push('### Data stores it can write to', '');
+    lines.push('### Store inventory: data stores it can write to', '');
     lines.push(a.inventory.length === 0 ? 'None.' : table(['Store', 'Kind', 'Regime', 'Retention', 'Owner', 'Write actions', 'Through', 'Until'],
       a.inventory.map(e => [
         e.known ? e.name : `${e.name} (not a known store)`,
