@@ -629,6 +629,8 @@ export interface LedgerRoleState {
   readonly specError?: string;
   /** When the role's last freeze checkpoint was recorded (the next is due an interval later). */
   readonly lastCheckpointAt?: string;
+  /** `at` of the role's first record (set by the ledger; absent on STATE items older than checkpoints). */
+  readonly firstSeenAt?: string;
   readonly updatedAt: string;
 }
 

@@ -7,12 +7,16 @@
  *
  * When a checkpoint is due (pure, from the STATE item and the clock):
  * - one interval after the role's last checkpoint (`lastCheckpointAt`);
- * - before the first: one interval after the ledger first saw the role, the
- *   earliest `firstSeenAt` of its grants (so with the default 30 days, the first
- *   checkpoint comes 30 days after the deploy that the sweeper first saw);
- * - a role the ledger holds no instant for (a clean baseline-only role has no
- *   record, so nothing could say when it was first seen) is checkpointed on
- *   first sight, which gives it that anchor.
+ * - before the first: one interval after the ledger first saw the role: the
+ *   `at` of its first record (`firstSeenAt` on STATE), or for STATE items
+ *   written before checkpoints existed, the earliest `firstSeenAt` of its
+ *   grants. With the default 30 days, the first checkpoint comes 30 days after
+ *   the first sweep that saw the deployed role;
+ * - a role the ledger holds no instant for: when this sweep records anything
+ *   else about it, that is its first sight and the first checkpoint is due an
+ *   interval later; when it would record nothing (a clean role, or one whose
+ *   only records are errors without grants), it is checkpointed now, because
+ *   no other record would ever say when it was first seen.
  * The next checkpoint counts from when the last was taken, not from when it
  * was due, so an hourly sweep drifts by at most an hour per interval.
  *
@@ -46,13 +50,15 @@ export function ledgerFirstSeenAt(state: LedgerRoleState): string | undefined {
 /**
  * When the role's next checkpoint is due (expiry form), or undefined when
  * checkpoints are off (interval undefined or 0). A role the ledger holds no
- * instant for is due at `now`. Pure.
+ * instant for is first seen now: due an interval from now when
+ * `recordingOtherwise` (this sweep writes another record for it), else now. Pure.
  */
-export function checkpointDueAt(state: LedgerRoleState, intervalSeconds: number | undefined, now: Date): string | undefined {
+export function checkpointDueAt(
+  state: LedgerRoleState, intervalSeconds: number | undefined, now: Date, recordingOtherwise = false,
+): string | undefined {
   if (intervalSeconds === undefined || !(intervalSeconds > 0)) return undefined;
-  const last = state.lastCheckpointAt;
-  const anchor = typeof last === 'string' && EXPIRY_PATTERN.test(last) ? last : ledgerFirstSeenAt(state);
-  if (anchor === undefined) return formatExpiry(now);
+  const anchor = [state.lastCheckpointAt, state.firstSeenAt].find(x => typeof x === 'string' && EXPIRY_PATTERN.test(x)) ?? ledgerFirstSeenAt(state);
+  if (anchor === undefined) return formatExpiry(recordingOtherwise ? new Date(now.getTime() + intervalSeconds * MS) : now);
   try {
     return formatExpiry(new Date(parseExpiry(anchor).getTime() + intervalSeconds * MS));
   } catch {
@@ -60,11 +66,14 @@ export function checkpointDueAt(state: LedgerRoleState, intervalSeconds: number 
   }
 }
 
-/** The checkpoint step of a role's plan, or undefined when none is due. Pure. */
+/**
+ * The checkpoint step of a role's plan, or undefined when none is due.
+ * `recordingOtherwise`: the rest of the plan writes a record. Pure.
+ */
 export function checkpointStep(
-  role: GovernedRole, state: LedgerRoleState, lookup: SpecLookup, now: Date, intervalSeconds: number | undefined,
+  role: GovernedRole, state: LedgerRoleState, lookup: SpecLookup, now: Date, intervalSeconds: number | undefined, recordingOtherwise = false,
 ): PlanStep | undefined {
-  const dueAt = checkpointDueAt(state, intervalSeconds, now);
+  const dueAt = checkpointDueAt(state, intervalSeconds, now, recordingOtherwise);
   const nowText = formatExpiry(now);
   if (dueAt === undefined || dueAt > nowText) return undefined;
   const checkpoint = checkpointOf(role, state, lookup, intervalSeconds!, dueAt);

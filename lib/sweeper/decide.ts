@@ -211,10 +211,6 @@ export function decideRole(
   const roleName = role.roleName;
   const owner = role.owner ?? spec?.owner ?? 'unknown';
 
-  // A due freeze checkpoint comes first: it holds the role as read, before this sweep's changes.
-  const checkpoint = checkpointStep(role, state, lookup, now, options.checkpointIntervalSeconds);
-  if (checkpoint) steps.push(checkpoint);
-
   if (lookup.error) {
     if (state.specError !== lookup.error.code) {
       steps.push({
@@ -430,6 +426,10 @@ export function decideRole(
     }
     steps.push(...grantSteps);
   }
+
+  // A due freeze checkpoint comes first: it holds the role as read, before this sweep's changes.
+  const checkpoint = checkpointStep(role, state, lookup, now, options.checkpointIntervalSeconds, steps.some(s => s.record));
+  if (checkpoint) steps.unshift(checkpoint);
 
   // A spec error that is gone is cleared with the role's next record.
   if (!lookup.error && state.specError !== undefined) {

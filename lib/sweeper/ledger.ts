@@ -93,9 +93,12 @@ export async function appendRecord(
     pk: rolePartition(draft.roleName), sk: recordSortKey(seq), seq, prevHash: head.hash,
   };
   const record: LedgerRecord = { ...unhashed, hash: hashRecord(unhashed) };
+  // The role's first record is when the ledger first saw it (freeze checkpoints count from it).
+  const firstSeenAt = head.firstSeenAt ?? (head.seq === 0 ? draft.at : undefined);
   const state: LedgerRoleState = {
     ...stripUndefined({ ...body }) as unknown as StateBody,
     pk: STATE_PARTITION, sk: draft.roleName, roleName: draft.roleName, seq, hash: record.hash, updatedAt: draft.at,
+    ...(firstSeenAt !== undefined ? { firstSeenAt } : {}),
   };
   try {
     await ddb.send(new TransactWriteCommand({
