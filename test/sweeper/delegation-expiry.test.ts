@@ -1,0 +1,108 @@
+/**
+ * A time-bound delegation (issue 7) is a time-bound grant on the delegating
+ * agent's role: an inline policy `delegate-to-<agentId>` allowing
+ * sts:AssumeRole/sts:TagSession on the other agent's role, with the expiry tag
+ * and the date condition. The sweeper needs nothing special for it: after the
+ * expiry it is revoked like any grant, its document recorded so `restore`
+ * can bring it back. Against moto, through the CLI in-process.
+ */
+import { GetRoleCommand, GetRolePolicyCommand, ListRolePoliciesCommand, ListRoleTagsCommand } from '@aws-sdk/client-iam';
+import { delegationGrantName, grantTagKey, parseGrantTag, PolicyDocumentJson } from '../../lib/private/contract';
+import { continueHopConditions, DELEGATION_ACTIONS, startHopConditions } from '../../lib/private/delegation';
+import { main } from '../../lib/cli/main';
+import { readRecords } from '../../lib/sweeper/ledger';
+import { createGovernedRole, createIdentity, createTestLedger, Credentials, memoryIo, testClients, TEST_LEDGER_TABLE } from '../support/governed-fixtures';
+import { Moto, startMoto } from '../support/moto';
+
+let moto: Moto;
+let clients: ReturnType<typeof testClients>;
+beforeAll(async () => { moto = await startMoto(); });
+afterAll(async () => { await moto?.stop(); });
+beforeEach(async () => {
+  await moto.reset();
+  clients = testClients(moto.endpoint);
+  await createTestLedger(clients);
+});
+
+async function cli(args: string[], credentials?: Credentials) {
+  const io = memoryIo(moto.endpoint, credentials);
+  const code = await main(args, io);
+  return { code, out: io.out(), err: io.err() };
+}
+async function sweepAt(now: string): Promise<string[]> {
+  const r = await cli(['sweep', '--json', '--now', now]);
+  expect(r.err).toBe('');
+  return JSON.parse(r.out).outcomes.map((o: { decision: string; grant?: string }) => `${o.decision}:${o.grant ?? ''}`);
+}
+async function inline(roleName: string): Promise<string[]> {
+  return (await clients.iam.send(new ListRolePoliciesCommand({ RoleName: roleName }))).PolicyNames ?? [];
+}
+async function tags(roleName: string): Promise<Record<string, string>> {
+  const t = (await clients.iam.send(new ListRoleTagsCommand({ RoleName: roleName }))).Tags ?? [];
+  return Object.fromEntries(t.map(x => [x.Key!, x.Value!]));
+}
+
+/** The delegating agent's identity statements, as GovernedAgentRole.allowDelegationTo writes them (the grant adds the date condition). */
+function delegationDocument(fromAgentId: string, toRoleArn: string): PolicyDocumentJson {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      { Sid: 'DelegateStart', Effect: 'Allow', Action: DELEGATION_ACTIONS, Resource: toRoleArn, Condition: startHopConditions(fromAgentId) },
+      { Sid: 'DelegateContinue', Effect: 'Allow', Action: DELEGATION_ACTIONS, Resource: toRoleArn, Condition: continueHopConditions(fromAgentId) },
+    ],
+  };
+}
+
+test.each([
+  ['a CDK delegation (in the approved spec)', true],
+  ['a delegation requested at run time (tag only)', false],
+])('%s is revoked after its expiry, recorded with its document, and can be restored', async (_what, inSpec) => {
+  const helper = await createGovernedRole(clients, { agentId: 'helper', baseline: [{ name: 'base' }] });
+  const helperArn = (await clients.iam.send(new GetRoleCommand({ RoleName: helper.roleName }))).Role!.Arn!;
+  const grant = delegationGrantName('helper');
+  const planner = await createGovernedRole(clients, {
+    agentId: 'planner', baseline: [{ name: 'base' }],
+    grants: [{ name: grant, expiresAt: '2030-01-12T00:00:00Z', inSpec, requestedBy: 'bob', document: delegationDocument('planner', helperArn) }],
+  });
+  expect(grant).toBe('delegate-to-helper');
+
+  // Before its expiry the delegation stays.
+  expect(await sweepAt('2030-01-05T00:00:00Z')).toEqual([`kept:${grant}`]);
+  expect((await inline(planner.roleName)).sort()).toEqual(['base', grant]);
+
+  // After it: revoked (policy and tag removed), the helper's role untouched.
+  expect(await sweepAt('2030-01-12T00:00:01Z')).toEqual([`revoked:${grant}`]);
+  expect(await inline(planner.roleName)).toEqual(['base']);
+  expect((await tags(planner.roleName))[grantTagKey(grant)]).toBeUndefined();
+  expect(await inline(helper.roleName)).toEqual(['base']);
+
+  // The record holds the whole document: actions, the helper's ARN, the session-tag conditions and the date condition.
+  const revoked = (await readRecords(clients.ddb, TEST_LEDGER_TABLE, planner.roleName)).find(r => r.decision === 'revoked')!;
+  expect(revoked).toMatchObject({ grant, expiresAt: '2030-01-12T00:00:00Z', policy: { kind: 'inline', name: grant } });
+  const recorded = JSON.parse(revoked.policy!.document!);
+  expect(recorded.Statement).toHaveLength(2);
+  for (const s of recorded.Statement) {
+    expect(s.Action).toEqual(['sts:AssumeRole', 'sts:TagSession']);
+    expect(s.Resource).toBe(helperArn);
+    expect(s.Condition.DateLessThan['aws:CurrentTime']).toBe('2030-01-12T00:00:00Z');
+  }
+  const start = recorded.Statement.find((s: { Sid: string }) => s.Sid === 'DelegateStart');
+  expect(start.Condition).toEqual({ ...startHopConditions('planner'), DateLessThan: { 'aws:CurrentTime': '2030-01-12T00:00:00Z' } });
+  expect((await sweepAt('2030-01-12T00:00:02Z'))).toEqual([]);
+
+  // Restore: a renewal approved by someone other than the requester, then restore puts the same statements back with the new date.
+  const alice = await createIdentity(clients.iam, 'alice');
+  const renew = await cli(['renew', '--role', 'planner', '--grant', grant, '--until', '2030-01-15T00:00:00Z', '--ticket', 'T-9', '--now', '2030-01-13T00:00:00Z'], alice.credentials);
+  expect(renew.err).toBe('');
+  const bob = await createIdentity(clients.iam, 'bob');
+  const restored = await cli(['restore', '--role', 'planner', '--grant', grant, '--now', '2030-01-13T00:00:00Z'], bob.credentials);
+  expect(restored.err).toBe('');
+  expect(restored.code).toBe(0);
+  const back = JSON.parse(decodeURIComponent((await clients.iam.send(new GetRolePolicyCommand({ RoleName: planner.roleName, PolicyName: grant }))).PolicyDocument!));
+  expect(back.Statement.map((s: { Resource: string }) => s.Resource)).toEqual([helperArn, helperArn]);
+  expect(back.Statement.map((s: { Condition: { DateLessThan: Record<string, string> } }) => s.Condition.DateLessThan['aws:CurrentTime'])).toEqual(['2030-01-15T00:00:00Z', '2030-01-15T00:00:00Z']);
+  expect(back.Statement[0].Condition.StringEquals).toEqual(recorded.Statement[0].Condition.StringEquals);
+  expect(parseGrantTag((await tags(planner.roleName))[grantTagKey(grant)]).expiresAt).toBe('2030-01-15T00:00:00Z');
+  // ...and it decays again at its new expiry.
+  expect(await sweepAt('2030-01-15T00:00:01Z')).toEqual([`revoked:${grant}`]);
+});
