@@ -302,11 +302,21 @@ export function decideRole(
       // Drift: an untagged policy, or a malformed expiry tag (never "no expiry").
       const recorded = laterOf(mem?.status === 'active' ? mem.expiresAt : undefined, specGrant?.expiresAt);
       const until = recorded !== undefined && recorded < driftUntil ? recorded : driftUntil;
-      const memory: GrantMemory = { expiresAt: until, requestedBy: DRIFT_REQUESTER, ticket: DRIFT_TICKET, status: 'active', origin: 'drift', firstSeenAt: mem?.firstSeenAt ?? nowText };
+      const memory: GrantMemory = {
+        expiresAt: until, requestedBy: DRIFT_REQUESTER, ticket: DRIFT_TICKET, status: 'active', origin: 'drift', firstSeenAt: mem?.firstSeenAt ?? nowText,
+        // The drift notice already tells the owner when it decays: inside the warning window that is the warning.
+        ...(parseExpiry(until).getTime() <= horizonMs ? { warnedFor: until } : {}),
+      };
+      const expiredDriftRevocation = (m: GrantMemory): PlanStep => ({
+        roleName, grant, actions: removalActions(p, true),
+        record: { decision: 'revoked', grant, expiresAt: m.expiresAt, policy: attachmentOf(p), requestedBy: DRIFT_REQUESTER, ticket: DRIFT_TICKET, message: `drift policy ${grant} expired at ${m.expiresAt} and was revoked` },
+        memory: { grants: { [grant]: { ...m, status: 'revoked', revokedDocumentHash: documentHash(p) } } },
+      });
       const why = malformed !== undefined ? `malformed expiry tag "${tagValue}" (${malformed})` : `policy ${grant} is neither baseline nor a tagged grant`;
-      if (!options.strict && malformed !== undefined && mem?.status === 'active' && mem.origin === 'drift' && mem.expiresAt === until) {
+      if (!options.strict && malformed !== undefined && mem?.status === 'active' && mem.origin === 'drift' && mem.expiresAt === until && mem.warnedFor === memory.warnedFor) {
         // Drift already recorded with this expiry (a sweep interrupted before its re-tag): re-tag without a new record.
         steps.push({ roleName, grant, actions: [{ type: 'tag', key: grantTagKey(grant), value: formatGrantTag({ expiresAt: until, requestedBy: DRIFT_REQUESTER, ticket: DRIFT_TICKET }) }] });
+        if (until <= nowText) steps.push(expiredDriftRevocation(memory));
         continue;
       }
       if (options.strict) {
@@ -330,6 +340,8 @@ export function decideRole(
           memory: { grants: { [grant]: memory } },
           notify: { subject: `Drift found on ${roleName}`, message: `${why}. It now expires at ${until} unless it is requested properly (owner ${owner}).` },
         });
+        // The recorded expiry this drift keeps has already passed: revoke in this sweep, not the next.
+        if (until <= nowText) steps.push(expiredDriftRevocation(memory));
       }
       continue;
     }
@@ -387,6 +399,16 @@ export function decideRole(
       }
     }
 
+    const warn = (expiry: string, expiryMs: number) => {
+      current = { ...current, warnedFor: expiry };
+      const left = Math.round((expiryMs - nowMs) / 3600000);
+      grantSteps.push({
+        roleName, grant, actions: [],
+        record: { decision: 'warned', grant, expiresAt: expiry, requestedBy, ticket, message: `${grant} expires at ${expiry} (in about ${left}h); owner ${owner} notified` },
+        memory: { grants: { [grant]: stripped(current) } },
+        notify: { subject: `Grant ${grant} on ${roleName} expires at ${expiry}`, message: `Grant ${grant} (requested by ${requestedBy}, ticket ${ticket}) on role ${roleName} expires at ${expiry}. Renew it with: permission-decay renew --role ${roleName} --grant ${grant} --until <instant> --ticket <ticket>` },
+      });
+    };
     const effective = current.expiresAt;
     const effMs = parseExpiry(effective).getTime();
     if (effMs <= nowMs || effMs <= horizonMs) {
@@ -398,22 +420,19 @@ export function decideRole(
           record: { decision: 'renewed', grant, expiresAt: renewal.until, requestedBy, ticket: renewal.ticket, message: `${grant} renewed until ${renewal.until} (renewal ${renewal.renewalId}, approved by ${renewal.approvedBy})` },
           memory: { grants: { [grant]: stripped(current) } },
         });
+        // Renewed to an instant still inside the warning window: warn now, so the next sweep has nothing to add.
+        const untilMs = parseExpiry(renewal.until).getTime();
+        if (untilMs <= horizonMs) warn(renewal.until, untilMs);
       } else if (effMs <= nowMs) {
         current = { ...current, status: 'revoked', revokedDocumentHash: docHash };
         grantSteps.push({
-          roleName, grant, actions: removalActions(p, tagValue !== undefined),
+          // Untag too when an earlier step of this plan put the tag back (a removed tag re-tagged as tampering).
+          roleName, grant, actions: removalActions(p, tagValue !== undefined || grantSteps.some(st => st.actions.some(a => a.type === 'tag'))),
           record: { decision: 'revoked', grant, expiresAt: effective, requestedBy, ticket, policy: attachmentOf(p), message: `${grant} expired at ${effective} and was revoked` },
           memory: { grants: { [grant]: current } },
         });
       } else if (current.warnedFor !== effective) {
-        current = { ...current, warnedFor: effective };
-        const left = Math.round((effMs - nowMs) / 3600000);
-        grantSteps.push({
-          roleName, grant, actions: [],
-          record: { decision: 'warned', grant, expiresAt: effective, requestedBy, ticket, message: `${grant} expires at ${effective} (in about ${left}h); owner ${owner} notified` },
-          memory: { grants: { [grant]: current } },
-          notify: { subject: `Grant ${grant} on ${roleName} expires at ${effective}`, message: `Grant ${grant} (requested by ${requestedBy}, ticket ${ticket}) on role ${roleName} expires at ${effective}. Renew it with: permission-decay renew --role ${roleName} --grant ${grant} --until <instant> --ticket <ticket>` },
-        });
+        warn(effective, effMs);
       }
     }
 
