@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 /**
  * The example app: one stack with two governed agents, each with a baseline
- * and time-bound grants that expire at fixed instants in January 2027.
+ * and time-bound grants that expire at fixed instants in January 2027. The
+ * customer table is in the `pci` regime; ops-bot may delegate to support-bot
+ * (and so reaches the customer table through it, an approved crossing). Synth
+ * writes the governance report (permission-decay.governance.md) into cdk.out.
  *
  *   node dist/bin/example-app.js                         # synth clock 2027-01-01T00:00:00Z
  *   npx cdk synth -c permission-decay:now=2027-01-02T00:00:00Z
@@ -15,6 +18,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { Compliance } from '../lib/compliance';
 import { GovernedAgentRole } from '../lib/governed-agent-role';
 import { PermissionSweeper } from '../lib/permission-sweeper';
 import { SYNTH_CLOCK_CONTEXT_KEY } from '../lib/private/contract';
@@ -90,6 +94,10 @@ export function buildExampleApp(app: App = new App(), options: ExampleAppOptions
     removalPolicy: RemovalPolicy.DESTROY,
   });
   const invoker = new iam.AccountRootPrincipal();
+  // Customer records are cardholder data; the knowledge base and incident logs have owners but no regime.
+  Compliance.of(customerTable).regime('pci', { owner: 'billing-team@example.com' });
+  Compliance.of(knowledgeBucket).describe({ owner: 'support-team@example.com' });
+  Compliance.of(incidentLogs).describe({ owner: 'sre-oncall@example.com' });
 
   // support-bot answers customer questions from the knowledge base; billing
   // questions need the customer table for a while.
@@ -98,6 +106,7 @@ export function buildExampleApp(app: App = new App(), options: ExampleAppOptions
     owner: 'support-team@example.com',
     assumedBy: invoker,
     maxGrantDuration: Duration.days(30),
+    complianceRegimes: ['pci'],
   });
   knowledgeBucket.grantRead(supportBot);
   const { customerDbRead, refundStatusWrite } = EXAMPLE_GRANTS.supportBot;
@@ -155,6 +164,11 @@ export function buildExampleApp(app: App = new App(), options: ExampleAppOptions
     actions: ['s3:PutObject'],
     resources: [knowledgeBucket.arnForObjects('runbooks/*')],
   }));
+
+  // During an incident ops-bot asks support-bot about affected customers: it may assume
+  // support-bot's role (with the delegation session tags), and so reach the pci table
+  // through it, which the delegation approves.
+  opsBot.allowDelegationTo(supportBot, { approvedRegimes: ['pci'] });
 
   acknowledgeNagFindings(supportBot, opsBot);
   // The sweeper revokes expired grants hourly, makes drift decay and keeps the ledger.
