@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import {
-  Annotations, CfnOutput, Duration, Lazy, RemovalPolicy, Stack, Token,
+  Annotations, CfnOutput, Duration, Lazy, RemovalPolicy, Stack, Tags, Token,
   aws_cloudwatch as cloudwatch,
   aws_cloudwatch_actions as cloudwatchActions,
   aws_dynamodb as dynamodb,
@@ -18,8 +18,9 @@ import {
 import { Construct } from 'constructs';
 import {
   DEFAULT_CHECKPOINT_INTERVAL_SECONDS, DEFAULT_DRIFT_PERIOD_SECONDS, DEFAULT_WARNING_WINDOW_SECONDS, LEDGER_KEYS, LEDGER_TABLE_NAME_PREFIX,
-  SWEEPER_ENV,
+  SWEEPER_COMPONENT_VALUE, SWEEPER_ENV, TAG_COMPONENT,
 } from './private/contract';
+import { SWEEPER_TAMPER_ACTIONS } from './private/agent-boundary';
 import { acknowledgeSweeperFindings } from './private/sweeper-acknowledgements';
 import { sweeperRoleStatements } from './private/sweeper-role-statements';
 
@@ -32,6 +33,12 @@ export interface IGovernedAgent {
   readonly agentId: string;
   /** The agent's IAM role (tagged governance:managed-by=permission-decay). */
   readonly role: iam.IRole;
+  /**
+   * The agent's permissions boundary. When it is a managed policy in the
+   * sweeper's stack, registering adds a deny on this sweeper's resources by ARN.
+   * @default no boundary known: the tag-based deny of GovernedAgentRole's boundary still applies
+   */
+  readonly boundary?: iam.IManagedPolicy;
 }
 
 /** Properties of a {@link PermissionSweeper}. */
@@ -307,6 +314,9 @@ export class PermissionSweeper extends Construct {
       deadLetterQueue: this.deadLetterQueue,
     });
 
+    // The governed roles' boundaries deny changing anything carrying this tag.
+    Tags.of(this).add(TAG_COMPONENT, SWEEPER_COMPONENT_VALUE);
+
     for (const agent of props.agents ?? []) this.register(agent);
   }
 
@@ -326,6 +336,32 @@ export class PermissionSweeper extends Construct {
       throw new Error(`PermissionSweeper: agent "${agent.agentId}" is already registered`);
     }
     this.agents.push(agent);
+    this.denyTamperingThrough(agent.boundary);
+  }
+
+  private readonly protectedBoundaries = new Set<iam.ManagedPolicy>();
+
+  /**
+   * Adds to a registered agent's boundary a deny on this sweeper's resources by
+   * ARN: it holds even where a service does not evaluate aws:ResourceTag. Only
+   * for a boundary in this stack: a reference across stacks would make the
+   * agents' stack depend on the sweeper's (and the GovernedAgents output
+   * already makes it the other way round).
+   */
+  private denyTamperingThrough(boundary: iam.IManagedPolicy | undefined): void {
+    if (!(boundary instanceof iam.ManagedPolicy) || Stack.of(boundary) !== Stack.of(this)) return;
+    if (this.protectedBoundaries.has(boundary)) return;
+    this.protectedBoundaries.add(boundary);
+    boundary.addStatements(new iam.PolicyStatement({
+      sid: `DenyTampering${this.node.addr.slice(0, 8)}`,
+      effect: iam.Effect.DENY,
+      actions: SWEEPER_TAMPER_ACTIONS,
+      resources: [
+        this.function.functionArn, this.rule.ruleArn, this.role.roleArn, this.ownerTopic.topicArn,
+        this.deadLetterQueue.queueArn, this.encryptionKey.keyArn, this.logGroup.logGroupArn,
+        this.alarm.alarmArn, this.deadLetterQueueAlarm.alarmArn,
+      ],
+    }));
   }
 
   private ledgerTableFrom(props: PermissionSweeperProps): dynamodb.ITable {

@@ -8,7 +8,9 @@
 import { Aws, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { LEDGER_TABLE_NAME_PREFIX, MANAGED_BY_VALUE, SPEC_PARAMETER_PREFIX, TAG_MANAGED_BY } from './contract';
+import {
+  LEDGER_TABLE_NAME_PREFIX, MANAGED_BY_VALUE, SPEC_PARAMETER_PREFIX, SWEEPER_COMPONENT_VALUE, TAG_COMPONENT, TAG_MANAGED_BY,
+} from './contract';
 
 /** Id of the boundary that every governed role without a ceiling in a stack shares. */
 export const SHARED_BOUNDARY_ID = 'PermissionDecayBoundary';
@@ -74,6 +76,60 @@ export const SPEC_WRITE_ACTIONS = [
   'ssm:RemoveTagsFromResource',
 ];
 
+/**
+ * Changes that would stop or blind the sweeper: its code, configuration,
+ * schedule, role, notification topic, dead-letter queue, key, logs and alarms.
+ * An agent that could disable the sweeper could keep hand-added access past
+ * its decay (the IAM date condition still ends tagged grants).
+ */
+export const SWEEPER_TAMPER_ACTIONS = [
+  'lambda:UpdateFunctionCode',
+  'lambda:UpdateFunctionConfiguration',
+  'lambda:DeleteFunction',
+  'lambda:PutFunctionConcurrency',
+  'lambda:DeleteFunctionConcurrency',
+  'lambda:AddPermission',
+  'lambda:RemovePermission',
+  'lambda:PutFunctionEventInvokeConfig',
+  'lambda:UpdateFunctionEventInvokeConfig',
+  'lambda:DeleteFunctionEventInvokeConfig',
+  'lambda:TagResource',
+  'lambda:UntagResource',
+  'events:DisableRule',
+  'events:DeleteRule',
+  'events:PutRule',
+  'events:PutTargets',
+  'events:RemoveTargets',
+  'events:TagResource',
+  'events:UntagResource',
+  'sns:DeleteTopic',
+  'sns:SetTopicAttributes',
+  'sns:RemovePermission',
+  'sns:TagResource',
+  'sns:UntagResource',
+  'sqs:DeleteQueue',
+  'sqs:SetQueueAttributes',
+  'sqs:PurgeQueue',
+  'sqs:TagQueue',
+  'sqs:UntagQueue',
+  'kms:ScheduleKeyDeletion',
+  'kms:DisableKey',
+  'kms:PutKeyPolicy',
+  'kms:TagResource',
+  'kms:UntagResource',
+  'logs:DeleteLogGroup',
+  'logs:PutRetentionPolicy',
+  'logs:DeleteRetentionPolicy',
+  'logs:TagResource',
+  'logs:UntagResource',
+  'cloudwatch:DeleteAlarms',
+  'cloudwatch:DisableAlarmActions',
+  'cloudwatch:PutMetricAlarm',
+  'cloudwatch:TagResource',
+  'cloudwatch:UntagResource',
+  ...GOVERNED_ROLE_CHANGE_ACTIONS,
+];
+
 /** The first segment of the spec parameter path: `/permission-decay/`. */
 const SPEC_PARAMETER_ROOT = `/${SPEC_PARAMETER_PREFIX.split('/').filter(Boolean)[0]}/`;
 
@@ -100,6 +156,16 @@ export function boundaryStatements(ceiling: iam.PolicyStatement[] | undefined): 
       effect: iam.Effect.DENY,
       actions: LEDGER_WRITE_ACTIONS,
       resources: [`arn:${Aws.PARTITION}:dynamodb:*:*:table/${LEDGER_TABLE_NAME_PREFIX}*`],
+    }),
+    new iam.PolicyStatement({
+      // By tag, so it holds for a sweeper in any stack. Services that do not
+      // evaluate aws:ResourceTag for an action are covered for sweepers in
+      // the same app by PermissionSweeper.register(), which denies by ARN.
+      sid: 'DenySweeperTampering',
+      effect: iam.Effect.DENY,
+      actions: SWEEPER_TAMPER_ACTIONS,
+      resources: ['*'],
+      conditions: { StringEquals: { [`aws:ResourceTag/${TAG_COMPONENT}`]: SWEEPER_COMPONENT_VALUE } },
     }),
     new iam.PolicyStatement({
       sid: 'DenySpecWrites',

@@ -20,6 +20,14 @@ export const TAG_AGENT = 'governance:agent';
 export const TAG_OWNER = 'governance:owner';
 /** Prefix of a grant's expiry tag; the rest of the key is the grant's policy name. */
 export const TAG_GRANT_PREFIX = 'governance:grant:';
+/**
+ * Marks the sweeper's own resources (function, rule, role, topic, queue, key,
+ * log group, alarms) with value {@link SWEEPER_COMPONENT_VALUE}, so governed
+ * roles' boundaries can deny tampering with them. Not `governance:managed-by`:
+ * that would make the sweeper's role a governed role.
+ */
+export const TAG_COMPONENT = 'governance:component';
+export const SWEEPER_COMPONENT_VALUE = 'permission-decay-sweeper';
 /** Compliance regime of a resource or an agent (issue 7). */
 export const TAG_COMPLIANCE = 'governance:compliance';
 
@@ -583,7 +591,6 @@ export interface CheckpointBody {
   readonly specError?: string;
 }
 export const CHECKPOINT_VERSION = 1;
-
 
 // ---------------------------------------------------------------------------
 // The ledger's per-role STATE item (added by the sweeper runtime)

@@ -79,6 +79,12 @@ export function arnOf(template: TemplateJson, logicalId: string): string {
     case 'AWS::Logs::LogGroup': return `arn:${SIM_PARTITION}:logs:${SIM_REGION}:${SIM_ACCOUNT}:log-group:${name}:*`;
     case 'AWS::IAM::Role': return `arn:${SIM_PARTITION}:iam::${SIM_ACCOUNT}:role/${name}`;
     case 'AWS::IAM::ManagedPolicy': return `arn:${SIM_PARTITION}:iam::${SIM_ACCOUNT}:policy/${name}`;
+    case 'AWS::Lambda::Function': return `arn:${SIM_PARTITION}:lambda:${SIM_REGION}:${SIM_ACCOUNT}:function:${name}`;
+    case 'AWS::Events::Rule': return `arn:${SIM_PARTITION}:events:${SIM_REGION}:${SIM_ACCOUNT}:rule/${name}`;
+    case 'AWS::SNS::Topic': return `arn:${SIM_PARTITION}:sns:${SIM_REGION}:${SIM_ACCOUNT}:${name}`;
+    case 'AWS::SQS::Queue': return `arn:${SIM_PARTITION}:sqs:${SIM_REGION}:${SIM_ACCOUNT}:${name}`;
+    case 'AWS::KMS::Key': return `arn:${SIM_PARTITION}:kms:${SIM_REGION}:${SIM_ACCOUNT}:key/${name}`;
+    case 'AWS::CloudWatch::Alarm': return `arn:${SIM_PARTITION}:cloudwatch:${SIM_REGION}:${SIM_ACCOUNT}:alarm:${name}`;
     case 'AWS::SSM::Parameter': return `arn:${SIM_PARTITION}:ssm:${SIM_REGION}:${SIM_ACCOUNT}:parameter${template.Resources[logicalId].Properties?.Name}`;
     default: {
       const service = (type ?? 'AWS::Unknown::X').split('::')[1].toLowerCase();
@@ -106,7 +112,8 @@ export function resolveIntrinsics(template: TemplateJson, value: unknown): any {
         case 'Ref': {
           if (PSEUDO[arg] !== undefined) return PSEUDO[arg];
           const type = template.Resources[arg]?.Type;
-          return type === 'AWS::IAM::ManagedPolicy' ? arnOf(template, arg) : nameOf(template, arg);
+          // Ref gives an ARN for managed policies and topics, a name otherwise.
+          return type === 'AWS::IAM::ManagedPolicy' || type === 'AWS::SNS::Topic' ? arnOf(template, arg) : nameOf(template, arg);
         }
         case 'Fn::GetAtt': {
           const [id, attribute] = Array.isArray(arg) ? arg : String(arg).split('.');
