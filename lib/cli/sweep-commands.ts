@@ -212,7 +212,7 @@ export async function history(ctx: CommandContext): Promise<number> {
           held.map(h => [h.grant, h.policy?.kind, h.expiresAt, h.since, h.source, h.flags?.join(',')])) : 'no grants\n')
         + (point.checkpoint ? `Baseline at the checkpoint: ${point.baseline.map(b => b.name + (b.flags ? ` (${b.flags.join(',')})` : '')).join(', ') || 'none'}\n` : ''));
     }
-    if (problems) ctx.out(problems.length ? `\nChain verification FAILED:\n` + problems.map(p => `  record ${p.seq}: ${p.code}: ${p.message}`).join('\n') : `\nChain verified: ${records.length} records, no gaps, no alterations.`);
+    if (problems) ctx.out(problems.length ? `\nChain verification FAILED for role ${roleName}:\n` + problems.map(p => `  ${roleName} record ${p.seq}: ${p.code}: ${p.message}`).join('\n') : `\nChain verified: ${records.length} records, no gaps, no alterations.`);
   }
   return problems && problems.length > 0 ? 1 : 0;
 }
