@@ -456,6 +456,11 @@ export class GovernedAgentRole extends Construct implements iam.IGrantable {
     if (!Number.isInteger(this.maxRenewals) || this.maxRenewals < 0) {
       problems.push(`maxRenewals ${this.maxRenewals} must be a whole number, 0 or more: e.g. 3`);
     }
+    for (const regime of props.complianceRegimes ?? []) {
+      if (Token.isUnresolved(regime)) continue;
+      if (!regime.trim()) problems.push('complianceRegimes has an empty regime: name each, e.g. "pci"');
+      else problems.push(...tagValueProblems(`compliance regime "${regime}"`, regime).map(p => p.replace(/^compliance regime "[^"]*" "[^"]*"/, `compliance regime "${regime}"`)));
+    }
     const twin = this.node.root.node.findAll().find(c => c !== this && c instanceof GovernedAgentRole && c.agentId === props.agentId
       && Stack.of(c) === Stack.of(this));
     if (twin) problems.push(`another GovernedAgentRole (${twin.node.path}) has this agentId, and both would write one spec parameter: choose another agentId`);

@@ -113,3 +113,8 @@ describe('compliance scopes at synth', () => {
     expect(() => Compliance.of(fn).regime('pci')).toThrow(/AWS::Lambda::Function is not a data store the inventory knows/);
   });
 });
+
+test('an agent refuses an empty compliance regime', () => {
+  const { stack } = newApp();
+  expect(() => agent(stack, 'ops-bot', { complianceRegimes: [''] })).toThrow(/complianceRegimes has an empty regime/);
+});
