@@ -35,14 +35,19 @@ export const SWEEPER_SID = {
 export const GOVERNED_ROLE_WRITE_ACTIONS = ['iam:DeleteRolePolicy', 'iam:DetachRolePolicy', 'iam:PutRolePolicy'];
 /** Tag actions, limited further to grant tag keys. */
 export const GOVERNED_ROLE_TAG_ACTIONS = ['iam:TagRole', 'iam:UntagRole'];
-/** Item actions the ledger needs: conditional appends (also inside TransactWriteItems) and reads. */
+/**
+ * Item actions the ledger needs: conditional appends (also inside
+ * TransactWriteItems: a record Put and its STATE Put) and reads. No
+ * UpdateItem: no code edits a record in place, so the role cannot either.
+ */
 export const LEDGER_ACTIONS = [
-  'dynamodb:ConditionCheckItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem',
+  'dynamodb:ConditionCheckItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query',
 ];
 /** Never allowed on the ledger, whatever is granted later. */
 export const LEDGER_DENIED_ACTIONS = [
   'dynamodb:BatchWriteItem', 'dynamodb:DeleteBackup', 'dynamodb:DeleteItem', 'dynamodb:DeleteTable',
-  'dynamodb:UpdateContinuousBackups', 'dynamodb:UpdateTable', 'dynamodb:UpdateTimeToLive',
+  'dynamodb:PartiQLDelete', 'dynamodb:PartiQLUpdate', 'dynamodb:UpdateContinuousBackups', 'dynamodb:UpdateItem',
+  'dynamodb:UpdateTable', 'dynamodb:UpdateTimeToLive',
 ];
 /** Never allowed anywhere: each would let the sweeper widen a role instead of narrowing it. */
 export const ESCALATION_ACTIONS = [

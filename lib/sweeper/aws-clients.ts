@@ -14,6 +14,8 @@ export interface ClientSettings {
   readonly region?: string;
   readonly endpoint?: string;
   readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string };
+  /** Milliseconds one attempt may wait for its response before it fails (and is retried). @default 30000 */
+  readonly requestTimeoutMs?: number;
   /** SDK attempts per call (standard retry mode: exponential backoff with full jitter). @default 5 */
   readonly maxAttempts?: number;
 }
@@ -35,6 +37,9 @@ export function createClients(settings: ClientSettings = {}): AwsClients {
     ...(settings.credentials ? { credentials: settings.credentials } : {}),
     retryMode: 'standard',
     maxAttempts: settings.maxAttempts ?? (Number(process.env.AWS_MAX_ATTEMPTS) || 5),
+    // A hung connection must end as a retryable error well inside the Lambda's
+    // timeout, not hold the whole run (each attempt gets its own timeout).
+    requestHandler: { connectionTimeout: 3_000, requestTimeout: settings.requestTimeoutMs ?? 30_000, throwOnRequestTimeout: true },
   };
   // IAM is global; its endpoint lives in us-east-1 when no region is configured.
   const iamRegion = settings.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';

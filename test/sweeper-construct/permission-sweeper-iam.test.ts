@@ -66,12 +66,12 @@ describe('the sweeper role', () => {
   test('the ledger allows only item reads and conditional appends, and denies erasure explicitly', () => {
     const append = bySid(statements, 'AppendToLedger');
     expect(actionsOf(append).sort()).toEqual([
-      'dynamodb:ConditionCheckItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem',
+      'dynamodb:ConditionCheckItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query',
     ]);
     const deny = bySid(statements, 'DenyLedgerErasure');
     expect(deny.Effect).toBe('Deny');
     expect(actionsOf(deny)).toEqual(expect.arrayContaining([
-      'dynamodb:DeleteItem', 'dynamodb:DeleteTable', 'dynamodb:UpdateTable', 'dynamodb:DeleteBackup',
+      'dynamodb:DeleteItem', 'dynamodb:DeleteTable', 'dynamodb:UpdateTable', 'dynamodb:DeleteBackup', 'dynamodb:UpdateItem',
     ]));
     expect(JSON.stringify(deny.Resource)).toContain('SweeperLedger');
     const dynamodbAllows = allows.filter(s => actionsOf(s).some(a => a.startsWith('dynamodb:')));
