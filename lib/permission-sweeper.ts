@@ -315,7 +315,10 @@ export class PermissionSweeper extends Construct {
     });
 
     // The governed roles' boundaries deny changing anything carrying this tag.
-    Tags.of(this).add(TAG_COMPONENT, SWEEPER_COMPONENT_VALUE);
+    // Not on the KMS key: moto 5.2.1's CloudFormation fails to create a key
+    // with Tags (it reads TagKey/TagValue), so the stack could not be deployed
+    // to the local emulator; the key is protected by ARN in denyTamperingThrough.
+    Tags.of(this).add(TAG_COMPONENT, SWEEPER_COMPONENT_VALUE, { excludeResourceTypes: ['AWS::KMS::Key'] });
 
     for (const agent of props.agents ?? []) this.register(agent);
   }
@@ -356,10 +359,12 @@ export class PermissionSweeper extends Construct {
       sid: `DenyTampering${this.node.addr.slice(0, 8)}`,
       effect: iam.Effect.DENY,
       actions: SWEEPER_TAMPER_ACTIONS,
+      // The alarms are left to the tag-based deny (CloudWatch evaluates
+      // aws:ResourceTag): the local emulator skips AWS::CloudWatch::Alarm and
+      // cannot resolve its ARN.
       resources: [
         this.function.functionArn, this.rule.ruleArn, this.role.roleArn, this.ownerTopic.topicArn,
         this.deadLetterQueue.queueArn, this.encryptionKey.keyArn, this.logGroup.logGroupArn,
-        this.alarm.alarmArn, this.deadLetterQueueAlarm.alarmArn,
       ],
     }));
   }

@@ -28,6 +28,7 @@ describe('the sweeper is out of the agents\' reach', () => {
     ['lambda:DeleteFunction', () => fn],
     ['events:DisableRule', () => rule],
     ['events:RemoveTargets', () => rule],
+    ['kms:ScheduleKeyDeletion', () => arnOf(template, logicalId(example.sweeper.encryptionKey))],
   ])('%s on the sweeper is denied by ARN, even without tags', async (action, resource) => {
     expect(await simulate({ ...everything, action, resource: resource() })).toBe('ExplicitlyDenied');
   });
@@ -39,7 +40,7 @@ describe('the sweeper is out of the agents\' reach', () => {
   });
 
   test('every sweeper resource carries the component tag', () => {
-    for (const type of ['AWS::Lambda::Function', 'AWS::IAM::Role', 'AWS::SNS::Topic', 'AWS::SQS::Queue', 'AWS::KMS::Key']) {
+    for (const type of ['AWS::Lambda::Function', 'AWS::IAM::Role', 'AWS::SNS::Topic', 'AWS::SQS::Queue', 'AWS::Events::Rule']) {
       const tagged = Object.entries(template.Resources as Record<string, { Type: string; Properties?: { Tags?: { Key: string; Value: string }[] } }>)
         .filter(([id, r]) => r.Type === type && id.startsWith('Sweeper'));
       expect(tagged.length).toBeGreaterThan(0);
