@@ -31,11 +31,19 @@ export function isWildcardAction(action: string): boolean {
   return /[*?]/.test(action);
 }
 
+/** Answers of unknownActionReason by action text: agents repeat the same few actions, and a wildcard scans its whole service. */
+const reasons = new Map<string, string | undefined>();
+
 /**
  * Why IAM would not know `action`, or undefined when it does. A wildcard
  * pattern is known when it matches at least one action of its service.
  */
 export function unknownActionReason(action: string): string | undefined {
+  if (!reasons.has(action)) reasons.set(action, reasonUncached(action));
+  return reasons.get(action);
+}
+
+function reasonUncached(action: string): string | undefined {
   if (action === '*') return undefined;
   const m = /^([^:]+):(.+)$/.exec(action);
   if (!m) return `"${action}" is not of the form service:Action`;
