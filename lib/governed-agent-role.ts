@@ -4,7 +4,7 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct, IDependable } from 'constructs';
 import { unknownActionReason, isWildcardAction } from './private/action-catalogue';
 import { boundaryFor } from './private/agent-boundary';
-import { AgentRole, GrantPrincipal } from './private/agent-role';
+import { AgentRole, AttachedPolicies, GrantPrincipal, StackPolicyIndex } from './private/agent-role';
 import { AgentModel, AnalysedStatement, DelegationModel } from './private/analysis/model';
 import {
   AgentSpec, BASELINE_POLICY_NAME, DEFAULT_MAX_GRANT_DURATION_SECONDS, delegationGrantName, DEFAULT_MAX_RENEWALS, EXPIRY_CONDITION_KEY, EXPIRY_CONDITION_OPERATOR,
@@ -274,6 +274,10 @@ export class GovernedAgentRole extends Construct implements iam.IGrantable {
   private readonly grantContainer: Construct;
   private readonly ownBoundary?: iam.ManagedPolicy;
   private clock?: Date;
+  /** Finds the policies attached to the role, once per synthesis for the whole stack. */
+  private readonly policyIndex: StackPolicyIndex;
+  /** The spec as computed in the synthesis (index generation) it was computed in. */
+  private specCache?: { generation: number; spec: AgentSpec };
 
   constructor(scope: Construct, id: string, props: GovernedAgentRoleProps) {
     super(scope, id);
@@ -282,6 +286,8 @@ export class GovernedAgentRole extends Construct implements iam.IGrantable {
     this.maxGrantDurationSeconds = props.maxGrantDuration?.toSeconds() ?? DEFAULT_MAX_GRANT_DURATION_SECONDS;
     this.maxRenewals = props.maxRenewals ?? DEFAULT_MAX_RENEWALS;
     this.complianceRegimes = [...props.complianceRegimes ?? []];
+    // Registered before the checks, as the construct is in the tree from here on even when they throw.
+    agentsOfStack(Stack.of(this), this.agentId).push(this);
     this.checkProps(props);
     this.specParameterName = specParameterName(this.agentId);
 
@@ -304,6 +310,7 @@ export class GovernedAgentRole extends Construct implements iam.IGrantable {
     props.ceiling?.forEach(statement => this._checkActions(statement, 'ceiling'));
 
     const stack = Stack.of(this);
+    this.policyIndex = StackPolicyIndex.of(stack);
     new ssm.CfnParameter(this, 'Spec', {
       name: this.specParameterName,
       type: 'String',
@@ -461,35 +468,28 @@ export class GovernedAgentRole extends Construct implements iam.IGrantable {
       if (!regime.trim()) problems.push('complianceRegimes has an empty regime: name each, e.g. "pci"');
       else problems.push(...tagValueProblems(`compliance regime "${regime}"`, regime).map(p => p.replace(/^compliance regime "[^"]*" "[^"]*"/, `compliance regime "${regime}"`)));
     }
-    const twin = this.node.root.node.findAll().find(c => c !== this && c instanceof GovernedAgentRole && c.agentId === props.agentId
-      && Stack.of(c) === Stack.of(this));
+    const twin = agentsOfStack(Stack.of(this), props.agentId).find(c => c !== this);
     if (twin) problems.push(`another GovernedAgentRole (${twin.node.path}) has this agentId, and both would write one spec parameter: choose another agentId`);
     if (problems.length > 0) throw new Error(`GovernedAgentRole '${props.agentId}': ${problems.join('; ')}`);
   }
 
   /** The inline and managed policies attached to the role, found in the stack. */
-  private attachedPolicies(): { inline: iam.CfnPolicy[]; managed: iam.CfnManagedPolicy[] } {
-    const stack = Stack.of(this);
-    const roleRef = JSON.stringify(stack.resolve(this.role.roleName));
-    const attached = (roles: unknown): boolean => {
-      const resolved = stack.resolve(roles);
-      return Array.isArray(resolved) && resolved.some(r => JSON.stringify(r) === roleRef);
-    };
-    const hasStatements = (document: unknown): boolean => {
-      const resolved = stack.resolve(document) as PolicyDocumentJson | undefined;
-      return !!resolved && (Array.isArray(resolved.Statement) ? resolved.Statement.length > 0 : !!resolved.Statement);
-    };
-    const inline: iam.CfnPolicy[] = [];
-    const managed: iam.CfnManagedPolicy[] = [];
-    for (const c of stack.node.findAll()) {
-      if (c instanceof iam.CfnPolicy && attached(c.roles) && hasStatements(c.policyDocument)) inline.push(c);
-      if (c instanceof iam.CfnManagedPolicy && attached(c.roles)) managed.push(c);
-    }
-    return { inline, managed };
+  private attachedPolicies(): AttachedPolicies {
+    return this.policyIndex.attachedTo(this.role);
   }
 
-  /** The approved spec, with CDK tokens where deploy-time values go. */
+  /**
+   * The approved spec, with CDK tokens where deploy-time values go. Computed
+   * once per synthesis: the parameter's value and tier and the validation all
+   * read it, and the tree does not change while a synthesis resolves it.
+   */
   private spec(): AgentSpec {
+    const generation = this.policyIndex.generation;
+    if (this.specCache?.generation !== generation) this.specCache = { generation, spec: this.computeSpec() };
+    return this.specCache.spec;
+  }
+
+  private computeSpec(): AgentSpec {
     const grantPolicies = new Set<Construct>(this.grants.map(g => g.policy.node.defaultChild!));
     const { inline, managed } = this.attachedPolicies();
     const baseline: SpecPolicy[] = [
@@ -551,12 +551,13 @@ export class GovernedAgentRole extends Construct implements iam.IGrantable {
     }
 
     const { inline, managed } = this.attachedPolicies();
-    for (const policy of inline) {
-      const problems = actionProblems(actionsOf(stack.resolve(policy.policyDocument)));
+    const documents = inline.map(p => stack.resolve(p.policyDocument));
+    inline.forEach((policy, i) => {
+      const problems = actionProblems(actionsOf(documents[i]));
       if (problems.length > 0) errors.push(`${agent} policy '${policy.policyName}': ${problems.join('; ')}: fix the action name`);
-    }
+    });
 
-    const inlineChars = inline.reduce((sum, p) => sum + estimatedPolicySize(stack.resolve(p.policyDocument)), 0);
+    const inlineChars = documents.reduce((sum, d) => sum + estimatedPolicySize(d), 0);
     if (inlineChars > IAM_LIMITS.inlinePolicyAggregateChars) {
       errors.push(`${agent}: its inline policies (baseline and grants) come to about ${inlineChars} characters; IAM allows `
         + `${IAM_LIMITS.inlinePolicyAggregateChars} per role: remove or narrow grants, or use wildcards in the baseline`);
@@ -589,6 +590,17 @@ export class GovernedAgentRole extends Construct implements iam.IGrantable {
     }
     return errors;
   }
+}
+
+/** The GovernedAgentRoles of each stack by agentId, in construction order: the twin check without walking the app per agent. */
+const agentsByStack = new WeakMap<Stack, Map<unknown, GovernedAgentRole[]>>();
+
+function agentsOfStack(stack: Stack, agentId: unknown): GovernedAgentRole[] {
+  let byId = agentsByStack.get(stack);
+  if (!byId) agentsByStack.set(stack, byId = new Map());
+  let agents = byId.get(agentId);
+  if (!agents) byId.set(agentId, agents = []);
+  return agents;
 }
 
 function actionProblems(actions: unknown[]): string[] {

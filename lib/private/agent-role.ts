@@ -3,9 +3,10 @@
  * land in the `baseline` policy, and one principal per time-bound grant,
  * whose statements land in the grant's policy with the expiry condition.
  */
+import { Aspects, IAspect, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { Construct, IDependable } from 'constructs';
-import { BASELINE_POLICY_NAME, EXPIRY_CONDITION_KEY, EXPIRY_CONDITION_OPERATOR } from './contract';
+import { Construct, IConstruct, IDependable } from 'constructs';
+import { BASELINE_POLICY_NAME, EXPIRY_CONDITION_KEY, EXPIRY_CONDITION_OPERATOR, PolicyDocumentJson } from './contract';
 
 /**
  * A Role whose principal policy is the inline policy named `baseline` rather
@@ -88,3 +89,99 @@ export class GrantPrincipal implements iam.IPrincipal {
     return `GrantPrincipal(${this.role.node.path})`;
   }
 }
+
+/** The inline and managed policy resources attached to a role. */
+export interface AttachedPolicies {
+  readonly inline: iam.CfnPolicy[];
+  readonly managed: iam.CfnManagedPolicy[];
+}
+
+const NONE: AttachedPolicies = { inline: [], managed: [] };
+const indexes = new WeakMap<Stack, StackPolicyIndex>();
+
+/**
+ * The policy resources of a stack by the role they attach to, found in one
+ * walk of the stack per synthesis. Policies reach a role by many paths (L2
+ * Policy or ManagedPolicy, L1 resources naming the role, imported roles), so
+ * the stack is searched rather than trusting attach calls; a search per agent
+ * made synth quadratic in the number of agents.
+ *
+ * The index is an aspect of the stack: aspects run at the start of every
+ * synthesis, before any template is resolved, and visiting the stack drops
+ * the index, so each synthesis searches the tree as it then is.
+ */
+export class StackPolicyIndex implements IAspect {
+  /** The index of `stack`, created (and added to its aspects) on first use. */
+  public static of(stack: Stack): StackPolicyIndex {
+    let index = indexes.get(stack);
+    if (!index) {
+      index = new StackPolicyIndex(stack);
+      indexes.set(stack, index);
+      Aspects.of(stack).add(index);
+    }
+    return index;
+  }
+
+  private byRole?: Map<string, AttachedPolicies>;
+  /** Whether a policy's document has statements, for those asked about this synthesis. */
+  private readonly nonEmpty = new Map<iam.CfnPolicy, boolean>();
+  private synthesis = 0;
+
+  private constructor(private readonly stack: Stack) {}
+
+  public visit(node: IConstruct): void {
+    if (node === this.stack) this.invalidate();
+  }
+
+  /** A number that changes whenever the index is dropped: results computed under one number hold until it changes. */
+  public get generation(): number {
+    return this.synthesis;
+  }
+
+  /** The policies attached to `role` (which must be in the stack), in tree order; inline ones only when they have statements. */
+  public attachedTo(role: iam.IRole): AttachedPolicies {
+    this.byRole ??= this.search();
+    const found = this.byRole.get(JSON.stringify(this.stack.resolve(role.roleName)));
+    return found ? { inline: found.inline.filter(p => this.hasStatements(p)), managed: [...found.managed] } : NONE;
+  }
+
+  private invalidate(): void {
+    this.byRole = undefined;
+    this.nonEmpty.clear();
+    this.synthesis++;
+  }
+
+  private hasStatements(policy: iam.CfnPolicy): boolean {
+    let result = this.nonEmpty.get(policy);
+    if (result === undefined) {
+      const document = this.stack.resolve(policy.policyDocument) as PolicyDocumentJson | undefined;
+      result = !!document && (Array.isArray(document.Statement) ? document.Statement.length > 0 : !!document.Statement);
+      this.nonEmpty.set(policy, result);
+    }
+    return result;
+  }
+
+  private search(): Map<string, AttachedPolicies> {
+    const byRole = new Map<string, { inline: iam.CfnPolicy[]; managed: iam.CfnManagedPolicy[] }>();
+    const entry = (key: string) => {
+      let e = byRole.get(key);
+      if (!e) byRole.set(key, e = { inline: [], managed: [] });
+      return e;
+    };
+    for (const c of this.stack.node.findAll()) {
+      if (c instanceof iam.CfnPolicy) {
+        this.roleKeys(c.roles).forEach(key => entry(key).inline.push(c));
+      } else if (c instanceof iam.CfnManagedPolicy) {
+        this.roleKeys(c.roles).forEach(key => entry(key).managed.push(c));
+      }
+    }
+    return byRole;
+  }
+
+  /** The distinct roles a policy resource names, as resolved JSON text. */
+  private roleKeys(roles: unknown): string[] {
+    const resolved = this.stack.resolve(roles);
+    return Array.isArray(resolved) ? [...new Set(resolved.map(r => JSON.stringify(r)))] : [];
+  }
+}
+
