@@ -74,8 +74,9 @@ export function checkpointStep(
   role: GovernedRole, state: LedgerRoleState, lookup: SpecLookup, now: Date, intervalSeconds: number | undefined, recordingOtherwise = false,
 ): PlanStep | undefined {
   const dueAt = checkpointDueAt(state, intervalSeconds, now, recordingOtherwise);
+  if (dueAt === undefined) return undefined;
   const nowText = formatExpiry(now);
-  if (dueAt === undefined || dueAt > nowText) return undefined;
+  if (dueAt > nowText) return undefined;
   const checkpoint = checkpointOf(role, state, lookup, intervalSeconds!, dueAt);
   return {
     roleName: role.roleName, actions: [],

@@ -11,7 +11,7 @@
  */
 import {
   AgentSpec, canonicalPolicyJson, CheckpointBody, ContractError, Decision, DEFAULT_MAX_GRANT_DURATION_SECONDS, DRIFT_REQUESTER, DRIFT_TICKET, formatExpiry, formatGrantTag,
-  GrantMemory, grantDocumentWithExpiry, grantTagKey, LedgerRoleState, parseExpiry, parseGrantTag, PolicyAttachment,
+  GrantMemory, GrantTag, grantDocumentWithExpiry, grantTagKey, LedgerRoleState, parseExpiry, parseGrantTag, PolicyAttachment,
   PolicyDocumentJson, policyNameOfGrantTag, SpecPolicy,
 } from '../private/contract';
 import { checkpointStep } from './checkpoint';
@@ -88,6 +88,95 @@ export interface SweepPlan {
 
 const MS = 1000;
 
+/*
+ * Memos of pure functions of strings. Tag values and instants repeat: across
+ * roles (grants declared with one expiry literal and one ticket) and across
+ * the sweeps of a warm Lambda (a tag keeps its value until it is renewed).
+ * Bounded, and emptied when full, so a container never grows without end.
+ */
+const MEMO_LIMIT = 1 << 15;
+
+function remember<K, V>(memo: Map<K, V>, key: K, value: V): V {
+  if (memo.size >= MEMO_LIMIT) memo.clear();
+  memo.set(key, value);
+  return value;
+}
+
+/** A role's grant tags, read once per snapshot: renewalKeysNeeded and decide both need them. */
+interface RoleGrantTags {
+  /** grant, tag value, grant, tag value, ...: every grant tag key in the tags' order (two keys may name one grant: they differ in case). */
+  readonly pairs: readonly string[];
+  /** parseGrantTag of each pair's value, filled when first needed: the tag, or the error's message. */
+  readonly parsed: (GrantTag | string | undefined)[];
+}
+
+/*
+ * Keyed by the role's tags object. A snapshot is read once and never changed
+ * (every field is readonly), so the tags parsed for renewalKeysNeeded serve
+ * decide, and the entry goes when the snapshot does.
+ */
+const grantTagsMemo = new WeakMap<object, RoleGrantTags>();
+
+function grantTagsOf(tags: { readonly [key: string]: string }): RoleGrantTags {
+  const known = typeof tags === 'object' && tags !== null ? grantTagsMemo.get(tags) : undefined;
+  if (known) return known;
+  const pairs: string[] = [];
+  for (const key of Object.keys(tags)) {
+    const grant = policyNameOfGrantTag(key);
+    if (grant !== undefined) pairs.push(grant, tags[key]);
+  }
+  const found: RoleGrantTags = { pairs, parsed: new Array(pairs.length / 2) };
+  if (typeof tags === 'object' && tags !== null) grantTagsMemo.set(tags, found);
+  return found;
+}
+
+/** The i-th grant tag, parsed: the tag, or why it is malformed. */
+function parsedTagAt(t: RoleGrantTags, i: number): GrantTag | string {
+  let parsed = t.parsed[i];
+  if (parsed === undefined) {
+    const value = t.pairs[2 * i + 1];
+    parsed = tagValueMemo.get(value);
+    if (parsed === undefined) {
+      try { parsed = parseGrantTag(value); } catch (e) { parsed = (e as ContractError).message; }
+      remember(tagValueMemo, value, parsed);
+    }
+    t.parsed[i] = parsed;
+  }
+  return parsed;
+}
+
+/** Tag value -> parseGrantTag, as a value: the tag, or the error's message. */
+const tagValueMemo = new Map<string, GrantTag | string>();
+
+/** The index of the grant's tag (the last key naming it), or -1. */
+function tagIndexOf(t: RoleGrantTags, grant: string): number {
+  for (let i = t.pairs.length / 2 - 1; i >= 0; i--) if (t.pairs[2 * i] === grant) return i;
+  return -1;
+}
+
+/** True when more than one tag key names the grant. */
+function isDoubleTagged(t: RoleGrantTags, grant: string): boolean {
+  let n = 0;
+  for (let i = 0; i < t.pairs.length; i += 2) if (t.pairs[i] === grant && ++n > 1) return true;
+  return false;
+}
+
+const expiryMemo = new Map<string, number>();
+
+/** parseExpiry(text).getTime(); throws as parseExpiry does. */
+function expiryMs(text: string): number {
+  const known = expiryMemo.get(text);
+  return known !== undefined ? known : remember(expiryMemo, text, parseExpiry(text).getTime());
+}
+
+const formattedMemo = new Map<number, string>();
+
+/** formatExpiry(new Date(ms)) (every role of a sweep formats the same few instants). */
+function formatMs(ms: number): string {
+  const known = formattedMemo.get(ms);
+  return known !== undefined ? known : remember(formattedMemo, ms, formatExpiry(new Date(ms)));
+}
+
 /** Decides the whole sweep. */
 export function decide(
   snapshot: AccountSnapshot, ledgerState: ReadonlyMap<string, LedgerRoleState>, specs: SpecIndex, renewals: RenewalIndex,
@@ -120,7 +209,8 @@ export function specLookupOf(role: GovernedRole, specs: SpecIndex): SpecLookup {
 }
 
 function isBaseline(spec: AgentSpec, p: RolePolicy): SpecPolicy | undefined {
-  return spec.baseline.find(b => b.kind === p.kind && (p.kind === 'managed' && b.arn ? b.arn === p.arn : b.name === p.name));
+  for (const b of spec.baseline) if (b.kind === p.kind && (p.kind === 'managed' && b.arn ? b.arn === p.arn : b.name === p.name)) return b;
+  return undefined;
 }
 
 function parseDocument(text: string | undefined): PolicyDocumentJson | undefined {
@@ -181,17 +271,19 @@ function laterOf(a: string | undefined, b: string | undefined): string | undefin
 export function renewalKeysNeeded(
   snapshot: AccountSnapshot, ledgerState: ReadonlyMap<string, LedgerRoleState>, specs: SpecIndex, clock: { readonly now: Date }, options: DecideOptions,
 ): string[] {
-  const horizon = formatExpiry(new Date(clock.now.getTime() + options.warningWindowSeconds * MS));
+  const horizon = formatMs(clock.now.getTime() + options.warningWindowSeconds * MS);
   const keys: string[] = [];
   for (const role of snapshot.roles) {
     const state = ledgerState.get(role.roleName);
     const spec = specLookupOf(role, specs).spec;
-    for (const [key, value] of Object.entries(role.tags)) {
-      const grant = policyNameOfGrantTag(key);
+    const tags = grantTagsOf(role.tags);
+    for (let i = 0; i < tags.parsed.length; i++) {
+      const grant = tags.pairs[2 * i];
       if (!grant) continue;
-      let tagExp: string | undefined;
-      try { tagExp = parseGrantTag(value).expiresAt; } catch { continue; }
-      const recorded = laterOf(state?.grants[grant]?.expiresAt, spec?.grants.find(g => g.name === grant)?.expiresAt);
+      const parsed = parsedTagAt(tags, i);
+      if (typeof parsed === 'string') continue;
+      const tagExp = parsed.expiresAt;
+      const recorded = laterOf(state?.grants[grant]?.expiresAt, spec ? specGrantOf(spec, grant)?.expiresAt : undefined);
       if (tagExp <= horizon || (recorded !== undefined && (recorded <= horizon || tagExp > recorded))) keys.push(renewalKey(role.roleName, grant));
     }
   }
@@ -203,10 +295,10 @@ export function decideRole(
   role: GovernedRole, state: LedgerRoleState, lookup: SpecLookup, renewals: RenewalIndex, now: Date, options: DecideOptions,
 ): RolePlan {
   const steps: PlanStep[] = [];
-  const nowText = formatExpiry(now);
   const nowMs = now.getTime();
+  const nowText = formatMs(nowMs);
   const spec = lookup.spec;
-  const driftUntil = formatExpiry(new Date(nowMs + options.driftPeriodSeconds * MS));
+  const driftUntil = formatMs(nowMs + options.driftPeriodSeconds * MS);
   const horizonMs = nowMs + options.warningWindowSeconds * MS;
   const roleName = role.roleName;
   const owner = role.owner ?? spec?.owner ?? 'unknown';
@@ -221,28 +313,21 @@ export function decideRole(
     }
   }
 
-  const policies = new Map<string, RolePolicy>(role.policies.map(p => [p.name, p]));
-  const grantTags = new Map<string, string>();
-  // Two tag keys for one grant (they differ only in case): neither can be trusted, so the grant is drift.
-  const doubleTagged = new Set<string>();
-  for (const [key, value] of Object.entries(role.tags)) {
-    const grant = policyNameOfGrantTag(key);
-    if (grant === undefined) continue;
-    if (grantTags.has(grant)) doubleTagged.add(grant);
-    grantTags.set(grant, value);
-  }
+  const tags = grantTagsOf(role.tags);
 
-  // Grant tags whose policy is gone.
-  for (const [grant, value] of grantTags) {
-    if (policies.has(grant)) continue;
+  // Grant tags whose policy is gone (each grant once, in the order its first key comes).
+  for (let first = 0; first < tags.parsed.length; first++) {
+    const grant = tags.pairs[2 * first];
+    if (hasPolicy(role, grant) || !isFirstKeyOf(tags, first)) continue;
+    const i = tagIndexOf(tags, grant);
     const mem = state.grants[grant];
     if (mem && (mem.status === 'revoked' || mem.status === 'cleaned')) {
       // Already recorded (revoked, or cleaned by a sweep interrupted before its untag): finish without a new record.
       steps.push({ roleName, grant, actions: [{ type: 'untag', key: grantTagKey(grant) }] });
       continue;
     }
-    let parsed;
-    try { parsed = parseGrantTag(value); } catch { parsed = undefined; }
+    const tagOrProblem = parsedTagAt(tags, i);
+    const parsed = typeof tagOrProblem === 'string' ? undefined : tagOrProblem;
     const memory: GrantMemory | undefined = mem
       ? { ...mem, status: 'cleaned' }
       : parsed ? { expiresAt: parsed.expiresAt, requestedBy: parsed.requestedBy, ticket: parsed.ticket, status: 'cleaned', origin: 'grant', firstSeenAt: nowText } : undefined;
@@ -253,198 +338,10 @@ export function decideRole(
     });
   }
 
-  for (const p of role.policies) {
-    const grant = p.name;
-    const tagValue = grantTags.get(grant);
-    const mem = state.grants[grant];
-    const specGrant = spec?.grants.find(g => g.name === grant);
-
-    // Baseline: held against the approved spec, never removed.
-    const base = spec ? isBaseline(spec, p) : undefined;
-    if (base) {
-      if (base.document && p.document !== undefined) {
-        const actual = parseDocument(p.document);
-        const actualCanon = actual ? canonicalPolicyJson(actual) : p.document;
-        if (actualCanon !== canonicalPolicyJson(base.document)) {
-          const h = sha256(actualCanon);
-          if (state.baselineFlags?.[grant] !== h) {
-            steps.push({
-              roleName, grant, actions: [],
-              record: { decision: 'baseline-mismatch', grant, policy: attachmentOf(p), message: `baseline policy ${grant} no longer matches the approved spec; left in place for review` },
-              memory: { baselineFlags: { [grant]: h } },
-            });
-          }
-        }
-      }
-      continue;
-    }
-
-    if (tagValue === undefined && !spec) continue; // may be baseline: the spec is unknown
-    let parsedTag;
-    let malformed: string | undefined;
-    if (tagValue !== undefined) {
-      try { parsedTag = parseGrantTag(tagValue); } catch (e) { malformed = (e as ContractError).message; }
-      if (doubleTagged.has(grant)) {
-        parsedTag = undefined;
-        malformed = `grant ${grant} has more than one expiry tag (keys that differ only in case)`;
-      }
-      const maxSeconds = spec?.maxGrantDurationSeconds ?? DEFAULT_MAX_GRANT_DURATION_SECONDS;
-      if (parsedTag && laterOf(mem?.status === 'active' ? mem.expiresAt : undefined, specGrant?.expiresAt) === undefined
-        && parseExpiry(parsedTag.expiresAt).getTime() - nowMs > maxSeconds * MS) {
-        // First seen with an expiry no request could have given it: not a grant, drift.
-        parsedTag = undefined;
-        malformed = `expiry ${tagValue.match(/expires=(\S+)/)?.[1]} is more than the maximum grant duration (${maxSeconds}s) from now`;
-      }
-    }
-
-    if (malformed !== undefined || (tagValue === undefined && !specGrant && !(mem && mem.status === 'active'))) {
-      if (!spec) continue; // drift decisions need the approved spec
-      // Drift: an untagged policy, or a malformed expiry tag (never "no expiry").
-      const recorded = laterOf(mem?.status === 'active' ? mem.expiresAt : undefined, specGrant?.expiresAt);
-      const until = recorded !== undefined && recorded < driftUntil ? recorded : driftUntil;
-      const memory: GrantMemory = {
-        expiresAt: until, requestedBy: DRIFT_REQUESTER, ticket: DRIFT_TICKET, status: 'active', origin: 'drift', firstSeenAt: mem?.firstSeenAt ?? nowText,
-        // The drift notice already tells the owner when it decays: inside the warning window that is the warning.
-        ...(parseExpiry(until).getTime() <= horizonMs ? { warnedFor: until } : {}),
-      };
-      const expiredDriftRevocation = (m: GrantMemory): PlanStep => ({
-        roleName, grant, actions: removalActions(p, true),
-        record: { decision: 'revoked', grant, expiresAt: m.expiresAt, policy: attachmentOf(p), requestedBy: DRIFT_REQUESTER, ticket: DRIFT_TICKET, message: `drift policy ${grant} expired at ${m.expiresAt} and was revoked` },
-        memory: { grants: { [grant]: { ...m, status: 'revoked', revokedDocumentHash: documentHash(p) } } },
-      });
-      const why = malformed !== undefined ? `malformed expiry tag "${tagValue}" (${malformed})` : `policy ${grant} is neither baseline nor a tagged grant`;
-      if (!options.strict && malformed !== undefined && mem?.status === 'active' && mem.origin === 'drift' && mem.expiresAt === until && mem.warnedFor === memory.warnedFor) {
-        // Drift already recorded with this expiry (a sweep interrupted before its re-tag): re-tag without a new record.
-        steps.push({ roleName, grant, actions: [{ type: 'tag', key: grantTagKey(grant), value: formatGrantTag({ expiresAt: until, requestedBy: DRIFT_REQUESTER, ticket: DRIFT_TICKET }) }] });
-        if (until <= nowText) steps.push(expiredDriftRevocation(memory));
-        continue;
-      }
-      if (options.strict) {
-        // Remembered as already expired, so an interrupted strict sweep revokes it next time.
-        const strictMemory: GrantMemory = { ...memory, expiresAt: nowText };
-        steps.push({
-          roleName, grant, actions: [],
-          record: { decision: 'drift', grant, policy: attachmentOf(p), requestedBy: DRIFT_REQUESTER, ticket: DRIFT_TICKET, message: `${why}; strict mode revokes it at once` },
-          memory: { grants: { [grant]: strictMemory } },
-          notify: { subject: `Drift revoked on ${roleName}`, message: `${why}. Strict mode revoked it at once (owner ${owner}).` },
-        });
-        steps.push({
-          roleName, grant, actions: removalActions(p, tagValue !== undefined),
-          record: { decision: 'revoked', grant, policy: attachmentOf(p), requestedBy: DRIFT_REQUESTER, ticket: DRIFT_TICKET, message: `drift policy ${grant} revoked (strict mode)` },
-          memory: { grants: { [grant]: { ...strictMemory, status: 'revoked', revokedDocumentHash: documentHash(p) } } },
-        });
-      } else {
-        steps.push({
-          roleName, grant, actions: [{ type: 'tag', key: grantTagKey(grant), value: formatGrantTag({ expiresAt: until, requestedBy: DRIFT_REQUESTER, ticket: DRIFT_TICKET }) }],
-          record: { decision: 'drift', grant, policy: attachmentOf(p), expiresAt: until, requestedBy: DRIFT_REQUESTER, ticket: DRIFT_TICKET, message: `${why}; it decays at ${until}` },
-          memory: { grants: { [grant]: memory } },
-          notify: { subject: `Drift found on ${roleName}`, message: `${why}. It now expires at ${until} unless it is requested properly (owner ${owner}).` },
-        });
-        // The recorded expiry this drift keeps has already passed: revoke in this sweep, not the next.
-        if (until <= nowText) steps.push(expiredDriftRevocation(memory));
-      }
-      continue;
-    }
-
-    // A tagged grant (or a known grant whose tag was removed).
-    const docHash = documentHash(p);
-    if (mem && mem.status === 'revoked' && parsedTag && mem.expiresAt === parsedTag.expiresAt && mem.revokedDocumentHash === docHash) {
-      // Revocation recorded, IAM not finished (interrupted or concurrent sweep): finish without a new record.
-      steps.push({ roleName, grant, actions: removalActions(p, true) });
-      continue;
-    }
-    const requestedBy = parsedTag?.requestedBy ?? (mem?.requestedBy ?? specGrant?.requestedBy ?? 'unknown');
-    const ticket = parsedTag?.ticket ?? (mem?.ticket ?? specGrant?.ticket ?? 'none');
-    const recorded = laterOf(mem?.expiresAt, specGrant?.expiresAt);
-    const firstSeen = !mem || mem.status !== 'active';
-    let current: GrantMemory = {
-      expiresAt: recorded ?? parsedTag!.expiresAt, requestedBy, ticket, status: 'active', origin: mem?.origin ?? 'grant',
-      firstSeenAt: firstSeen ? nowText : mem!.firstSeenAt,
-      ...(mem?.warnedFor && !firstSeen ? { warnedFor: mem.warnedFor } : {}),
-      ...(mem?.previousExpiresAt && !firstSeen ? { previousExpiresAt: mem.previousExpiresAt } : {}),
-    };
-    const grantSteps: PlanStep[] = [];
-    const tagExp = parsedTag?.expiresAt;
-
-    if (recorded !== undefined && tagExp === undefined) {
-      if (mem?.origin === 'drift' && mem.status === 'active') {
-        grantSteps.push({ roleName, grant, actions: expiryActions(p, recorded, requestedBy, ticket).filter(a => a.type === 'tag') });
-      } else {
-        grantSteps.push({
-          roleName, grant, actions: expiryActions(p, recorded, requestedBy, ticket).filter(a => a.type === 'tag'),
-          record: { decision: 'tampering', grant, expiresAt: recorded, requestedBy, ticket, message: `expiry tag of ${grant} was removed; re-tagged with its recorded expiry ${recorded}` },
-          memory: { grants: { [grant]: current } },
-        });
-      }
-    } else if (recorded !== undefined && tagExp !== undefined && tagExp > recorded) {
-      const covering = chooseRenewal(renewals.get(renewalKey(roleName, grant)), roleName, grant, requestedBy, nowMs, spec);
-      if (!covering || covering.until < tagExp) {
-        grantSteps.push({
-          roleName, grant, actions: [{ type: 'tag', key: grantTagKey(grant), value: formatGrantTag({ expiresAt: recorded, requestedBy, ticket }) }],
-          record: { decision: 'tampering', grant, expiresAt: recorded, requestedBy, ticket, message: `expiry tag of ${grant} moved from ${recorded} to ${tagExp} without a renewal; the grant ends at its recorded expiry ${recorded}` },
-          memory: { grants: { [grant]: current } },
-        });
-      }
-    } else if (recorded !== undefined && tagExp !== undefined && tagExp < recorded) {
-      if (mem && mem.status === 'active' && mem.previousExpiresAt === tagExp) {
-        // A renewal was recorded but its IAM change did not finish: finish it.
-        grantSteps.push({ roleName, grant, actions: expiryActions(p, recorded, requestedBy, ticket) });
-      } else {
-        current = { ...current, expiresAt: tagExp };
-        grantSteps.push({
-          roleName, grant, actions: [],
-          record: { decision: 'kept', grant, expiresAt: tagExp, requestedBy, ticket, message: `expiry of ${grant} shortened from ${recorded} to ${tagExp}` },
-          memory: { grants: { [grant]: current } },
-        });
-      }
-    }
-
-    const warn = (expiry: string, expiryMs: number) => {
-      current = { ...current, warnedFor: expiry };
-      const left = Math.round((expiryMs - nowMs) / 3600000);
-      grantSteps.push({
-        roleName, grant, actions: [],
-        record: { decision: 'warned', grant, expiresAt: expiry, requestedBy, ticket, message: `${grant} expires at ${expiry} (in about ${left}h); owner ${owner} notified` },
-        memory: { grants: { [grant]: stripped(current) } },
-        notify: { subject: `Grant ${grant} on ${roleName} expires at ${expiry}`, message: `Grant ${grant} (requested by ${requestedBy}, ticket ${ticket}) on role ${roleName} expires at ${expiry}. Renew it with: permission-decay renew --role ${roleName} --grant ${grant} --until <instant> --ticket <ticket>` },
-      });
-    };
-    const effective = current.expiresAt;
-    const effMs = parseExpiry(effective).getTime();
-    if (effMs <= nowMs || effMs <= horizonMs) {
-      const renewal = chooseRenewal(renewals.get(renewalKey(roleName, grant)), roleName, grant, requestedBy, nowMs, spec);
-      if (renewal && renewal.until > effective) {
-        current = { ...current, expiresAt: renewal.until, previousExpiresAt: effective, warnedFor: undefined };
-        grantSteps.push({
-          roleName, grant, actions: expiryActions(p, renewal.until, requestedBy, ticket),
-          record: { decision: 'renewed', grant, expiresAt: renewal.until, requestedBy, ticket: renewal.ticket, message: `${grant} renewed until ${renewal.until} (renewal ${renewal.renewalId}, approved by ${renewal.approvedBy})` },
-          memory: { grants: { [grant]: stripped(current) } },
-        });
-        // Renewed to an instant still inside the warning window: warn now, so the next sweep has nothing to add.
-        const untilMs = parseExpiry(renewal.until).getTime();
-        if (untilMs <= horizonMs) warn(renewal.until, untilMs);
-      } else if (effMs <= nowMs) {
-        current = { ...current, status: 'revoked', revokedDocumentHash: docHash };
-        grantSteps.push({
-          // Untag too when an earlier step of this plan put the tag back (a removed tag re-tagged as tampering).
-          roleName, grant, actions: removalActions(p, tagValue !== undefined || grantSteps.some(st => st.actions.some(a => a.type === 'tag'))),
-          record: { decision: 'revoked', grant, expiresAt: effective, requestedBy, ticket, policy: attachmentOf(p), message: `${grant} expired at ${effective} and was revoked` },
-          memory: { grants: { [grant]: current } },
-        });
-      } else if (current.warnedFor !== effective) {
-        warn(effective, effMs);
-      }
-    }
-
-    if (firstSeen && !grantSteps.some(s => s.record)) {
-      grantSteps.unshift({
-        roleName, grant, actions: [],
-        record: { decision: 'kept', grant, expiresAt: current.expiresAt, requestedBy, ticket, message: `grant ${grant} first seen; expires at ${current.expiresAt}` },
-        memory: { grants: { [grant]: current } },
-      });
-    }
-    steps.push(...grantSteps);
-  }
+  const r: RoleContext = {
+    roleName, state, spec, owner, renewals, options, nowMs, nowText, driftUntil, horizonMs, tags, steps,
+  };
+  for (const p of role.policies) decidePolicy(r, p);
 
   // A due freeze checkpoint comes first: it holds the role as read, before this sweep's changes.
   const checkpoint = checkpointStep(role, state, lookup, now, options.checkpointIntervalSeconds, steps.some(s => s.record));
@@ -457,6 +354,260 @@ export function decideRole(
   }
   return { roleName, agentId: role.agentId, steps };
 }
+
+/** What every policy of one role is decided against: one object per role, so the common per-policy path allocates nothing. */
+interface RoleContext {
+  readonly roleName: string;
+  readonly state: LedgerRoleState;
+  readonly spec?: AgentSpec;
+  readonly owner: string;
+  readonly renewals: RenewalIndex;
+  readonly options: DecideOptions;
+  readonly nowMs: number;
+  readonly nowText: string;
+  readonly driftUntil: string;
+  readonly horizonMs: number;
+  readonly tags: RoleGrantTags;
+  /** The role's plan so far; the functions below append to it. */
+  readonly steps: PlanStep[];
+}
+
+type SpecGrant = AgentSpec['grants'][number];
+
+function hasPolicy(role: GovernedRole, name: string): boolean {
+  for (const p of role.policies) if (p.name === name) return true;
+  return false;
+}
+
+/** True when the i-th grant tag is the first key naming its grant. */
+function isFirstKeyOf(t: RoleGrantTags, i: number): boolean {
+  for (let j = 0; j < i; j++) if (t.pairs[2 * j] === t.pairs[2 * i]) return false;
+  return true;
+}
+
+function specGrantOf(spec: AgentSpec, grant: string): SpecGrant | undefined {
+  for (const g of spec.grants) if (g.name === grant) return g;
+  return undefined;
+}
+
+/** Decides one policy of a role: baseline, drift or grant. */
+function decidePolicy(r: RoleContext, p: RolePolicy): void {
+  const { roleName, state, spec, nowMs, horizonMs, steps } = r;
+  const grant = p.name;
+  const tagIndex = tagIndexOf(r.tags, grant);
+  const tagValue = tagIndex >= 0 ? r.tags.pairs[2 * tagIndex + 1] : undefined;
+  const mem = state.grants[grant];
+  const specGrant = spec ? specGrantOf(spec, grant) : undefined;
+
+  // Baseline: held against the approved spec, never removed.
+  const base = spec ? isBaseline(spec, p) : undefined;
+  if (base) {
+    // Same text as the spec's document: equal without canonicalising (the usual case: the deploy wrote it).
+    if (base.document && p.document !== undefined && p.document !== JSON.stringify(base.document)) {
+      const actual = parseDocument(p.document);
+      const actualCanon = actual ? canonicalPolicyJson(actual) : p.document;
+      if (actualCanon !== canonicalPolicyJson(base.document)) {
+        const h = sha256(actualCanon);
+        if (state.baselineFlags?.[grant] !== h) {
+          steps.push({
+            roleName, grant, actions: [],
+            record: { decision: 'baseline-mismatch', grant, policy: attachmentOf(p), message: `baseline policy ${grant} no longer matches the approved spec; left in place for review` },
+            memory: { baselineFlags: { [grant]: h } },
+          });
+        }
+      }
+    }
+    return;
+  }
+
+  if (tagValue === undefined && !spec) return; // may be baseline: the spec is unknown
+  let parsedTag: GrantTag | undefined;
+  let malformed: string | undefined;
+  if (tagValue !== undefined) {
+    const parsed = parsedTagAt(r.tags, tagIndex);
+    if (typeof parsed === 'string') malformed = parsed; else parsedTag = parsed;
+    // Two tag keys for one grant (they differ only in case): neither can be trusted, so the grant is drift.
+    if (isDoubleTagged(r.tags, grant)) {
+      parsedTag = undefined;
+      malformed = `grant ${grant} has more than one expiry tag (keys that differ only in case)`;
+    }
+    const maxSeconds = spec?.maxGrantDurationSeconds ?? DEFAULT_MAX_GRANT_DURATION_SECONDS;
+    if (parsedTag && laterOf(mem?.status === 'active' ? mem.expiresAt : undefined, specGrant?.expiresAt) === undefined
+      && expiryMs(parsedTag.expiresAt) - nowMs > maxSeconds * MS) {
+      // First seen with an expiry no request could have given it: not a grant, drift.
+      parsedTag = undefined;
+      malformed = `expiry ${tagValue.match(/expires=(\S+)/)?.[1]} is more than the maximum grant duration (${maxSeconds}s) from now`;
+    }
+  }
+
+  if (malformed !== undefined || (tagValue === undefined && !specGrant && !(mem && mem.status === 'active'))) {
+    if (!spec) return; // drift decisions need the approved spec
+    driftSteps(r, p, tagValue, malformed, mem, specGrant);
+    return;
+  }
+
+  // A tagged grant (or a known grant whose tag was removed).
+  // The document hash is only needed to match or write a revocation: most grants never pay for it.
+  if (mem && mem.status === 'revoked' && parsedTag && mem.expiresAt === parsedTag.expiresAt && mem.revokedDocumentHash === documentHash(p)) {
+    // Revocation recorded, IAM not finished (interrupted or concurrent sweep): finish without a new record.
+    steps.push({ roleName, grant, actions: removalActions(p, true) });
+    return;
+  }
+  const requestedBy = parsedTag?.requestedBy ?? (mem?.requestedBy ?? specGrant?.requestedBy ?? 'unknown');
+  const ticket = parsedTag?.ticket ?? (mem?.ticket ?? specGrant?.ticket ?? 'none');
+  const recorded = laterOf(mem?.expiresAt, specGrant?.expiresAt);
+  const firstSeen = !mem || mem.status !== 'active';
+  // The common case: a known grant whose tag says what the ledger says, not yet inside the warning window. Nothing to do.
+  if (!firstSeen && parsedTag !== undefined && parsedTag.expiresAt === recorded && expiryMs(recorded) > horizonMs && horizonMs >= nowMs) return;
+  grantSteps(r, p, tagValue, parsedTag, mem, requestedBy, ticket, recorded, firstSeen);
+}
+
+/** Drift: an untagged policy, or a malformed expiry tag (never "no expiry"). */
+function driftSteps(
+  r: RoleContext, p: RolePolicy, tagValue: string | undefined, malformed: string | undefined, mem: GrantMemory | undefined, specGrant: SpecGrant | undefined,
+): void {
+  const { roleName, owner, options, nowText, driftUntil, horizonMs, steps } = r;
+  const grant = p.name;
+  // Drift: an untagged policy, or a malformed expiry tag (never "no expiry").
+  const recorded = laterOf(mem?.status === 'active' ? mem.expiresAt : undefined, specGrant?.expiresAt);
+  const until = recorded !== undefined && recorded < driftUntil ? recorded : driftUntil;
+  const memory: GrantMemory = {
+    expiresAt: until, requestedBy: DRIFT_REQUESTER, ticket: DRIFT_TICKET, status: 'active', origin: 'drift', firstSeenAt: mem?.firstSeenAt ?? nowText,
+    // The drift notice already tells the owner when it decays: inside the warning window that is the warning.
+    ...(expiryMs(until) <= horizonMs ? { warnedFor: until } : {}),
+  };
+  const expiredDriftRevocation = (m: GrantMemory): PlanStep => ({
+    roleName, grant, actions: removalActions(p, true),
+    record: { decision: 'revoked', grant, expiresAt: m.expiresAt, policy: attachmentOf(p), requestedBy: DRIFT_REQUESTER, ticket: DRIFT_TICKET, message: `drift policy ${grant} expired at ${m.expiresAt} and was revoked` },
+    memory: { grants: { [grant]: { ...m, status: 'revoked', revokedDocumentHash: documentHash(p) } } },
+  });
+  const why = malformed !== undefined ? `malformed expiry tag "${tagValue}" (${malformed})` : `policy ${grant} is neither baseline nor a tagged grant`;
+  if (!options.strict && malformed !== undefined && mem?.status === 'active' && mem.origin === 'drift' && mem.expiresAt === until && mem.warnedFor === memory.warnedFor) {
+    // Drift already recorded with this expiry (a sweep interrupted before its re-tag): re-tag without a new record.
+    steps.push({ roleName, grant, actions: [{ type: 'tag', key: grantTagKey(grant), value: formatGrantTag({ expiresAt: until, requestedBy: DRIFT_REQUESTER, ticket: DRIFT_TICKET }) }] });
+    if (until <= nowText) steps.push(expiredDriftRevocation(memory));
+    return;
+  }
+  if (options.strict) {
+    // Remembered as already expired, so an interrupted strict sweep revokes it next time.
+    const strictMemory: GrantMemory = { ...memory, expiresAt: nowText };
+    steps.push({
+      roleName, grant, actions: [],
+      record: { decision: 'drift', grant, policy: attachmentOf(p), requestedBy: DRIFT_REQUESTER, ticket: DRIFT_TICKET, message: `${why}; strict mode revokes it at once` },
+      memory: { grants: { [grant]: strictMemory } },
+      notify: { subject: `Drift revoked on ${roleName}`, message: `${why}. Strict mode revoked it at once (owner ${owner}).` },
+    });
+    steps.push({
+      roleName, grant, actions: removalActions(p, tagValue !== undefined),
+      record: { decision: 'revoked', grant, policy: attachmentOf(p), requestedBy: DRIFT_REQUESTER, ticket: DRIFT_TICKET, message: `drift policy ${grant} revoked (strict mode)` },
+      memory: { grants: { [grant]: { ...strictMemory, status: 'revoked', revokedDocumentHash: documentHash(p) } } },
+    });
+  } else {
+    steps.push({
+      roleName, grant, actions: [{ type: 'tag', key: grantTagKey(grant), value: formatGrantTag({ expiresAt: until, requestedBy: DRIFT_REQUESTER, ticket: DRIFT_TICKET }) }],
+      record: { decision: 'drift', grant, policy: attachmentOf(p), expiresAt: until, requestedBy: DRIFT_REQUESTER, ticket: DRIFT_TICKET, message: `${why}; it decays at ${until}` },
+      memory: { grants: { [grant]: memory } },
+      notify: { subject: `Drift found on ${roleName}`, message: `${why}. It now expires at ${until} unless it is requested properly (owner ${owner}).` },
+    });
+    // The recorded expiry this drift keeps has already passed: revoke in this sweep, not the next.
+    if (until <= nowText) steps.push(expiredDriftRevocation(memory));
+  }
+}
+
+/** A tagged grant (or a known grant whose tag was removed) with something to record or converge. */
+function grantSteps(
+  r: RoleContext, p: RolePolicy, tagValue: string | undefined, parsedTag: GrantTag | undefined, mem: GrantMemory | undefined,
+  requestedBy: string, ticket: string, recorded: string | undefined, firstSeen: boolean,
+): void {
+  const { roleName, spec, owner, renewals, nowMs, nowText, horizonMs } = r;
+  const grant = p.name;
+  let current: GrantMemory = {
+    expiresAt: recorded ?? parsedTag!.expiresAt, requestedBy, ticket, status: 'active', origin: mem?.origin ?? 'grant',
+    firstSeenAt: firstSeen ? nowText : mem!.firstSeenAt,
+    ...(mem?.warnedFor && !firstSeen ? { warnedFor: mem.warnedFor } : {}),
+    ...(mem?.previousExpiresAt && !firstSeen ? { previousExpiresAt: mem.previousExpiresAt } : {}),
+  };
+  const grantSteps: PlanStep[] = [];
+  const tagExp = parsedTag?.expiresAt;
+
+  if (recorded !== undefined && tagExp === undefined) {
+    if (mem?.origin === 'drift' && mem.status === 'active') {
+      grantSteps.push({ roleName, grant, actions: expiryActions(p, recorded, requestedBy, ticket).filter(a => a.type === 'tag') });
+    } else {
+      grantSteps.push({
+        roleName, grant, actions: expiryActions(p, recorded, requestedBy, ticket).filter(a => a.type === 'tag'),
+        record: { decision: 'tampering', grant, expiresAt: recorded, requestedBy, ticket, message: `expiry tag of ${grant} was removed; re-tagged with its recorded expiry ${recorded}` },
+        memory: { grants: { [grant]: current } },
+      });
+    }
+  } else if (recorded !== undefined && tagExp !== undefined && tagExp > recorded) {
+    const covering = chooseRenewal(renewals.get(renewalKey(roleName, grant)), roleName, grant, requestedBy, nowMs, spec);
+    if (!covering || covering.until < tagExp) {
+      grantSteps.push({
+        roleName, grant, actions: [{ type: 'tag', key: grantTagKey(grant), value: formatGrantTag({ expiresAt: recorded, requestedBy, ticket }) }],
+        record: { decision: 'tampering', grant, expiresAt: recorded, requestedBy, ticket, message: `expiry tag of ${grant} moved from ${recorded} to ${tagExp} without a renewal; the grant ends at its recorded expiry ${recorded}` },
+        memory: { grants: { [grant]: current } },
+      });
+    }
+  } else if (recorded !== undefined && tagExp !== undefined && tagExp < recorded) {
+    if (mem && mem.status === 'active' && mem.previousExpiresAt === tagExp) {
+      // A renewal was recorded but its IAM change did not finish: finish it.
+      grantSteps.push({ roleName, grant, actions: expiryActions(p, recorded, requestedBy, ticket) });
+    } else {
+      current = { ...current, expiresAt: tagExp };
+      grantSteps.push({
+        roleName, grant, actions: [],
+        record: { decision: 'kept', grant, expiresAt: tagExp, requestedBy, ticket, message: `expiry of ${grant} shortened from ${recorded} to ${tagExp}` },
+        memory: { grants: { [grant]: current } },
+      });
+    }
+  }
+
+  const warn = (expiry: string, expiryAtMs: number) => {
+    current = { ...current, warnedFor: expiry };
+    const left = Math.round((expiryAtMs - nowMs) / 3600000);
+    grantSteps.push({
+      roleName, grant, actions: [],
+      record: { decision: 'warned', grant, expiresAt: expiry, requestedBy, ticket, message: `${grant} expires at ${expiry} (in about ${left}h); owner ${owner} notified` },
+      memory: { grants: { [grant]: stripped(current) } },
+      notify: { subject: `Grant ${grant} on ${roleName} expires at ${expiry}`, message: `Grant ${grant} (requested by ${requestedBy}, ticket ${ticket}) on role ${roleName} expires at ${expiry}. Renew it with: permission-decay renew --role ${roleName} --grant ${grant} --until <instant> --ticket <ticket>` },
+    });
+  };
+  const effective = current.expiresAt;
+  const effMs = expiryMs(effective);
+  if (effMs <= nowMs || effMs <= horizonMs) {
+    const renewal = chooseRenewal(renewals.get(renewalKey(roleName, grant)), roleName, grant, requestedBy, nowMs, spec);
+    if (renewal && renewal.until > effective) {
+      current = { ...current, expiresAt: renewal.until, previousExpiresAt: effective, warnedFor: undefined };
+      grantSteps.push({
+        roleName, grant, actions: expiryActions(p, renewal.until, requestedBy, ticket),
+        record: { decision: 'renewed', grant, expiresAt: renewal.until, requestedBy, ticket: renewal.ticket, message: `${grant} renewed until ${renewal.until} (renewal ${renewal.renewalId}, approved by ${renewal.approvedBy})` },
+        memory: { grants: { [grant]: stripped(current) } },
+      });
+      // Renewed to an instant still inside the warning window: warn now, so the next sweep has nothing to add.
+      const untilMs = expiryMs(renewal.until);
+      if (untilMs <= horizonMs) warn(renewal.until, untilMs);
+    } else if (effMs <= nowMs) {
+      current = { ...current, status: 'revoked', revokedDocumentHash: documentHash(p) };
+      grantSteps.push({
+        // Untag too when an earlier step of this plan put the tag back (a removed tag re-tagged as tampering).
+        roleName, grant, actions: removalActions(p, tagValue !== undefined || grantSteps.some(st => st.actions.some(a => a.type === 'tag'))),
+        record: { decision: 'revoked', grant, expiresAt: effective, requestedBy, ticket, policy: attachmentOf(p), message: `${grant} expired at ${effective} and was revoked` },
+        memory: { grants: { [grant]: current } },
+      });
+    } else if (current.warnedFor !== effective) {
+      warn(effective, effMs);
+    }
+  }
+
+  if (firstSeen && !grantSteps.some(s => s.record)) {
+    grantSteps.unshift({
+      roleName, grant, actions: [],
+      record: { decision: 'kept', grant, expiresAt: current.expiresAt, requestedBy, ticket, message: `grant ${grant} first seen; expires at ${current.expiresAt}` },
+      memory: { grants: { [grant]: current } },
+    });
+  }
+  r.steps.push(...grantSteps);}
 
 function stripped(m: GrantMemory): GrantMemory {
   const out: Record<string, unknown> = {};
