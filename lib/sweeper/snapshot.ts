@@ -61,14 +61,18 @@ function isGoverned(tags: Record<string, string>): boolean {
   return tags[TAG_MANAGED_BY] === MANAGED_BY_VALUE;
 }
 
+/** The most entries IAM returns in one GetAccountAuthorizationDetails page. */
+export const GAAD_MAX_ITEMS = 1000;
+
 /** Reads every governed role: one paginated GetAccountAuthorizationDetails (roles + customer-managed policies). */
 export async function readSnapshot(iam: IAMClient): Promise<AccountSnapshot> {
   const rawRoles: RoleDetail[] = [];
   const managedDocs = new Map<string, { document?: string; defaultVersionId?: string }>();
   let marker: string | undefined;
-  // Always follow Marker/IsTruncated: real IAM pages (moto 5.2.1 returns everything in one page).
+  // Always follow Marker/IsTruncated: real IAM pages, 100 entries by default and at most 1,000 with MaxItems
+  // (moto 5.2.1 ignores MaxItems and returns everything in one page).
   do {
-    const page = await iam.send(new GetAccountAuthorizationDetailsCommand({ Filter: ['Role', 'LocalManagedPolicy'], Marker: marker }));
+    const page = await iam.send(new GetAccountAuthorizationDetailsCommand({ Filter: ['Role', 'LocalManagedPolicy'], Marker: marker, MaxItems: GAAD_MAX_ITEMS }));
     rawRoles.push(...(page.RoleDetailList ?? []));
     for (const p of page.Policies ?? []) {
       if (!p.Arn) continue;
