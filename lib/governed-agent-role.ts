@@ -485,6 +485,7 @@ export class GovernedAgentRole extends Construct implements iam.IGrantable {
    */
   private spec(): AgentSpec {
     const generation = this.policyIndex.generation;
+    if (generation === undefined) return this.computeSpec();
     if (this.specCache?.generation !== generation) this.specCache = { generation, spec: this.computeSpec() };
     return this.specCache.spec;
   }

@@ -123,8 +123,8 @@ export class StackPolicyIndex implements IAspect {
   }
 
   private byRole?: Map<string, AttachedPolicies>;
-  /** Whether a policy's document has statements, for those asked about this synthesis. */
-  private readonly nonEmpty = new Map<iam.CfnPolicy, boolean>();
+  /** attachedTo's answers this synthesis. */
+  private readonly answers = new Map<iam.IRole, AttachedPolicies>();
   private synthesis = 0;
 
   private constructor(private readonly stack: Stack) {}
@@ -133,32 +133,33 @@ export class StackPolicyIndex implements IAspect {
     if (node === this.stack) this.invalidate();
   }
 
-  /** A number that changes whenever the index is dropped: results computed under one number hold until it changes. */
-  public get generation(): number {
-    return this.synthesis;
+  /**
+   * The synthesis under way: results computed under one generation hold
+   * until it changes. Undefined before the stack's first synthesis, when
+   * nothing may be cached (the tree is still being built).
+   */
+  public get generation(): number | undefined {
+    return this.synthesis === 0 ? undefined : this.synthesis;
   }
 
   /** The policies attached to `role` (which must be in the stack), in tree order; inline ones only when they have statements. */
   public attachedTo(role: iam.IRole): AttachedPolicies {
+    if (this.generation === undefined) return this.find(this.search(), role);
     this.byRole ??= this.search();
-    const found = this.byRole.get(JSON.stringify(this.stack.resolve(role.roleName)));
-    return found ? { inline: found.inline.filter(p => this.hasStatements(p)), managed: [...found.managed] } : NONE;
+    let found = this.answers.get(role);
+    if (!found) this.answers.set(role, found = this.find(this.byRole, role));
+    return { inline: [...found.inline], managed: [...found.managed] };
+  }
+
+  private find(byRole: Map<string, AttachedPolicies>, role: iam.IRole): AttachedPolicies {
+    const found = byRole.get(JSON.stringify(this.stack.resolve(role.roleName)));
+    return found ? { inline: found.inline.filter(p => hasStatements(this.stack, p)), managed: [...found.managed] } : NONE;
   }
 
   private invalidate(): void {
     this.byRole = undefined;
-    this.nonEmpty.clear();
+    this.answers.clear();
     this.synthesis++;
-  }
-
-  private hasStatements(policy: iam.CfnPolicy): boolean {
-    let result = this.nonEmpty.get(policy);
-    if (result === undefined) {
-      const document = this.stack.resolve(policy.policyDocument) as PolicyDocumentJson | undefined;
-      result = !!document && (Array.isArray(document.Statement) ? document.Statement.length > 0 : !!document.Statement);
-      this.nonEmpty.set(policy, result);
-    }
-    return result;
   }
 
   private search(): Map<string, AttachedPolicies> {
@@ -183,5 +184,13 @@ export class StackPolicyIndex implements IAspect {
     const resolved = this.stack.resolve(roles);
     return Array.isArray(resolved) ? [...new Set(resolved.map(r => JSON.stringify(r)))] : [];
   }
+}
+
+/** Whether a policy resource's document has statements (CDK leaves a policy without any out of the template). */
+function hasStatements(stack: Stack, policy: iam.CfnPolicy): boolean {
+  // An L2 document renders a statement per statement it holds (merging never empties it): no need to resolve it.
+  if (policy.policyDocument instanceof iam.PolicyDocument) return !policy.policyDocument.isEmpty;
+  const document = stack.resolve(policy.policyDocument) as PolicyDocumentJson | undefined;
+  return !!document && (Array.isArray(document.Statement) ? document.Statement.length > 0 : !!document.Statement);
 }
 
