@@ -26,6 +26,8 @@ export interface ApplyContext {
   readonly at: string;
   readonly eventBusName?: string;
   readonly ownerTopicArn?: string;
+  /** Runs a ledger append in its turn: a sweep applying several roles at once appends one record at a time. @default at once */
+  readonly ledgerTurn?: <T>(append: () => Promise<T>) => Promise<T>;
 }
 
 /** What happened to one step. */
@@ -59,9 +61,10 @@ export async function recordAndPublish(
   ctx: ApplyContext, head: LedgerRoleState, agentId: string | undefined, planned: PlannedRecord, nextBody: ReturnType<typeof patchState>,
   extraPuts: Record<string, unknown>[] = [],
 ): Promise<{ record: LedgerRecord; state: LedgerRoleState; eventProblem?: string }> {
-  const { record, state } = await appendRecord(ctx.clients.ddb, ctx.ledgerTable, head, {
+  const append = () => appendRecord(ctx.clients.ddb, ctx.ledgerTable, head, {
     roleName: head.roleName, agentId, at: ctx.at, runId: ctx.runId, actor: ctx.actor, ...planned,
   }, nextBody, extraPuts);
+  const { record, state } = await (ctx.ledgerTurn ? ctx.ledgerTurn(append) : append());
   const eventProblem = await publishRecord(ctx, record);
   return { record, state, eventProblem };
 }

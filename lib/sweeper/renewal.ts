@@ -7,6 +7,7 @@ import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import {
   AgentSpec, DEFAULT_MAX_GRANT_DURATION_SECONDS, DEFAULT_MAX_RENEWALS, parseExpiry, renewalPartition, RenewalRecord,
 } from '../private/contract';
+import { mapWithConcurrency } from './bounded-concurrency';
 
 /** role -> grant -> renewal records (any order). */
 export type RenewalIndex = ReadonlyMap<string, readonly RenewalRecord[]>;
@@ -69,10 +70,15 @@ export function chooseRenewal(
   return best;
 }
 
-/** Reads the renewal records of the given (role, grant) keys: one Query each. */
-export async function readRenewals(ddb: DynamoDBDocumentClient, table: string, keys: readonly string[]): Promise<Map<string, RenewalRecord[]>> {
-  const out = new Map<string, RenewalRecord[]>();
-  for (const pk of [...new Set(keys)]) {
+/** Renewal Queries in flight at once (a sweep reads one per expiring grant; each is a round trip). */
+export const RENEWAL_READ_CONCURRENCY = 8;
+
+/** Reads the renewal records of the given (role, grant) keys: one Query each, a few at a time. */
+export async function readRenewals(
+  ddb: DynamoDBDocumentClient, table: string, keys: readonly string[], concurrency = RENEWAL_READ_CONCURRENCY,
+): Promise<Map<string, RenewalRecord[]>> {
+  const unique = [...new Set(keys)];
+  const read = await mapWithConcurrency(unique, concurrency, async pk => {
     const items: RenewalRecord[] = [];
     let key: Record<string, unknown> | undefined;
     do {
@@ -87,7 +93,8 @@ export async function readRenewals(ddb: DynamoDBDocumentClient, table: string, k
       items.push(...(page.Items ?? []) as RenewalRecord[]);
       key = page.LastEvaluatedKey;
     } while (key);
-    out.set(pk, items);
-  }
-  return out;
+    return items;
+  });
+  // In the keys' order, whatever order the reads finished in.
+  return new Map(unique.map((pk, i) => [pk, read[i]]));
 }

@@ -10,6 +10,7 @@ import {
 import { applyRolePlan, ApplyContext, StepOutcome } from './apply';
 import { AwsClients } from './aws-clients';
 import { decide, decideRole, DecideOptions, renewalKeysNeeded, RolePlan, specLookupOf, SweepPlan } from './decide';
+import { mapWithConcurrency } from './bounded-concurrency';
 import { errorOf, SweepError } from './errors';
 import { emptyState, readLedgerState, readRoleState } from './ledger';
 import { readRenewals } from './renewal';
@@ -43,7 +44,17 @@ export interface SweepConfig {
   readonly roleNames?: readonly string[];
   /** Times a role is re-read and re-decided after losing a ledger race. @default 5 */
   readonly maxConflictRetries?: number;
+  /**
+   * Roles applied at once. Each role's steps stay in order, one after another;
+   * several roles overlap so that the ledger, event and renewal round trips of
+   * one wait alongside the IAM calls of another, and IAM's rate is what bounds
+   * the sweep. @default DEFAULT_ROLE_CONCURRENCY (4)
+   */
+  readonly roleConcurrency?: number;
 }
+
+/** Roles a sweep applies at once: enough to keep IAM's write rate busy, few enough to stay clear of its throttling. */
+export const DEFAULT_ROLE_CONCURRENCY = 4;
 
 export interface SweepResult {
   readonly runId: string;
@@ -112,26 +123,37 @@ export async function runSweep(clients: AwsClients, config: SweepConfig): Promis
     return { runId, at, dryRun: true, plan, outcomes: [], errors: [], leftRoles: [], ok: true };
   }
 
+  const concurrency = config.roleConcurrency ?? DEFAULT_ROLE_CONCURRENCY;
   const ctx: ApplyContext = {
     clients, ledgerTable: config.ledgerTable, runId, actor: config.actor ?? 'sweeper', at,
     eventBusName: config.eventBusName, ownerTopicArn: config.ownerTopicArn,
+    // Records are a small share of a sweep's round trips, so appending them one at a time costs little while
+    // IAM's rate bounds the sweep; and the local emulator's DynamoDB fails (HTTP 500) under concurrent transactions.
+    ...(concurrency > 1 ? { ledgerTurn: oneAtATime() } : {}),
   };
-  const outcomes: StepOutcome[] = [];
   const errors: SweepError[] = [];
-  const leftRoles: string[] = [];
   const rolePlans = plan.roles.filter(r => r.steps.length > 0);
-  for (let i = 0; i < rolePlans.length; i++) {
-    // The first role always runs: a budget spent on reading alone must not stop every run from making progress.
+  // The first role the budget refuses: it and every role after it are left (roles start in plan order).
+  let leftFrom = rolePlans.length;
+  const perRole = await mapWithConcurrency(rolePlans, concurrency, async (rolePlan, i) => {
+    if (i >= leftFrom) return [];
+    // No role starts after the budget; those already started finish. The first role always runs:
+    // a budget spent on reading alone must not stop every run from making progress.
     if (i > 0 && config.timeBudgetMs !== undefined && Date.now() - started > config.timeBudgetMs) {
-      leftRoles.push(...rolePlans.slice(i).map(r => r.roleName));
-      break;
+      leftFrom = Math.min(leftFrom, i);
+      return [];
     }
-    await sweepRole(rolePlans[i], ledgerState.get(rolePlans[i].roleName) ?? emptyState(rolePlans[i].roleName));
-  }
+    return sweepRole(rolePlan, ledgerState.get(rolePlan.roleName) ?? emptyState(rolePlan.roleName));
+  });
+  const leftRoles = rolePlans.slice(leftFrom).map(r => r.roleName);
+  // In plan order (by role name), whichever role finished first.
+  const outcomes = perRole.flat();
   for (const o of outcomes) if (!o.ok) errors.push({ code: o.errorCode ?? 'ERROR', message: o.message, roleName: o.roleName, grant: o.grant });
   return { runId, at, dryRun: false, plan, outcomes, errors, leftRoles, ok: errors.length === 0 && leftRoles.length === 0 };
 
-  async function sweepRole(first: RolePlan, head: LedgerRoleState): Promise<void> {
+  /** Applies one role's plan (re-deciding it after a lost ledger race); never throws: a failure is an outcome. */
+  async function sweepRole(first: RolePlan, head: LedgerRoleState): Promise<StepOutcome[]> {
+    const outcomes: StepOutcome[] = [];
     let rolePlan: RolePlan | undefined = first;
     let state = head;
     const retries = config.maxConflictRetries ?? 5;
@@ -139,24 +161,35 @@ export async function runSweep(clients: AwsClients, config: SweepConfig): Promis
       for (let attempt = 0; rolePlan; attempt++) {
         const r = await applyRolePlan(ctx, rolePlan, state);
         outcomes.push(...r.outcomes);
-        if (!r.conflict) return;
+        if (!r.conflict) return outcomes;
         if (attempt >= retries) {
           outcomes.push({ roleName: first.roleName, decision: 'error', ok: false, errorCode: 'LEDGER_CONFLICT', message: `role ${first.roleName}: lost the ledger race ${attempt + 1} times; left for the next sweep` });
-          return;
+          return outcomes;
         }
         // Another writer got there first: read this role again and decide again.
         await new Promise(res => setTimeout(res, Math.random() * 100 * (attempt + 1)));
         const [role, fresh] = await Promise.all([readRole(clients.iam, first.roleName), readRoleState(clients.ddb, config.ledgerTable, first.roleName)]);
-        if (!role) return;
+        if (!role) return outcomes;
         const roleSnapshot = { roles: [role] };
         const roleRenewals = await readRenewals(clients.ddb, config.ledgerTable, renewalKeysNeeded(roleSnapshot, new Map([[role.roleName, fresh]]), specs, clock, options));
         rolePlan = decideRole(role, fresh, specLookupOf(role, specs), roleRenewals, now, options);
         state = fresh;
-        if (rolePlan.steps.length === 0) return;
+        if (rolePlan.steps.length === 0) return outcomes;
       }
     } catch (e) {
       const err = errorOf(e, 'ROLE_FAILED');
       outcomes.push({ roleName: first.roleName, decision: 'error', ok: false, errorCode: err.code, message: `role ${first.roleName}: ${err.message}` });
     }
+    return outcomes;
   }
+}
+
+/** A turn-taker: each piece of work starts when the one before it has settled. */
+function oneAtATime(): <T>(work: () => Promise<T>) => Promise<T> {
+  let last: Promise<unknown> = Promise.resolve();
+  return <T>(work: () => Promise<T>): Promise<T> => {
+    const run = last.then(work, work);
+    last = run.catch(() => undefined);
+    return run;
+  };
 }
