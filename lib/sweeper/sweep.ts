@@ -42,7 +42,7 @@ export interface SweepConfig {
   readonly actor?: string;
   /** Only these roles. @default every governed role */
   readonly roleNames?: readonly string[];
-  /** Times a role is re-read and re-decided after losing a ledger race. @default 5 */
+  /** Times a role is re-read and re-decided after losing a ledger race. @default 10 */
   readonly maxConflictRetries?: number;
   /**
    * Roles applied at once. Each role's steps stay in order, one after another;
@@ -156,7 +156,7 @@ export async function runSweep(clients: AwsClients, config: SweepConfig): Promis
     const outcomes: StepOutcome[] = [];
     let rolePlan: RolePlan | undefined = first;
     let state = head;
-    const retries = config.maxConflictRetries ?? 5;
+    const retries = config.maxConflictRetries ?? 10;
     try {
       for (let attempt = 0; rolePlan; attempt++) {
         const r = await applyRolePlan(ctx, rolePlan, state);
@@ -167,7 +167,8 @@ export async function runSweep(clients: AwsClients, config: SweepConfig): Promis
           return outcomes;
         }
         // Another writer got there first: read this role again and decide again.
-        await new Promise(res => setTimeout(res, Math.random() * 100 * (attempt + 1)));
+        // Full jitter, growing with each loss (capped at 2 s): concurrent sweeps of one role spread out.
+        await new Promise(res => setTimeout(res, Math.random() * Math.min(2000, 150 * 2 ** attempt)));
         const [role, fresh] = await Promise.all([readRole(clients.iam, first.roleName), readRoleState(clients.ddb, config.ledgerTable, first.roleName)]);
         if (!role) return outcomes;
         const roleSnapshot = { roles: [role] };
