@@ -419,7 +419,7 @@ async function main(): Promise<void> {
   ));
   out.push(`   lower bound = ${latency.lowerBoundFormula}`);
   out.push(`   GetAccountAuthorizationDetails pages: ${latency.iamReadPagesAsMade} as made (the emulator does not paginate it); real IAM with MaxItems ${GAAD_MAX_ITEMS}: ceil(${latency.roles} roles / ${GAAD_MAX_ITEMS}) + 0 policy pages = ${latency.iamReadPagesRealIam}`
-    + ` (readSnapshot sends no MaxItems, so real IAM would page by its default of 100: ${Math.ceil(latency.roles / 100)} pages; at 5,000 roles 50 instead of 5)`);
+    + ` (readSnapshot asks for MaxItems ${GAAD_MAX_ITEMS}; at IAM's default page of 100 it would take ${Math.ceil(latency.roles / 100)})`);
   const waitBy: Record<string, number> = {};
   for (const [k, v] of Object.entries(latency.calls.msByCommand)) waitBy[k.split(':')[0]] = (waitBy[k.split(':')[0]] ?? 0) + v;
   out.push(`   time the sweep spent waiting, by service: ${Object.entries(waitBy).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${fmtS(v)}`).join(', ')}`);
