@@ -6,7 +6,7 @@
  */
 import { createClients } from '../../lib/sweeper/aws-clients';
 import { runSweep } from '../../lib/sweeper/sweep';
-import { seededRandom, startFaultProxy } from '../support/fault-proxy';
+import { isWrite, seededRandom, startFaultProxy } from '../support/fault-proxy';
 import { createTestLedger, testClients, TEST_LEDGER_TABLE } from '../support/governed-fixtures';
 import { Moto, startMoto } from '../support/moto';
 import { createMixedAccount, NOW, outcome } from './scenario';
@@ -28,7 +28,13 @@ test.each(Array.from({ length: ROUNDS }, (_, i) => [i + 1]))(`round %i: four con
   await runSweep(a, { ledgerTable: TEST_LEDGER_TABLE, now: NOW });
 
   const random = seededRandom(round * 7919);
-  const proxy = await startFaultProxy({ target: four.endpoint, decide: () => ({ kind: 'forward', delayMs: Math.floor(random() * 15) }) });
+  // Writes reach moto one at a time: its TransactWriteItems is not isolated under concurrent
+  // requests (see FaultProxyOptions.serialize); the four sweeps still race for every role's chain.
+  const proxy = await startFaultProxy({
+    target: four.endpoint,
+    decide: () => ({ kind: 'forward', delayMs: Math.floor(random() * 15) }),
+    serialize: isWrite,
+  });
   try {
     const results = await Promise.all([0, 1, 2, 3].map(i => runSweep(
       createClients({ region: 'us-east-1', endpoint: proxy.endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, maxAttempts: 3 }),

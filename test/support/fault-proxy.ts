@@ -56,6 +56,16 @@ export interface FaultProxyOptions {
   readonly observe?: (req: FaultRequest) => void | Promise<void>;
   /** Latency added to every request. @default 0 */
   readonly latencyMs?: number;
+  /**
+   * Requests for which this returns true reach the emulator one at a time.
+   * moto 5.2.1 is not safe under concurrent writes: a TransactWriteItems whose
+   * condition fails restores a copy of the whole table taken before it began,
+   * erasing what other requests committed meanwhile (real DynamoDB isolates
+   * transactions). Serialising writes gives each call the atomicity AWS gives
+   * it, while the callers still race at the level the sweeper must handle.
+   * @default none
+   */
+  readonly serialize?: (req: FaultRequest) => boolean;
 }
 
 export interface FaultStats {
@@ -192,7 +202,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       res.end(answer.body);
       return;
     }
-    const upstream = await forward(request);
+    const upstream = options.serialize?.(request) ? await oneAtATime(() => forward(request)) : await forward(request);
     if (fault.kind === 'drop-after') {
       fault.after?.();
       req.socket.destroy();
@@ -200,6 +210,13 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     }
     res.writeHead(upstream.status, upstream.headers);
     res.end(upstream.body);
+  }
+
+  let queue: Promise<unknown> = Promise.resolve();
+  function oneAtATime<T>(work: () => Promise<T>): Promise<T> {
+    const run = queue.then(work, work);
+    queue = run.catch(() => undefined);
+    return run;
   }
 
   function forward(request: FaultRequest): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
