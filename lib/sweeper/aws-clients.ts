@@ -43,12 +43,21 @@ export function createClients(settings: ClientSettings = {}): AwsClients {
   };
   // IAM is global; its endpoint lives in us-east-1 when no region is configured.
   const iamRegion = settings.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  // Each client is built on first use: a cold start pays only for the clients
+  // its run needs (a sweep with nothing to notify never builds SNS; only the
+  // CLI's renew, request and restore build STS).
+  let iam: IAMClient | undefined;
+  let ddb: DynamoDBDocumentClient | undefined;
+  let ssm: SSMClient | undefined;
+  let events: EventBridgeClient | undefined;
+  let sns: SNSClient | undefined;
+  let sts: STSClient | undefined;
   return {
-    iam: new IAMClient({ ...config, region: iamRegion }),
-    ddb: DynamoDBDocumentClient.from(new DynamoDBClient(config), { marshallOptions: { removeUndefinedValues: true } }),
-    ssm: new SSMClient(config),
-    events: new EventBridgeClient(config),
-    sns: new SNSClient(config),
-    sts: new STSClient(config),
+    get iam() { return iam ??= new IAMClient({ ...config, region: iamRegion }); },
+    get ddb() { return ddb ??= DynamoDBDocumentClient.from(new DynamoDBClient(config), { marshallOptions: { removeUndefinedValues: true } }); },
+    get ssm() { return ssm ??= new SSMClient(config); },
+    get events() { return events ??= new EventBridgeClient(config); },
+    get sns() { return sns ??= new SNSClient(config); },
+    get sts() { return sts ??= new STSClient(config); },
   };
 }
