@@ -7,4 +7,5 @@ module.exports = {
   testTimeout: 120000,
   // Integration suites each start their own moto_server; two workers fit 2 cores.
   maxWorkers: 2,
+  reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
 };
