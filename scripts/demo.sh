@@ -4,10 +4,7 @@
 # AWS emulator and walks through the decay scenario (demo/run-demo.ts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ ! -d node_modules/aws-cdk-lib ]; then
-  npm ci --no-audit --no-fund
-fi
-bash scripts/install-emulator.sh
+bash scripts/ensure-installed.sh
 npm run --silent build
 node scripts/bundle-tools.js demo/run-demo.ts dist/demo/run-demo.js
 node dist/demo/run-demo.js "$@"
