@@ -7,18 +7,12 @@ import { LedgerRecord } from '../../lib/private/contract';
 import { main } from '../../lib/cli/main';
 import { handler } from '../../lib/sweeper/handler';
 import { readLedgerState, readRecords, verifyChain } from '../../lib/sweeper/ledger';
-import { createGovernedRole, doc, memoryIo, testClients, TEST_LEDGER_TABLE, createTestLedger } from '../support/governed-fixtures';
-import { Moto, startMoto } from '../support/moto';
+import { createGovernedRole, doc, memoryIo, testClients, TEST_LEDGER_TABLE, useEmulatorWithLedger } from '../support/governed-fixtures';
+import { Moto } from '../support/moto';
 
 let moto: Moto;
 let clients: ReturnType<typeof testClients>;
-beforeAll(async () => { moto = await startMoto(); });
-afterAll(async () => { await moto?.stop(); });
-beforeEach(async () => {
-  await moto.reset();
-  clients = testClients(moto.endpoint);
-  await createTestLedger(clients);
-});
+useEmulatorWithLedger((m, c) => { moto = m; clients = c; });
 
 async function cli(args: string[]) {
   const io = memoryIo(moto.endpoint);

@@ -15,7 +15,7 @@ import {
 import { AwsClients, createClients } from '../../lib/sweeper/aws-clients';
 import { createLedgerTable } from '../../lib/sweeper/ledger';
 import { CliIo } from '../../lib/cli/main';
-import { clientConfig } from './moto';
+import { clientConfig, Moto, startMoto } from './moto';
 
 export type Credentials = { accessKeyId: string; secretAccessKey: string };
 
@@ -147,4 +147,21 @@ export function memoryIo(endpoint: string, credentials?: Credentials, env: NodeJ
     out: () => out,
     err: () => err,
   };
+}
+
+/**
+ * Registers the hooks an emulator-backed suite needs: one moto_server for the
+ * file, reset before each test with a fresh ledger table. `use` receives the
+ * server and the clients each time they change.
+ */
+export function useEmulatorWithLedger(use: (moto: Moto, clients: AwsClients) => void): void {
+  let moto: Moto | undefined;
+  beforeAll(async () => { moto = await startMoto(); });
+  afterAll(async () => { await moto?.stop(); });
+  beforeEach(async () => {
+    await moto!.reset();
+    const clients = testClients(moto!.endpoint);
+    await createTestLedger(clients);
+    use(moto!, clients);
+  });
 }

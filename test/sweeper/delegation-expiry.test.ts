@@ -11,18 +11,12 @@ import { delegationGrantName, grantTagKey, parseGrantTag, PolicyDocumentJson } f
 import { continueHopConditions, DELEGATION_ACTIONS, startHopConditions } from '../../lib/private/delegation';
 import { main } from '../../lib/cli/main';
 import { readRecords } from '../../lib/sweeper/ledger';
-import { createGovernedRole, createIdentity, createTestLedger, Credentials, memoryIo, testClients, TEST_LEDGER_TABLE } from '../support/governed-fixtures';
-import { Moto, startMoto } from '../support/moto';
+import { createGovernedRole, createIdentity, Credentials, memoryIo, testClients, TEST_LEDGER_TABLE, useEmulatorWithLedger } from '../support/governed-fixtures';
+import { Moto } from '../support/moto';
 
 let moto: Moto;
 let clients: ReturnType<typeof testClients>;
-beforeAll(async () => { moto = await startMoto(); });
-afterAll(async () => { await moto?.stop(); });
-beforeEach(async () => {
-  await moto.reset();
-  clients = testClients(moto.endpoint);
-  await createTestLedger(clients);
-});
+useEmulatorWithLedger((m, c) => { moto = m; clients = c; });
 
 async function cli(args: string[], credentials?: Credentials) {
   const io = memoryIo(moto.endpoint, credentials);

@@ -10,18 +10,12 @@ import { grantTagKey, LedgerRecord, parseGrantTag } from '../../lib/private/cont
 import { main } from '../../lib/cli/main';
 import { readLedgerState, readRecords } from '../../lib/sweeper/ledger';
 import { handler } from '../../lib/sweeper/handler';
-import { createGovernedRole, createIdentity, createTestLedger, Credentials, doc, memoryIo, testClients, TEST_LEDGER_TABLE } from '../support/governed-fixtures';
-import { Moto, startMoto } from '../support/moto';
+import { createGovernedRole, createIdentity, Credentials, doc, memoryIo, testClients, TEST_LEDGER_TABLE, useEmulatorWithLedger } from '../support/governed-fixtures';
+import { Moto } from '../support/moto';
 
 let moto: Moto;
 let clients: ReturnType<typeof testClients>;
-beforeAll(async () => { moto = await startMoto(); });
-afterAll(async () => { await moto?.stop(); });
-beforeEach(async () => {
-  await moto.reset();
-  clients = testClients(moto.endpoint);
-  await createTestLedger(clients);
-});
+useEmulatorWithLedger((m, c) => { moto = m; clients = c; });
 
 const NOW = '2030-01-10T00:00:00Z';
 
