@@ -28,6 +28,15 @@ export const TAG_GRANT_PREFIX = 'governance:grant:';
  */
 export const TAG_COMPONENT = 'governance:component';
 export const SWEEPER_COMPONENT_VALUE = 'permission-decay-sweeper';
+/**
+ * The IAM path of every governed role. A role's path is fixed when it is
+ * created and is part of its ARN, so it is the anchor of governance that no
+ * one can take away afterwards: the boundary's protections and the sweeper's
+ * scope key on it, and the governance tags are hints checked against it.
+ */
+export const GOVERNED_ROLE_PATH = '/permission-decay/agents/';
+/** The IAM path of the sweeper's own role (never a governed role). */
+export const SWEEPER_ROLE_PATH = '/permission-decay/sweeper/';
 /** Compliance regime of a resource or an agent (issue 7). */
 export const TAG_COMPLIANCE = 'governance:compliance';
 

@@ -6,7 +6,6 @@
  */
 import { ChildProcess, spawn } from 'child_process';
 import * as http from 'http';
-import * as net from 'net';
 
 export interface Moto {
   /** e.g. http://127.0.0.1:51234 */
@@ -26,18 +25,6 @@ export function clientConfig(endpoint: string, credentials?: { accessKeyId: stri
     credentials: credentials ?? { accessKeyId: 'testing', secretAccessKey: 'testing' },
     maxAttempts: 2,
   };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 function request(method: string, url: string): Promise<number> {
@@ -64,50 +51,59 @@ function installExitHook(): void {
   });
 }
 
-/** Starts a fresh moto_server on a free loopback port. */
+/**
+ * Starts a fresh moto_server on a loopback port the kernel picks (`-p 0`) and
+ * reads that port from the server's own "Running on" line. The endpoint is
+ * therefore always this child's: probing a free port and then connecting to
+ * whatever answers there could hand a test another worker's emulator (which
+ * that worker then resets).
+ */
 export async function startMoto(options: { timeoutMs?: number } = {}): Promise<Moto> {
   installExitHook();
   const deadline = Date.now() + (options.timeoutMs ?? 30000);
+  const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', '0'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, MOTO_ALLOW_NONEXISTENT_REGION: 'true' },
+  });
+  running.add(child);
+  let exited = false;
+  let stderr = '';
+  let port: number | undefined;
+  child.stderr?.on('data', d => {
+    stderr = (stderr + d.toString()).slice(-4000);
+    port ??= Number(/Running on http:\/\/127\.0\.0\.1:(\d+)/.exec(stderr)?.[1]) || undefined;
+  });
+  child.on('exit', () => { exited = true; running.delete(child); });
   let lastError: unknown;
-  // A port can be taken between probing and binding: retry with a new one.
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort();
-    const endpoint = `http://127.0.0.1:${port}`;
-    const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, MOTO_ALLOW_NONEXISTENT_REGION: 'true' },
-    });
-    running.add(child);
-    let exited = false;
-    let stderr = '';
-    child.stderr?.on('data', d => { stderr = (stderr + d.toString()).slice(-4000); });
-    child.on('exit', () => { exited = true; running.delete(child); });
-    while (!exited && Date.now() < deadline) {
+  while (!exited && Date.now() < deadline) {
+    if (port !== undefined) {
+      const endpoint = `http://127.0.0.1:${port}`;
       try {
         const status = await request('GET', `${endpoint}/moto-api/`);
-        if (status > 0) {
-          return {
-            endpoint,
-            port,
-            reset: async () => {
-              const s = await request('POST', `${endpoint}/moto-api/reset`);
-              if (s !== 200) throw new Error(`moto reset answered ${s}`);
-            },
-            stop: () => new Promise<void>(resolve => {
-              if (exited) return resolve();
-              child.once('exit', () => resolve());
-              child.kill('SIGTERM');
-              setTimeout(() => { if (!exited) child.kill('SIGKILL'); }, 3000).unref();
-            }),
-          };
-        }
+        if (status > 0) return motoHandle(child, endpoint, port, () => exited);
       } catch (e) {
         lastError = e;
       }
-      await new Promise(r => setTimeout(r, 150));
     }
-    if (!exited) child.kill('SIGKILL');
-    lastError = new Error(`moto_server on port ${port} did not answer: ${stderr || String(lastError)}`);
+    await new Promise(r => setTimeout(r, 100));
   }
-  throw lastError instanceof Error ? lastError : new Error(String(lastError));
+  if (!exited) child.kill('SIGKILL');
+  throw new Error(`moto_server did not start${exited ? ' (it exited)' : ''}: ${stderr || String(lastError ?? 'no output')}`);
+}
+
+function motoHandle(child: ChildProcess, endpoint: string, port: number, hasExited: () => boolean): Moto {
+  return {
+    endpoint,
+    port,
+    reset: async () => {
+      const s = await request('POST', `${endpoint}/moto-api/reset`);
+      if (s !== 200) throw new Error(`moto reset answered ${s}`);
+    },
+    stop: () => new Promise<void>(resolve => {
+      if (hasExited()) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+      setTimeout(() => { if (!hasExited()) child.kill('SIGKILL'); }, 3000).unref();
+    }),
+  };
 }
