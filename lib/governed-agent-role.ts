@@ -8,7 +8,7 @@ import { AgentRole, AttachedPolicies, GrantPrincipal, StackPolicyIndex } from '.
 import { AgentModel, AnalysedStatement, DelegationModel } from './private/analysis/model';
 import {
   AgentSpec, BASELINE_POLICY_NAME, DEFAULT_MAX_GRANT_DURATION_SECONDS, delegationGrantName, DEFAULT_MAX_RENEWALS, EXPIRY_CONDITION_KEY, EXPIRY_CONDITION_OPERATOR,
-  formatGrantTag, grantTagKey, IAM_LIMITS, MANAGED_BY_VALUE, normalizeInstant, parseExpiry, PolicyDocumentJson,
+  formatGrantTag, GOVERNED_ROLE_PATH, grantTagKey, IAM_LIMITS, MANAGED_BY_VALUE, normalizeInstant, parseExpiry, PolicyDocumentJson,
   SPEC_VERSION, SpecGrant, SpecPolicy, specParameterName, SYNTH_CLOCK_CONTEXT_KEY, TAG_AGENT, TAG_MANAGED_BY, TAG_OWNER,
 } from './private/contract';
 import { delegationIdentityStatements, delegationSid, delegationTrustStatements } from './private/delegation';
@@ -295,6 +295,8 @@ export class GovernedAgentRole extends Construct implements iam.IGrantable {
     if (props.ceiling) this.ownBoundary = boundary;
     this.boundary = boundary;
     this.agentRole = new AgentRole(this, 'Role', {
+      // The anchor of governance: a path cannot change after creation, unlike the tags below.
+      path: GOVERNED_ROLE_PATH,
       assumedBy: props.assumedBy,
       description: props.description ?? `permission-decay agent ${this.agentId}`,
       permissionsBoundary: boundary,

@@ -14,11 +14,12 @@ const BASE_DOC = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action:
 function role(tags: Record<string, string>, policies: { name: string; document?: object }[]): GovernedRole {
   return {
     roleName: 'r', arn: 'arn:aws:iam::1:role/r', agentId: 'a',
-    tags: { 'governance:managed-by': 'permission-decay', 'governance:agent': 'a', ...tags },
+    tags: { 'governance:managed-by': 'permission-decay', 'governance:agent': 'a', 'governance:owner': 'o', ...tags },
     policies: policies.map(p => ({ kind: 'inline' as const, name: p.name, document: JSON.stringify(p.document ?? DOC) })),
   };
 }
 const spec: SpecLookup = { spec: { v: 1, agentId: 'a', roleName: 'r', owner: 'o', maxGrantDurationSeconds: 30 * 86400, maxRenewals: 2, baseline: [{ kind: 'inline', name: 'base', document: BASE_DOC }], grants: [] } };
+const bounded = (expiresAt: string) => grantDocumentWithExpiry(DOC, expiresAt);
 const tag = (expiresAt: string, by = 'bob') => formatGrantTag({ expiresAt, requestedBy: by, ticket: 'T-1' });
 const remembered = (g: string, expiresAt: string, extra: object = {}): LedgerRoleState => ({
   ...emptyState('r'), seq: 1, grants: { [g]: { expiresAt, requestedBy: 'bob', ticket: 'T-1', status: 'active', origin: 'grant', firstSeenAt: '2030-01-01T00:00:00Z', ...extra } },
@@ -29,8 +30,8 @@ const renewal = (until: string, approvedBy: string, createdAt = '2030-01-08T00:0
 
 const cases: [string, GovernedRole, LedgerRoleState, SpecLookup, RenewalRecord[], DecideOptions, string[]][] = [
   ['baseline only: nothing', role({}, [{ name: 'base', document: BASE_DOC }]), emptyState('r'), spec, [], OPTS, []],
-  ['new grant: kept', role({ 'governance:grant:g': tag('2030-02-01T00:00:00Z') }, [{ name: 'g' }]), emptyState('r'), spec, [], OPTS, ['kept:g']],
-  ['known grant: nothing', role({ 'governance:grant:g': tag('2030-02-01T00:00:00Z') }, [{ name: 'g' }]), remembered('g', '2030-02-01T00:00:00Z'), spec, [], OPTS, []],
+  ['new grant: kept', role({ 'governance:grant:g': tag('2030-02-01T00:00:00Z') }, [{ name: 'g', document: bounded('2030-02-01T00:00:00Z') }]), emptyState('r'), spec, [], OPTS, ['kept:g']],
+  ['known grant: nothing', role({ 'governance:grant:g': tag('2030-02-01T00:00:00Z') }, [{ name: 'g', document: bounded('2030-02-01T00:00:00Z') }]), remembered('g', '2030-02-01T00:00:00Z'), spec, [], OPTS, []],
   ['expired: revoked', role({ 'governance:grant:g': tag('2030-01-09T00:00:00Z') }, [{ name: 'g' }]), remembered('g', '2030-01-09T00:00:00Z'), spec, [], OPTS, ['revoked:g']],
   ['expired + valid renewal: renewed', role({ 'governance:grant:g': tag('2030-01-09T00:00:00Z') }, [{ name: 'g' }]), remembered('g', '2030-01-09T00:00:00Z'), spec, [renewal('2030-01-20T00:00:00Z', 'arn:aws:iam::1:user/alice')], OPTS, ['renewed:g']],
   ['self-approved renewal: revoked', role({ 'governance:grant:g': tag('2030-01-09T00:00:00Z', 'Bob@example.com') }, [{ name: 'g' }]), remembered('g', '2030-01-09T00:00:00Z'), spec, [renewal('2030-01-20T00:00:00Z', 'arn:aws:sts::1:assumed-role/Admin/bob')], OPTS, ['revoked:g']],
@@ -39,8 +40,8 @@ const cases: [string, GovernedRole, LedgerRoleState, SpecLookup, RenewalRecord[]
     [renewal('2030-01-08T12:00:00Z', 'arn:aws:iam::1:user/alice', '2030-01-01T00:00:00Z'), renewal('2030-01-09T00:00:00Z', 'arn:aws:iam::1:user/alice', '2030-01-02T00:00:00Z'), renewal('2030-01-20T00:00:00Z', 'arn:aws:iam::1:user/alice', '2030-01-03T00:00:00Z')], OPTS, ['revoked:g']],
   ['expired renewal: revoked', role({ 'governance:grant:g': tag('2030-01-09T00:00:00Z') }, [{ name: 'g' }]), remembered('g', '2030-01-09T00:00:00Z'), spec, [renewal('2030-01-09T12:00:00Z', 'arn:aws:iam::1:user/alice')], OPTS, ['revoked:g']],
   ['tag moved later: tampering, then revoked at recorded expiry', role({ 'governance:grant:g': tag('2031-01-01T00:00:00Z') }, [{ name: 'g' }]), remembered('g', '2030-01-09T00:00:00Z'), spec, [], OPTS, ['tampering:g', 'revoked:g']],
-  ['expiring: warned', role({ 'governance:grant:g': tag('2030-01-11T00:00:00Z') }, [{ name: 'g' }]), remembered('g', '2030-01-11T00:00:00Z'), spec, [], OPTS, ['warned:g']],
-  ['already warned for this expiry: nothing', role({ 'governance:grant:g': tag('2030-01-11T00:00:00Z') }, [{ name: 'g' }]), remembered('g', '2030-01-11T00:00:00Z', { warnedFor: '2030-01-11T00:00:00Z' }), spec, [], OPTS, []],
+  ['expiring: warned', role({ 'governance:grant:g': tag('2030-01-11T00:00:00Z') }, [{ name: 'g', document: bounded('2030-01-11T00:00:00Z') }]), remembered('g', '2030-01-11T00:00:00Z'), spec, [], OPTS, ['warned:g']],
+  ['already warned for this expiry: nothing', role({ 'governance:grant:g': tag('2030-01-11T00:00:00Z') }, [{ name: 'g', document: bounded('2030-01-11T00:00:00Z') }]), remembered('g', '2030-01-11T00:00:00Z', { warnedFor: '2030-01-11T00:00:00Z' }), spec, [], OPTS, []],
   ['untagged policy: drift', role({}, [{ name: 'x' }]), emptyState('r'), spec, [], OPTS, ['drift:x']],
   ['untagged policy, strict: drift + revoked', role({}, [{ name: 'x' }]), emptyState('r'), spec, [], { ...OPTS, strict: true }, ['drift:x', 'revoked:x']],
   ['malformed tag: drift', role({ 'governance:grant:g': 'expires=soon by=bob ticket=T' }, [{ name: 'g' }]), emptyState('r'), spec, [], OPTS, ['drift:g']],
