@@ -542,24 +542,7 @@ function decidePolicy(r: RoleContext, p: RolePolicy): void {
   }
 
   if (tagValue === undefined && !spec) return; // may be baseline: the spec is unknown
-  let parsedTag: GrantTag | undefined;
-  let malformed: string | undefined;
-  if (tagValue !== undefined) {
-    const parsed = parsedTagAt(r.tags, tagIndex);
-    if (typeof parsed === 'string') malformed = parsed; else parsedTag = parsed;
-    // Two tag keys for one grant (they differ only in case): neither can be trusted, so the grant is drift.
-    if (isDoubleTagged(r.tags, grant)) {
-      parsedTag = undefined;
-      malformed = `grant ${grant} has more than one expiry tag (keys that differ only in case)`;
-    }
-    const maxSeconds = spec?.maxGrantDurationSeconds ?? DEFAULT_MAX_GRANT_DURATION_SECONDS;
-    if (parsedTag && laterOf(mem?.status === 'active' ? mem.expiresAt : undefined, specGrant?.expiresAt) === undefined
-      && expiryMs(parsedTag.expiresAt) - nowMs > maxSeconds * MS) {
-      // First seen with an expiry no request could have given it: not a grant, drift.
-      parsedTag = undefined;
-      malformed = `expiry ${tagValue.match(/expires=(\S+)/)?.[1]} is more than the maximum grant duration (${maxSeconds}s) from now`;
-    }
-  }
+  const { parsedTag, malformed } = readGrantTag(r.tags, tagIndex, grant, mem, specGrant, spec, nowMs);
 
   if (malformed !== undefined || (tagValue === undefined && !specGrant && !(mem && mem.status === 'active'))) {
     if (!spec) return; // drift decisions need the approved spec
@@ -582,6 +565,53 @@ function decidePolicy(r: RoleContext, p: RolePolicy): void {
   if (!firstSeen && parsedTag !== undefined && parsedTag.expiresAt === recorded && expiryMs(recorded) > horizonMs && horizonMs >= nowMs
     && boundingAction(p, recorded, mem.origin) === undefined) return;
   grantSteps(r, p, tagValue, parsedTag, mem, requestedBy, ticket, recorded, firstSeen);
+}
+
+/** What a grant's expiry tag says, as the sweep reads it: the parsed tag, or why it is no expiry at all. */
+export interface GrantTagReading {
+  readonly tagValue?: string;
+  readonly parsedTag?: GrantTag;
+  /** Why the tag is not an expiry (malformed, doubled, or further away than any request could make it). */
+  readonly malformed?: string;
+}
+
+function readGrantTag(
+  tags: RoleGrantTags, tagIndex: number, grant: string, mem: GrantMemory | undefined, specGrant: SpecGrant | undefined, spec: AgentSpec | undefined, nowMs: number,
+): GrantTagReading {
+  if (tagIndex < 0) return {};
+  const tagValue = tags.pairs[2 * tagIndex + 1];
+  const parsed = parsedTagAt(tags, tagIndex);
+  // Two tag keys for one grant (they differ only in case): neither can be trusted, so the grant is drift.
+  if (isDoubleTagged(tags, grant)) return { tagValue, malformed: `grant ${grant} has more than one expiry tag (keys that differ only in case)` };
+  if (typeof parsed === 'string') return { tagValue, malformed: parsed };
+  const maxSeconds = spec?.maxGrantDurationSeconds ?? DEFAULT_MAX_GRANT_DURATION_SECONDS;
+  if (laterOf(mem?.status === 'active' ? mem.expiresAt : undefined, specGrant?.expiresAt) === undefined
+    && expiryMs(parsed.expiresAt) - nowMs > maxSeconds * MS) {
+    // First seen with an expiry no request could have given it: not a grant, drift.
+    return { tagValue, malformed: `expiry ${parsed.expiresAt} is more than the maximum grant duration (${maxSeconds}s) from now` };
+  }
+  return { tagValue, parsedTag: parsed };
+}
+
+/**
+ * How the sweep reads one grant's tag on a role at `now` (the CLI's status
+ * shows the same reading the sweep acts on), with the expiry the ledger or the
+ * approved spec recorded for it.
+ */
+export function grantTagReading(
+  role: GovernedRole, grant: string, state: LedgerRoleState, lookup: SpecLookup, now: Date,
+): GrantTagReading & { readonly recorded?: string; readonly memory?: GrantMemory } {
+  const tags = grantTagsOf(role.tags);
+  const mem = state.grants[grant];
+  const specGrant = lookup.spec ? specGrantOf(lookup.spec, grant) : undefined;
+  const reading = readGrantTag(tags, tagIndexOf(tags, grant), grant, mem, specGrant, lookup.spec, now.getTime());
+  const recorded = laterOf(mem?.status === 'active' ? mem.expiresAt : undefined, specGrant?.expiresAt);
+  return { ...reading, ...(recorded !== undefined ? { recorded } : {}), ...(mem ? { memory: mem } : {}) };
+}
+
+/** True when `p` is one of the approved spec's baseline policies. */
+export function isBaselinePolicy(lookup: SpecLookup, p: RolePolicy): boolean {
+  return lookup.spec !== undefined && isBaseline(lookup.spec, p) !== undefined;
 }
 
 /** Drift: an untagged policy, or a malformed expiry tag (never "no expiry"). */

@@ -11,9 +11,10 @@ import {
   GetRoleCommand, GetRolePolicyCommand, ListRolePoliciesCommand, ListRoleTagsCommand, PutRolePolicyCommand, TagRoleCommand, UntagRoleCommand,
 } from '@aws-sdk/client-iam';
 import { GOVERNED_ROLE_PATH, LedgerRecord } from '../../lib/private/contract';
+import { main } from '../../lib/cli/main';
 import { readRecords } from '../../lib/sweeper/ledger';
 import { runSweep } from '../../lib/sweeper/sweep';
-import { createGovernedRole, doc, testClients, TEST_LEDGER_TABLE, useEmulatorWithLedger } from '../support/governed-fixtures';
+import { createGovernedRole, doc, memoryIo, testClients, TEST_LEDGER_TABLE, useEmulatorWithLedger } from '../support/governed-fixtures';
 import { Moto } from '../support/moto';
 
 let moto: Moto;
@@ -164,6 +165,30 @@ describe('every grant and drift ends in IAM at its expiry', () => {
     // At the drift expiry it is revoked like any grant.
     expect(await sweepAt('2030-01-17T00:00:01Z')).toEqual(['revoked:g-bad']);
     expect(await inlineNames(r.roleName)).toEqual([]);
+  });
+});
+
+describe('status reads every grant as the sweep does', () => {
+  test('a too-far expiry is malformed in status and drift in the sweep; every row says why', async () => {
+    await createGovernedRole(clients, {
+      agentId: 's1', baseline: [{ name: 'base' }],
+      grants: [{ name: 'g-far', expiresAt: '2030-01-20T00:00:00Z', tag: 'expires=2035-01-01T00:00:00Z by=bob ticket=T-1' }, { name: 'g-ok', expiresAt: '2030-01-20T00:00:00Z' }],
+    });
+    await createGovernedRole(clients, { agentId: 'impostor', roleName: 'not-governed', path: '/' });
+    const io = memoryIo(moto.endpoint);
+    expect(await main(['status', '--json', '--now', NOW], io)).toBe(0);
+    const rows = JSON.parse(io.out()).grants as { roleName: string; grant?: string; state: string; reason: string; timeLeft?: string }[];
+    const row = (roleName: string, grant?: string) => rows.find(x => x.roleName === roleName && x.grant === grant)!;
+    expect(row('agent-s1', 'g-far').state).toBe('malformed');
+    expect(row('agent-s1', 'g-far').reason).toContain('more than the maximum grant duration');
+    expect(row('agent-s1', 'g-far').timeLeft).toBeUndefined();
+    expect(row('agent-s1', 'g-ok')).toMatchObject({ state: 'ok', timeLeft: '10d 0h' });
+    expect(row('agent-s1', 'g-ok').reason).toContain('expires at 2030-01-20T00:00:00Z');
+    expect(row('not-governed').state).toBe('foreign-marker');
+    expect(rows.some(x => x.grant === 'base')).toBe(false);
+    for (const x of rows) expect(x.reason.length).toBeGreaterThan(10);
+    // The sweep acts on the same reading.
+    expect((await sweepAt(NOW)).sort()).toEqual(['drift:g-far', 'foreign-marker:', 'kept:g-ok']);
   });
 });
 
