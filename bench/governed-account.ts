@@ -14,7 +14,7 @@ import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb
 import {
   AgentSpec, BASELINE_POLICY_NAME, formatExpiry, formatGrantTag, GENESIS_HASH, GrantMemory, grantDocumentWithExpiry, grantTagKey,
   LedgerRecord, LedgerRoleState, MANAGED_BY_VALUE, PolicyDocumentJson, recordSortKey, renewalPartition, RenewalRecord, rolePartition,
-  SPEC_VERSION, specParameterName, STATE_PARTITION, TAG_AGENT, TAG_MANAGED_BY, TAG_OWNER,
+  GOVERNED_ROLE_PATH, SPEC_VERSION, specParameterName, STATE_PARTITION, TAG_AGENT, TAG_MANAGED_BY, TAG_OWNER,
 } from '../lib/private/contract';
 import { createLedgerTable, hashRecord } from '../lib/sweeper/ledger';
 import { mapWithConcurrency } from './bounded-concurrency';
@@ -197,6 +197,7 @@ function roleResources(role: FixtureRole): Record<string, unknown> {
       Type: 'AWS::IAM::Role',
       Properties: {
         RoleName: role.roleName,
+        Path: GOVERNED_ROLE_PATH,
         AssumeRolePolicyDocument: TRUST,
         Tags: [
           { Key: TAG_MANAGED_BY, Value: MANAGED_BY_VALUE },

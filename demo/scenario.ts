@@ -13,7 +13,9 @@
  *
  * Sweeps run the deployed artifact: the sweeper Lambda's code is fetched from
  * the emulator's S3 and invoked with the function's deployed environment and a
- * scheduled event (moto cannot invoke Lambda functions without Docker).
+ * scheduled event (moto cannot invoke Lambda functions without Docker), in a
+ * Node process whose clock harness/shifted-clock.cjs starts at the scenario's
+ * instant (the handler bounds the event's time by its own clock).
  * Every claim is checked through the emulator's AWS APIs, not by reading what
  * a command printed.
  */
@@ -67,6 +69,8 @@ export interface ScenarioEnvironment {
   readonly workDir: string;
   /** The built CLI (dist/bin/permission-decay.js). */
   readonly cliPath: string;
+  /** The clock harness preloaded into processes that run at a scenario instant. @default harness/shifted-clock.cjs beside dist/ */
+  readonly harnessPath?: string;
 }
 
 /** What the scenario learned about the deployment, for checks and for tests. */
@@ -308,13 +312,27 @@ export class DecayScenario {
     return { status, stdout: result.stdout };
   }
 
-  /** Runs the deployed sweeper Lambda's code with its deployed environment and a scheduled event at `at`. */
+  /**
+   * The clock harness (never shipped): preloaded with `node --require`, it starts a process's clock at
+   * PERMISSION_DECAY_HARNESS_NOW. The deployed code judges by its clock, so the scenario moves time there.
+   */
+  harness(at: string): { args: string[]; env: Record<string, string> } {
+    const harness = this.env.harnessPath ?? path.resolve(path.dirname(this.env.cliPath), '..', '..', 'harness', 'shifted-clock.cjs');
+    if (!fs.existsSync(harness)) throw new Error(`the clock harness ${harness} is missing`);
+    return { args: ['--require', harness], env: { PERMISSION_DECAY_HARNESS_NOW: at } };
+  }
+
+  /**
+   * Runs the deployed sweeper Lambda's code with its deployed environment and a scheduled event at `at`, in a
+   * process whose clock the harness set to `at`: the handler honours the event's time only near its own clock.
+   */
   async scheduledSweep(at: string): Promise<{ decisions: Record<string, number>; ok: boolean }> {
     const dir = await this.lambdaCode();
     const { lambda } = this.clients();
     const config = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: this.deployed.functionName }));
     const event = { 'version': '0', 'source': 'aws.events', 'detail-type': 'Scheduled Event', 'time': at, 'detail': {} };
-    const run = spawnSync(process.execPath, ['-e', `
+    const clock = this.harness(at);
+    const run = spawnSync(process.execPath, [...clock.args, '-e', `
       require(${JSON.stringify(path.join(dir, 'index.js'))}).handler(${JSON.stringify(event)})
         .then(s => process.stdout.write('\\nSUMMARY ' + JSON.stringify(s) + '\\n'), e => { console.error(e); process.exit(1); });
     `], {
@@ -327,6 +345,7 @@ export class DecayScenario {
         AWS_ACCESS_KEY_ID: this.admin.accessKeyId,
         AWS_SECRET_ACCESS_KEY: this.admin.secretAccessKey,
         NODE_NO_WARNINGS: '1',
+        ...clock.env,
       },
     });
     const line = run.stdout.split('\n').find(l => l.startsWith('SUMMARY '));

@@ -16,7 +16,7 @@ const USAGE = `Usage: permission-decay <command> [flags]   (every command takes 
 
   ledger init                          create the ledger table (on demand, pk/sk)
   sweep [--dry-run] [--strict] [--drift-period D] [--warning-window D] [--checkpoint-interval D] [--event-bus B] [--owner-topic-arn ARN] [--now T]
-  status [--role R] [--now T]          each governed role's grants, expiries, time left and state
+  status [--role R] [--warning-window D] [--drift-period D] [--now T]   every grant's state and why, as a sweep at T reads it
   request --role R --grant NAME (--policy-arn ARN | --policy-file F) --until T --ticket K --reason TEXT [--requested-by X]
   renew --role R --grant NAME --until T --ticket K       record a renewal; you (STS caller) are the approver
   restore --role R --grant NAME                          bring a revoked grant back (needs a valid renewal)
@@ -34,7 +34,7 @@ interface Command {
 const COMMANDS: Record<string, Command> = {
   'ledger init': { flags: [], run: ledgerInit },
   'sweep': { flags: ['dry-run', 'strict', 'drift-period', 'warning-window', 'checkpoint-interval', 'event-bus', 'owner-topic-arn'], run: sweep },
-  'status': { flags: ['role', 'warning-window'], run: status },
+  'status': { flags: ['role', 'warning-window', 'drift-period'], run: status },
   'request': { flags: ['role', 'grant', 'policy-arn', 'policy-file', 'until', 'ticket', 'reason', 'requested-by', 'event-bus'], run: request },
   'renew': { flags: ['role', 'grant', 'until', 'ticket', 'event-bus'], run: renew },
   'restore': { flags: ['role', 'grant', 'event-bus'], run: restore },

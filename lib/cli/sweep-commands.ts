@@ -1,11 +1,15 @@
 /** ledger init, sweep, status, history. */
 import {
-  CheckpointFlagCode, CheckpointStanding, DEFAULT_WARNING_WINDOW_SECONDS, formatExpiry, LedgerRecord, parseExpiry, parseGrantTag, PolicyAttachment, policyNameOfGrantTag,
+  CheckpointFlagCode, CheckpointStanding, DEFAULT_DRIFT_PERIOD_SECONDS, DEFAULT_WARNING_WINDOW_SECONDS, DRIFT_REQUESTER, formatExpiry, GOVERNED_ROLE_PATH,
+  LEDGER_TABLE_ENV, LedgerRecord, LedgerRoleState, parseExpiry, PolicyAttachment, policyNameOfGrantTag,
 } from '../private/contract';
-import { specLookupOf } from '../sweeper/decide';
-import { createLedgerTable, readRecords, readRoleState, verifyChain } from '../sweeper/ledger';
-import { readSnapshot } from '../sweeper/snapshot';
-import { readSpecs } from '../sweeper/specs';
+import {
+  decide, DecideOptions, grantTagReading, isBaselinePolicy, renewalKeysNeeded, specLookupOf, SweepPlan,
+} from '../sweeper/decide';
+import { createLedgerTable, emptyState, readLedgerState, readRecords, readRoleState, verifyChain } from '../sweeper/ledger';
+import { readRenewals } from '../sweeper/renewal';
+import { AccountSnapshot, readSnapshot } from '../sweeper/snapshot';
+import { readSpecs, SpecIndex } from '../sweeper/specs';
 import { runSweep } from '../sweeper/sweep';
 import { parseDuration, UsageError } from './args';
 import { CommandContext } from './context';
@@ -58,45 +62,114 @@ export async function sweep(ctx: CommandContext): Promise<number> {
 export interface GrantStatus {
   readonly roleName: string;
   readonly agentId?: string;
-  readonly grant: string;
+  /** The grant (policy name); absent for a row about the role itself (foreign marker, governance tag tampering). */
+  readonly grant?: string;
   readonly kind?: 'inline' | 'managed';
   readonly expiresAt?: string;
   readonly timeLeft?: string;
   readonly requestedBy?: string;
   readonly ticket?: string;
-  readonly state: 'ok' | 'warning' | 'expired' | 'drift' | 'malformed' | 'orphan-tag';
+  readonly state: 'ok' | 'warning' | 'expired' | 'drift' | 'malformed' | 'orphan-tag' | 'tampering' | 'foreign-marker';
+  /** Why it is in that state, and what the next sweep does about it (the sweep's own reading and plan). */
+  readonly reason: string;
 }
 
+/**
+ * Every grant's state as the sweep reads it: the same tag parser, ledger
+ * memory and approved spec, and the plan a sweep at `now` would make (nothing
+ * is applied). Read-only: it needs the ledger only to read it.
+ */
 export async function status(ctx: CommandContext): Promise<number> {
   const now = ctx.now();
-  const roleFilter = ctx.flags.opt('role') !== undefined ? await ctx.role() : undefined;
-  const warnSeconds = ctx.flags.opt('warning-window') !== undefined ? parseDuration(ctx.flags.opt('warning-window')!, 'warning-window') : DEFAULT_WARNING_WINDOW_SECONDS;
-  const [snapshot, specs] = await Promise.all([readSnapshot(ctx.clients.iam), readSpecs(ctx.clients.ssm)]);
+  const f = ctx.flags;
+  const roleFilter = f.opt('role') !== undefined ? await ctx.role() : undefined;
+  const options: DecideOptions = {
+    strict: false,
+    driftPeriodSeconds: f.opt('drift-period') !== undefined ? parseDuration(f.opt('drift-period')!, 'drift-period') : DEFAULT_DRIFT_PERIOD_SECONDS,
+    warningWindowSeconds: f.opt('warning-window') !== undefined ? parseDuration(f.opt('warning-window')!, 'warning-window') : DEFAULT_WARNING_WINDOW_SECONDS,
+  };
+  const table = ctx.flags.opt('ledger-table') ?? ctx.io.env[LEDGER_TABLE_ENV];
+  const [full, specs, ledgerState] = await Promise.all([
+    readSnapshot(ctx.clients.iam), readSpecs(ctx.clients.ssm),
+    table ? readLedgerState(ctx.clients.ddb, table) : Promise.resolve(new Map<string, LedgerRoleState>()),
+  ]);
+  const snapshot = roleFilter
+    ? { roles: full.roles.filter(r => r.roleName === roleFilter), foreignMarkers: [] }
+    : full;
+  const clock = { now };
+  const renewals = table ? await readRenewals(ctx.clients.ddb, table, renewalKeysNeeded(snapshot, ledgerState, specs, clock, options)) : new Map();
+  const plan = decide(snapshot, ledgerState, specs, renewals, clock, options);
+  const out = grantStatuses(snapshot, ledgerState, specs, plan, now, options);
+  if (ctx.json) ctx.outJson({ at: formatExpiry(now), ...(table ? {} : { ledger: 'not read: no ledger table named' }), grants: out });
+  else {
+    ctx.out(out.length ? renderTable(['ROLE', 'GRANT', 'KIND', 'EXPIRES', 'LEFT', 'STATE', 'REQUESTED BY', 'TICKET', 'WHY'],
+      out.map(g => [g.roleName, g.grant, g.kind, g.expiresAt, g.timeLeft, g.state, g.requestedBy, g.ticket, g.reason])) : 'No grants on governed roles.');
+    if (!table) ctx.out(`The ledger was not read (name it with --ledger-table or ${LEDGER_TABLE_ENV}): recorded expiries and renewals are not shown.`);
+  }
+  return 0;
+}
+
+/** The status rows of a snapshot, from the sweep's tag reading and the plan `decide` made for it. Pure. */
+export function grantStatuses(
+  snapshot: AccountSnapshot, ledgerState: ReadonlyMap<string, LedgerRoleState>, specs: SpecIndex, plan: SweepPlan, now: Date, options: DecideOptions,
+): GrantStatus[] {
   const out: GrantStatus[] = [];
+  const plans = new Map(plan.roles.map(r => [r.roleName, r]));
+  const driftUntil = formatExpiry(new Date(now.getTime() + options.driftPeriodSeconds * 1000));
   for (const role of snapshot.roles) {
-    if (roleFilter && role.roleName !== roleFilter) continue;
-    const spec = specLookupOf(role, specs).spec;
+    const lookup = specLookupOf(role, specs);
+    const state = ledgerState.get(role.roleName) ?? emptyState(role.roleName);
+    const steps = plans.get(role.roleName)?.steps ?? [];
+    const agentId = lookup.spec?.agentId ?? role.agentId;
+    const planned = (grant: string | undefined) => steps.filter(st => st.grant === grant && st.record).map(st => `${st.record!.decision}: ${st.record!.message}`);
+    for (const message of planned(undefined)) {
+      if (message.startsWith('tampering:') || message.startsWith('error:')) {
+        out.push({ roleName: role.roleName, agentId, state: 'tampering', reason: `next sweep records ${message}` });
+      }
+    }
     const names = new Set(role.policies.map(p => p.name));
     for (const p of role.policies) {
-      if (spec?.baseline.some(b => b.kind === p.kind && b.name === p.name)) continue;
-      const tag = role.tags[`governance:grant:${p.name}`];
-      const base = { roleName: role.roleName, agentId: role.agentId, grant: p.name, kind: p.kind };
-      if (tag === undefined) { out.push({ ...base, state: 'drift' }); continue; }
-      let parsed;
-      try { parsed = parseGrantTag(tag); } catch { out.push({ ...base, state: 'malformed' }); continue; }
-      const left = parseExpiry(parsed.expiresAt).getTime() - now.getTime();
-      const state = parsed.requestedBy === 'permission-decay/drift' ? 'drift' : left <= 0 ? 'expired' : left <= warnSeconds * 1000 ? 'warning' : 'ok';
-      out.push({ ...base, expiresAt: parsed.expiresAt, timeLeft: formatTimeLeft(left), requestedBy: parsed.requestedBy, ticket: parsed.ticket, state });
+      if (isBaselinePolicy(lookup, p)) continue;
+      const base = { roleName: role.roleName, agentId, grant: p.name, kind: p.kind };
+      const reading = grantTagReading(role, p.name, state, lookup, now);
+      const next = planned(p.name);
+      const then = next.length ? `; next sweep: ${next.join('; ')}` : '';
+      if (reading.malformed !== undefined) {
+        out.push({ ...base, state: 'malformed', reason: `expiry tag "${reading.tagValue}" is no expiry (${reading.malformed}): it is drift, decaying at ${driftUntil} at the latest${then}` });
+        continue;
+      }
+      const expiresAt = reading.recorded ?? reading.parsedTag?.expiresAt;
+      if (expiresAt === undefined) {
+        out.push({ ...base, state: 'drift', reason: `neither baseline nor a tagged grant${then || `; the next sweep tags it to decay at ${driftUntil}`}` });
+        continue;
+      }
+      const left = parseExpiry(expiresAt).getTime() - now.getTime();
+      const requestedBy = reading.parsedTag?.requestedBy ?? reading.memory?.requestedBy;
+      const isDrift = requestedBy === DRIFT_REQUESTER || reading.memory?.origin === 'drift';
+      const standing: GrantStatus['state'] = next.some(m => m.startsWith('tampering:')) ? 'tampering'
+        : left <= 0 ? 'expired' : isDrift ? 'drift' : left <= options.warningWindowSeconds * 1000 ? 'warning' : 'ok';
+      const why = standing === 'expired' ? `expired at ${expiresAt}` : isDrift ? `hand-added; decays at ${expiresAt}` : `expires at ${expiresAt}`;
+      const source = reading.recorded !== undefined && reading.parsedTag?.expiresAt !== reading.recorded
+        ? ` (recorded expiry; the tag says ${reading.parsedTag?.expiresAt ?? 'nothing'})` : '';
+      out.push({
+        ...base, expiresAt, timeLeft: formatTimeLeft(left), requestedBy, ticket: reading.parsedTag?.ticket ?? reading.memory?.ticket, state: standing,
+        reason: `${why}${source}${then}`,
+      });
     }
     for (const key of Object.keys(role.tags)) {
       const g = policyNameOfGrantTag(key);
-      if (g && !names.has(g)) out.push({ roleName: role.roleName, agentId: role.agentId, grant: g, state: 'orphan-tag' });
+      if (g && !names.has(g)) {
+        out.push({ roleName: role.roleName, agentId, grant: g, state: 'orphan-tag', reason: `its policy is gone; the next sweep removes the tag (${planned(g).join('; ') || 'already recorded'})` });
+      }
     }
   }
-  if (ctx.json) ctx.outJson({ at: formatExpiry(now), grants: out });
-  else ctx.out(out.length ? renderTable(['ROLE', 'GRANT', 'KIND', 'EXPIRES', 'LEFT', 'STATE', 'REQUESTED BY', 'TICKET'],
-    out.map(g => [g.roleName, g.grant, g.kind, g.expiresAt, g.timeLeft, g.state, g.requestedBy, g.ticket])) : 'No grants on governed roles.');
-  return 0;
+  for (const marked of snapshot.foreignMarkers ?? []) {
+    out.push({
+      roleName: marked.roleName, state: 'foreign-marker',
+      reason: `carries governance tags but its path ${marked.path} is not ${GOVERNED_ROLE_PATH}: not governed, never changed by the sweeper`,
+    });
+  }
+  return out;
 }
 
 /** One grant (or unapproved policy) a role held at an instant. */

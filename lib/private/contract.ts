@@ -423,7 +423,9 @@ export type Decision =
   | 'renewed' // an expired (or expiring) grant's expiry moved to a renewal's end
   | 'revoked' // a grant was removed; the record holds what it was
   | 'drift' // a policy that is neither baseline nor a tagged grant was found and given a decay tag
-  | 'tampering' // a grant's expiry tag moved later without a renewal
+  | 'tampering' // a grant's expiry tag moved later without a renewal, or a governed role lost a governance tag (put back)
+  | 'repaired' // a tagged grant or drift lacked the date condition of its expiry (or carried a later one); the condition was added
+  | 'foreign-marker' // a role outside the governed path carries governance tags; recorded, never changed
   | 'baseline-mismatch' // a baseline policy no longer matches the approved spec
   | 'cleaned' // a grant tag whose policy is gone was removed
   | 'requested' // a time-bound grant was put on the role (CLI)
@@ -468,6 +470,12 @@ export interface LedgerRecord {
   readonly errorCode?: string;
   /** What the role held, for `checkpoint` decisions. */
   readonly checkpoint?: CheckpointBody;
+  /**
+   * The role's governance tags as the sweep found them: for `foreign-marker`
+   * (the claim a role outside the governed path makes) and for `tampering` of
+   * a governance tag (before it was put back).
+   */
+  readonly governanceTags?: { readonly [key: string]: string };
   readonly prevHash: string;
   readonly hash: string;
 }
@@ -647,6 +655,8 @@ export interface LedgerRoleState {
   readonly specError?: string;
   /** When the role's last freeze checkpoint was recorded (the next is due an interval later). */
   readonly lastCheckpointAt?: string;
+  /** sha256 of the governance tags last recorded as a foreign marker (a role outside the governed path; recorded again only when they change). */
+  readonly foreignMarker?: string;
   /** `at` of the role's first record (set by the ledger; absent on STATE items older than checkpoints). */
   readonly firstSeenAt?: string;
   readonly updatedAt: string;

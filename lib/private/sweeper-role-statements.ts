@@ -6,7 +6,9 @@
  * in one place.
  */
 import { Stack, aws_iam as iam } from 'aws-cdk-lib';
-import { MANAGED_BY_VALUE, SPEC_PARAMETER_PREFIX, TAG_GRANT_PREFIX, TAG_MANAGED_BY } from './contract';
+import {
+  GOVERNED_ROLE_PATH, MANAGED_BY_VALUE, SPEC_PARAMETER_PREFIX, TAG_AGENT, TAG_GRANT_PREFIX, TAG_MANAGED_BY, TAG_OWNER,
+} from './contract';
 
 /** What the statements are scoped to. */
 export interface SweeperRoleScope {
@@ -24,6 +26,8 @@ export const SWEEPER_SID = {
   readSpecs: 'ReadApprovedSpecs',
   changeGovernedRoleGrants: 'ChangeGovernedRoleGrants',
   tagGovernedRoleGrants: 'TagGovernedRoleGrants',
+  untagGovernedRoleGrants: 'UntagGovernedRoleGrants',
+  denyRemovingGovernanceTags: 'DenyRemovingGovernanceTags',
   renewManagedGrants: 'RenewManagedGrantPolicies',
   appendLedger: 'AppendToLedger',
   denyLedgerErasure: 'DenyLedgerErasure',
@@ -33,8 +37,10 @@ export const SWEEPER_SID = {
 
 /** Role write actions the sweeper needs on governed roles: revoke grants and move their date condition. */
 export const GOVERNED_ROLE_WRITE_ACTIONS = ['iam:DeleteRolePolicy', 'iam:DetachRolePolicy', 'iam:PutRolePolicy'];
-/** Tag actions, limited further to grant tag keys. */
+/** Tag actions, limited further by tag key. */
 export const GOVERNED_ROLE_TAG_ACTIONS = ['iam:TagRole', 'iam:UntagRole'];
+/** The governance tags a governed role must keep: the sweeper may put them back (values from the spec), never remove them. */
+export const GOVERNANCE_TAG_KEYS = [TAG_MANAGED_BY, TAG_AGENT, TAG_OWNER];
 /**
  * Item actions the ledger needs: conditional appends (also inside
  * TransactWriteItems: a record Put and its STATE Put) and reads. No
@@ -57,8 +63,9 @@ export const ESCALATION_ACTIONS = [
 
 export function sweeperRoleStatements(scope: SweeperRoleScope): iam.PolicyStatement[] {
   const { stack } = scope;
-  const governed = { StringEquals: { [`aws:ResourceTag/${TAG_MANAGED_BY}`]: MANAGED_BY_VALUE } };
-  const anyRole = stack.formatArn({ service: 'iam', region: '', resource: 'role', resourceName: '*' });
+  // Every role write is scoped by ARN to the governed path, which is fixed when a role is created: a tag that
+  // anyone allowed to tag a role can add (or remove) neither brings a role into reach nor takes one out.
+  const governedRoles = stack.formatArn({ service: 'iam', region: '', resource: 'role', resourceName: `${GOVERNED_ROLE_PATH.replace(/^\/+/, '')}*` });
   const specPath = SPEC_PARAMETER_PREFIX.replace(/^\/+|\/+$/g, '');
   const ledger = [scope.ledgerTableArn, `${scope.ledgerTableArn}/*`];
 
@@ -74,8 +81,7 @@ export function sweeperRoleStatements(scope: SweeperRoleScope): iam.PolicyStatem
     new iam.PolicyStatement({
       sid: SWEEPER_SID.readGovernedRoles,
       actions: ['iam:GetRole', 'iam:GetRolePolicy', 'iam:ListAttachedRolePolicies', 'iam:ListRolePolicies', 'iam:ListRoleTags'],
-      resources: [anyRole],
-      conditions: governed,
+      resources: [governedRoles],
     }),
     new iam.PolicyStatement({
       sid: SWEEPER_SID.readSpecs,
@@ -86,35 +92,44 @@ export function sweeperRoleStatements(scope: SweeperRoleScope): iam.PolicyStatem
         stack.formatArn({ service: 'ssm', resource: 'parameter', resourceName: `${specPath}/*` }),
       ],
     }),
-    // Revoke (delete/detach) and renew (rewrite an inline grant's date condition),
-    // only on roles that carry the managed-by tag: an untagged role fails the
-    // condition, so these actions can never reach it.
+    // Revoke (delete/detach), renew and bound (rewrite an inline grant's date condition): governed-path roles only.
     new iam.PolicyStatement({
       sid: SWEEPER_SID.changeGovernedRoleGrants,
       actions: GOVERNED_ROLE_WRITE_ACTIONS,
-      resources: [anyRole],
-      conditions: governed,
+      resources: [governedRoles],
     }),
-    // Tags: only grant expiry tags, so the sweeper can neither remove the
-    // managed-by tag (taking a role out of governance) nor relabel agent/owner.
+    // Tags it writes: grant expiry tags, and the governance tags it puts back when someone removed them
+    // (managed-by only with its one value; agent and owner come from the approved spec).
     new iam.PolicyStatement({
       sid: SWEEPER_SID.tagGovernedRoleGrants,
-      actions: GOVERNED_ROLE_TAG_ACTIONS,
-      resources: [anyRole],
+      actions: ['iam:TagRole'],
+      resources: [governedRoles],
       conditions: {
-        ...governed,
+        'ForAllValues:StringLike': { 'aws:TagKeys': [`${TAG_GRANT_PREFIX}*`, ...GOVERNANCE_TAG_KEYS] },
+        'Null': { 'aws:TagKeys': 'false' },
+        'StringEqualsIfExists': { [`aws:RequestTag/${TAG_MANAGED_BY}`]: MANAGED_BY_VALUE },
+      },
+    }),
+    // Tags it removes: grant expiry tags only.
+    new iam.PolicyStatement({
+      sid: SWEEPER_SID.untagGovernedRoleGrants,
+      actions: ['iam:UntagRole'],
+      resources: [governedRoles],
+      conditions: {
         'ForAllValues:StringLike': { 'aws:TagKeys': [`${TAG_GRANT_PREFIX}*`] },
         'Null': { 'aws:TagKeys': 'false' },
       },
     }),
     // A customer-managed grant policy is renewed by writing a new default
     // version with the moved date condition (and deleting the oldest, since a
-    // policy keeps at most five). Only policies tagged as governed.
+    // policy keeps at most five). Only policies tagged as governed: a managed
+    // policy has no governed path, and a version the sweeper writes only ever adds a date condition, so the tag
+    // is the policy owner's consent to having it narrowed, not a way to widen anything.
     new iam.PolicyStatement({
       sid: SWEEPER_SID.renewManagedGrants,
       actions: ['iam:CreatePolicyVersion', 'iam:DeletePolicyVersion'],
       resources: [stack.formatArn({ service: 'iam', region: '', resource: 'policy', resourceName: '*' })],
-      conditions: governed,
+      conditions: { StringEquals: { [`aws:ResourceTag/${TAG_MANAGED_BY}`]: MANAGED_BY_VALUE } },
     }),
     new iam.PolicyStatement({
       sid: SWEEPER_SID.appendLedger,
@@ -135,6 +150,14 @@ export function sweeperRoleStatements(scope: SweeperRoleScope): iam.PolicyStatem
       effect: iam.Effect.DENY,
       actions: ESCALATION_ACTIONS,
       resources: ['*'],
+    }),
+    // Whatever is granted later, the sweeper never takes a role's governance tags away.
+    new iam.PolicyStatement({
+      sid: SWEEPER_SID.denyRemovingGovernanceTags,
+      effect: iam.Effect.DENY,
+      actions: ['iam:UntagRole'],
+      resources: ['*'],
+      conditions: { 'ForAnyValue:StringEquals': { 'aws:TagKeys': GOVERNANCE_TAG_KEYS } },
     }),
     // Even if someone tags the sweeper's role as governed, it cannot rewrite itself.
     new iam.PolicyStatement({

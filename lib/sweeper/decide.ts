@@ -10,14 +10,15 @@
  * ledger write and its IAM call); they never write to the ledger.
  */
 import {
-  AgentSpec, canonicalPolicyJson, CheckpointBody, ContractError, Decision, DEFAULT_MAX_GRANT_DURATION_SECONDS, DRIFT_REQUESTER, DRIFT_TICKET, formatExpiry, formatGrantTag,
-  GrantMemory, GrantTag, grantDocumentWithExpiry, grantTagKey, LedgerRoleState, parseExpiry, parseGrantTag, PolicyAttachment,
-  PolicyDocumentJson, policyNameOfGrantTag, SpecPolicy,
+  AgentSpec, canonicalPolicyJson, CheckpointBody, ContractError, Decision, EXPIRY_CONDITION_KEY, EXPIRY_CONDITION_OPERATOR, DEFAULT_MAX_GRANT_DURATION_SECONDS, DRIFT_REQUESTER, DRIFT_TICKET, formatExpiry, formatGrantTag,
+  GOVERNED_ROLE_PATH, GrantMemory, GrantTag, grantDocumentWithExpiry, grantTagKey, LedgerRoleState, MANAGED_BY_VALUE, parseExpiry, parseGrantTag, PolicyAttachment,
+  PolicyDocumentJson, policyNameOfGrantTag, SpecPolicy, StatementJson, statementsOf, TAG_AGENT, TAG_GRANT_PREFIX, TAG_MANAGED_BY, TAG_OWNER,
+  withExpiryCondition,
 } from '../private/contract';
 import { checkpointStep } from './checkpoint';
 import { emptyState, sha256 } from './ledger';
 import { chooseRenewal, RenewalIndex, renewalKey } from './renewal';
-import { AccountSnapshot, GovernedRole, RolePolicy } from './snapshot';
+import { AccountSnapshot, ForeignMarkedRole, GovernedRole, RolePolicy } from './snapshot';
 import { SpecIndex, SpecLookup } from './specs';
 
 export interface DecideOptions {
@@ -45,6 +46,8 @@ export interface StatePatch {
   readonly specError?: string | null;
   /** The instant of a checkpoint this step records. */
   readonly lastCheckpointAt?: string;
+  /** sha256 of the foreign marker this step records. */
+  readonly foreignMarker?: string;
 }
 
 /** The record a step writes (the ledger adds role, time, run, actor and chain fields). */
@@ -58,6 +61,8 @@ export interface PlannedRecord {
   readonly message: string;
   readonly errorCode?: string;
   readonly checkpoint?: CheckpointBody;
+  /** The governance tags as found (foreign markers, governance tag tampering). */
+  readonly governanceTags?: { readonly [key: string]: string };
 }
 
 /**
@@ -183,29 +188,89 @@ export function decide(
   clock: { readonly now: Date }, options: DecideOptions,
 ): SweepPlan {
   const at = formatExpiry(clock.now);
+  const roles: RolePlan[] = snapshot.roles.map(role => {
+    try {
+      return decideRole(role, ledgerState.get(role.roleName) ?? emptyState(role.roleName), specLookupOf(role, specs), renewals, clock.now, options);
+    } catch (e) {
+      // One role's unexpected input must not stop the sweep of the others.
+      const message = `role ${role.roleName}: the sweeper could not decide (${(e as Error).message}); nothing changed on this role`;
+      return { roleName: role.roleName, agentId: role.agentId, steps: [{ roleName: role.roleName, actions: [], record: { decision: 'error', errorCode: 'DECIDE_FAILED', message } }] };
+    }
+  });
+  for (const marked of snapshot.foreignMarkers ?? []) {
+    roles.push(decideForeignMarker(marked, ledgerState.get(marked.roleName) ?? emptyState(marked.roleName)));
+  }
+  return { at, roles };
+}
+
+/** The governance tags of a role (marker, agent, owner and grant tags), the claim a foreign marker makes. */
+function governanceTagsOf(tags: { readonly [key: string]: string }): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key of Object.keys(tags).sort()) {
+    if (key === TAG_MANAGED_BY || key === TAG_AGENT || key === TAG_OWNER || key.toLowerCase().startsWith(TAG_GRANT_PREFIX)) out[key] = tags[key];
+  }
+  return out;
+}
+
+/**
+ * A role outside the governed path that carries governance tags: anyone who may
+ * tag a role can make that claim, so it gives the sweeper no right to change the
+ * role. Recorded (with an event) once per distinct set of tags, and never changed.
+ */
+export function decideForeignMarker(role: ForeignMarkedRole, state: LedgerRoleState): RolePlan {
+  const governanceTags = governanceTagsOf(role.tags);
+  const marker = sha256(`${role.path}\n${JSON.stringify(governanceTags)}`);
+  if (state.foreignMarker === marker) return { roleName: role.roleName, steps: [] };
+  const claimed = role.tags[TAG_AGENT] !== undefined ? ` claiming agent ${role.tags[TAG_AGENT]}` : '';
   return {
-    at,
-    roles: snapshot.roles.map(role => {
-      try {
-        return decideRole(role, ledgerState.get(role.roleName) ?? emptyState(role.roleName), specLookupOf(role, specs), renewals, clock.now, options);
-      } catch (e) {
-        // One role's unexpected input must not stop the sweep of the others.
-        const message = `role ${role.roleName}: the sweeper could not decide (${(e as Error).message}); nothing changed on this role`;
-        return { roleName: role.roleName, agentId: role.agentId, steps: [{ roleName: role.roleName, actions: [], record: { decision: 'error', errorCode: 'DECIDE_FAILED', message } }] };
-      }
-    }),
+    roleName: role.roleName,
+    steps: [{
+      roleName: role.roleName, actions: [],
+      record: {
+        decision: 'foreign-marker', governanceTags,
+        message: `role ${role.roleName} (path ${role.path})${claimed} carries governance tags but is not under the governed path `
+          + `${GOVERNED_ROLE_PATH}: the sweeper does not govern it and changed nothing; remove the tags, or recreate the role with GovernedAgentRole`,
+      },
+      memory: { foreignMarker: marker },
+    }],
   };
 }
 
-/** The spec lookup for a role: by its agent tag, checked against its name. */
+/**
+ * The spec lookup for a role: by its agent tag, checked against its name; when
+ * the tag is missing or names another agent's spec, the spec whose roleName is
+ * this role's (the path makes the role governed, the spec says as what).
+ */
 export function specLookupOf(role: GovernedRole, specs: SpecIndex): SpecLookup {
-  if (!role.agentId) return { error: { code: 'NO_AGENT_TAG', message: `role ${role.roleName} has no governance:agent tag: tag it with its agent id` } };
-  const found = specs.get(role.agentId);
-  if (!found) return { error: { code: 'SPEC_MISSING', message: `no approved spec for agent ${role.agentId} (parameter ${'/permission-decay/agents/' + role.agentId}): deploy the agent's stack` } };
-  if (found.spec && found.spec.roleName !== role.roleName) {
-    return { error: { code: 'SPEC_ROLE_MISMATCH', message: `approved spec of agent ${role.agentId} names role ${found.spec.roleName}, not ${role.roleName}` } };
-  }
-  return found;
+  const tagged = role.agentId !== undefined ? specs.get(role.agentId) : undefined;
+  if (tagged?.spec && tagged.spec.roleName === role.roleName) return tagged;
+  if (tagged?.error) return tagged;
+  for (const found of specs.values()) if (found.spec && found.spec.roleName === role.roleName) return found;
+  if (!role.agentId) return { error: { code: 'NO_AGENT_TAG', message: `role ${role.roleName} has no governance:agent tag and no approved spec names it: deploy its agent's stack` } };
+  if (!tagged) return { error: { code: 'SPEC_MISSING', message: `no approved spec for agent ${role.agentId} (parameter ${'/permission-decay/agents/' + role.agentId}): deploy the agent's stack` } };
+  return { error: { code: 'SPEC_ROLE_MISMATCH', message: `approved spec of agent ${role.agentId} names role ${tagged.spec!.roleName}, not ${role.roleName}` } };
+}
+
+/**
+ * The governance tags a governed role must carry: the marker always, the agent
+ * and owner from the approved spec. A missing or changed one was taken by
+ * someone, not by a deploy (CloudFormation writes them with the spec).
+ */
+function governanceTagSteps(role: GovernedRole, spec: AgentSpec | undefined): PlanStep[] {
+  const expected: [string, string][] = [[TAG_MANAGED_BY, MANAGED_BY_VALUE]];
+  if (spec) expected.push([TAG_AGENT, spec.agentId], [TAG_OWNER, spec.owner]);
+  const wrong = expected.filter(([key, value]) => role.tags[key] !== value);
+  if (wrong.length === 0) return [];
+  const found = governanceTagsOf(role.tags);
+  const described = wrong.map(([key, value]) => (role.tags[key] === undefined ? `${key} was removed` : `${key} was changed to "${role.tags[key]}"`)
+    + ` (put back: ${value})`).join('; ');
+  return [{
+    roleName: role.roleName, actions: wrong.map(([key, value]): IamAction => ({ type: 'tag', key, value })),
+    record: {
+      decision: 'tampering', governanceTags: found,
+      message: `governed role ${role.roleName}: ${described}; the role stays governed by its path ${GOVERNED_ROLE_PATH}`,
+    },
+  }];
 }
 
 function isBaseline(spec: AgentSpec, p: RolePolicy): SpecPolicy | undefined {
@@ -261,6 +326,58 @@ function documentTakesCondition(doc: PolicyDocumentJson): boolean {
     && (x.Condition === undefined || (x.Condition !== null && typeof x.Condition === 'object')));
 }
 
+/** The expiry a statement's own date condition gives it, or undefined when it has none IAM would read as one. */
+function statementExpiry(statement: StatementJson): string | undefined {
+  const condition = statement.Condition as Record<string, Record<string, unknown>> | undefined;
+  const value = condition?.[EXPIRY_CONDITION_OPERATOR]?.[EXPIRY_CONDITION_KEY];
+  if (typeof value !== 'string') return undefined;
+  try { return formatExpiry(parseExpiry(value)); } catch { return undefined; }
+}
+
+/** document text + expiry -> true when some statement has no date condition, or one later than the expiry. */
+const unboundedMemo = new Map<string, boolean>();
+
+/** True when the document does not end at `expiry` on its own: a statement lacks the date condition or carries a later one. */
+export function isUnboundedBy(documentText: string, expiry: string): boolean {
+  const key = `${expiry}\n${documentText}`;
+  const known = unboundedMemo.get(key);
+  if (known !== undefined) return known;
+  const doc = parseDocument(documentText);
+  let unbounded = false;
+  if (doc && documentTakesCondition(doc)) {
+    for (const st of statementsOf(doc)) {
+      const own = statementExpiry(st);
+      if (own === undefined || own > expiry) { unbounded = true; break; }
+    }
+  }
+  return remember(unboundedMemo, key, unbounded);
+}
+
+/** The document with the date condition at `expiry` on every statement that lacks it or ends later; earlier ones are kept. */
+export function documentBoundedBy(doc: PolicyDocumentJson, expiry: string): PolicyDocumentJson {
+  return {
+    ...doc, Version: doc.Version ?? '2012-10-17',
+    Statement: statementsOf(doc).map(st => {
+      const own = statementExpiry(st);
+      return own !== undefined && own <= expiry ? st : withExpiryCondition(st, expiry);
+    }),
+  };
+}
+
+/**
+ * The IAM change that makes a policy end at `expiry` on its own, or undefined
+ * when it already does or cannot: AWS-managed policies have no document we may
+ * change (they end by detachment at expiry), and customer-managed drift is a
+ * policy the sweeper has no standing to version (it may be shared; it is
+ * detached at expiry).
+ */
+function boundingAction(p: RolePolicy, expiry: string, origin: 'grant' | 'drift'): IamAction | undefined {
+  if (p.document === undefined || !isUnboundedBy(p.document, expiry)) return undefined;
+  if (p.kind === 'managed' && (origin === 'drift' || !p.arn)) return undefined;
+  const document = JSON.stringify(documentBoundedBy(parseDocument(p.document)!, expiry));
+  return p.kind === 'inline' ? { type: 'put-inline', policyName: p.name, document } : { type: 'create-policy-version', policyArn: p.arn!, document };
+}
+
 function laterOf(a: string | undefined, b: string | undefined): string | undefined {
   if (a === undefined) return b;
   if (b === undefined) return a;
@@ -301,7 +418,8 @@ export function decideRole(
   const driftUntil = formatMs(nowMs + options.driftPeriodSeconds * MS);
   const horizonMs = nowMs + options.warningWindowSeconds * MS;
   const roleName = role.roleName;
-  const owner = role.owner ?? spec?.owner ?? 'unknown';
+  const owner = spec?.owner ?? role.owner ?? 'unknown';
+  const agentId = spec?.agentId ?? role.agentId;
 
   if (lookup.error) {
     if (state.specError !== lookup.error.code) {
@@ -312,6 +430,9 @@ export function decideRole(
       });
     }
   }
+
+  // Governance tags are hints the path outranks: one taken or changed is recorded and put back, and the role stays governed.
+  steps.push(...governanceTagSteps(role, spec));
 
   const tags = grantTagsOf(role.tags);
 
@@ -352,7 +473,7 @@ export function decideRole(
     const i = steps.findIndex(s => s.record);
     if (i >= 0) steps[i] = { ...steps[i], memory: { ...steps[i].memory, specError: null } };
   }
-  return { roleName, agentId: role.agentId, steps };
+  return { roleName, agentId, steps };
 }
 
 /** What every policy of one role is decided against: one object per role, so the common per-policy path allocates nothing. */
@@ -421,24 +542,7 @@ function decidePolicy(r: RoleContext, p: RolePolicy): void {
   }
 
   if (tagValue === undefined && !spec) return; // may be baseline: the spec is unknown
-  let parsedTag: GrantTag | undefined;
-  let malformed: string | undefined;
-  if (tagValue !== undefined) {
-    const parsed = parsedTagAt(r.tags, tagIndex);
-    if (typeof parsed === 'string') malformed = parsed; else parsedTag = parsed;
-    // Two tag keys for one grant (they differ only in case): neither can be trusted, so the grant is drift.
-    if (isDoubleTagged(r.tags, grant)) {
-      parsedTag = undefined;
-      malformed = `grant ${grant} has more than one expiry tag (keys that differ only in case)`;
-    }
-    const maxSeconds = spec?.maxGrantDurationSeconds ?? DEFAULT_MAX_GRANT_DURATION_SECONDS;
-    if (parsedTag && laterOf(mem?.status === 'active' ? mem.expiresAt : undefined, specGrant?.expiresAt) === undefined
-      && expiryMs(parsedTag.expiresAt) - nowMs > maxSeconds * MS) {
-      // First seen with an expiry no request could have given it: not a grant, drift.
-      parsedTag = undefined;
-      malformed = `expiry ${tagValue.match(/expires=(\S+)/)?.[1]} is more than the maximum grant duration (${maxSeconds}s) from now`;
-    }
-  }
+  const { parsedTag, malformed } = readGrantTag(r.tags, tagIndex, grant, mem, specGrant, spec, nowMs);
 
   if (malformed !== undefined || (tagValue === undefined && !specGrant && !(mem && mem.status === 'active'))) {
     if (!spec) return; // drift decisions need the approved spec
@@ -458,8 +562,56 @@ function decidePolicy(r: RoleContext, p: RolePolicy): void {
   const recorded = laterOf(mem?.expiresAt, specGrant?.expiresAt);
   const firstSeen = !mem || mem.status !== 'active';
   // The common case: a known grant whose tag says what the ledger says, not yet inside the warning window. Nothing to do.
-  if (!firstSeen && parsedTag !== undefined && parsedTag.expiresAt === recorded && expiryMs(recorded) > horizonMs && horizonMs >= nowMs) return;
+  if (!firstSeen && parsedTag !== undefined && parsedTag.expiresAt === recorded && expiryMs(recorded) > horizonMs && horizonMs >= nowMs
+    && boundingAction(p, recorded, mem.origin) === undefined) return;
   grantSteps(r, p, tagValue, parsedTag, mem, requestedBy, ticket, recorded, firstSeen);
+}
+
+/** What a grant's expiry tag says, as the sweep reads it: the parsed tag, or why it is no expiry at all. */
+export interface GrantTagReading {
+  readonly tagValue?: string;
+  readonly parsedTag?: GrantTag;
+  /** Why the tag is not an expiry (malformed, doubled, or further away than any request could make it). */
+  readonly malformed?: string;
+}
+
+function readGrantTag(
+  tags: RoleGrantTags, tagIndex: number, grant: string, mem: GrantMemory | undefined, specGrant: SpecGrant | undefined, spec: AgentSpec | undefined, nowMs: number,
+): GrantTagReading {
+  if (tagIndex < 0) return {};
+  const tagValue = tags.pairs[2 * tagIndex + 1];
+  const parsed = parsedTagAt(tags, tagIndex);
+  // Two tag keys for one grant (they differ only in case): neither can be trusted, so the grant is drift.
+  if (isDoubleTagged(tags, grant)) return { tagValue, malformed: `grant ${grant} has more than one expiry tag (keys that differ only in case)` };
+  if (typeof parsed === 'string') return { tagValue, malformed: parsed };
+  const maxSeconds = spec?.maxGrantDurationSeconds ?? DEFAULT_MAX_GRANT_DURATION_SECONDS;
+  if (laterOf(mem?.status === 'active' ? mem.expiresAt : undefined, specGrant?.expiresAt) === undefined
+    && expiryMs(parsed.expiresAt) - nowMs > maxSeconds * MS) {
+    // First seen with an expiry no request could have given it: not a grant, drift.
+    return { tagValue, malformed: `expiry ${parsed.expiresAt} is more than the maximum grant duration (${maxSeconds}s) from now` };
+  }
+  return { tagValue, parsedTag: parsed };
+}
+
+/**
+ * How the sweep reads one grant's tag on a role at `now` (the CLI's status
+ * shows the same reading the sweep acts on), with the expiry the ledger or the
+ * approved spec recorded for it.
+ */
+export function grantTagReading(
+  role: GovernedRole, grant: string, state: LedgerRoleState, lookup: SpecLookup, now: Date,
+): GrantTagReading & { readonly recorded?: string; readonly memory?: GrantMemory } {
+  const tags = grantTagsOf(role.tags);
+  const mem = state.grants[grant];
+  const specGrant = lookup.spec ? specGrantOf(lookup.spec, grant) : undefined;
+  const reading = readGrantTag(tags, tagIndexOf(tags, grant), grant, mem, specGrant, lookup.spec, now.getTime());
+  const recorded = laterOf(mem?.status === 'active' ? mem.expiresAt : undefined, specGrant?.expiresAt);
+  return { ...reading, ...(recorded !== undefined ? { recorded } : {}), ...(mem ? { memory: mem } : {}) };
+}
+
+/** True when `p` is one of the approved spec's baseline policies. */
+export function isBaselinePolicy(lookup: SpecLookup, p: RolePolicy): boolean {
+  return lookup.spec !== undefined && isBaseline(lookup.spec, p) !== undefined;
 }
 
 /** Drift: an untagged policy, or a malformed expiry tag (never "no expiry"). */
@@ -484,7 +636,7 @@ function driftSteps(
   const why = malformed !== undefined ? `malformed expiry tag "${tagValue}" (${malformed})` : `policy ${grant} is neither baseline nor a tagged grant`;
   if (!options.strict && malformed !== undefined && mem?.status === 'active' && mem.origin === 'drift' && mem.expiresAt === until && mem.warnedFor === memory.warnedFor) {
     // Drift already recorded with this expiry (a sweep interrupted before its re-tag): re-tag without a new record.
-    steps.push({ roleName, grant, actions: [{ type: 'tag', key: grantTagKey(grant), value: formatGrantTag({ expiresAt: until, requestedBy: DRIFT_REQUESTER, ticket: DRIFT_TICKET }) }] });
+    steps.push({ roleName, grant, actions: driftDecayActions(p, until) });
     if (until <= nowText) steps.push(expiredDriftRevocation(memory));
     return;
   }
@@ -504,7 +656,7 @@ function driftSteps(
     });
   } else {
     steps.push({
-      roleName, grant, actions: [{ type: 'tag', key: grantTagKey(grant), value: formatGrantTag({ expiresAt: until, requestedBy: DRIFT_REQUESTER, ticket: DRIFT_TICKET }) }],
+      roleName, grant, actions: driftDecayActions(p, until),
       record: { decision: 'drift', grant, policy: attachmentOf(p), expiresAt: until, requestedBy: DRIFT_REQUESTER, ticket: DRIFT_TICKET, message: `${why}; it decays at ${until}` },
       memory: { grants: { [grant]: memory } },
       notify: { subject: `Drift found on ${roleName}`, message: `${why}. It now expires at ${until} unless it is requested properly (owner ${owner}).` },
@@ -512,6 +664,17 @@ function driftSteps(
     // The recorded expiry this drift keeps has already passed: revoke in this sweep, not the next.
     if (until <= nowText) steps.push(expiredDriftRevocation(memory));
   }
+}
+
+/**
+ * Drift decays like a grant: the date condition of its expiry on an inline
+ * document (IAM ends it even if no sweep runs), then the canonical drift tag,
+ * which replaces a malformed or too-far one.
+ */
+function driftDecayActions(p: RolePolicy, until: string): IamAction[] {
+  const bound = boundingAction(p, until, 'drift');
+  const tag: IamAction = { type: 'tag', key: grantTagKey(p.name), value: formatGrantTag({ expiresAt: until, requestedBy: DRIFT_REQUESTER, ticket: DRIFT_TICKET }) };
+  return bound ? [bound, tag] : [tag];
 }
 
 /** A tagged grant (or a known grant whose tag was removed) with something to record or converge. */
@@ -607,7 +770,21 @@ function grantSteps(
       memory: { grants: { [grant]: current } },
     });
   }
-  r.steps.push(...grantSteps);}
+  // A grant still on the role must end in IAM at its expiry even if no sweep runs again: a hand-written grant
+  // (tagged, but without the date condition, or with a later one) gets the condition, its old document recorded first.
+  const rewrites = grantSteps.some(st => st.actions.some(a => a.type === 'put-inline' || a.type === 'create-policy-version'));
+  const bounding = current.status === 'active' && !rewrites ? boundingAction(p, current.expiresAt, current.origin) : undefined;
+  if (bounding) {
+    grantSteps.push({
+      roleName, grant, actions: [bounding],
+      record: {
+        decision: 'repaired', grant, expiresAt: current.expiresAt, requestedBy, ticket, policy: attachmentOf(p),
+        message: `statements of ${grant} did not all carry the date condition of its expiry ${current.expiresAt}; added, so IAM ends it then even if no sweep runs`,
+      },
+    });
+  }
+  r.steps.push(...grantSteps);
+}
 
 function stripped(m: GrantMemory): GrantMemory {
   const out: Record<string, unknown> = {};
@@ -616,7 +793,9 @@ function stripped(m: GrantMemory): GrantMemory {
 }
 
 /** Applies a step's patch to a STATE body. Pure. */
-export function patchState(state: LedgerRoleState, patch: StatePatch | undefined): Pick<LedgerRoleState, 'grants' | 'baselineFlags' | 'specError' | 'lastCheckpointAt'> {
+export function patchState(
+  state: LedgerRoleState, patch: StatePatch | undefined,
+): Pick<LedgerRoleState, 'grants' | 'baselineFlags' | 'specError' | 'lastCheckpointAt' | 'foreignMarker'> {
   const grants: Record<string, GrantMemory> = { ...state.grants };
   for (const [k, v] of Object.entries(patch?.grants ?? {})) {
     if (v === null) delete grants[k]; else grants[k] = stripped(v);
@@ -627,5 +806,9 @@ export function patchState(state: LedgerRoleState, patch: StatePatch | undefined
   }
   const specError = patch && 'specError' in patch ? (patch.specError ?? undefined) : state.specError;
   const lastCheckpointAt = patch?.lastCheckpointAt ?? state.lastCheckpointAt;
-  return { grants, baselineFlags: flags, ...(specError !== undefined ? { specError } : {}), ...(lastCheckpointAt !== undefined ? { lastCheckpointAt } : {}) };
+  const foreignMarker = patch?.foreignMarker ?? state.foreignMarker;
+  return {
+    grants, baselineFlags: flags, ...(specError !== undefined ? { specError } : {}), ...(lastCheckpointAt !== undefined ? { lastCheckpointAt } : {}),
+    ...(foreignMarker !== undefined ? { foreignMarker } : {}),
+  };
 }

@@ -3,8 +3,8 @@
  * (the same code as `permission-decay sweep`) and returns a summary. Clients
  * use the SDK's standard chains, so AWS_ENDPOINT_URL is honoured.
  */
-import { formatExpiry, normalizeInstant } from '../private/contract';
 import { createClients } from './aws-clients';
+import { chooseSweepInstant } from './sweep-clock';
 import { runSweep, sweepConfigFromEnv } from './sweep';
 
 export interface SweepSummary {
@@ -16,29 +16,16 @@ export interface SweepSummary {
   readonly ok: boolean;
 }
 
-/** The part of an EventBridge scheduled event the sweeper reads. */
-interface ScheduledEvent {
-  readonly source?: string;
-  readonly 'detail-type'?: string;
-  readonly time?: string;
-}
-
 /**
  * The instant a sweep judges by: the scheduled event's `time` (so a retried
- * invocation decides exactly as the first attempt did, and a replayed event is
- * deterministic), else the current second. Only a well-formed scheduled event
- * is honoured; anything else is the real clock.
+ * invocation decides exactly as the first attempt did) when it lies within a
+ * bounded skew of the real clock, else the real clock (lib/sweeper/sweep-clock.ts).
+ * A refused time is logged: it is either a very late retry or a forged event.
  */
 export function sweepInstant(event: unknown, clock: () => Date = () => new Date()): string {
-  const e = (event ?? {}) as ScheduledEvent;
-  if (e.source === 'aws.events' && e['detail-type'] === 'Scheduled Event' && typeof e.time === 'string') {
-    try {
-      return normalizeInstant(e.time, 'scheduled event time');
-    } catch {
-      // A malformed time is not a reason to judge by a wrong instant: use the clock.
-    }
-  }
-  return formatExpiry(clock());
+  const choice = chooseSweepInstant(event, clock);
+  if (choice.refused) console.warn(JSON.stringify({ msg: 'permission-decay sweep instant', instant: choice.instant, refused: choice.refused }));
+  return choice.instant;
 }
 
 export async function handler(event?: unknown): Promise<SweepSummary> {

@@ -16,7 +16,7 @@ import {
 export type RecordDraft = Omit<LedgerRecord, 'pk' | 'sk' | 'seq' | 'prevHash' | 'hash'>;
 
 /** The part of the STATE item a writer sets (the chain head is the ledger's business). */
-export type StateBody = Pick<LedgerRoleState, 'grants' | 'baselineFlags' | 'specError' | 'lastCheckpointAt'>;
+export type StateBody = Pick<LedgerRoleState, 'grants' | 'baselineFlags' | 'specError' | 'lastCheckpointAt' | 'foreignMarker'>;
 
 /** Another writer appended to the role first: re-read the role and decide again. */
 export class LedgerConflictError extends Error {

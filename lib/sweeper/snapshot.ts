@@ -10,7 +10,7 @@ import {
   ListAttachedRolePoliciesCommandOutput, ListRolePoliciesCommandOutput, ListRolesCommand, RoleDetail, Tag,
 } from '@aws-sdk/client-iam';
 import { isNoSuchEntity } from './errors';
-import { MANAGED_BY_VALUE, TAG_AGENT, TAG_MANAGED_BY, TAG_OWNER } from '../private/contract';
+import { GOVERNED_ROLE_PATH, TAG_AGENT, TAG_MANAGED_BY, TAG_OWNER } from '../private/contract';
 
 /** A policy on a governed role. */
 export interface RolePolicy {
@@ -33,8 +33,24 @@ export interface GovernedRole {
   readonly policies: readonly RolePolicy[];
 }
 
+/**
+ * A role outside the governed path that carries the managed-by marker. Never
+ * changed: tags can be put on any role by whoever may tag it, so they only
+ * report a claim; the sweep records the claim (once per distinct tag set).
+ */
+export interface ForeignMarkedRole {
+  readonly roleName: string;
+  readonly arn: string;
+  /** The role's IAM path, e.g. `/`. */
+  readonly path: string;
+  readonly tags: { readonly [key: string]: string };
+}
+
 export interface AccountSnapshot {
+  /** Roles under GOVERNED_ROLE_PATH, whatever their tags say. */
   readonly roles: readonly GovernedRole[];
+  /** Roles outside the path that carry governance tags. @default none */
+  readonly foreignMarkers?: readonly ForeignMarkedRole[];
 }
 
 /** IAM returns documents URL-encoded (RFC 3986); the SDK does not decode them. */
@@ -57,8 +73,18 @@ function tagMap(tags: Tag[] | undefined): Record<string, string> {
   return out;
 }
 
-function isGoverned(tags: Record<string, string>): boolean {
-  return tags[TAG_MANAGED_BY] === MANAGED_BY_VALUE;
+/**
+ * Governance is anchored on the role's IAM path: fixed when the role is
+ * created and part of its ARN, so nobody can take a role out of governance
+ * (untagging it) or pull one in (tagging it) afterwards.
+ */
+export function isGovernedPath(path: string | undefined): boolean {
+  return path !== undefined && path.startsWith(GOVERNED_ROLE_PATH);
+}
+
+/** True when the tags claim governance (the managed-by marker, whatever its value, or an agent tag). */
+function carriesMarker(tags: Record<string, string>): boolean {
+  return tags[TAG_MANAGED_BY] !== undefined || tags[TAG_AGENT] !== undefined;
 }
 
 /** The most entries IAM returns in one GetAccountAuthorizationDetails page. */
@@ -84,9 +110,14 @@ export async function readSnapshot(iam: IAMClient): Promise<AccountSnapshot> {
   } while (marker);
 
   const roles: GovernedRole[] = [];
+  const foreignMarkers: ForeignMarkedRole[] = [];
   for (const r of rawRoles) {
+    if (!r.RoleName) continue;
     const tags = tagMap(r.Tags);
-    if (!isGoverned(tags) || !r.RoleName) continue;
+    if (!isGovernedPath(r.Path)) {
+      if (carriesMarker(tags)) foreignMarkers.push({ roleName: r.RoleName, arn: r.Arn ?? '', path: r.Path ?? '/', tags });
+      continue;
+    }
     const policies: RolePolicy[] = [];
     for (const p of r.RolePolicyList ?? []) {
       if (p.PolicyName) policies.push({ kind: 'inline', name: p.PolicyName, document: decodeDocument(p.PolicyDocument) });
@@ -99,7 +130,8 @@ export async function readSnapshot(iam: IAMClient): Promise<AccountSnapshot> {
     roles.push(roleOf(r.RoleName, r.Arn ?? '', tags, policies));
   }
   roles.sort((a, b) => a.roleName.localeCompare(b.roleName));
-  return { roles };
+  foreignMarkers.sort((a, b) => a.roleName.localeCompare(b.roleName));
+  return { roles, foreignMarkers };
 }
 
 function roleOf(roleName: string, arn: string, tags: Record<string, string>, policies: RolePolicy[]): GovernedRole {
@@ -116,7 +148,7 @@ export async function readRole(iam: IAMClient, roleName: string): Promise<Govern
     if (isNoSuchEntity(e)) return undefined;
     throw e;
   }
-  if (!role) return undefined;
+  if (!role || !isGovernedPath(role.Path)) return undefined;
   const rawTags: Tag[] = [];
   let marker: string | undefined;
   do {
@@ -125,7 +157,6 @@ export async function readRole(iam: IAMClient, roleName: string): Promise<Govern
     marker = page.IsTruncated ? page.Marker : undefined;
   } while (marker);
   const tags = tagMap(rawTags);
-  if (!isGoverned(tags)) return undefined;
   const policies: RolePolicy[] = [];
   marker = undefined;
   do {
@@ -167,17 +198,17 @@ export async function readRole(iam: IAMClient, roleName: string): Promise<Govern
   return roleOf(roleName, role.Arn ?? '', tags, policies);
 }
 
-/** Finds a governed role by name, or by agent id (the governance:agent tag). */
+/** Finds a governed role by name, or by agent id (the governance:agent tag of a role under the governed path). */
 export async function resolveRoleName(iam: IAMClient, roleOrAgent: string): Promise<string | undefined> {
   if (await readRole(iam, roleOrAgent)) return roleOrAgent;
   let marker: string | undefined;
   do {
-    const page = await iam.send(new ListRolesCommand({ Marker: marker }));
+    const page = await iam.send(new ListRolesCommand({ Marker: marker, PathPrefix: GOVERNED_ROLE_PATH }));
     for (const r of page.Roles ?? []) {
       if (!r.RoleName) continue;
       const tags = (await iam.send(new ListRoleTagsCommand({ RoleName: r.RoleName }))).Tags;
       const m = tagMap(tags);
-      if (isGoverned(m) && m[TAG_AGENT] === roleOrAgent) return r.RoleName;
+      if (isGovernedPath(r.Path) && m[TAG_AGENT] === roleOrAgent) return r.RoleName;
     }
     marker = page.IsTruncated ? page.Marker : undefined;
   } while (marker);

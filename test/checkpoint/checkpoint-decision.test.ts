@@ -17,7 +17,7 @@ const GRANT = doc('s3:GetObject', 'arn:aws:s3:::b/*');
 function role(policies: { name: string; document?: PolicyDocumentJson | string; kind?: 'inline' | 'managed'; arn?: string }[], tags: Record<string, string> = {}): GovernedRole {
   return {
     roleName: 'r', arn: 'arn:aws:iam::1:role/r', agentId: 'a',
-    tags: { 'governance:managed-by': 'permission-decay', 'governance:agent': 'a', ...tags },
+    tags: { 'governance:managed-by': 'permission-decay', 'governance:agent': 'a', 'governance:owner': 'o', ...tags },
     policies: policies.map(p => ({
       kind: p.kind ?? 'inline', name: p.name, ...(p.arn ? { arn: p.arn } : {}),
       document: typeof p.document === 'string' ? p.document : JSON.stringify(p.document ?? GRANT),

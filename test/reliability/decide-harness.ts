@@ -4,7 +4,7 @@
  * then the IAM actions), so "plan again" can be checked without AWS.
  */
 import {
-  AgentSpec, grantDocumentWithExpiry, LedgerRoleState, MANAGED_BY_VALUE, PolicyDocumentJson, SPEC_VERSION, TAG_AGENT, TAG_MANAGED_BY,
+  AgentSpec, grantDocumentWithExpiry, LedgerRoleState, MANAGED_BY_VALUE, PolicyDocumentJson, SPEC_VERSION, TAG_AGENT, TAG_MANAGED_BY, TAG_OWNER,
 } from '../../lib/private/contract';
 import { DecideOptions, decideRole, patchState, RolePlan } from '../../lib/sweeper/decide';
 import { emptyState } from '../../lib/sweeper/ledger';
@@ -27,7 +27,7 @@ export function plainDoc(action = 'logs:PutLogEvents'): PolicyDocumentJson {
 export function role(policies: RolePolicy[], grantTags: Record<string, string>, extraTags: Record<string, string> = {}): GovernedRole {
   return {
     roleName: ROLE, arn: `arn:aws:iam::123456789012:role/${ROLE}`, agentId: AGENT, owner: 'owner@example.com',
-    tags: { [TAG_MANAGED_BY]: MANAGED_BY_VALUE, [TAG_AGENT]: AGENT, ...grantTags, ...extraTags },
+    tags: { [TAG_MANAGED_BY]: MANAGED_BY_VALUE, [TAG_AGENT]: AGENT, [TAG_OWNER]: 'owner@example.com', ...grantTags, ...extraTags },
     policies,
   };
 }

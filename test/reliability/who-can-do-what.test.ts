@@ -28,6 +28,7 @@ const support = rolePolicies(template, supportId);
 const ops = rolePolicies(template, opsId);
 const sweeper = rolePolicies(template, sweeperId);
 const roleArn = (name: string) => `arn:aws:iam::${SIM_ACCOUNT}:role/${name}`;
+const governedRoleArn = (name: string) => `arn:aws:iam::${SIM_ACCOUNT}:role/permission-decay/agents/${name}`;
 const governed = { [TAG_MANAGED_BY]: MANAGED_BY_VALUE };
 const ledgerId = Object.entries(template.Resources as Record<string, { Type: string }>).find(([, r]) => r.Type === 'AWS::DynamoDB::Table' && JSON.stringify(r).includes('Ledger'))?.[0]
   ?? Object.keys(template.Resources).find(k => k.includes('Ledger') && template.Resources[k].Type === 'AWS::DynamoDB::Table')!;
@@ -93,20 +94,19 @@ describe('an agent', () => {
 });
 
 describe("the sweeper's role", () => {
-  test('changes grants on governed roles only', async () => {
+  test('changes grants on governed-path roles only, whatever tags another role carries', async () => {
     for (const action of ['iam:DeleteRolePolicy', 'iam:DetachRolePolicy', 'iam:PutRolePolicy']) {
-      expect(await simulate({ ...sweeper, action, resource: roleArn(supportId), resourceTags: governed })).toBe('Allowed');
+      expect(await simulate({ ...sweeper, action, resource: governedRoleArn(supportId), resourceTags: governed })).toBe('Allowed');
       expect(await simulate({ ...sweeper, action, resource: roleArn('Admin'), resourceTags: {} })).not.toBe('Allowed');
-      expect(await simulate({ ...sweeper, action, resource: roleArn('Admin'), resourceTags: { [TAG_MANAGED_BY]: 'someone-else' } })).not.toBe('Allowed');
+      expect(await simulate({ ...sweeper, action, resource: roleArn('Admin'), resourceTags: governed })).not.toBe('Allowed');
     }
   });
 
-  test('tags only grant expiry tags, never the governance tags', async () => {
-    const tag = (keys: string[]) => ({ ...sweeper, action: 'iam:TagRole', resource: roleArn(supportId), resourceTags: governed, context: { 'aws:TagKeys': keys } });
+  test('tags only grant expiry tags and the governance tags it puts back, and never removes a governance tag', async () => {
+    const tag = (keys: string[]) => ({ ...sweeper, action: 'iam:TagRole', resource: governedRoleArn(supportId), resourceTags: governed, context: { 'aws:TagKeys': keys } });
     expect(await simulate(tag([grantTagKey('g1')]))).toBe('Allowed');
-    expect(await simulate(tag([TAG_MANAGED_BY]))).not.toBe('Allowed');
-    expect(await simulate(tag([grantTagKey('g1'), 'governance:agent']))).not.toBe('Allowed');
-    expect(await simulate({ ...sweeper, action: 'iam:UntagRole', resource: roleArn(supportId), resourceTags: governed, context: { 'aws:TagKeys': [TAG_MANAGED_BY] } })).not.toBe('Allowed');
+    expect(await simulate(tag([grantTagKey('g1'), 'cost-center']))).not.toBe('Allowed');
+    expect(await simulate({ ...sweeper, action: 'iam:UntagRole', resource: governedRoleArn(supportId), resourceTags: governed, context: { 'aws:TagKeys': [TAG_MANAGED_BY] } })).toBe('ExplicitlyDenied');
   });
 
   test.each(['iam:AttachRolePolicy', 'iam:CreateRole', 'iam:UpdateAssumeRolePolicy', 'iam:PutRolePermissionsBoundary', 'iam:DeleteRolePermissionsBoundary', 'iam:PassRole'])(

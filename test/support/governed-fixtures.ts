@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-iam';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import {
-  AgentSpec, formatGrantTag, grantDocumentWithExpiry, grantTagKey, MANAGED_BY_VALUE, PolicyDocumentJson, SpecGrant, SpecPolicy,
+  AgentSpec, formatGrantTag, GOVERNED_ROLE_PATH, grantDocumentWithExpiry, grantTagKey, MANAGED_BY_VALUE, PolicyDocumentJson, SpecGrant, SpecPolicy,
   specParameterName, SPEC_VERSION, TAG_AGENT, TAG_MANAGED_BY, TAG_OWNER,
 } from '../../lib/private/contract';
 import { AwsClients, createClients } from '../../lib/sweeper/aws-clients';
@@ -63,6 +63,8 @@ export interface GovernedRoleFixture {
   readonly maxGrantDurationSeconds?: number;
   /** @default 3 */
   readonly maxRenewals?: number;
+  /** IAM path of the role. @default GOVERNED_ROLE_PATH (a governed role); '/' makes a role that only carries the tags */
+  readonly path?: string;
 }
 
 export interface CreatedRole {
@@ -87,7 +89,7 @@ export async function createGovernedRole(clients: { iam: IAMClient; ssm: SSMClie
     if (g.tag === null) continue;
     tags.push({ Key: grantTagKey(g.name), Value: g.tag ?? formatGrantTag({ expiresAt: g.expiresAt, requestedBy: g.requestedBy ?? 'bob', ticket: g.ticket ?? 'T-1' }) });
   }
-  await clients.iam.send(new CreateRoleCommand({ RoleName: roleName, AssumeRolePolicyDocument: TRUST, Tags: tags }));
+  await clients.iam.send(new CreateRoleCommand({ RoleName: roleName, Path: f.path ?? GOVERNED_ROLE_PATH, AssumeRolePolicyDocument: TRUST, Tags: tags }));
   const arns: Record<string, string> = {};
   const put = async (p: FixturePolicy, document: PolicyDocumentJson): Promise<SpecPolicy> => {
     const text = JSON.stringify(document);

@@ -1,5 +1,5 @@
 import { Template } from 'aws-cdk-lib/assertions';
-import { MANAGED_BY_VALUE, TAG_GRANT_PREFIX, TAG_MANAGED_BY } from '../../lib/private/contract';
+import { MANAGED_BY_VALUE, TAG_AGENT, TAG_GRANT_PREFIX, TAG_MANAGED_BY, TAG_OWNER } from '../../lib/private/contract';
 import { sweeperStack } from './sweeper-fixture';
 
 type Statement = { Sid?: string; Effect: string; Action: string | string[]; Resource: unknown; Condition?: Record<string, Record<string, unknown>> };
@@ -26,23 +26,34 @@ describe('the sweeper role', () => {
   const allowed = new Set(allows.flatMap(actionsOf));
   const governed = { [`aws:ResourceTag/${TAG_MANAGED_BY}`]: MANAGED_BY_VALUE };
 
-  test('every IAM write it is allowed is conditioned on the managed-by tag', () => {
+  test('every role write it is allowed is scoped to the governed path by ARN, not by a tag', () => {
     const iamWrites = allows.filter(s => actionsOf(s).some(a => /^iam:(Tag|Untag|Put|Delete|Detach|Create|Attach|Update)/.test(a)));
-    expect(iamWrites.map(s => s.Sid).sort()).toEqual(['ChangeGovernedRoleGrants', 'RenewManagedGrantPolicies', 'TagGovernedRoleGrants']);
-    for (const s of iamWrites) expect(s.Condition?.StringEquals).toEqual(governed);
+    expect(iamWrites.map(s => s.Sid).sort()).toEqual(['ChangeGovernedRoleGrants', 'RenewManagedGrantPolicies', 'TagGovernedRoleGrants', 'UntagGovernedRoleGrants']);
+    for (const s of iamWrites.filter(x => x.Sid !== 'RenewManagedGrantPolicies')) {
+      expect(JSON.stringify(s.Resource)).toContain(':role/permission-decay/agents/*');
+      expect(JSON.stringify(s.Condition ?? {})).not.toContain('aws:ResourceTag');
+    }
+    // A managed policy has no governed path: its versions are written only where the policy is tagged governed.
+    expect(bySid(statements, 'RenewManagedGrantPolicies').Condition?.StringEquals).toEqual(governed);
     expect(new Set(iamWrites.flatMap(actionsOf))).toEqual(new Set([
       'iam:TagRole', 'iam:UntagRole', 'iam:DeleteRolePolicy', 'iam:DetachRolePolicy', 'iam:PutRolePolicy',
       'iam:CreatePolicyVersion', 'iam:DeletePolicyVersion',
     ]));
   });
 
-  test('tag changes are limited to grant expiry tags', () => {
-    const s = bySid(statements, 'TagGovernedRoleGrants');
-    expect(s.Condition).toEqual({
-      'StringEquals': governed,
+  test('it tags grant tags and the governance tags it puts back; it untags grant tags only', () => {
+    expect(bySid(statements, 'TagGovernedRoleGrants').Condition).toEqual({
+      'ForAllValues:StringLike': { 'aws:TagKeys': [`${TAG_GRANT_PREFIX}*`, TAG_MANAGED_BY, TAG_AGENT, TAG_OWNER] },
+      'Null': { 'aws:TagKeys': 'false' },
+      'StringEqualsIfExists': { [`aws:RequestTag/${TAG_MANAGED_BY}`]: MANAGED_BY_VALUE },
+    });
+    expect(bySid(statements, 'UntagGovernedRoleGrants').Condition).toEqual({
       'ForAllValues:StringLike': { 'aws:TagKeys': [`${TAG_GRANT_PREFIX}*`] },
       'Null': { 'aws:TagKeys': 'false' },
     });
+    const deny = bySid(statements, 'DenyRemovingGovernanceTags');
+    expect(deny.Effect).toBe('Deny');
+    expect(deny.Condition).toEqual({ 'ForAnyValue:StringEquals': { 'aws:TagKeys': [TAG_MANAGED_BY, TAG_AGENT, TAG_OWNER] } });
   });
 
   test.each([
