@@ -51,6 +51,8 @@ export interface GovernedRoleFixture {
   readonly agentId: string;
   /** @default `agent-${agentId}` */
   readonly roleName?: string;
+  /** IAM path of the role (production: GOVERNED_ROLE_PATH). @default '/' */
+  readonly path?: string;
   /** @default 'owner@example.com' */
   readonly owner?: string;
   readonly baseline?: FixturePolicy[];
@@ -87,7 +89,7 @@ export async function createGovernedRole(clients: { iam: IAMClient; ssm: SSMClie
     if (g.tag === null) continue;
     tags.push({ Key: grantTagKey(g.name), Value: g.tag ?? formatGrantTag({ expiresAt: g.expiresAt, requestedBy: g.requestedBy ?? 'bob', ticket: g.ticket ?? 'T-1' }) });
   }
-  await clients.iam.send(new CreateRoleCommand({ RoleName: roleName, AssumeRolePolicyDocument: TRUST, Tags: tags }));
+  await clients.iam.send(new CreateRoleCommand({ RoleName: roleName, Path: f.path, AssumeRolePolicyDocument: TRUST, Tags: tags }));
   const arns: Record<string, string> = {};
   const put = async (p: FixturePolicy, document: PolicyDocumentJson): Promise<SpecPolicy> => {
     const text = JSON.stringify(document);
