@@ -278,6 +278,14 @@ test('every call the people made maps to the IAM actions AWS authorises it as', 
   for (const a of ['iam:PutRolePolicy', 'iam:AttachRolePolicy', 'iam:TagRole', 'dynamodb:PutItem', 'dynamodb:Query']) expect([a, actions.has(a)]).toEqual([a, true]);
 });
 
+test('every ledger write on the wire is a transaction whose every Put carries a condition (appends never overwrite)', () => {
+  const ddbWrites = calls.filter(c => c.service === 'dynamodb' && !['Query', 'GetItem', 'BatchGetItem', 'DescribeTable', 'Scan'].includes(c.action));
+  expect(new Set(ddbWrites.map(c => c.action))).toEqual(new Set(['TransactWriteItems']));
+  const puts = ddbWrites.flatMap(c => (c.params.TransactItems as { Put?: { ConditionExpression?: string } }[]).filter(i => i.Put).map(i => i.Put!));
+  expect(puts.length).toBeGreaterThan(20);
+  expect(puts.filter(p => !p.ConditionExpression)).toEqual([]);
+});
+
 test('every recorded call belongs to the sweeper or a person in the table (nothing made unjudged)', () => {
   const known = new Set([SWEEPER_KEY.accessKeyId, ...Object.values(keys).map(k => k.accessKeyId)]);
   expect(calls.filter(c => !known.has(c.accessKeyId)).map(c => `${c.service}:${c.action} during ${c.during}`)).toEqual([]);

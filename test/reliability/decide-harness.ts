@@ -42,8 +42,11 @@ export function spec(baseline: { name: string; kind?: 'inline' | 'managed'; docu
   };
 }
 
-/** Applies a role's plan in memory, as apply.ts does against AWS. */
-export function applyInMemory(r: GovernedRole, state: LedgerRoleState, plan: RolePlan): { role: GovernedRole; state: LedgerRoleState; records: string[] } {
+/**
+ * Applies a role's plan in memory, as apply.ts does against AWS. With `at` (the sweep's instant), the
+ * first record of a role also sets STATE's firstSeenAt, as the ledger's append does.
+ */
+export function applyInMemory(r: GovernedRole, state: LedgerRoleState, plan: RolePlan, at?: string): { role: GovernedRole; state: LedgerRoleState; records: string[] } {
   let policies = [...r.policies];
   const tags: Record<string, string> = { ...r.tags };
   let s = state;
@@ -51,7 +54,8 @@ export function applyInMemory(r: GovernedRole, state: LedgerRoleState, plan: Rol
   for (const step of plan.steps) {
     if (step.record) {
       records.push(`${step.record.decision}:${step.grant ?? ''}`);
-      s = { ...s, ...patchState(s, step.memory), seq: s.seq + 1 } as LedgerRoleState;
+      const firstSeenAt = s.firstSeenAt ?? (s.seq === 0 ? at : undefined);
+      s = { ...s, ...patchState(s, step.memory), seq: s.seq + 1, ...(firstSeenAt !== undefined ? { firstSeenAt } : {}) } as LedgerRoleState;
       if (!step.memory || !('specError' in step.memory)) s = s.specError === undefined ? s : s;
     }
     for (const a of step.actions) {
