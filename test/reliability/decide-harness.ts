@@ -64,12 +64,17 @@ export function applyInMemory(r: GovernedRole, state: LedgerRoleState, plan: Rol
         case 'create-policy-version': policies = policies.map(p => (p.arn === a.policyArn ? { ...p, document: a.document } : p)); break;
         case 'delete-inline': policies = policies.filter(p => !(p.kind === 'inline' && p.name === a.policyName)); break;
         case 'detach': policies = policies.filter(p => p.arn !== a.policyArn); break;
-        case 'tag': tags[a.key] = a.value; break;
-        case 'untag': delete tags[a.key]; break;
+        // IAM role tag keys are not case sensitive (case is kept): a tag replaces, and an untag removes, every key equal ignoring case.
+        case 'tag': dropKey(tags, a.key); tags[a.key] = a.value; break;
+        case 'untag': dropKey(tags, a.key); break;
       }
     }
   }
   return { role: { ...r, policies, tags }, state: s, records };
+}
+
+function dropKey(tags: Record<string, string>, key: string): void {
+  for (const k of Object.keys(tags)) if (k.toLowerCase() === key.toLowerCase()) delete tags[k];
 }
 
 export function decide1(r: GovernedRole, state: LedgerRoleState | undefined, lookup: SpecLookup, renewals: RenewalIndex, now: string, options = OPTIONS): RolePlan {

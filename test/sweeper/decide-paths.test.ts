@@ -5,7 +5,7 @@
  * passed, a spec error cleared, and what each step writes and changes.
  */
 import { AgentSpec, formatGrantTag, GrantMemory, LedgerRoleState } from '../../lib/private/contract';
-import { decide, decideRole, DecideOptions, specLookupOf } from '../../lib/sweeper/decide';
+import { decide, decideRole, DecideOptions, patchState, renewalKeysNeeded, specLookupOf } from '../../lib/sweeper/decide';
 import { emptyState } from '../../lib/sweeper/ledger';
 import { GovernedRole } from '../../lib/sweeper/snapshot';
 import { SpecIndex, SpecLookup } from '../../lib/sweeper/specs';
@@ -150,5 +150,50 @@ describe('drift whose recorded expiry has passed', () => {
     const plan = decideRole(r, emptyState('r'), { spec: specOf('a', 'r') }, new Map(), NOW, { ...OPTS, driftPeriodSeconds: 86400 });
     expect(plan.steps[0].memory!.grants!.hand).toMatchObject({ expiresAt: '2030-01-11T00:00:00Z', warnedFor: '2030-01-11T00:00:00Z' });
     expect(plan.steps[0].notify?.subject).toBe('Drift found on r');
+  });
+});
+
+describe('leftovers and odd input', () => {
+  test('a grant tag whose policy is gone, already revoked in the ledger: untagged without a new record', () => {
+    const r = role('r', 'a', { 'governance:grant:g': tag('2030-01-09T00:00:00Z') }, []);
+    const plan = decideRole(r, memory('g', '2030-01-09T00:00:00Z', { status: 'revoked' }), { spec: specOf('a', 'r') }, new Map(), NOW, OPTS);
+    expect(plan.steps).toEqual([{ roleName: 'r', grant: 'g', actions: [{ type: 'untag', key: 'governance:grant:g' }] }]);
+  });
+
+  test('a malformed tag whose policy is gone is cleaned, recording no expiry', () => {
+    const r = role('r', 'a', { 'governance:grant:g': 'expires=never' }, []);
+    const plan = decideRole(r, emptyState('r'), { spec: specOf('a', 'r') }, new Map(), NOW, OPTS);
+    expect(decisions(plan.steps)).toEqual(['cleaned:g']);
+    expect(plan.steps[0].record!.expiresAt).toBeUndefined();
+    expect(plan.steps[0].memory).toBeUndefined();
+  });
+
+  test('an expired grant whose document is not JSON is revoked with the text recorded as it was', () => {
+    const r: GovernedRole = { ...role('r', 'a', { 'governance:grant:g': tag('2030-01-09T00:00:00Z') }, []), policies: [{ kind: 'inline', name: 'g', document: '{not json' }] };
+    const plan = decideRole(r, emptyState('r'), { spec: specOf('a', 'r') }, new Map(), NOW, OPTS);
+    expect(decisions(plan.steps)).toEqual(['revoked:g']);
+    expect(plan.steps[0].record!.policy).toEqual({ kind: 'inline', name: 'g', document: '{not json' });
+    expect(plan.steps[0].memory!.grants!.g!.revokedDocumentHash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  test('patchState: null removes a grant memory and a baseline flag; an absent patch keeps both', () => {
+    const state: LedgerRoleState = { ...memory('g', '2030-01-09T00:00:00Z'), baselineFlags: { base: 'h' }, specError: 'SPEC_MISSING' };
+    expect(patchState(state, { grants: { g: null }, baselineFlags: { base: null }, specError: null })).toEqual({ grants: {}, baselineFlags: {} });
+    expect(patchState(state, undefined)).toEqual({ grants: state.grants, baselineFlags: { base: 'h' }, specError: 'SPEC_MISSING' });
+  });
+
+  test.each([
+    ['expired by tag', { 'governance:grant:g': tag('2030-01-09T00:00:00Z') }, undefined, true],
+    ['inside the warning window', { 'governance:grant:g': tag('2030-01-12T00:00:00Z') }, undefined, true],
+    ['well ahead', { 'governance:grant:g': tag('2030-02-01T00:00:00Z') }, undefined, false],
+    ['well ahead, but recorded as expiring', { 'governance:grant:g': tag('2030-02-01T00:00:00Z') }, '2030-01-11T00:00:00Z', true],
+    ['tag moved later than the record', { 'governance:grant:g': tag('2030-02-01T00:00:00Z') }, '2030-01-25T00:00:00Z', true],
+    ['tag matches a record well ahead', { 'governance:grant:g': tag('2030-02-01T00:00:00Z') }, '2030-02-01T00:00:00Z', false],
+    ['malformed tag', { 'governance:grant:g': 'expires=never' }, undefined, false],
+  ])('renewalKeysNeeded: %s -> %s', (_why, tags, recorded, needed) => {
+    const r = role('r', 'a', tags, ['g']);
+    const state = new Map(recorded ? [['r', memory('g', recorded)]] : []);
+    const keys = renewalKeysNeeded({ roles: [r] }, state, new Map([['a', { spec: specOf('a', 'r') }]]), { now: NOW }, OPTS);
+    expect(keys).toEqual(needed ? ['RENEWAL#r#g'] : []);
   });
 });
