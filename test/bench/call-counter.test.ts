@@ -7,7 +7,11 @@ import { CallCounter, operationKind } from '../support/call-counter';
 import { clientConfig, Moto, startMoto } from '../support/moto';
 
 let moto: Moto;
-beforeAll(async () => { moto = await startMoto(); });
+// Every test reads this table: it is made once here, so each test runs alone or in any order.
+beforeAll(async () => {
+  moto = await startMoto();
+  await createLedgerTable(DynamoDBDocumentClient.from(new DynamoDBClient(clientConfig(moto.endpoint))), 'permission-decay-ledger-counter');
+});
 afterAll(async () => { await moto?.stop(); });
 
 test.each([
@@ -21,8 +25,6 @@ test('counts IAM and DynamoDB (document client) calls by command, reads and writ
   const counter = new CallCounter();
   const iam = counter.attach(new IAMClient(clientConfig(moto.endpoint)));
   const ddb = counter.attach(DynamoDBDocumentClient.from(new DynamoDBClient(clientConfig(moto.endpoint))));
-  await createLedgerTable(ddb, 'permission-decay-ledger-counter');
-  counter.reset();
 
   await iam.send(new ListRolesCommand({}));
   await iam.send(new ListRolesCommand({}));

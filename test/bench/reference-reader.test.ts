@@ -3,8 +3,9 @@
  * the bulk fixture builds the account mix the benchmark claims.
  */
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { CreateRoleCommand } from '@aws-sdk/client-iam';
-import { expectedChanges, seedGovernedAccount } from '../../bench/governed-account';
+import { CreateRoleCommand, ListRolePoliciesCommand, ListAttachedRolePoliciesCommand, ListRolesCommand, ListRoleTagsCommand } from '@aws-sdk/client-iam';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { seedGovernedAccount } from '../../bench/governed-account';
 import { readSnapshotPerRole } from '../../bench/per-role-reader';
 import { planStats, runSweepScenario } from '../../bench/sweep-scenarios';
 import { stableJson } from '../../lib/sweeper/ledger';
@@ -55,8 +56,11 @@ test('the bulk fixture holds the mix it claims, and both readers plan the same s
   const now = '2026-06-01T12:00:00Z';
   const shape = { roles: 40, grantsPerRole: 3, now: new Date(now) };
   const account = await seedGovernedAccount({ cfn: new CloudFormationClient(cfg), ddb: clients.ddb, sns: clients.sns }, shape, { table: 'permission-decay-ledger-fixture', rolesPerStack: 25 });
-  expect(account.expected).toEqual(expectedChanges(shape));
-  expect(account.expected).toEqual({ revoked: 11, renewed: 1, drift: 2 });
+  // The oracle reads the seeded account back from the emulator with plain IAM and DynamoDB calls,
+  // independent of the formula (expectedChanges) that the fixture reports.
+  const seen = await countFromEmulator(clients, account.table, now);
+  expect(seen).toEqual({ revoked: 11, renewed: 1, drift: 2 });
+  expect(account.expected).toEqual(seen);
 
   const dry = await runSweep(clients, { ledgerTable: account.table, ownerTopicArn: account.topicArn, now, dryRun: true });
   expect(planStats(dry.plan).byDecision).toEqual({ revoked: 11, renewed: 1, drift: 2 });
@@ -65,3 +69,40 @@ test('the bulk fixture holds the mix it claims, and both readers plan the same s
   expect(reference.plan.digest).toBe(planStats(dry.plan).digest);
   expect(reference.calls.filter(c => c.service === 'iam' && c.command === 'ListRoleTags')[0].calls).toBe(40);
 });
+
+/**
+ * What a sweep at `now` must change, counted from the account itself: a grant
+ * tag (`governance:grant:<name>` = `expires=<instant> ...`) whose instant has
+ * passed is renewed when the ledger holds a renewal item for it, else revoked;
+ * a policy on a governed role with no grant tag that is not the fixture's
+ * baseline is drift.
+ */
+async function countFromEmulator(clients: ReturnType<typeof testClients>, table: string, now: string) {
+  const renewals = new Set<string>();
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await clients.ddb.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start }));
+    for (const item of page.Items ?? []) if (String(item.pk).startsWith('RENEWAL#')) renewals.add(String(item.pk).slice('RENEWAL#'.length));
+    start = page.LastEvaluatedKey;
+  } while (start);
+  const counts = { revoked: 0, renewed: 0, drift: 0 };
+  let marker: string | undefined;
+  do {
+    const page = await clients.iam.send(new ListRolesCommand({ Marker: marker }));
+    for (const role of page.Roles ?? []) {
+      const tags = Object.fromEntries(((await clients.iam.send(new ListRoleTagsCommand({ RoleName: role.RoleName! }))).Tags ?? []).map(t => [t.Key!, t.Value!]));
+      if (tags['governance:managed-by'] === undefined) continue;
+      const grants = Object.keys(tags).filter(k => k.startsWith('governance:grant:')).map(k => k.slice('governance:grant:'.length));
+      for (const g of grants) {
+        const expires = /^expires=(\S+)/.exec(tags[`governance:grant:${g}`])?.[1];
+        if (!expires || Date.parse(expires) > Date.parse(now)) continue;
+        if (renewals.has(`${role.RoleName}#${g}`)) counts.renewed++; else counts.revoked++;
+      }
+      const inline = (await clients.iam.send(new ListRolePoliciesCommand({ RoleName: role.RoleName! }))).PolicyNames ?? [];
+      const attached = ((await clients.iam.send(new ListAttachedRolePoliciesCommand({ RoleName: role.RoleName! }))).AttachedPolicies ?? []).map(a => a.PolicyName!);
+      counts.drift += [...inline, ...attached].filter(name => !grants.includes(name) && !/baseline/i.test(name)).length;
+    }
+    marker = page.IsTruncated ? page.Marker : undefined;
+  } while (marker);
+  return counts;
+}

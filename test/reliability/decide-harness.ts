@@ -42,8 +42,11 @@ export function spec(baseline: { name: string; kind?: 'inline' | 'managed'; docu
   };
 }
 
-/** Applies a role's plan in memory, as apply.ts does against AWS. */
-export function applyInMemory(r: GovernedRole, state: LedgerRoleState, plan: RolePlan): { role: GovernedRole; state: LedgerRoleState; records: string[] } {
+/**
+ * Applies a role's plan in memory, as apply.ts does against AWS. With `at` (the sweep's instant), the
+ * first record of a role also sets STATE's firstSeenAt, as the ledger's append does.
+ */
+export function applyInMemory(r: GovernedRole, state: LedgerRoleState, plan: RolePlan, at?: string): { role: GovernedRole; state: LedgerRoleState; records: string[] } {
   let policies = [...r.policies];
   const tags: Record<string, string> = { ...r.tags };
   let s = state;
@@ -51,7 +54,8 @@ export function applyInMemory(r: GovernedRole, state: LedgerRoleState, plan: Rol
   for (const step of plan.steps) {
     if (step.record) {
       records.push(`${step.record.decision}:${step.grant ?? ''}`);
-      s = { ...s, ...patchState(s, step.memory), seq: s.seq + 1 } as LedgerRoleState;
+      const firstSeenAt = s.firstSeenAt ?? (s.seq === 0 ? at : undefined);
+      s = { ...s, ...patchState(s, step.memory), seq: s.seq + 1, ...(firstSeenAt !== undefined ? { firstSeenAt } : {}) } as LedgerRoleState;
       if (!step.memory || !('specError' in step.memory)) s = s.specError === undefined ? s : s;
     }
     for (const a of step.actions) {
@@ -60,12 +64,17 @@ export function applyInMemory(r: GovernedRole, state: LedgerRoleState, plan: Rol
         case 'create-policy-version': policies = policies.map(p => (p.arn === a.policyArn ? { ...p, document: a.document } : p)); break;
         case 'delete-inline': policies = policies.filter(p => !(p.kind === 'inline' && p.name === a.policyName)); break;
         case 'detach': policies = policies.filter(p => p.arn !== a.policyArn); break;
-        case 'tag': tags[a.key] = a.value; break;
-        case 'untag': delete tags[a.key]; break;
+        // IAM role tag keys are not case sensitive (case is kept): a tag replaces, and an untag removes, every key equal ignoring case.
+        case 'tag': dropKey(tags, a.key); tags[a.key] = a.value; break;
+        case 'untag': dropKey(tags, a.key); break;
       }
     }
   }
   return { role: { ...r, policies, tags }, state: s, records };
+}
+
+function dropKey(tags: Record<string, string>, key: string): void {
+  for (const k of Object.keys(tags)) if (k.toLowerCase() === key.toLowerCase()) delete tags[k];
 }
 
 export function decide1(r: GovernedRole, state: LedgerRoleState | undefined, lookup: SpecLookup, renewals: RenewalIndex, now: string, options = OPTIONS): RolePlan {

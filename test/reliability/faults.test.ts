@@ -5,7 +5,7 @@
  * removed before its revocation record exists; a time budget ends a run
  * cleanly and the next run finishes.
  */
-import { DeleteRolePolicyCommand, DeleteRoleCommand, ListRolePoliciesCommand, DeleteRolePolicyCommandInput } from '@aws-sdk/client-iam';
+import { DeleteRolePolicyCommand, DeleteRoleCommand, GetRoleCommand, ListRolePoliciesCommand, DeleteRolePolicyCommandInput } from '@aws-sdk/client-iam';
 import { createClients } from '../../lib/sweeper/aws-clients';
 import { readRecords } from '../../lib/sweeper/ledger';
 import { runSweep } from '../../lib/sweeper/sweep';
@@ -88,6 +88,7 @@ describe('a sweep under faults ends where a fault-free sweep ends', () => {
       const faulted = Object.values(stats.faults).reduce((a, b) => a + b, 0);
       expect(stats.faults.throttle / stats.requests).toBeGreaterThan(0.15);
       expect(stats.faults['server-error']).toBeGreaterThan(0);
+      expect(stats.faults.drop).toBeGreaterThan(0);
       expect(stats.faults['drop-after']).toBeGreaterThan(0);
       // Decisions of the reference run, for the figures.
       const revoked = Object.values(want.decisions).flat().filter(d => d.startsWith('revoked:')).length;
@@ -201,25 +202,44 @@ describe('faults that outlast the retries, and other actors', () => {
     expect(got.memory).toEqual(want.memory);
   });
 
-  test('a role deleted by another actor mid-sweep: the sweep reports it and goes on', async () => {
+  test('roles deleted by another actor mid-sweep: a revocation on a gone role is done (recorded, nothing to remove); '
+    + 'a drift tag on a gone role is that role\'s error; the other roles finish', async () => {
     const { faultyDirect } = await twin(fixtures);
+    const deleted = new Set<string>();
+    const deleteFailures: string[] = [];
+    const deleteRole = async (roleName: string, policies: string[]) => {
+      for (const PolicyName of policies) {
+        try { await faultyDirect.iam.send(new DeleteRolePolicyCommand({ RoleName: roleName, PolicyName })); } catch (e) { deleteFailures.push(`${roleName}/${PolicyName}: ${(e as Error).message}`); }
+      }
+      try { await faultyDirect.iam.send(new DeleteRoleCommand({ RoleName: roleName })); } catch (e) { deleteFailures.push(`${roleName}: ${(e as Error).message}`); }
+    };
     const proxy = await startFaultProxy({
       target: faulty.endpoint,
       observe: async req => {
-        if (req.service === 'dynamodb' && req.action === 'TransactWriteItems' && JSON.stringify(req.params).includes('ROLE#agent-x1')) {
-          try {
-            await faultyDirect.iam.send(new DeleteRolePolicyCommand({ RoleName: 'agent-x1', PolicyName: 'base' }));
-            await faultyDirect.iam.send(new DeleteRolePolicyCommand({ RoleName: 'agent-x1', PolicyName: 'old' }));
-            await faultyDirect.iam.send(new DeleteRoleCommand({ RoleName: 'agent-x1' }));
-          } catch { /* second time round: already gone */ }
-        }
+        // Once per role, as the sweeper appends that role's first record (before its IAM change).
+        if (req.service !== 'dynamodb' || req.action !== 'TransactWriteItems') return;
+        const text = JSON.stringify(req.params);
+        if (!deleted.has('agent-x1') && text.includes('ROLE#agent-x1')) { deleted.add('agent-x1'); await deleteRole('agent-x1', ['base', 'old']); }
+        if (!deleted.has('agent-x3') && text.includes('ROLE#agent-x3')) { deleted.add('agent-x3'); await deleteRole('agent-x3', ['handmade']); }
       },
     });
     try {
       const r = await runSweep(clientsVia(proxy.endpoint, 2), { ledgerTable: TEST_LEDGER_TABLE, now: NOW });
-      // Deleting what is already gone is done; tagging/untagging a gone role fails for that role only.
-      for (const e of r.errors) expect(e.roleName).toBe('agent-x1');
+      expect([...deleted].sort()).toEqual(['agent-x1', 'agent-x3']);
+      expect(deleteFailures).toEqual([]);
+      for (const gone of ['agent-x1', 'agent-x3']) {
+        await expect(faultyDirect.iam.send(new GetRoleCommand({ RoleName: gone }))).rejects.toThrow(/cannot be found|not found/i);
+      }
+      // agent-x1: the revocation was recorded with the policy, and deleting what is already gone is done.
+      const x1 = await readRecords(faultyDirect.ddb, TEST_LEDGER_TABLE, 'agent-x1');
+      expect(x1.map(rec => `${rec.decision}:${rec.grant}`)).toEqual(['revoked:old']);
+      expect(x1[0].policy).toMatchObject({ kind: 'inline', name: 'old' });
+      // agent-x3: tagging a role that is gone fails, for that role only, and is reported.
+      expect(r.errors.length).toBeGreaterThan(0);
+      expect(new Set(r.errors.map(e => e.roleName))).toEqual(new Set(['agent-x3']));
       expect((await faultyDirect.iam.send(new ListRolePoliciesCommand({ RoleName: 'agent-x2' }))).PolicyNames).toEqual(['base']);
+      const x2 = await readRecords(faultyDirect.ddb, TEST_LEDGER_TABLE, 'agent-x2');
+      expect(x2.filter(rec => rec.decision === 'revoked').map(rec => rec.grant).sort()).toEqual(['old', 'old2']);
     } finally {
       await proxy.close();
     }

@@ -64,8 +64,11 @@ export type TemplateJson = { [key: string]: any };
 
 /** The physical name a test pretends a resource got (CloudFormation would generate one). */
 export function nameOf(template: TemplateJson, logicalId: string): string {
-  const type = template.Resources[logicalId]?.Type;
-  if (type === 'AWS::S3::Bucket') return logicalId.toLowerCase();
+  const resource = template.Resources[logicalId];
+  // A name the template spells out is the name CloudFormation gives it.
+  const explicit = { 'AWS::DynamoDB::Table': 'TableName', 'AWS::SNS::Topic': 'TopicName', 'AWS::IAM::Role': 'RoleName' }[resource?.Type as string];
+  if (explicit && typeof resource.Properties?.[explicit] === 'string') return resource.Properties[explicit];
+  if (resource?.Type === 'AWS::S3::Bucket') return logicalId.toLowerCase();
   return logicalId;
 }
 
@@ -77,7 +80,8 @@ export function arnOf(template: TemplateJson, logicalId: string): string {
     case 'AWS::S3::Bucket': return `arn:${SIM_PARTITION}:s3:::${name}`;
     case 'AWS::DynamoDB::Table': return `arn:${SIM_PARTITION}:dynamodb:${SIM_REGION}:${SIM_ACCOUNT}:table/${name}`;
     case 'AWS::Logs::LogGroup': return `arn:${SIM_PARTITION}:logs:${SIM_REGION}:${SIM_ACCOUNT}:log-group:${name}:*`;
-    case 'AWS::IAM::Role': return `arn:${SIM_PARTITION}:iam::${SIM_ACCOUNT}:role/${name}`;
+    // A role's ARN includes its path: role/permission-decay/sweeper/<name>.
+    case 'AWS::IAM::Role': return `arn:${SIM_PARTITION}:iam::${SIM_ACCOUNT}:role${template.Resources[logicalId].Properties?.Path ?? '/'}${name}`;
     case 'AWS::IAM::ManagedPolicy': return `arn:${SIM_PARTITION}:iam::${SIM_ACCOUNT}:policy/${name}`;
     case 'AWS::Lambda::Function': return `arn:${SIM_PARTITION}:lambda:${SIM_REGION}:${SIM_ACCOUNT}:function:${name}`;
     case 'AWS::Events::Rule': return `arn:${SIM_PARTITION}:events:${SIM_REGION}:${SIM_ACCOUNT}:rule/${name}`;

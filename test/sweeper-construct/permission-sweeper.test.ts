@@ -4,7 +4,7 @@ import { LEDGER_KEYS, LEDGER_TABLE_NAME_PREFIX, SWEEPER_ENV } from '../../lib/pr
 import { sweeperStack } from './sweeper-fixture';
 
 describe('PermissionSweeper resources', () => {
-  const { template, sweeper } = sweeperStack();
+  const { template, sweeper, stack } = sweeperStack();
 
   test('the sweeper runs on Node.js 22, one at a time, 512 MB, 5 minutes', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
@@ -110,14 +110,27 @@ describe('PermissionSweeper resources', () => {
     template.hasResource('AWS::Logs::LogGroup', { DeletionPolicy: 'Retain', Properties: { RetentionInDays: 365 } });
   });
 
-  test('exposes its parts', () => {
+  test('exposes its parts: each property is the synthesized resource it names', () => {
     expect(sweeper.function.runtime.name).toBe('nodejs22.x');
-    expect(sweeper.ledgerTable).toBeDefined();
-    expect(sweeper.rule).toBeDefined();
-    expect(sweeper.ownerTopic).toBeDefined();
-    expect(sweeper.deadLetterQueue).toBeDefined();
-    expect(sweeper.alarm).toBeDefined();
-    expect(sweeper.deadLetterQueueAlarm).toBeDefined();
+    const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, any> }>;
+    /** The logical id a token of the part resolves to (Ref or GetAtt), and that resource's type. */
+    const typeOf = (token: string) => {
+      const resolved = JSON.stringify(stack.resolve(token));
+      const id = /"(?:Ref|Fn::GetAtt)":\[?"([A-Za-z0-9]+)"/.exec(resolved)?.[1];
+      if (!id || !resources[id]) throw new Error(`${resolved} names no resource`);
+      return resources[id].Type;
+    };
+    expect(typeOf(sweeper.ledgerTable.tableArn)).toBe('AWS::DynamoDB::Table');
+    expect(typeOf(sweeper.rule.ruleArn)).toBe('AWS::Events::Rule');
+    expect(typeOf(sweeper.ownerTopic.topicArn)).toBe('AWS::SNS::Topic');
+    expect(typeOf(sweeper.deadLetterQueue.queueArn)).toBe('AWS::SQS::Queue');
+    expect(typeOf(sweeper.alarm.alarmArn)).toBe('AWS::CloudWatch::Alarm');
+    expect(typeOf(sweeper.deadLetterQueueAlarm.alarmArn)).toBe('AWS::CloudWatch::Alarm');
+    expect(typeOf(sweeper.role.roleArn)).toBe('AWS::IAM::Role');
+    // The two alarms are two resources: errors of the function, and dead letters.
+    const alarmOf = (a: typeof sweeper.alarm) => resources[/"([A-Za-z0-9]+)"/.exec(JSON.stringify(stack.resolve(a.alarmArn)))![1]].Properties;
+    expect(alarmOf(sweeper.alarm).MetricName).toBe('Errors');
+    expect(alarmOf(sweeper.deadLetterQueueAlarm).MetricName).toBe('ApproximateNumberOfMessagesVisible');
   });
 });
 

@@ -8,7 +8,8 @@ import { tmpdir } from 'os';
 import * as path from 'path';
 import { grantTagKey, LedgerRecord, parseGrantTag } from '../../lib/private/contract';
 import { main } from '../../lib/cli/main';
-import { readLedgerState, readRecords } from '../../lib/sweeper/ledger';
+import { readLedgerState, readRecords, verifyChain } from '../../lib/sweeper/ledger';
+import { isWrite, startFaultProxy } from '../support/fault-proxy';
 import { handler } from '../../lib/sweeper/handler';
 import { createGovernedRole, createIdentity, Credentials, doc, memoryIo, testClients, TEST_LEDGER_TABLE, useEmulatorWithLedger } from '../support/governed-fixtures';
 import { Moto } from '../support/moto';
@@ -257,8 +258,10 @@ describe('request, status, restore, history', () => {
   test('bad usage exits 2 with a message that says what to fix', async () => {
     await createGovernedRole(clients, { agentId: 'b3' });
     expect((await cli(['sweep', '--now', 'yesterday'])).code).toBe(2);
-    const tooLong = await cli(['request', '--role', 'b3', '--grant', 'x', '--policy-arn', 'arn:aws:iam::aws:policy/ReadOnlyAccess', '--until', '2031-01-01T00:00:00Z', '--ticket', 'T', '--reason', 'r', '--now', NOW, '--requested-by', 'bob']);
+    // The grant name matches the policy, so the refusal is the maximum duration's (30 days), not the name check's.
+    const tooLong = await cli(['request', '--role', 'b3', '--grant', 'ReadOnlyAccess', '--policy-arn', 'arn:aws:iam::aws:policy/ReadOnlyAccess', '--until', '2031-01-01T00:00:00Z', '--ticket', 'T', '--reason', 'r', '--now', NOW]);
     expect(tooLong.code).toBe(2);
+    expect(tooLong.err).toMatch(/more than the role's maximum grant duration/);
     const noRole = await cli(['status', '--role', 'nope']);
     expect(noRole.code).toBe(2);
     expect(noRole.err).toMatch(/no governed role/);
@@ -269,13 +272,26 @@ describe('request, status, restore, history', () => {
 });
 
 describe('concurrency', () => {
-  test('four concurrent sweeps record exactly one revocation per revoked grant', async () => {
+  test('four concurrent sweeps record exactly one revocation per revoked grant, and every chain verifies', async () => {
     const r = await createGovernedRole(clients, { agentId: 'd1', grants: [1, 2, 3].map(i => ({ name: `g${i}`, expiresAt: '2030-01-09T00:00:00Z' })) });
+    const r2 = await createGovernedRole(clients, { agentId: 'd2', grants: [{ name: 'h1', expiresAt: '2030-01-09T00:00:00Z' }], drift: [{ name: 'handmade' }] });
     const { runSweep } = await import('../../lib/sweeper/sweep');
-    const results = await Promise.all([0, 1, 2, 3].map(() => runSweep(testClients(moto.endpoint), { ledgerTable: TEST_LEDGER_TABLE, now: NOW })));
-    expect(results.flatMap(x => x.errors)).toEqual([]);
-    const recs = await records(r.roleName);
-    expect(recs.filter(x => x.decision === 'revoked').map(x => x.grant).sort()).toEqual(['g1', 'g2', 'g3']);
+    // Writes reach moto one at a time: its failed TransactWriteItems restores a stale copy of the
+    // table, erasing concurrent commits (real DynamoDB isolates transactions). The sweeps still race.
+    const proxy = await startFaultProxy({ target: moto.endpoint, serialize: isWrite });
+    try {
+      const results = await Promise.all([0, 1, 2, 3].map(i => runSweep(testClients(proxy.endpoint), { ledgerTable: TEST_LEDGER_TABLE, now: NOW, runId: `c${i}` })));
+      expect(results.flatMap(x => x.errors)).toEqual([]);
+    } finally {
+      await proxy.close();
+    }
+    for (const [role, grants] of [[r.roleName, ['g1', 'g2', 'g3']], [r2.roleName, ['h1']]] as const) {
+      const recs = await records(role);
+      expect([role, verifyChain(recs)]).toEqual([role, []]);
+      const revoked = recs.filter(x => x.decision === 'revoked').map(x => x.grant);
+      expect([role, revoked.sort()]).toEqual([role, [...grants]]);
+    }
+    expect((await records(r2.roleName)).filter(x => x.decision === 'drift').map(x => x.grant)).toEqual(['handmade']);
     expect(await inlineNames(r.roleName)).toEqual([]);
     expect(Object.keys(await tags(r.roleName)).filter(k => k.startsWith('governance:grant:'))).toEqual([]);
   });

@@ -1,0 +1,199 @@
+/**
+ * Table tests of decision paths the main table does not reach: spec lookup
+ * (role mismatch, missing agent tag), one role's failure isolated from the
+ * others, a removed or shortened expiry tag, drift whose recorded expiry has
+ * passed, a spec error cleared, and what each step writes and changes.
+ */
+import { AgentSpec, formatGrantTag, GrantMemory, LedgerRoleState } from '../../lib/private/contract';
+import { decide, decideRole, DecideOptions, patchState, renewalKeysNeeded, specLookupOf } from '../../lib/sweeper/decide';
+import { emptyState } from '../../lib/sweeper/ledger';
+import { GovernedRole } from '../../lib/sweeper/snapshot';
+import { SpecIndex, SpecLookup } from '../../lib/sweeper/specs';
+
+const NOW = new Date('2030-01-10T00:00:00Z');
+const OPTS: DecideOptions = { strict: false, driftPeriodSeconds: 7 * 86400, warningWindowSeconds: 3 * 86400 };
+const DOC = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }] };
+const tag = (expiresAt: string, by = 'bob') => formatGrantTag({ expiresAt, requestedBy: by, ticket: 'T-1' });
+
+function role(name: string, agentId: string | undefined, tags: Record<string, string>, policies: string[]): GovernedRole {
+  return {
+    roleName: name, arn: `arn:aws:iam::1:role/${name}`, ...(agentId ? { agentId } : {}),
+    tags: { 'governance:managed-by': 'permission-decay', ...(agentId ? { 'governance:agent': agentId } : {}), ...tags },
+    policies: policies.map(p => ({ kind: 'inline' as const, name: p, document: JSON.stringify(DOC) })),
+  };
+}
+function specOf(agentId: string, roleName: string, grants: AgentSpec['grants'] = []): AgentSpec {
+  return { v: 1, agentId, roleName, owner: 'o', maxGrantDurationSeconds: 30 * 86400, maxRenewals: 2, baseline: [], grants };
+}
+const memory = (g: string, expiresAt: string, extra: Partial<GrantMemory> = {}): LedgerRoleState => ({
+  ...emptyState('r'), seq: 1,
+  grants: { [g]: { expiresAt, requestedBy: 'bob', ticket: 'T-1', status: 'active', origin: 'grant', firstSeenAt: '2030-01-01T00:00:00Z', ...extra } },
+});
+const decisions = (steps: readonly { record?: { decision: string }; grant?: string }[]) => steps.map(s => `${s.record?.decision ?? 'converge'}:${s.grant ?? ''}`);
+
+describe('the spec a role is judged against', () => {
+  test('a role without an agent tag: NO_AGENT_TAG, and no drift decisions', () => {
+    const r = role('r', undefined, {}, ['handmade']);
+    const lookup = specLookupOf(r, new Map([['a', { spec: specOf('a', 'r') }]]));
+    expect(lookup.error?.code).toBe('NO_AGENT_TAG');
+    expect(lookup.error?.message).toMatch(/tag it with its agent id/);
+    const plan = decideRole(r, emptyState('r'), lookup, new Map(), NOW, OPTS);
+    expect(decisions(plan.steps)).toEqual(['error:']);
+    expect(plan.steps[0].record).toMatchObject({ errorCode: 'NO_AGENT_TAG' });
+  });
+
+  test('a spec that names another role: SPEC_ROLE_MISMATCH (a role cannot borrow another agent\'s spec)', () => {
+    const r = role('impostor', 'a', { 'governance:grant:g': tag('2030-01-09T00:00:00Z') }, ['g', 'handmade']);
+    const lookup = specLookupOf(r, new Map([['a', { spec: specOf('a', 'agent-a') }]]));
+    expect(lookup.error?.code).toBe('SPEC_ROLE_MISMATCH');
+    expect(lookup.error?.message).toMatch(/names role agent-a, not impostor/);
+    // The expired grant is still revoked; the untagged policy is not judged as drift without the spec.
+    expect(decisions(decideRole(r, emptyState('impostor'), lookup, new Map(), NOW, OPTS).steps)).toEqual(['error:', 'revoked:g']);
+  });
+
+  test('an agent with no spec: SPEC_MISSING naming the parameter', () => {
+    const lookup = specLookupOf(role('r', 'ghost', {}, []), new Map());
+    expect(lookup.error).toEqual({ code: 'SPEC_MISSING', message: expect.stringContaining('/permission-decay/agents/ghost') });
+  });
+
+  test('a spec error that is gone is cleared with the role\'s next record', () => {
+    const r = role('r', 'a', { 'governance:grant:g': tag('2030-02-01T00:00:00Z') }, ['g']);
+    const state: LedgerRoleState = { ...emptyState('r'), specError: 'SPEC_MISSING' };
+    const plan = decideRole(r, state, { spec: specOf('a', 'r') }, new Map(), NOW, OPTS);
+    expect(decisions(plan.steps)).toEqual(['kept:g']);
+    expect(plan.steps[0].memory).toMatchObject({ specError: null });
+  });
+
+  test('the same spec error already recorded is not recorded again', () => {
+    const r = role('r', undefined, {}, []);
+    const state: LedgerRoleState = { ...emptyState('r'), specError: 'NO_AGENT_TAG' };
+    expect(decideRole(r, state, specLookupOf(r, new Map()), new Map(), NOW, OPTS).steps).toEqual([]);
+  });
+});
+
+describe('one role\'s failure', () => {
+  test('a role whose decision throws becomes that role\'s DECIDE_FAILED error; the other roles are decided', () => {
+    const good = role('good', 'a', { 'governance:grant:g': tag('2030-01-09T00:00:00Z') }, ['g']);
+    // A snapshot entry the decision cannot read (no policy list): decideRole throws on it.
+    const broken = { ...role('broken', 'b', {}, []), policies: null } as unknown as GovernedRole;
+    const specs: SpecIndex = new Map<string, SpecLookup>([['a', { spec: specOf('a', 'good') }], ['b', { spec: specOf('b', 'broken') }]]);
+    const plan = decide({ roles: [broken, good] }, new Map(), specs, new Map(), { now: NOW }, OPTS);
+    expect(plan.roles.map(r => r.roleName)).toEqual(['broken', 'good']);
+    expect(plan.roles[0].steps).toEqual([{ roleName: 'broken', actions: [], record: expect.objectContaining({ decision: 'error', errorCode: 'DECIDE_FAILED' }) }]);
+    expect(plan.roles[0].steps[0].record!.message).toMatch(/role broken: the sweeper could not decide .*nothing changed on this role/);
+    expect(decisions(plan.roles[1].steps)).toEqual(['revoked:g']);
+  });
+});
+
+describe('expiry tags changed by hand', () => {
+  test('a removed expiry tag is tampering: re-tagged with the recorded expiry, no other change', () => {
+    const r = role('r', 'a', {}, ['g']);
+    const plan = decideRole(r, memory('g', '2030-02-01T00:00:00Z'), { spec: specOf('a', 'r') }, new Map(), NOW, OPTS);
+    expect(decisions(plan.steps)).toEqual(['tampering:g']);
+    expect(plan.steps[0].record!.message).toMatch(/was removed; re-tagged with its recorded expiry 2030-02-01T00:00:00Z/);
+    expect(plan.steps[0].actions).toEqual([{ type: 'tag', key: 'governance:grant:g', value: tag('2030-02-01T00:00:00Z') }]);
+  });
+
+  test('a removed expiry tag on an expired grant: tampering re-tags it, and the revocation removes policy and tag', () => {
+    const r = role('r', 'a', {}, ['g']);
+    const plan = decideRole(r, memory('g', '2030-01-09T00:00:00Z'), { spec: specOf('a', 'r') }, new Map(), NOW, OPTS);
+    expect(decisions(plan.steps)).toEqual(['tampering:g', 'revoked:g']);
+    expect(plan.steps[1].actions).toEqual([{ type: 'delete-inline', policyName: 'g' }, { type: 'untag', key: 'governance:grant:g' }]);
+  });
+
+  test('a removed tag on active drift is put back without a new record', () => {
+    const r = role('r', 'a', {}, ['hand']);
+    const plan = decideRole(r, memory('hand', '2030-01-15T00:00:00Z', { origin: 'drift' }), { spec: specOf('a', 'r') }, new Map(), NOW, OPTS);
+    expect(plan.steps).toEqual([{ roleName: 'r', grant: 'hand', actions: [{ type: 'tag', key: 'governance:grant:hand', value: tag('2030-01-15T00:00:00Z') }] }]);
+  });
+
+  test('a shortened expiry tag is kept with the earlier expiry (the ledger remembers the shorter one)', () => {
+    const r = role('r', 'a', { 'governance:grant:g': tag('2030-01-20T00:00:00Z') }, ['g']);
+    const plan = decideRole(r, memory('g', '2030-02-01T00:00:00Z'), { spec: specOf('a', 'r') }, new Map(), NOW, OPTS);
+    expect(decisions(plan.steps)).toEqual(['kept:g']);
+    expect(plan.steps[0].record).toMatchObject({ expiresAt: '2030-01-20T00:00:00Z', message: 'expiry of g shortened from 2030-02-01T00:00:00Z to 2030-01-20T00:00:00Z' });
+    expect(plan.steps[0].memory!.grants!.g).toMatchObject({ expiresAt: '2030-01-20T00:00:00Z' });
+    expect(plan.steps[0].actions).toEqual([]);
+  });
+
+  // Known defect, kept visible: the spec's later expiry stays "recorded", so the shortening is recorded on
+  // every sweep. When decide remembers the shorter expiry over the spec's, this test starts passing: flip it.
+  test.failing('a tag shortened below the approved spec\'s expiry is recorded once, then nothing', () => {
+    const r = role('r', 'a', { 'governance:grant:g': tag('2030-01-20T00:00:00Z') }, ['g']);
+    const spec = specOf('a', 'r', [{ kind: 'inline', name: 'g', document: DOC, expiresAt: '2030-02-01T00:00:00Z', requestedBy: 'bob', ticket: 'T-1', reason: 'r' }]);
+    const first = decideRole(r, emptyState('r'), { spec }, new Map(), NOW, OPTS);
+    expect(decisions(first.steps)).toEqual(['kept:g']);
+    const state: LedgerRoleState = { ...emptyState('r'), seq: 1, grants: { g: first.steps[0].memory!.grants!.g! } };
+    expect(decideRole(r, state, { spec }, new Map(), NOW, OPTS).steps).toEqual([]);
+  });
+});
+
+describe('drift whose recorded expiry has passed', () => {
+  test('a malformed tag on drift that already decayed: re-tagged and revoked in the same sweep', () => {
+    const r = role('r', 'a', { 'governance:grant:hand': 'expires=never by=x ticket=y' }, ['hand']);
+    const plan = decideRole(r, memory('hand', '2030-01-09T00:00:00Z', { origin: 'drift' }), { spec: specOf('a', 'r') }, new Map(), NOW, OPTS);
+    expect(decisions(plan.steps)).toEqual(['drift:hand', 'revoked:hand']);
+    expect(plan.steps[0].record!.expiresAt).toBe('2030-01-09T00:00:00Z');
+    expect(plan.steps[1].actions).toEqual([{ type: 'delete-inline', policyName: 'hand' }, { type: 'untag', key: 'governance:grant:hand' }]);
+    expect(plan.steps[1].memory!.grants!.hand).toMatchObject({ status: 'revoked' });
+  });
+
+  test('the same drift already recorded (interrupted before its re-tag) is re-tagged and revoked without a second drift record', () => {
+    const r = role('r', 'a', { 'governance:grant:hand': 'expires=never by=x ticket=y' }, ['hand']);
+    const state = memory('hand', '2030-01-09T00:00:00Z', { origin: 'drift', requestedBy: 'permission-decay/drift', ticket: 'none', warnedFor: '2030-01-09T00:00:00Z' });
+    const plan = decideRole(r, state, { spec: specOf('a', 'r') }, new Map(), NOW, OPTS);
+    expect(decisions(plan.steps)).toEqual(['converge:hand', 'revoked:hand']);
+  });
+
+  test('drift inside the warning window carries its warning (no separate warned record later)', () => {
+    const r = role('r', 'a', {}, ['hand']);
+    const plan = decideRole(r, emptyState('r'), { spec: specOf('a', 'r') }, new Map(), NOW, { ...OPTS, driftPeriodSeconds: 86400 });
+    expect(plan.steps[0].memory!.grants!.hand).toMatchObject({ expiresAt: '2030-01-11T00:00:00Z', warnedFor: '2030-01-11T00:00:00Z' });
+    expect(plan.steps[0].notify?.subject).toBe('Drift found on r');
+  });
+});
+
+describe('leftovers and odd input', () => {
+  test('a grant tag whose policy is gone, already revoked in the ledger: untagged without a new record', () => {
+    const r = role('r', 'a', { 'governance:grant:g': tag('2030-01-09T00:00:00Z') }, []);
+    const plan = decideRole(r, memory('g', '2030-01-09T00:00:00Z', { status: 'revoked' }), { spec: specOf('a', 'r') }, new Map(), NOW, OPTS);
+    expect(plan.steps).toEqual([{ roleName: 'r', grant: 'g', actions: [{ type: 'untag', key: 'governance:grant:g' }] }]);
+  });
+
+  test('a malformed tag whose policy is gone is cleaned, recording no expiry', () => {
+    const r = role('r', 'a', { 'governance:grant:g': 'expires=never' }, []);
+    const plan = decideRole(r, emptyState('r'), { spec: specOf('a', 'r') }, new Map(), NOW, OPTS);
+    expect(decisions(plan.steps)).toEqual(['cleaned:g']);
+    expect(plan.steps[0].record!.expiresAt).toBeUndefined();
+    expect(plan.steps[0].memory).toBeUndefined();
+  });
+
+  test('an expired grant whose document is not JSON is revoked with the text recorded as it was', () => {
+    const r: GovernedRole = { ...role('r', 'a', { 'governance:grant:g': tag('2030-01-09T00:00:00Z') }, []), policies: [{ kind: 'inline', name: 'g', document: '{not json' }] };
+    const plan = decideRole(r, emptyState('r'), { spec: specOf('a', 'r') }, new Map(), NOW, OPTS);
+    expect(decisions(plan.steps)).toEqual(['revoked:g']);
+    expect(plan.steps[0].record!.policy).toEqual({ kind: 'inline', name: 'g', document: '{not json' });
+    expect(plan.steps[0].memory!.grants!.g!.revokedDocumentHash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  test('patchState: null removes a grant memory and a baseline flag; an absent patch keeps both', () => {
+    const state: LedgerRoleState = { ...memory('g', '2030-01-09T00:00:00Z'), baselineFlags: { base: 'h' }, specError: 'SPEC_MISSING' };
+    expect(patchState(state, { grants: { g: null }, baselineFlags: { base: null }, specError: null })).toEqual({ grants: {}, baselineFlags: {} });
+    expect(patchState(state, undefined)).toEqual({ grants: state.grants, baselineFlags: { base: 'h' }, specError: 'SPEC_MISSING' });
+  });
+
+  test.each([
+    ['expired by tag', { 'governance:grant:g': tag('2030-01-09T00:00:00Z') }, undefined, true],
+    ['inside the warning window', { 'governance:grant:g': tag('2030-01-12T00:00:00Z') }, undefined, true],
+    ['well ahead', { 'governance:grant:g': tag('2030-02-01T00:00:00Z') }, undefined, false],
+    ['well ahead, but recorded as expiring', { 'governance:grant:g': tag('2030-02-01T00:00:00Z') }, '2030-01-11T00:00:00Z', true],
+    ['tag moved later than the record', { 'governance:grant:g': tag('2030-02-01T00:00:00Z') }, '2030-01-25T00:00:00Z', true],
+    ['tag matches a record well ahead', { 'governance:grant:g': tag('2030-02-01T00:00:00Z') }, '2030-02-01T00:00:00Z', false],
+    ['malformed tag', { 'governance:grant:g': 'expires=never' }, undefined, false],
+  ])('renewalKeysNeeded: %s -> %s', (_why, tags, recorded, needed) => {
+    const r = role('r', 'a', tags, ['g']);
+    const state = new Map(recorded ? [['r', memory('g', recorded)]] : []);
+    const keys = renewalKeysNeeded({ roles: [r] }, state, new Map([['a', { spec: specOf('a', 'r') }]]), { now: NOW }, OPTS);
+    expect(keys).toEqual(needed ? ['RENEWAL#r#g'] : []);
+  });
+});
