@@ -51,8 +51,6 @@ export interface GovernedRoleFixture {
   readonly agentId: string;
   /** @default `agent-${agentId}` */
   readonly roleName?: string;
-  /** IAM path of the role (production: GOVERNED_ROLE_PATH). @default '/' */
-  readonly path?: string;
   /** @default 'owner@example.com' */
   readonly owner?: string;
   readonly baseline?: FixturePolicy[];
