@@ -322,8 +322,6 @@ export class GovernedAgentRole extends Construct implements iam.IGrantable {
     // The path is the anchor of governance (boundaries, the sweeper's key policy); the deterministic
     // name lets delegation trust policies pin this role's exact ARN without a reference.
     this.agentRole = new AgentRole(this, 'Role', {
-      // The anchor of governance: a path cannot change after creation, unlike the tags below.
-      path: GOVERNED_ROLE_PATH,
       assumedBy: props.assumedBy,
       description: props.description ?? `permission-decay agent ${this.agentId}`,
       permissionsBoundary: this.currentBoundary,
