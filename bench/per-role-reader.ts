@@ -10,8 +10,10 @@ import {
   GetPolicyCommand, GetPolicyVersionCommand, GetRolePolicyCommand, IAMClient, ListAttachedRolePoliciesCommand, ListRolePoliciesCommand,
   ListRolesCommand, ListRoleTagsCommand, Role, Tag,
 } from '@aws-sdk/client-iam';
-import { MANAGED_BY_VALUE, TAG_AGENT, TAG_MANAGED_BY, TAG_OWNER } from '../lib/private/contract';
-import { AccountSnapshot, decodeDocument, GovernedRole, policyNameOfArn, RolePolicy } from '../lib/sweeper/snapshot';
+import { TAG_AGENT, TAG_MANAGED_BY, TAG_OWNER } from '../lib/private/contract';
+import {
+  AccountSnapshot, decodeDocument, ForeignMarkedRole, GovernedRole, isGovernedPath, policyNameOfArn, RolePolicy,
+} from '../lib/sweeper/snapshot';
 import { mapWithConcurrency } from './bounded-concurrency';
 
 export interface PerRoleReaderOptions {
@@ -35,13 +37,17 @@ async function allPages<P extends { IsTruncated?: boolean; Marker?: string }, T>
 /** Reads every governed role with per-role calls. */
 export async function readSnapshotPerRole(iam: IAMClient, options: PerRoleReaderOptions = {}): Promise<AccountSnapshot> {
   const all: Role[] = await allPages(m => iam.send(new ListRolesCommand({ Marker: m, MaxItems: 1000 })), p => p.Roles);
+  const foreignMarkers: ForeignMarkedRole[] = [];
   const read = await mapWithConcurrency(all, options.concurrency ?? 4, async (r): Promise<GovernedRole | undefined> => {
     const roleName = r.RoleName!;
     const rawTags: Tag[] = await allPages(m => iam.send(new ListRoleTagsCommand({ RoleName: roleName, Marker: m })), p => p.Tags);
     const tags: Record<string, string> = {};
     for (const t of rawTags) if (t.Key) tags[t.Key] = t.Value ?? '';
-    // Custodian reads every role's policies before filtering; filtering on tags first is the generous reading of it.
-    if (tags[TAG_MANAGED_BY] !== MANAGED_BY_VALUE) return undefined;
+    // Custodian reads every role's policies before filtering; filtering on the path first is the generous reading of it.
+    if (!isGovernedPath(r.Path)) {
+      if (tags[TAG_MANAGED_BY] !== undefined || tags[TAG_AGENT] !== undefined) foreignMarkers.push({ roleName, arn: r.Arn ?? '', path: r.Path ?? '/', tags });
+      return undefined;
+    }
     const policies: RolePolicy[] = [];
     const names = await allPages(m => iam.send(new ListRolePoliciesCommand({ RoleName: roleName, Marker: m })), p => p.PolicyNames);
     for (const name of names) {
@@ -66,5 +72,6 @@ export async function readSnapshotPerRole(iam: IAMClient, options: PerRoleReader
   });
   const roles = read.filter((r): r is GovernedRole => r !== undefined);
   roles.sort((a, b) => a.roleName.localeCompare(b.roleName));
-  return { roles };
+  foreignMarkers.sort((a, b) => a.roleName.localeCompare(b.roleName));
+  return { roles, foreignMarkers };
 }

@@ -5,7 +5,7 @@
  */
 import { Stack, Token, Validations } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
-import { SPEC_PARAMETER_PREFIX } from './contract';
+import { GOVERNED_ROLE_PATH, SPEC_PARAMETER_PREFIX } from './contract';
 
 export interface SweeperAcknowledgementTargets {
   readonly stack: Stack;
@@ -26,9 +26,9 @@ export function acknowledgeSweeperFindings(targets: SweeperAcknowledgementTarget
       + 'must read any policy attached to a governed role, AWS-managed ones included; they are reads. The other "*" statements are Deny.',
   });
   policy.acknowledge({
-    id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::${account}:role/*]`,
-    reason: 'Governed roles are not known at deploy time (they may live in other stacks); every statement on role/* is conditioned on '
-      + 'aws:ResourceTag/governance:managed-by=permission-decay, so untagged roles are out of reach, and the sweeper\'s own role is denied.',
+    id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::${account}:role/${GOVERNED_ROLE_PATH.replace(/^\/+/, '')}*]`,
+    reason: 'Governed roles are not known at deploy time (they may live in other stacks); every role statement is confined by ARN to the '
+      + `governed path ${GOVERNED_ROLE_PATH}, which a role gets when it is created and can never change, and the sweeper's own role is denied.`,
   });
   policy.acknowledge({
     id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::${account}:policy/*]`,
