@@ -756,3 +756,18 @@ export const LEDGER_SIGNING_KEY_SPEC = 'ECC_NIST_P256';
 export function ledgerSigningMessage(roleName: string, seq: number, hash: string): string {
   return `permission-decay/ledger/v1\n${roleName}\n${seq}\n${hash}`;
 }
+
+/** The sweeper's CloudWatch metrics (embedded metric format, from the Lambda's logs). */
+export const SWEEPER_METRICS = {
+  namespace: 'PermissionDecay',
+  /** The `service` dimension every metric carries. */
+  service: 'permission-decay-sweeper',
+  /** Removals of expired grants or drift the sweep planned and did not finish (they outlive their expiry). */
+  failedRevocations: 'FailedRevocations',
+  /** Roles whose sweep failed (any error outcome). */
+  roleErrors: 'RoleErrors',
+  /** Roles left because another writer kept appending first, or STATE no longer names the chain's head. */
+  ledgerConflicts: 'LedgerConflicts',
+  /** Sweeps that failed (the invocation throws). */
+  failedSweeps: 'FailedSweeps',
+} as const;
