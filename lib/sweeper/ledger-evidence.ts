@@ -115,6 +115,10 @@ export function verifyEvidence(input: EvidenceInput): EvidenceProblem[] {
   } else if (input.publicKey && records.some(r => r.actor === 'sweeper')) {
     problems.push({ seq: last, code: 'NO_ANCHOR', message: `the role carries no ${TAG_LEDGER_HEAD} tag although the sweeper wrote its chain: the tag was removed` });
   }
+  if (input.state && input.state.seq === 0 && records.length > 0) {
+    // verifyChain checks a STATE that names a record; one set back to none (or deleted) names nothing.
+    problems.push({ seq: 0, code: 'STATE_MISMATCH', message: `STATE names no record (seq 0, or the item is gone) but the chain ends at ${last}` });
+  }
   if (records.length === 0 && input.hasSpec) {
     problems.push({ seq: 0, code: 'NO_CHAIN', message: `role ${roleName} has an approved spec but no ledger records${input.state && input.state.seq > 0 ? ` (its STATE names record ${input.state.seq})` : ''}` });
   }
