@@ -29,18 +29,20 @@ import {
   CreateAccessKeyCommand, CreateUserCommand, GetRoleCommand, GetRolePolicyCommand, IAMClient, ListRolePoliciesCommand,
   PutRolePolicyCommand,
 } from '@aws-sdk/client-iam';
-import { GetFunctionCommand, GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { CreateKeyCommand, DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { GetFunctionCommand, GetFunctionConfigurationCommand, LambdaClient, UpdateFunctionConfigurationCommand } from '@aws-sdk/client-lambda';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { App } from 'aws-cdk-lib';
 import { buildExampleApp, EXAMPLE_GRANTS, EXAMPLE_NOW, EXAMPLE_STACK_NAME } from '../bin/example-app';
 import {
-  grantTagKey, LedgerRecord, parseGrantTag, rolePartition, statementsOf, TAG_AGENT,
+  grantTagKey, IDENTITY_ENV, LedgerRecord, parseGrantTag, rolePartition, statementsOf, TAG_AGENT,
 } from '../lib/private/contract';
 import { bootstrapEmulator, deployStack, EmulatorTarget } from './emulator-deploy';
 import { Narrator } from './narrator';
 
 type Credentials = { accessKeyId: string; secretAccessKey: string };
+
 
 /** The instants of the scenario (the example app is synthesized at EXAMPLE_NOW). */
 export const TIMELINE = {
@@ -132,6 +134,7 @@ export class DecayScenario {
       throw new Error(`the deployed stack lacks a resource the scenario needs: ${JSON.stringify({ supportBot, opsBot, ledgerTable, functionName })}`);
     }
     this.deployment = { roles: { supportBot, opsBot }, ledgerTable, functionName };
+    await this.signingKeyForEmulator(functionName);
 
     for (const [agent, role] of [['support-bot', supportBot], ['ops-bot', opsBot]] as const) {
       const tags = await this.roleTags(role);
@@ -171,10 +174,10 @@ export class DecayScenario {
     }, null, 2));
     await this.cli('dave', ['request', '--role', 'support-bot', '--grant', REQUESTED_GRANT.name, '--policy-file', policyFile,
       '--until', REQUESTED_GRANT.until, '--ticket', REQUESTED_GRANT.ticket, '--reason', 'export FAQ answers for the knowledge base review',
-      '--now', TIMELINE.requestAndDrift]);
+    ], { at: TIMELINE.requestAndDrift });
     const requested = await this.grantExpiry(supportBot, REQUESTED_GRANT.name);
     n.check(`support-bot now has ${REQUESTED_GRANT.name} with tag and date condition ${REQUESTED_GRANT.until}, requested by dave`,
-      requested.tag === REQUESTED_GRANT.until && requested.condition === REQUESTED_GRANT.until && requested.requestedBy === 'dave', JSON.stringify(requested));
+      requested.tag === REQUESTED_GRANT.until && requested.condition === REQUESTED_GRANT.until && /:user\/dave$/.test(requested.requestedBy ?? ''), JSON.stringify(requested));
 
     const { iam } = this.clients();
     await iam.send(new PutRolePolicyCommand({
@@ -211,10 +214,10 @@ export class DecayScenario {
     n.section('3b. A renewal needs a second person',
       `bob requested refund-status-write. He cannot approve his own renewal; alice can.`);
     const selfApproval = await this.cli('bob', ['renew', '--role', 'support-bot', '--grant', refundStatusWrite.name,
-      '--until', RENEWED_UNTIL, '--ticket', 'SEC-1240', '--now', TIMELINE.renewal], { expectExit: 2 });
+      '--until', RENEWED_UNTIL, '--ticket', 'SEC-1240'], { expectExit: 2, at: TIMELINE.renewal });
     n.check('bob\'s self-approval is refused (exit 2)', selfApproval.status === 2);
     const renewal = await this.cli('alice', ['renew', '--role', 'support-bot', '--grant', refundStatusWrite.name,
-      '--until', RENEWED_UNTIL, '--ticket', 'SEC-1240', '--now', TIMELINE.renewal]);
+      '--until', RENEWED_UNTIL, '--ticket', 'SEC-1240'], { at: TIMELINE.renewal });
     n.check('alice\'s renewal is recorded', renewal.status === 0);
 
     n.section('3c. The clock moves to 5 January: an expired grant is revoked, a renewed one moves its expiry',
@@ -253,11 +256,11 @@ export class DecayScenario {
     n.check(`on ${TIMELINE.historyAt} ops-bot held incident-logs-write, runbooks-write and the drift policy`,
       JSON.stringify(heldNames) === JSON.stringify([HAND_ADDED_POLICY, incidentLogsWrite.name, EXAMPLE_GRANTS.opsBot.runbooksWrite.name].sort()), heldNames.join(', '));
 
-    const refused = await this.cli('carol', ['restore', '--role', 'ops-bot', '--grant', incidentLogsWrite.name, '--now', TIMELINE.restore], { expectExit: 2 });
+    const refused = await this.cli('carol', ['restore', '--role', 'ops-bot', '--grant', incidentLogsWrite.name], { expectExit: 2, at: TIMELINE.restore });
     n.check('restore without a renewal is refused', refused.status !== 0);
     await this.cli('dave', ['renew', '--role', 'ops-bot', '--grant', incidentLogsWrite.name, '--until', RESTORED_UNTIL,
-      '--ticket', 'INC-42', '--now', TIMELINE.restore]);
-    await this.cli('carol', ['restore', '--role', 'ops-bot', '--grant', incidentLogsWrite.name, '--now', TIMELINE.restore]);
+      '--ticket', 'INC-42'], { at: TIMELINE.restore });
+    await this.cli('carol', ['restore', '--role', 'ops-bot', '--grant', incidentLogsWrite.name], { at: TIMELINE.restore });
     const restored = await this.grantExpiry(opsBot, incidentLogsWrite.name);
     const revoked = (await this.ledger(opsBot)).find(r => r.decision === 'revoked' && r.grant === incidentLogsWrite.name);
     const restoredDoc = await this.policyDocument(opsBot, incidentLogsWrite.name);
@@ -266,11 +269,35 @@ export class DecayScenario {
       restored.tag === RESTORED_UNTIL && restored.condition === RESTORED_UNTIL, JSON.stringify(restored));
     n.check('its statements are exactly those the ledger recorded when it was revoked', sameStatements);
 
-    const verify = await this.cli('admin', ['history', '--role', 'ops-bot', '--verify']);
+    const verify = await this.cli('admin', ['history', '--role', 'ops-bot', '--verify', ...(this.signingKeyArn ? ['--signing-key', this.signingKeyArn] : [])]);
     n.check('the ledger\'s hash chain for ops-bot verifies', verify.status === 0);
   }
 
   // ------------------------------------------------------------- machinery
+
+  /**
+   * Emulator only: moto 5.2.1's CloudFormation creates every AWS::KMS::Key as a
+   * symmetric ENCRYPT_DECRYPT key (it ignores KeySpec and KeyUsage), so the
+   * deployed ledger signing key cannot sign. Create the key the template asks
+   * for (ECC_NIST_P256, SIGN_VERIFY) through the KMS API and point the deployed
+   * function's environment at it. On AWS the deployed key is used as it is.
+   */
+  private async signingKeyForEmulator(functionName: string): Promise<void> {
+    const { lambda } = this.clients();
+    const kms = new KMSClient({ region: this.env.region, endpoint: this.env.endpoint, credentials: this.admin });
+    const config = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: functionName }));
+    const variables = config.Environment?.Variables ?? {};
+    const deployed = variables[IDENTITY_ENV.signingKeyId];
+    if (!deployed) return;
+    const usage = (await kms.send(new DescribeKeyCommand({ KeyId: deployed }))).KeyMetadata?.KeyUsage;
+    if (usage === 'SIGN_VERIFY') return;
+    const key = await kms.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', Description: 'permission-decay ledger signing (emulator)' }));
+    await lambda.send(new UpdateFunctionConfigurationCommand({
+      FunctionName: functionName, Environment: { Variables: { ...variables, [IDENTITY_ENV.signingKeyId]: key.KeyMetadata!.Arn! } },
+    }));
+    this.signingKeyArn = key.KeyMetadata!.Arn!;
+  }
+  private signingKeyArn?: string;
 
   /** An emulator identity (an IAM user with an access key), created on first use. */
   private async person(name: string): Promise<Credentials> {
@@ -286,9 +313,12 @@ export class DecayScenario {
   }
 
   /** Runs the built permission-decay CLI as `who`, shows the command and its output. */
-  async cli(who: string, args: string[], options: { expectExit?: number; quiet?: boolean } = {}): Promise<{ status: number; stdout: string }> {
+  async cli(who: string, args: string[], options: { expectExit?: number; quiet?: boolean; at?: string } = {}): Promise<{ status: number; stdout: string }> {
     const creds = await this.person(who);
-    const result = spawnSync(process.execPath, [this.env.cliPath, ...args], {
+    // request, renew and restore act at the real time only: the scenario moves their clock with the harness preload.
+    // The harness (never shipped) sits at the repository root, beside dist/ that holds the CLI.
+    const clock = options.at ? ['--require', path.resolve(this.env.cliPath, '..', '..', '..', 'harness', 'shifted-clock.cjs')] : [];
+    const result = spawnSync(process.execPath, [...clock, this.env.cliPath, ...args], {
       encoding: 'utf8',
       env: {
         ...process.env,
@@ -299,6 +329,7 @@ export class DecayScenario {
         AWS_SESSION_TOKEN: '',
         PERMISSION_DECAY_LEDGER_TABLE: this.deployed.ledgerTable,
         NODE_NO_WARNINGS: '1',
+        ...(options.at ? { PERMISSION_DECAY_HARNESS_NOW: options.at } : {}),
       },
     });
     const status = result.status ?? 1;

@@ -18,10 +18,12 @@ import {
 import { Construct } from 'constructs';
 import {
   DEFAULT_CHECKPOINT_INTERVAL_SECONDS, DEFAULT_DRIFT_PERIOD_SECONDS, DEFAULT_WARNING_WINDOW_SECONDS, LEDGER_KEYS, LEDGER_TABLE_NAME_PREFIX,
-  SWEEPER_COMPONENT_VALUE, SWEEPER_ENV, SWEEPER_ROLE_PATH, TAG_COMPONENT,
+  IDENTITY_ENV, SWEEPER_COMPONENT_VALUE, SWEEPER_ENV, SWEEPER_METRICS, SWEEPER_ROLE_PATH, TAG_COMPONENT,
 } from './private/contract';
 import { GOVERNED_ROLES_ARN, StackBoundaries } from './private/agent-boundary';
 import { acknowledgeSweeperFindings } from './private/sweeper-acknowledgements';
+import { ledgerEvidenceStatements } from './private/ledger-evidence-statements';
+import { approverStatements, readerStatements, requesterStatements } from './private/people-grant-statements';
 import { sweeperRoleStatements } from './private/sweeper-role-statements';
 
 /**
@@ -130,6 +132,16 @@ export interface PermissionSweeperProps {
    * @default none
    */
   readonly agents?: IGovernedAgent[];
+
+  /**
+   * Role unique ids (`AROA...`) whose session name names a person because
+   * someone other than the caller sets it (for example IAM Identity Center
+   * permission-set roles). For every other role, all sessions of the role are
+   * one person, so a requester cannot approve their own grant by assuming a
+   * role under another session name.
+   * @default none: every session of a role is the same person
+   */
+  readonly sessionNamedRoleIds?: string[];
 }
 
 /** Time the sweep keeps back from the function timeout to stop cleanly. */
@@ -169,6 +181,18 @@ export class PermissionSweeper extends Construct {
   public readonly logGroup: logs.LogGroup;
   /** The KMS key that encrypts the owner topic. */
   public readonly encryptionKey: kms.Key;
+  /**
+   * The asymmetric KMS key (ECC_NIST_P256, SIGN_VERIFY) that signs every
+   * ledger record. Only the sweeper's role may Sign with it; `grantRead`
+   * lets people fetch its public key and verify (`history --verify --signing-key <arn>`).
+   */
+  public readonly signingKey: kms.Key;
+  /** Alarms when a sweep leaves an expired grant or drift it meant to remove in place. */
+  public readonly failedRevocationsAlarm: cloudwatch.Alarm;
+  /** Alarms when roles fail in three sweeps in a row. */
+  public readonly roleErrorsAlarm: cloudwatch.Alarm;
+  /** Alarms when roles lose the ledger race (or STATE no longer names the chain's head) in two sweeps in a row. */
+  public readonly ledgerConflictsAlarm: cloudwatch.Alarm;
 
   private readonly agents: IGovernedAgent[] = [];
 
@@ -247,6 +271,25 @@ export class PermissionSweeper extends Construct {
     })) {
       this.role.addToPrincipalPolicy(statement);
     }
+    this.signingKey = new kms.Key(this, 'LedgerSigningKey', {
+      description: 'Signs permission-decay ledger records: only the sweeper signs; readers verify with the public key',
+      keySpec: kms.KeySpec.ECC_NIST_P256,
+      keyUsage: kms.KeyUsage.SIGN_VERIFY,
+      // The key is the evidence that old records are genuine: it outlives the stack, like the ledger.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    // The key policy, not only the sweeper's identity policy: no other principal's IAM policy can let it sign.
+    this.signingKey.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'OnlyTheSweeperSigns',
+      effect: iam.Effect.DENY,
+      principals: [new iam.AnyPrincipal()],
+      actions: ['kms:Sign'],
+      resources: ['*'],
+      conditions: { ArnNotEquals: { 'aws:PrincipalArn': this.role.roleArn } },
+    }));
+    for (const statement of ledgerEvidenceStatements({ stack, signingKeyArn: this.signingKey.keyArn })) {
+      this.role.addToPrincipalPolicy(statement);
+    }
     this.logGroup.grantWrite(this.role);
     this.eventBus.grantPutEventsTo(this.role);
     this.ownerTopic.grantPublish(this.role);
@@ -272,6 +315,8 @@ export class PermissionSweeper extends Construct {
         [SWEEPER_ENV.strict]: String(props.strict ?? false),
         [SWEEPER_ENV.checkpointIntervalSeconds]: String(checkpointIntervalSeconds),
         [SWEEPER_ENV.timeBudgetMs]: timeBudgetMs(timeout),
+        [IDENTITY_ENV.signingKeyId]: this.signingKey.keyArn,
+        ...(props.sessionNamedRoleIds?.length ? { [IDENTITY_ENV.sessionNamedRoleIds]: props.sessionNamedRoleIds.join(',') } : {}),
       },
       // The next scheduled sweep redoes whatever a failed one left; retry twice, then park it.
       retryAttempts: 2,
@@ -305,9 +350,34 @@ export class PermissionSweeper extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
+    this.failedRevocationsAlarm = new cloudwatch.Alarm(this, 'FailedRevocationsAlarm', {
+      alarmDescription: 'A permission-decay sweep could not revoke an expired grant or drift: it outlives its expiry until a sweep succeeds',
+      metric: this.metricFailedRevocations(),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.roleErrorsAlarm = new cloudwatch.Alarm(this, 'RoleErrorsAlarm', {
+      alarmDescription: 'Governed roles keep failing their sweeps (three periods in a row)',
+      metric: this.metricRoleErrors(),
+      threshold: 1,
+      evaluationPeriods: 3,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.ledgerConflictsAlarm = new cloudwatch.Alarm(this, 'LedgerConflictsAlarm', {
+      alarmDescription: 'Governed roles keep losing the ledger race: another writer, or a STATE item that no longer names its chain head',
+      metric: this.metricLedgerConflicts(),
+      threshold: 1,
+      evaluationPeriods: 2,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
     const alarmAction = new cloudwatchActions.SnsAction(props.alarmTopic ?? this.ownerTopic);
-    this.alarm.addAlarmAction(alarmAction);
-    this.deadLetterQueueAlarm.addAlarmAction(alarmAction);
+    for (const a of [this.alarm, this.deadLetterQueueAlarm, this.failedRevocationsAlarm, this.roleErrorsAlarm, this.ledgerConflictsAlarm]) {
+      a.addAlarmAction(alarmAction);
+    }
 
     new CfnOutput(this, 'GovernedAgents', {
       description: 'Agents registered with this sweeper (agentId and role ARN)',
@@ -334,6 +404,75 @@ export class PermissionSweeper extends Construct {
     Tags.of(this).add(TAG_COMPONENT, SWEEPER_COMPONENT_VALUE, { excludeResourceTypes: ['AWS::KMS::Key'] });
 
     for (const agent of props.agents ?? []) this.register(agent);
+  }
+
+  /**
+   * Lets a requester run `request` and `restore`: put a grant's policy and
+   * grant tag on governed roles (by the IAM path), and write only their own
+   * sealed requests (under their `aws:userid`) and request pointers. No write
+   * to the ledger's records or STATE, and no approval.
+   */
+  public grantRequest(grantee: iam.IGrantable): iam.Grant {
+    return this.grantStatements(grantee, requesterStatements(this.peopleScope()));
+  }
+
+  /**
+   * Lets an approver run `renew`: write only their own sealed approvals
+   * (under their `aws:userid`) and renewal pointers, and read what renewing
+   * needs. No IAM write: the sweeper applies renewals.
+   */
+  public grantApprove(grantee: iam.IGrantable): iam.Grant {
+    return this.grantStatements(grantee, approverStatements(this.peopleScope()));
+  }
+
+  /** Lets a reader run `status`, `history` (with `--verify` and the public signing key) and `report`. Nothing is written. */
+  public grantRead(grantee: iam.IGrantable): iam.Grant {
+    return this.grantStatements(grantee, readerStatements(this.peopleScope()));
+  }
+
+  /** Removals of expired grants or drift a sweep planned and could not finish (Sum per period). */
+  public metricFailedRevocations(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.sweeperMetric(SWEEPER_METRICS.failedRevocations, props);
+  }
+
+  /** Roles whose sweep failed (Sum per period). */
+  public metricRoleErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.sweeperMetric(SWEEPER_METRICS.roleErrors, props);
+  }
+
+  /** Roles left because they kept losing the ledger race (Sum per period). */
+  public metricLedgerConflicts(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.sweeperMetric(SWEEPER_METRICS.ledgerConflicts, props);
+  }
+
+  /** Sweeps that failed (the invocation threw) (Sum per period). */
+  public metricFailedSweeps(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.sweeperMetric(SWEEPER_METRICS.failedSweeps, props);
+  }
+
+  private sweeperMetric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: SWEEPER_METRICS.namespace,
+      metricName,
+      dimensionsMap: { service: SWEEPER_METRICS.service },
+      statistic: cloudwatch.Stats.SUM,
+      period: Duration.hours(1),
+      ...props,
+    });
+  }
+
+  private peopleScope() {
+    return { stack: Stack.of(this), ledgerTableArn: this.ledgerTable.tableArn, signingKeyArn: this.signingKey.keyArn };
+  }
+
+  /** One Grant for the statements (each added to the grantee's policy with its own conditions). */
+  private grantStatements(grantee: iam.IGrantable, statements: iam.PolicyStatement[]): iam.Grant {
+    return statements
+      .map(st => iam.Grant.addToPrincipal({
+        grantee, scope: this, actions: st.actions, resourceArns: st.resources,
+        ...(Object.keys(st.conditions).length ? { conditions: st.conditions } : {}),
+      }))
+      .reduce((all, g) => all.combine(g));
   }
 
   /** The agents registered with this sweeper, in registration order. */

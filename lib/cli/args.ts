@@ -45,7 +45,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
 export class Flags {
   constructor(private readonly parsed: ParsedArgs, private readonly command: string) {}
   allow(names: string[]): this {
-    const known = new Set([...names, 'json', 'help', 'ledger-table', 'now']);
+    const known = new Set([...names, 'json', 'help', 'ledger-table']);
     for (const k of this.parsed.flags.keys()) {
       if (!known.has(k)) throw new UsageError(`${this.command} does not take --${k} (it takes ${[...known].map(n => `--${n}`).join(' ')})`);
     }

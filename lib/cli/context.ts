@@ -1,6 +1,6 @@
 /** What every command gets: the clients, the ledger table, the clock and the output. */
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
-import { LEDGER_TABLE_ENV, normalizeInstant, parseExpiry } from '../private/contract';
+import { CallerIdentity, LEDGER_TABLE_ENV, normalizeInstant, parseExpiry } from '../private/contract';
 import { AwsClients, ClientSettings, createClients } from '../sweeper/aws-clients';
 import { resolveRoleName } from '../sweeper/snapshot';
 import { Flags, UsageError } from './args';
@@ -16,7 +16,7 @@ export interface CliIo {
 
 export class CommandContext {
   private _clients?: AwsClients;
-  private _caller?: string;
+  private _caller?: CallerIdentity;
   constructor(readonly io: CliIo, readonly flags: Flags) {}
 
   get clients(): AwsClients {
@@ -31,7 +31,11 @@ export class CommandContext {
     if (!t) throw new UsageError(`name the ledger table with --ledger-table or ${LEDGER_TABLE_ENV}`);
     return t;
   }
-  /** --now, or the current second. */
+  /** The current second. The commands that change access (request, renew, restore) act at the real time only. */
+  clock(): Date {
+    return new Date(Math.floor(Date.now() / 1000) * 1000);
+  }
+  /** --now (read-only and dry-run commands), or the current second. */
   now(): Date {
     const n = this.flags.opt('now');
     if (n === undefined) return new Date(Math.floor(Date.now() / 1000) * 1000);
@@ -51,7 +55,15 @@ export class CommandContext {
   }
   /** The caller's identity ARN (STS GetCallerIdentity). */
   async callerArn(): Promise<string> {
-    this._caller ??= (await this.clients.sts.send(new GetCallerIdentityCommand({}))).Arn ?? 'unknown';
+    return (await this.caller()).arn;
+  }
+  /** The caller as STS GetCallerIdentity answers: the only source of who requests, approves or restores. */
+  async caller(): Promise<CallerIdentity> {
+    if (!this._caller) {
+      const r = await this.clients.sts.send(new GetCallerIdentityCommand({}));
+      if (!r.Arn || !r.UserId || !r.Account) throw new UsageError('STS GetCallerIdentity did not say who you are: check your AWS credentials', 'NO_IDENTITY');
+      this._caller = { arn: r.Arn, userId: r.UserId, account: r.Account };
+    }
     return this._caller;
   }
   /** --role as a role name or an agent id. */

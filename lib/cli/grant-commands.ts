@@ -1,17 +1,27 @@
-/** request, renew, restore: the commands that give a role time-bound permissions. */
+/**
+ * request, renew, restore: the commands that give a role time-bound permissions.
+ *
+ * Who acts is the caller as STS returns it, and when is the real clock: no
+ * flag names either. A person writes only their own sealed intents (under
+ * SEAL#<aws:userid>, which IAM confines them to) and pointers to them, plus
+ * the IAM change; they never write the ledger's chain or STATE. The sweeper
+ * records what they did, signed, when it next sees the role.
+ */
 import { AttachRolePolicyCommand, PutRolePolicyCommand, TagRoleCommand } from '@aws-sdk/client-iam';
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'crypto';
 import { readFileSync } from 'fs';
 import {
-  AgentSpec, ContractError, DEFAULT_MAX_RENEWALS, EXPIRY_CONDITION_KEY, EXPIRY_CONDITION_OPERATOR, formatExpiry, formatGrantTag,
-  GRANT_NAME_CHARS, GRANT_NAME_MAX_LENGTH, GrantMemory, grantDocumentWithExpiry, grantTagKey, LedgerRecord, parseExpiry,
-  parseGrantTag, PolicyDocumentJson, renewalPartition, RenewalRecord, specParameterName, statementsOf,
+  AgentSpec, CallerIdentity, ContractError, DEFAULT_MAX_RENEWALS, formatExpiry,
+  formatGrantTag, GRANT_NAME_CHARS, GRANT_NAME_MAX_LENGTH, grantDocumentWithExpiry, grantTagKey, parseExpiry,
+  parseGrantTag, PolicyDocumentJson, renewalPartition, RenewalRecord, requestPartition, sealPartition, SealedIntent, sealSortKey,
+  specParameterName, statementsOf,
 } from '../private/contract';
-import { ApplyContext, applyIamAction, recordAndPublish } from '../sweeper/apply';
-import { patchState, PlannedRecord } from '../sweeper/decide';
-import { LedgerConflictError, readRecords, readRoleState } from '../sweeper/ledger';
-import { chooseRenewal, identityName, isSelfApproval, readRenewals, renewalProblem } from '../sweeper/renewal';
+import { ApplyContext, applyIamAction } from '../sweeper/apply';
+import { identityRuleFromEnv, personOf } from '../sweeper/identity';
+import { readRecords, readRoleState } from '../sweeper/ledger';
+import { chooseRenewal, isSelfApproval, readRenewals, renewalIntent, renewalProblem, sealedRequesters } from '../sweeper/renewal';
 import { GovernedRole, policyNameOfArn, readRole } from '../sweeper/snapshot';
 import { parseSpecParameter } from '../sweeper/specs';
 import { UsageError } from './args';
@@ -40,22 +50,23 @@ async function governedRole(ctx: CommandContext): Promise<GovernedRole> {
 }
 
 function applyContext(ctx: CommandContext, actor: string, at: string): ApplyContext {
-  return { clients: ctx.clients, ledgerTable: ctx.ledgerTable(), runId: randomUUID(), actor, at, eventBusName: ctx.flags.opt('event-bus') };
+  return { clients: ctx.clients, ledgerTable: ctx.ledgerTable(), runId: randomUUID(), actor, at };
 }
 
-/** Appends a CLI record, re-reading the head when a sweep wrote first. */
-async function appendCliRecord(
-  ctx: CommandContext, actx: ApplyContext, role: GovernedRole, planned: PlannedRecord, memory: GrantMemory | undefined, extraPuts: Record<string, unknown>[] = [],
-): Promise<LedgerRecord> {
-  for (let attempt = 0; ; attempt++) {
-    const head = await readRoleState(ctx.clients.ddb, actx.ledgerTable, role.roleName);
-    try {
-      const r = await recordAndPublish(actx, head, role.agentId, planned, patchState(head, memory && planned.grant ? { grants: { [planned.grant]: memory } } : undefined), extraPuts);
-      return r.record;
-    } catch (e) {
-      if (!(e instanceof LedgerConflictError) || attempt >= 5) throw e;
-    }
-  }
+/**
+ * Writes an intent under the caller's own SEAL# partition (the proof of who),
+ * then the pointer by which the sweeper finds it (`pointer`: its keys). Both
+ * are new items: an existing key is never overwritten.
+ */
+async function writeSealed(ctx: CommandContext, intent: SealedIntent, pointer?: { pk: string; sk: string; extra?: Record<string, unknown> }): Promise<void> {
+  const table = ctx.ledgerTable();
+  const condition = { ConditionExpression: 'attribute_not_exists(pk)' };
+  await ctx.clients.ddb.send(new PutCommand({ TableName: table, Item: { pk: sealPartition(intent.userId), sk: sealSortKey(intent), ...intent }, ...condition }));
+  if (pointer) await ctx.clients.ddb.send(new PutCommand({ TableName: table, Item: { ...intent, ...pointer.extra, pk: pointer.pk, sk: pointer.sk }, ...condition }));
+}
+
+function intentOf(kind: SealedIntent['kind'], caller: CallerIdentity, f: Omit<SealedIntent, 'kind' | 'callerArn' | 'userId' | 'account'>): SealedIntent {
+  return { kind, ...f, callerArn: caller.arn, userId: caller.userId, account: caller.account };
 }
 
 function checkUntil(until: string, now: Date, spec: AgentSpec): void {
@@ -105,11 +116,16 @@ export async function request(ctx: CommandContext): Promise<number> {
   const doc = policyFile ? readPolicyFile(policyFile) : undefined;
   const role = await governedRole(ctx);
   const spec = await readSpec(ctx, role);
-  const now = ctx.now();
+  const now = ctx.clock();
   checkUntil(until, now, spec);
   if (spec.baseline.some(b => b.name === grant)) throw new UsageError(`${grant} is a baseline policy of ${role.roleName}; pick another grant name`, 'BASELINE_NAME');
-  const caller = await ctx.callerArn();
-  const requestedBy = f.opt('requested-by') ?? identityName(caller);
+  // A live grant asked for again is an extension: that is a renewal, approved by someone else.
+  if (role.policies.some(p => p.name === grant)) {
+    throw new UsageError(`${grant} is already on ${role.roleName}; to extend it, ask someone else to run `
+      + `"permission-decay renew --role ${role.roleName} --grant ${grant} --until <instant> --ticket <ticket>"`, 'ALREADY_PRESENT');
+  }
+  const caller = await ctx.caller();
+  const requestedBy = caller.arn;
   let tagValue: string;
   try {
     tagValue = formatGrantTag({ expiresAt: until, requestedBy, ticket });
@@ -117,28 +133,24 @@ export async function request(ctx: CommandContext): Promise<number> {
     throw new UsageError((e as ContractError).message, (e as ContractError).code);
   }
   const at = formatExpiry(now);
-  const actx = applyContext(ctx, caller, at);
-  // Adding: IAM first, then the record (nothing is removed here).
-  let attachment;
+  const requestId = randomUUID();
+  const intent = intentOf('request', caller, { id: requestId, roleName: role.roleName, grant, until, ticket, createdAt: at });
+  // The seal first: a grant whose IAM change then fails leaves only a harmless intent behind.
+  await writeSealed(ctx, intent, { pk: requestPartition(role.roleName, grant), sk: `${at}#${requestId}`, extra: { reason } });
   if (doc) {
     const document = JSON.stringify(grantDocumentWithExpiry(doc, until));
     await ctx.clients.iam.send(new PutRolePolicyCommand({ RoleName: role.roleName, PolicyName: grant, PolicyDocument: document }));
-    attachment = { kind: 'inline' as const, name: grant, document };
   } else {
     await ctx.clients.iam.send(new AttachRolePolicyCommand({ RoleName: role.roleName, PolicyArn: policyArn! }));
-    attachment = { kind: 'managed' as const, name: grant, arn: policyArn! };
   }
   await ctx.clients.iam.send(new TagRoleCommand({ RoleName: role.roleName, Tags: [{ Key: grantTagKey(grant), Value: tagValue }] }));
-  const record = await appendCliRecord(ctx, actx, role, {
-    decision: 'requested', grant, expiresAt: until, requestedBy, ticket, policy: attachment, message: `${grant} requested by ${requestedBy} until ${until}: ${reason}`,
-  }, { expiresAt: until, requestedBy, ticket, status: 'active', origin: 'grant', firstSeenAt: at });
-  if (ctx.json) ctx.outJson({ roleName: role.roleName, grant, expiresAt: until, requestedBy, ticket, record });
-  else ctx.out(`Granted ${grant} to ${role.roleName} until ${until} (requested by ${requestedBy}, ticket ${ticket}).`);
+  if (ctx.json) ctx.outJson({ roleName: role.roleName, grant, expiresAt: until, requestedBy, requesterUserId: caller.userId, ticket, requestId });
+  else ctx.out(`Granted ${grant} to ${role.roleName} until ${until} (requested by ${requestedBy}, ticket ${ticket}). The next sweep records it.`);
   return 0;
 }
 
-/** The requester of a grant: from its tag, or (when revoked) from the ledger. */
-async function requesterOf(ctx: CommandContext, role: GovernedRole, grant: string): Promise<string | undefined> {
+/** The requester a grant's tag (or, when revoked, the ledger) names: a claim, compared by name only. */
+async function claimedRequester(ctx: CommandContext, role: GovernedRole, grant: string): Promise<string | undefined> {
   const tag = role.tags[grantTagKey(grant)];
   if (tag !== undefined) {
     try { return parseGrantTag(tag).requestedBy; } catch { /* fall through to the ledger */ }
@@ -154,31 +166,37 @@ export async function renew(ctx: CommandContext): Promise<number> {
   const ticket = f.req('ticket', 'ticket');
   const role = await governedRole(ctx);
   const spec = await readSpec(ctx, role);
-  const now = ctx.now();
+  const now = ctx.clock();
   checkUntil(until, now, spec);
-  const requestedBy = await requesterOf(ctx, role, grant);
-  if (!requestedBy) throw new UsageError(`role ${role.roleName} has no grant ${grant} (no tag and nothing in the ledger)`, 'NO_SUCH_GRANT');
-  const approvedBy = await ctx.callerArn(); // never from a flag
-  if (isSelfApproval(approvedBy, requestedBy)) {
-    throw new UsageError(`you (${approvedBy}) requested ${grant}; a renewal must be approved by someone else`, 'SELF_APPROVAL');
-  }
   const table = ctx.ledgerTable();
-  const existing = (await readRenewals(ctx.clients.ddb, table, [renewalPartition(role.roleName, grant)])).get(renewalPartition(role.roleName, grant)) ?? [];
+  const rule = identityRuleFromEnv(ctx.io.env);
+  const claimed = await claimedRequester(ctx, role, grant);
+  const specGrant = spec.grants.find(g => g.name === grant);
+  const requesters = await sealedRequesters(ctx.clients.ddb, table, role.roleName, grant, rule);
+  if (!claimed && requesters.length === 0 && !specGrant) {
+    throw new UsageError(`role ${role.roleName} has no grant ${grant} (no tag, no sealed request, nothing in the ledger)`, 'NO_SUCH_GRANT');
+  }
+  const caller = await ctx.caller(); // never from a flag
+  const approver = personOf(caller.userId, rule);
+  const requestedBy = claimed ?? specGrant?.requestedBy ?? 'unknown';
+  if (requesters.includes(approver) || isSelfApproval(caller.arn, requestedBy)) {
+    throw new UsageError(`you (${caller.arn}) requested ${grant}; a renewal must be approved by someone else`, 'SELF_APPROVAL');
+  }
+  const key = renewalPartition(role.roleName, grant);
+  const existing = (await readRenewals(ctx.clients.ddb, table, [key], undefined, rule)).get(key) ?? [];
   const maxRenewals = spec.maxRenewals ?? DEFAULT_MAX_RENEWALS;
   if (existing.length >= maxRenewals) throw new UsageError(`${grant} was renewed ${existing.length} times; the spec allows ${maxRenewals}. Request it anew instead`, 'TOO_MANY_RENEWALS');
   const createdAt = formatExpiry(now);
   const renewalId = randomUUID();
   const renewal: RenewalRecord = {
-    pk: renewalPartition(role.roleName, grant), sk: `${createdAt}#${renewalId}`, renewalId, roleName: role.roleName, grant, until, ticket, requestedBy, approvedBy, createdAt,
+    pk: key, sk: `${createdAt}#${renewalId}`, renewalId, roleName: role.roleName, grant, until, ticket, requestedBy,
+    approvedBy: caller.arn, createdAt, approverUserId: caller.userId, approverAccount: caller.account,
   };
-  const problem = renewalProblem(renewal, role.roleName, grant, requestedBy, now.getTime(), spec, existing.length + 1);
+  const problem = renewalProblem({ ...renewal, verified: { approver, requesters } }, role.roleName, grant, requestedBy, now.getTime(), spec, existing.length + 1);
   if (problem) throw new UsageError(`this renewal would not be valid: it ${problem}`, 'BAD_RENEWAL');
-  const actx = applyContext(ctx, approvedBy, createdAt);
-  const record = await appendCliRecord(ctx, actx, role, {
-    decision: 'renewal-recorded', grant, expiresAt: until, requestedBy, ticket, message: `renewal of ${grant} until ${until} approved by ${approvedBy}; the next sweep applies it`,
-  }, undefined, [renewal as unknown as Record<string, unknown>]);
-  if (ctx.json) ctx.outJson({ renewal, record });
-  else ctx.out(`Recorded renewal ${renewalId}: ${grant} on ${role.roleName} until ${until}, approved by ${approvedBy}. The next sweep applies it (or run restore if it was revoked).`);
+  await writeSealed(ctx, renewalIntent(renewal), { pk: renewal.pk, sk: renewal.sk, extra: { requestedBy, approvedBy: caller.arn, approverUserId: caller.userId, approverAccount: caller.account, renewalId } });
+  if (ctx.json) ctx.outJson({ renewal });
+  else ctx.out(`Recorded renewal ${renewalId}: ${grant} on ${role.roleName} until ${until}, approved by ${caller.arn}. The next sweep applies it (or run restore if it was revoked).`);
   return 0;
 }
 
@@ -187,39 +205,32 @@ export async function restore(ctx: CommandContext): Promise<number> {
   const role = await governedRole(ctx);
   const spec = await readSpec(ctx, role);
   const table = ctx.ledgerTable();
-  const now = ctx.now();
+  const now = ctx.clock();
   const records = await readRecords(ctx.clients.ddb, table, role.roleName);
   const revoked = [...records].reverse().find(r => r.grant === grant && r.decision === 'revoked');
   if (!revoked || !revoked.policy) throw new UsageError(`the ledger has no revocation of ${grant} on ${role.roleName} to restore from`, 'NOTHING_TO_RESTORE');
   if (role.policies.some(p => p.name === grant)) throw new UsageError(`${grant} is already on ${role.roleName}; use renew instead`, 'ALREADY_PRESENT');
   const requestedBy = revoked.requestedBy ?? 'unknown';
   const key = renewalPartition(role.roleName, grant);
-  const renewal = chooseRenewal((await readRenewals(ctx.clients.ddb, table, [key])).get(key), role.roleName, grant, requestedBy, now.getTime(), spec);
+  const rule = identityRuleFromEnv(ctx.io.env);
+  const renewal = chooseRenewal((await readRenewals(ctx.clients.ddb, table, [key], undefined, rule)).get(key), role.roleName, grant, requestedBy, now.getTime(), spec);
   if (!renewal) throw new UsageError(`restore needs a valid renewal of ${grant}: ask someone other than ${requestedBy} to run "permission-decay renew --role ${role.roleName} --grant ${grant} --until <instant> --ticket <ticket>"`, 'NO_VALID_RENEWAL');
-  const caller = await ctx.callerArn();
+  const caller = await ctx.caller();
   const at = formatExpiry(now);
-  const actx = applyContext(ctx, caller, at);
+  const actx = applyContext(ctx, caller.arn, at);
+  const ticket = revoked.ticket ?? renewal.ticket;
+  await writeSealed(ctx, intentOf('restore', caller, { id: randomUUID(), roleName: role.roleName, grant, until: renewal.until, ticket, createdAt: at }));
   const p = revoked.policy;
-  let restoredPolicy = p;
   if (p.kind === 'inline') {
     const document = JSON.stringify(grantDocumentWithExpiry(JSON.parse(p.document!), renewal.until));
     await applyIamAction(actx, role.roleName, { type: 'put-inline', policyName: p.name, document });
-    restoredPolicy = { ...p, document };
   } else {
-    // A customer-managed grant carrying our date condition gets a version with the renewal's end.
-    if (p.document && p.arn && !p.arn.startsWith('arn:aws:iam::aws:') && p.document.includes(EXPIRY_CONDITION_KEY) && p.document.includes(EXPIRY_CONDITION_OPERATOR)) {
-      const document = JSON.stringify(grantDocumentWithExpiry(JSON.parse(p.document), renewal.until));
-      await applyIamAction(actx, role.roleName, { type: 'create-policy-version', policyArn: p.arn, document });
-      restoredPolicy = { ...p, document };
-    }
+    // Re-attached as it was; the next sweep moves a customer-managed grant's date condition to the renewal's end
+    // (it renews it), so a requester never needs to write policy versions.
     await ctx.clients.iam.send(new AttachRolePolicyCommand({ RoleName: role.roleName, PolicyArn: p.arn! }));
   }
-  await applyIamAction(actx, role.roleName, { type: 'tag', key: grantTagKey(grant), value: formatGrantTag({ expiresAt: renewal.until, requestedBy, ticket: revoked.ticket ?? renewal.ticket }) });
-  const record = await appendCliRecord(ctx, actx, role, {
-    decision: 'restored', grant, expiresAt: renewal.until, requestedBy, ticket: revoked.ticket ?? renewal.ticket, policy: restoredPolicy,
-    message: `${grant} restored from record ${revoked.seq} until ${renewal.until} (renewal ${renewal.renewalId}, approved by ${renewal.approvedBy})`,
-  }, { expiresAt: renewal.until, requestedBy, ticket: revoked.ticket ?? renewal.ticket, status: 'active', origin: 'grant', firstSeenAt: at });
-  if (ctx.json) ctx.outJson({ roleName: role.roleName, grant, expiresAt: renewal.until, record });
-  else ctx.out(`Restored ${grant} on ${role.roleName} from ledger record ${revoked.seq}; it now expires at ${renewal.until}.`);
+  await applyIamAction(actx, role.roleName, { type: 'tag', key: grantTagKey(grant), value: formatGrantTag({ expiresAt: renewal.until, requestedBy, ticket }) });
+  if (ctx.json) ctx.outJson({ roleName: role.roleName, grant, expiresAt: renewal.until, fromRecord: revoked.seq, renewalId: renewal.renewalId, restoredBy: caller.arn });
+  else ctx.out(`Restored ${grant} on ${role.roleName} from ledger record ${revoked.seq}; it now expires at ${renewal.until}. The next sweep records it.`);
   return 0;
 }

@@ -8,7 +8,8 @@ import { Flags, parseArgs, UsageError } from './args';
 import { CliIo, CommandContext } from './context';
 import { renew, request, restore } from './grant-commands';
 import { report } from './report-command';
-import { history, ledgerInit, status, sweep } from './sweep-commands';
+import { history } from './history-command';
+import { ledgerInit, status, sweep } from './sweep-commands';
 
 export type { CliIo } from './context';
 
@@ -17,10 +18,13 @@ const USAGE = `Usage: permission-decay <command> [flags]   (every command takes 
   ledger init                          create the ledger table (on demand, pk/sk)
   sweep [--dry-run] [--strict] [--drift-period D] [--warning-window D] [--checkpoint-interval D] [--event-bus B] [--owner-topic-arn ARN] [--now T]
   status [--role R] [--warning-window D] [--drift-period D] [--now T]   every grant's state and why, as a sweep at T reads it
-  request --role R --grant NAME (--policy-arn ARN | --policy-file F) --until T --ticket K --reason TEXT [--requested-by X]
-  renew --role R --grant NAME --until T --ticket K       record a renewal; you (STS caller) are the approver
+  request --role R --grant NAME (--policy-arn ARN | --policy-file F) --until T --ticket K --reason TEXT
+                                       you (STS caller) are the requester; the request is sealed under your aws:userid
+  renew --role R --grant NAME --until T --ticket K       seal a renewal; you (STS caller) are the approver
   restore --role R --grant NAME                          bring a revoked grant back (needs a valid renewal)
-  history --role R [--at T] [--verify]                   the ledger's account of a role
+  history [--role R] [--at T] [--verify [--signing-key K]]
+                                       the ledger's account of a role; --verify checks chains, signatures (key K or
+                                       $PERMISSION_DECAY_SIGNING_KEY_ID), anchors and STATE (every role without --role)
   report [--assembly DIR] [--agent A]                    the governance report synth wrote (shadow, compliance, stores); DIR default cdk.out
 
   R: a role name or an agent id. T: an ISO-8601 instant with a zone, e.g. 2026-12-31T00:00:00Z. D: 3600, 90m, 12h, 7d.
@@ -33,12 +37,13 @@ interface Command {
 
 const COMMANDS: Record<string, Command> = {
   'ledger init': { flags: [], run: ledgerInit },
-  'sweep': { flags: ['dry-run', 'strict', 'drift-period', 'warning-window', 'checkpoint-interval', 'event-bus', 'owner-topic-arn'], run: sweep },
-  'status': { flags: ['role', 'warning-window', 'drift-period'], run: status },
-  'request': { flags: ['role', 'grant', 'policy-arn', 'policy-file', 'until', 'ticket', 'reason', 'requested-by', 'event-bus'], run: request },
-  'renew': { flags: ['role', 'grant', 'until', 'ticket', 'event-bus'], run: renew },
-  'restore': { flags: ['role', 'grant', 'event-bus'], run: restore },
-  'history': { flags: ['role', 'at', 'verify'], run: history },
+  // --now only where nothing changes (or for the sweep, which judges by it): who and when a person acts is never a flag.
+  'sweep': { flags: ['dry-run', 'strict', 'drift-period', 'warning-window', 'checkpoint-interval', 'event-bus', 'owner-topic-arn', 'now'], run: sweep },
+  'status': { flags: ['role', 'warning-window', 'drift-period', 'now'], run: status },
+  'request': { flags: ['role', 'grant', 'policy-arn', 'policy-file', 'until', 'ticket', 'reason'], run: request },
+  'renew': { flags: ['role', 'grant', 'until', 'ticket'], run: renew },
+  'restore': { flags: ['role', 'grant'], run: restore },
+  'history': { flags: ['role', 'at', 'verify', 'signing-key', 'now'], run: history },
   'report': { flags: ['assembly', 'agent'], run: report },
 };
 

@@ -478,6 +478,11 @@ export interface LedgerRecord {
   readonly governanceTags?: { readonly [key: string]: string };
   readonly prevHash: string;
   readonly hash: string;
+  /**
+   * base64 KMS signature (LEDGER_SIGNING_ALGORITHM) of ledgerSigningMessage(roleName, seq, hash),
+   * by the sweeper's signing key. Not part of the hashed content.
+   */
+  readonly signature?: string;
 }
 
 /** A renewal record: extends a grant's expiry; approved by someone other than its requester. */
@@ -495,6 +500,15 @@ export interface RenewalRecord {
   /** The approver's identity ARN, from STS GetCallerIdentity. */
   readonly approvedBy: string;
   readonly createdAt: string;
+  /** The approver's `aws:userid` (STS): the renewal's seal lives in SEAL#<this>. */
+  readonly approverUserId?: string;
+  readonly approverAccount?: string;
+  /**
+   * Set by the ledger reader, never stored: the approver's person, and every
+   * person whose sealed request of this grant the reader found. A renewal from
+   * the table is handed to decide only when its seal holds.
+   */
+  readonly verified?: { readonly approver: string; readonly requesters: readonly string[] };
 }
 
 // ---------------------------------------------------------------------------
@@ -674,3 +688,98 @@ export interface LedgerRoleState {
 export const SYNTH_CLOCK_CONTEXT_KEY = 'permission-decay:now';
 /** Name of the inline policy that holds a governed role's baseline statements. */
 export const BASELINE_POLICY_NAME = 'baseline';
+
+// ---------------------------------------------------------------------------
+// Identities, sealed intents and ledger evidence
+// ---------------------------------------------------------------------------
+
+/**
+ * Role tag the sweeper writes after each append: `<seq>:<first 16 hex of the
+ * record's hash>`, the role's chain head anchored outside the ledger table.
+ * Only the sweeper may write it (requesters may only write grant tags).
+ */
+export const TAG_LEDGER_HEAD = 'governance:ledger-head';
+/** Hex characters of the head hash the anchor tag carries. */
+export const LEDGER_HEAD_HASH_CHARS = 16;
+
+/**
+ * Partition of a person's own sealed intents: `SEAL#<aws:userid>`. IAM lets a
+ * caller write only the partition of its own `aws:userid` (dynamodb:LeadingKeys),
+ * so a seal proves who wrote it; the sweeper checks the userid inside matches.
+ */
+export const SEAL_PARTITION_PREFIX = 'SEAL#';
+export function sealPartition(userId: string): string {
+  return `${SEAL_PARTITION_PREFIX}${userId}`;
+}
+/** Pointers to a grant's requests (the sweeper finds them by grant): pk = `REQUEST#<role>#<grant>`. */
+export const REQUEST_PARTITION_PREFIX = 'REQUEST#';
+export function requestPartition(roleName: string, grantName: string): string {
+  return `${REQUEST_PARTITION_PREFIX}${roleName}#${grantName}`;
+}
+/** Prefix of renewal pointers (renewalPartition). */
+export const RENEWAL_PARTITION_PREFIX = 'RENEWAL#';
+
+/** The caller as STS GetCallerIdentity returns it: never from a flag. */
+export interface CallerIdentity {
+  readonly arn: string;
+  /** `aws:userid`: AIDA... for a user, `AROA...:<session>` for an assumed role. */
+  readonly userId: string;
+  readonly account: string;
+}
+
+/** What a person asserted, written under their own SEAL# partition and pointed to by grant. */
+export interface SealedIntent {
+  readonly kind: 'request' | 'renewal' | 'restore';
+  /** requestId / renewalId / restoreId. */
+  readonly id: string;
+  readonly roleName: string;
+  readonly grant: string;
+  /** The grant's expiry the person asked for (restore: the renewal's end). */
+  readonly until: string;
+  readonly ticket: string;
+  readonly callerArn: string;
+  readonly userId: string;
+  readonly account: string;
+  readonly createdAt: string;
+}
+
+/** Sort key of a seal inside its person's partition. */
+export function sealSortKey(intent: Pick<SealedIntent, 'kind' | 'roleName' | 'grant' | 'id'>): string {
+  return `${intent.kind.toUpperCase()}#${intent.roleName}#${intent.grant}#${intent.id}`;
+}
+
+/** Configuration the sweeper and the CLI read to decide who is the same person. */
+export const IDENTITY_ENV = {
+  /**
+   * Comma-separated role unique ids (AROA...) whose session name names a
+   * person (e.g. IAM Identity Center roles, where the session is the user and
+   * is not chosen by the caller). Other roles: every session is one person.
+   */
+  sessionNamedRoleIds: 'PERMISSION_DECAY_SESSION_NAMED_ROLE_IDS',
+  /** KMS key id or ARN that signs the ledger (the sweeper signs; `history --verify` checks). */
+  signingKeyId: 'PERMISSION_DECAY_SIGNING_KEY_ID',
+} as const;
+
+/** The signing algorithm of the ledger key (ECC_NIST_P256). */
+export const LEDGER_SIGNING_ALGORITHM = 'ECDSA_SHA_256';
+/** Key spec of the ledger signing key. */
+export const LEDGER_SIGNING_KEY_SPEC = 'ECC_NIST_P256';
+/** What is signed for a record: domain, role, seq and the record's hash (which covers its content and the chain before it). */
+export function ledgerSigningMessage(roleName: string, seq: number, hash: string): string {
+  return `permission-decay/ledger/v1\n${roleName}\n${seq}\n${hash}`;
+}
+
+/** The sweeper's CloudWatch metrics (embedded metric format, from the Lambda's logs). */
+export const SWEEPER_METRICS = {
+  namespace: 'PermissionDecay',
+  /** The `service` dimension every metric carries. */
+  service: 'permission-decay-sweeper',
+  /** Removals of expired grants or drift the sweep planned and did not finish (they outlive their expiry). */
+  failedRevocations: 'FailedRevocations',
+  /** Roles whose sweep failed (any error outcome). */
+  roleErrors: 'RoleErrors',
+  /** Roles left because another writer kept appending first, or STATE no longer names the chain's head. */
+  ledgerConflicts: 'LedgerConflicts',
+  /** Sweeps that failed (the invocation throws). */
+  failedSweeps: 'FailedSweeps',
+} as const;

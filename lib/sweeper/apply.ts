@@ -14,7 +14,7 @@ import { Decision, EVENT_DETAIL_TYPE, EVENT_SOURCE, LedgerRecord, LedgerRoleStat
 import { AwsClients } from './aws-clients';
 import { IamAction, patchState, PlannedRecord, PlanStep, RolePlan } from './decide';
 import { errorOf, isNoSuchEntity } from './errors';
-import { appendRecord, LedgerConflictError } from './ledger';
+import { appendRecord, LedgerConflictError, LedgerSealer } from './ledger';
 
 export interface ApplyContext {
   readonly clients: AwsClients;
@@ -28,6 +28,8 @@ export interface ApplyContext {
   readonly ownerTopicArn?: string;
   /** Runs a ledger append in its turn: a sweep applying several roles at once appends one record at a time. @default at once */
   readonly ledgerTurn?: <T>(append: () => Promise<T>) => Promise<T>;
+  /** Signs each record and anchors the role's head (the sweeper's signing key). @default hash chain only */
+  readonly sealer?: LedgerSealer;
 }
 
 /** What happened to one step. */
@@ -63,7 +65,7 @@ export async function recordAndPublish(
 ): Promise<{ record: LedgerRecord; state: LedgerRoleState; eventProblem?: string }> {
   const append = () => appendRecord(ctx.clients.ddb, ctx.ledgerTable, head, {
     roleName: head.roleName, agentId, at: ctx.at, runId: ctx.runId, actor: ctx.actor, ...planned,
-  }, nextBody, extraPuts);
+  }, nextBody, extraPuts, ctx.sealer);
   const { record, state } = await (ctx.ledgerTurn ? ctx.ledgerTurn(append) : append());
   const eventProblem = await publishRecord(ctx, record);
   return { record, state, eventProblem };

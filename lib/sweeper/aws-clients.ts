@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { IAMClient } from '@aws-sdk/client-iam';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { STSClient } from '@aws-sdk/client-sts';
@@ -28,6 +29,8 @@ export interface AwsClients {
   readonly events: EventBridgeClient;
   readonly sns: SNSClient;
   readonly sts: STSClient;
+  /** Signs the ledger (sweeper) and checks its signatures (history --verify). */
+  readonly kms: KMSClient;
 }
 
 export function createClients(settings: ClientSettings = {}): AwsClients {
@@ -52,6 +55,7 @@ export function createClients(settings: ClientSettings = {}): AwsClients {
   let events: EventBridgeClient | undefined;
   let sns: SNSClient | undefined;
   let sts: STSClient | undefined;
+  let kms: KMSClient | undefined;
   return {
     get iam() { return iam ??= new IAMClient({ ...config, region: iamRegion }); },
     get ddb() { return ddb ??= DynamoDBDocumentClient.from(new DynamoDBClient(config), { marshallOptions: { removeUndefinedValues: true } }); },
@@ -59,5 +63,6 @@ export function createClients(settings: ClientSettings = {}): AwsClients {
     get events() { return events ??= new EventBridgeClient(config); },
     get sns() { return sns ??= new SNSClient(config); },
     get sts() { return sts ??= new STSClient(config); },
+    get kms() { return kms ??= new KMSClient(config); },
   };
 }

@@ -8,7 +8,7 @@ import { CreateTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamo
 import { DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { createHash } from 'crypto';
 import {
-  ContractError, GENESIS_HASH, LEDGER_KEYS, LEDGER_TABLE_NAME_PREFIX, LedgerRecord, LedgerRoleState,
+  ContractError, GENESIS_HASH, LEDGER_KEYS, LEDGER_TABLE_NAME_PREFIX, LedgerRecord, LedgerRoleState, ledgerSigningMessage,
   recordSortKey, rolePartition, STATE_PARTITION,
 } from '../private/contract';
 
@@ -43,9 +43,9 @@ export function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-/** hash = sha256(canonical record content without `hash`, then prevHash). */
+/** hash = sha256(canonical record content without `hash` and `signature`, then prevHash). */
 export function hashRecord(record: Omit<LedgerRecord, 'hash'>): string {
-  const { hash: _ignored, ...content } = record as LedgerRecord;
+  const { hash: _ignored, signature: _signature, ...content } = record as LedgerRecord;
   return sha256(stableJson(content) + record.prevHash);
 }
 
@@ -78,6 +78,18 @@ export async function readRoleState(ddb: DynamoDBDocumentClient, table: string, 
 }
 
 /**
+ * Signs records and anchors each role's chain head outside the table. The
+ * sweeper has one (lib/sweeper/ledger-evidence.ts); without it records are
+ * hash-chained only.
+ */
+export interface LedgerSealer {
+  /** base64 signature of the message. */
+  sign(message: string): Promise<string>;
+  /** Records the role's new head where the table's writers cannot change it. */
+  anchor(roleName: string, seq: number, hash: string): Promise<void>;
+}
+
+/**
  * Appends one record to the role's chain and sets the STATE item, in one
  * transaction: the record's key must not exist and the STATE head must still
  * be `head.seq`. Throws LedgerConflictError when another writer got there first.
@@ -85,14 +97,16 @@ export async function readRoleState(ddb: DynamoDBDocumentClient, table: string, 
  */
 export async function appendRecord(
   ddb: DynamoDBDocumentClient, table: string, head: LedgerRoleState, draft: RecordDraft, body: StateBody,
-  extraPuts: Record<string, unknown>[] = [],
+  extraPuts: Record<string, unknown>[] = [], sealer?: LedgerSealer,
 ): Promise<{ record: LedgerRecord; state: LedgerRoleState }> {
   const seq = head.seq + 1;
   const unhashed: Omit<LedgerRecord, 'hash'> = {
     ...stripUndefined(draft as unknown as Record<string, unknown>) as unknown as RecordDraft,
     pk: rolePartition(draft.roleName), sk: recordSortKey(seq), seq, prevHash: head.hash,
   };
-  const record: LedgerRecord = { ...unhashed, hash: hashRecord(unhashed) };
+  const hash = hashRecord(unhashed);
+  const signature = sealer ? await sealer.sign(ledgerSigningMessage(draft.roleName, seq, hash)) : undefined;
+  const record: LedgerRecord = { ...unhashed, hash, ...(signature ? { signature } : {}) };
   // The role's first record is when the ledger first saw it (freeze checkpoints count from it).
   const firstSeenAt = head.firstSeenAt ?? (head.seq === 0 ? draft.at : undefined);
   const state: LedgerRoleState = {
@@ -123,6 +137,9 @@ export async function appendRecord(
     }
     throw e;
   }
+  // After the append: a lost race must not move the anchor. A failed anchor fails the step (and is retried);
+  // the record stays, signed, and the next append anchors past it.
+  if (sealer) await sealer.anchor(draft.roleName, seq, record.hash);
   return { record, state };
 }
 

@@ -5,8 +5,9 @@
  */
 import { randomUUID } from 'crypto';
 import {
-  DEFAULT_DRIFT_PERIOD_SECONDS, DEFAULT_WARNING_WINDOW_SECONDS, formatExpiry, LedgerRoleState, parseExpiry, SWEEPER_ENV,
+  DEFAULT_DRIFT_PERIOD_SECONDS, DEFAULT_WARNING_WINDOW_SECONDS, formatExpiry, IDENTITY_ENV, LedgerRoleState, parseExpiry, SWEEPER_ENV,
 } from '../private/contract';
+import { kmsSealer } from './ledger-evidence';
 import { applyRolePlan, ApplyContext, StepOutcome } from './apply';
 import { AwsClients } from './aws-clients';
 import { decide, decideRole, DecideOptions, renewalKeysNeeded, RolePlan, specLookupOf, SweepPlan } from './decide';
@@ -51,6 +52,8 @@ export interface SweepConfig {
    * the sweep. @default DEFAULT_ROLE_CONCURRENCY (4)
    */
   readonly roleConcurrency?: number;
+  /** KMS key that signs every record this sweep appends (and anchors each role's head in a tag). @default unsigned */
+  readonly signingKeyId?: string;
 }
 
 /** Roles a sweep applies at once: enough to keep IAM's write rate busy, few enough to stay clear of its throttling. */
@@ -98,6 +101,7 @@ export function sweepConfigFromEnv(env: NodeJS.ProcessEnv): SweepConfig {
     warningWindowSeconds: num(SWEEPER_ENV.warningWindowSeconds),
     timeBudgetMs: num(SWEEPER_ENV.timeBudgetMs),
     checkpointIntervalSeconds: num(SWEEPER_ENV.checkpointIntervalSeconds),
+    signingKeyId: env[IDENTITY_ENV.signingKeyId] || undefined,
   };
 }
 
@@ -130,6 +134,7 @@ export async function runSweep(clients: AwsClients, config: SweepConfig): Promis
     // Records are a small share of a sweep's round trips, so appending them one at a time costs little while
     // IAM's rate bounds the sweep; and the local emulator's DynamoDB fails (HTTP 500) under concurrent transactions.
     ...(concurrency > 1 ? { ledgerTurn: oneAtATime() } : {}),
+    ...(config.signingKeyId ? { sealer: kmsSealer(clients, config.signingKeyId) } : {}),
   };
   const errors: SweepError[] = [];
   const rolePlans = plan.roles.filter(r => r.steps.length > 0);

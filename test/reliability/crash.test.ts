@@ -19,6 +19,7 @@ import { readRecords, stableJson } from '../../lib/sweeper/ledger';
 import { policyNameOfArn } from '../../lib/sweeper/snapshot';
 import { FaultProxy, FaultRequest, isWrite, startFaultProxy, Fault } from '../support/fault-proxy';
 import { createGovernedRole, createIdentity, createTestLedger, doc, memoryIo, testClients, TEST_LEDGER_TABLE } from '../support/governed-fixtures';
+import { atInstant } from '../support/clock';
 import { Moto, startMoto } from '../support/moto';
 import { EXPIRED, iamState, LATER, NOW, outcome, SOON } from './scenario';
 
@@ -45,17 +46,18 @@ async function buildAccount(): Promise<void> {
   await runSweep(clients, { ledgerTable: TEST_LEDGER_TABLE, now: '2030-01-01T00:00:00Z', roleNames: ['agent-c6'] });
   await clients.iam.send(new TagRoleCommand({ RoleName: 'agent-c6', Tags: [{ Key: grantTagKey('tamper'), Value: 'expires=2031-01-01T00:00:00Z by=bob ticket=T-1' }] }));
 
-  await createGovernedRole(clients, { agentId: 'c1', baseline: [{ name: 'base' }], grants: [{ name: 'old', expiresAt: EXPIRED, document: doc(['s3:PutObject', 's3:GetObject'], 'arn:aws:s3:::c1/*') }, { name: 'c1-mp', kind: 'managed', expiresAt: EXPIRED }] });
+  // CDK grants (in the approved spec): a renewal needs a requester, and these were requested by deploying them.
+  await createGovernedRole(clients, { agentId: 'c1', baseline: [{ name: 'base' }], grants: [{ name: 'old', expiresAt: EXPIRED, inSpec: true, document: doc(['s3:PutObject', 's3:GetObject'], 'arn:aws:s3:::c1/*') }, { name: 'c1-mp', kind: 'managed', expiresAt: EXPIRED, inSpec: true }] });
   await createGovernedRole(clients, { agentId: 'c2', drift: [{ name: 'handmade' }] });
   await createGovernedRole(clients, { agentId: 'c3', grants: [{ name: 'bad', expiresAt: LATER, tag: 'expires=2030-01-20 by=bob ticket=T-1' }] });
-  await createGovernedRole(clients, { agentId: 'c4', grants: [{ name: 'ren', expiresAt: EXPIRED }, { name: 'c4-mp', kind: 'managed', expiresAt: EXPIRED }] });
+  await createGovernedRole(clients, { agentId: 'c4', grants: [{ name: 'ren', expiresAt: EXPIRED, inSpec: true }, { name: 'c4-mp', kind: 'managed', expiresAt: EXPIRED, inSpec: true }] });
   await createGovernedRole(clients, { agentId: 'c5', baseline: [{ name: 'base' }], grants: [{ name: 'soon', expiresAt: SOON }] });
   await clients.iam.send(new TagRoleCommand({ RoleName: 'agent-c5', Tags: [{ Key: grantTagKey('ghost'), Value: `expires=${LATER} by=bob ticket=T-1` }] }));
   await createGovernedRole(clients, { agentId: 'c7', grants: [{ name: 'strict-old', expiresAt: EXPIRED }], drift: [{ name: 'hand2' }] });
   const alice = await createIdentity(clients.iam, 'alice');
   for (const grant of ['ren', 'c4-mp']) {
     const io = memoryIo(moto.endpoint, alice.credentials);
-    const code = await main(['renew', '--role', 'agent-c4', '--grant', grant, '--until', '2030-01-15T00:00:00Z', '--ticket', 'T-9', '--now', '2030-01-08T00:00:00Z'], io);
+    const code = await atInstant('2030-01-08T00:00:00Z', () => main(['renew', '--role', 'agent-c4', '--grant', grant, '--until', '2030-01-15T00:00:00Z', '--ticket', 'T-9'], io));
     if (code !== 0) throw new Error(`fixture renew failed: ${io.err()}`);
   }
 }
@@ -142,8 +144,9 @@ function uninterrupted() {
     const bob = await createIdentity(direct.iam, 'carol');
     const restoreCodes: number[] = [];
     for (const grant of ['old', 'c1-mp']) {
-      restoreCodes.push(await main(['renew', '--role', 'agent-c1', '--grant', grant, '--until', '2030-01-12T00:00:00Z', '--ticket', 'T-3', '--now', NOW], memoryIo(moto.endpoint, alice.credentials)));
-      restoreCodes.push(await main(['restore', '--role', 'agent-c1', '--grant', grant, '--now', NOW], memoryIo(moto.endpoint, bob.credentials)));
+      restoreCodes.push(await atInstant(NOW, () => main(['renew', '--role', 'agent-c1', '--grant', grant, '--until', '2030-01-12T00:00:00Z', '--ticket', 'T-3'],
+        memoryIo(moto.endpoint, alice.credentials))));
+      restoreCodes.push(await atInstant(NOW, () => main(['restore', '--role', 'agent-c1', '--grant', grant], memoryIo(moto.endpoint, bob.credentials))));
     }
     return { writes: seen, reference, before, violations, restoreCodes, after: await iamState(direct) };
   })();

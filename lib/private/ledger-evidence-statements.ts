@@ -1,0 +1,39 @@
+/**
+ * The sweeper role's statements for ledger evidence: Sign with the ledger key,
+ * and write the one tag that anchors each governed role's chain head. Kept
+ * apart from the sweeper's other statements so each can be read, and tested,
+ * on its own.
+ */
+import { Stack, aws_iam as iam } from 'aws-cdk-lib';
+import { GOVERNED_ROLE_PATH, LEDGER_SIGNING_ALGORITHM, TAG_LEDGER_HEAD } from './contract';
+
+export const LEDGER_EVIDENCE_SID = {
+  signLedger: 'SignLedgerRecords',
+  anchorLedgerHead: 'AnchorLedgerHeadOnGovernedRoles',
+} as const;
+
+/** ARN pattern of every governed role: anchored on the IAM path, which cannot change after a role is created. */
+export function governedRolesArn(stack: Stack): string {
+  return stack.formatArn({ service: 'iam', region: '', resource: 'role', resourceName: `${GOVERNED_ROLE_PATH.replace(/^\//, '')}*` });
+}
+
+export function ledgerEvidenceStatements(scope: { readonly stack: Stack; readonly signingKeyArn: string }): iam.PolicyStatement[] {
+  return [
+    new iam.PolicyStatement({
+      sid: LEDGER_EVIDENCE_SID.signLedger,
+      actions: ['kms:Sign'],
+      resources: [scope.signingKeyArn],
+      conditions: { StringEquals: { 'kms:SigningAlgorithm': LEDGER_SIGNING_ALGORITHM } },
+    }),
+    // Only the head tag: the grant tags have their own statement, and no other governance tag is the sweeper's to write.
+    new iam.PolicyStatement({
+      sid: LEDGER_EVIDENCE_SID.anchorLedgerHead,
+      actions: ['iam:TagRole'],
+      resources: [governedRolesArn(scope.stack)],
+      conditions: {
+        'ForAllValues:StringEquals': { 'aws:TagKeys': [TAG_LEDGER_HEAD] },
+        'Null': { 'aws:TagKeys': 'false' },
+      },
+    }),
+  ];
+}
