@@ -3,12 +3,14 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct, IDependable } from 'constructs';
 import { unknownActionReason, isWildcardAction } from './private/action-catalogue';
-import { boundaryFor } from './private/agent-boundary';
-import { AgentRole, AttachedPolicies, GrantPrincipal, StackPolicyIndex } from './private/agent-role';
+import {
+  deniedResourcePolicyWrites, optInEndStatement, ownBoundary, ResourcePolicyOptIn, resourcePolicyWriteActions, sharedBoundary,
+} from './private/agent-boundary';
+import { AgentRole, AttachedPolicies, governedRoleArn, governedRoleName, GrantPrincipal, StackPolicyIndex } from './private/agent-role';
 import { AgentModel, AnalysedStatement, DelegationModel } from './private/analysis/model';
 import {
   AgentSpec, BASELINE_POLICY_NAME, DEFAULT_MAX_GRANT_DURATION_SECONDS, delegationGrantName, DEFAULT_MAX_RENEWALS, EXPIRY_CONDITION_KEY, EXPIRY_CONDITION_OPERATOR,
-  formatGrantTag, grantTagKey, IAM_LIMITS, MANAGED_BY_VALUE, normalizeInstant, parseExpiry, PolicyDocumentJson,
+  formatGrantTag, GOVERNED_ROLE_PATH, grantTagKey, IAM_LIMITS, MANAGED_BY_VALUE, normalizeInstant, parseExpiry, PolicyDocumentJson,
   SPEC_VERSION, SpecGrant, SpecPolicy, specParameterName, SYNTH_CLOCK_CONTEXT_KEY, TAG_AGENT, TAG_MANAGED_BY, TAG_OWNER,
 } from './private/contract';
 import { delegationIdentityStatements, delegationSid, delegationTrustStatements } from './private/delegation';
@@ -151,6 +153,18 @@ export interface TemporaryGrantOptions {
    * @default - none
    */
   readonly approvedRegimes?: string[];
+
+  /**
+   * Resource-policy write actions (e.g. `s3:PutBucketPolicy`,
+   * `lambda:AddPermission`) the agent's boundary lets through until the
+   * grant's expiry. Every governed role's boundary denies writing resource
+   * policies, because access written into one outlives the grant; list here
+   * exactly the actions the ticket approved (recorded in the approved spec).
+   * Each must be one of the boundary's resource-policy actions. The agent
+   * gets a boundary of its own.
+   * @default - none: the boundary denies every resource-policy write
+   */
+  readonly allowResourcePolicyWrites?: string[];
 }
 
 /**
@@ -177,6 +191,8 @@ export class TemporaryGrant extends Construct implements iam.IGrantable {
   public readonly grantPrincipal: iam.IPrincipal;
   /** Compliance regimes the grant is approved to reach outside the agent's own. */
   public readonly approvedRegimes: string[];
+  /** Resource-policy write actions the agent's boundary allows until the grant's expiry. */
+  public readonly allowedResourcePolicyWrites: string[];
   private readonly agent: GovernedAgentRole;
 
   /**
@@ -193,13 +209,22 @@ export class TemporaryGrant extends Construct implements iam.IGrantable {
     this.approvedRegimes = [...options.approvedRegimes ?? []];
 
     const problems = grantRequestProblems({ name, ...options }, agent._synthClock(), agent.maxGrantDurationSeconds);
+    const writes = resourcePolicyWriteActions(options.allowResourcePolicyWrites ?? []);
+    if (writes.unknown.length > 0) {
+      problems.push(`allowResourcePolicyWrites ${writes.unknown.join(', ')}: not a resource-policy write the boundary denies; `
+        + 'name exact actions such as s3:PutBucketPolicy (no wildcards)');
+    }
     if (problems.length > 0) throw new Error(agent._grantError(name, problems));
+    this.allowedResourcePolicyWrites = writes.known;
 
     this.policy = new iam.Policy(this, 'Policy', { policyName: name });
     agent.role.attachInlinePolicy(this.policy);
     Tags.of(agent.role).add(grantTagKey(name), formatGrantTag(options), { priority: GOVERNANCE_TAG_PRIORITY });
     this.grantPrincipal = new GrantPrincipal(agent.role, this.expiresAt, statement => this.addStatement(statement));
     this.addStatements(...options.statements ?? []);
+    if (this.allowedResourcePolicyWrites.length > 0) {
+      agent._allowResourcePolicyWrites({ grantName: name, actions: this.allowedResourcePolicyWrites, expiresAt: this.expiresAt });
+    }
   }
 
   /**
@@ -257,8 +282,6 @@ export class GovernedAgentRole extends Construct implements iam.IGrantable {
   public readonly agentId: string;
   /** The agent owner's contact. */
   public readonly owner: string;
-  /** The role's permissions boundary. */
-  public readonly boundary: iam.IManagedPolicy;
   /** Name of the SSM parameter holding the approved spec. */
   public readonly specParameterName: string;
   /** The longest a grant may run, in seconds. */
@@ -272,7 +295,10 @@ export class GovernedAgentRole extends Construct implements iam.IGrantable {
   private readonly delegations: { to: GovernedAgentRole; sid: string; grant?: TemporaryGrant; approvedRegimes: string[] }[] = [];
   private readonly agentRole: AgentRole;
   private readonly grantContainer: Construct;
-  private readonly ownBoundary?: iam.ManagedPolicy;
+  private readonly ceiling?: iam.PolicyStatement[];
+  private currentBoundary: iam.ManagedPolicy;
+  private ownBoundary?: iam.ManagedPolicy;
+  private readonly resourcePolicyOptIns: ResourcePolicyOptIn[] = [];
   private clock?: Date;
   /** Finds the policies attached to the role, once per synthesis for the whole stack. */
   private readonly policyIndex: StackPolicyIndex;
@@ -291,13 +317,16 @@ export class GovernedAgentRole extends Construct implements iam.IGrantable {
     this.checkProps(props);
     this.specParameterName = specParameterName(this.agentId);
 
-    const boundary = boundaryFor(this, props.ceiling);
-    if (props.ceiling) this.ownBoundary = boundary;
-    this.boundary = boundary;
+    this.ceiling = props.ceiling;
+    this.currentBoundary = props.ceiling ? this.makeOwnBoundary() : sharedBoundary(this);
+    // The path is the anchor of governance (boundaries, the sweeper's key policy); the deterministic
+    // name lets delegation trust policies pin this role's exact ARN without a reference.
     this.agentRole = new AgentRole(this, 'Role', {
       assumedBy: props.assumedBy,
       description: props.description ?? `permission-decay agent ${this.agentId}`,
-      permissionsBoundary: boundary,
+      permissionsBoundary: this.currentBoundary,
+      path: GOVERNED_ROLE_PATH,
+      roleName: governedRoleName(this.agentId, Stack.of(this).region),
     }, statement => this._checkActions(statement, 'baseline'));
     this.role = this.agentRole;
     this.grantPrincipal = this.agentRole;
@@ -323,6 +352,38 @@ export class GovernedAgentRole extends Construct implements iam.IGrantable {
     GovernanceReportEmitter.of(this).register(this);
   }
 
+  /** The role's permissions boundary (one of its own once it has a ceiling or a grant opts in to resource-policy writes). */
+  public get boundary(): iam.IManagedPolicy {
+    return this.currentBoundary;
+  }
+
+  /**
+   * The exact ARN of the agent's role, known at synth without a reference to the role.
+   * @internal
+   */
+  public get _pinnedRoleArn(): string {
+    return governedRoleArn(Stack.of(this), this.agentId);
+  }
+
+  /**
+   * Lets a grant's resource-policy writes through this agent's boundary
+   * until the grant's expiry.
+   * @internal
+   */
+  public _allowResourcePolicyWrites(optIn: ResourcePolicyOptIn): void {
+    if (!this.ownBoundary) {
+      this.currentBoundary = this.makeOwnBoundary();
+      (this.agentRole.node.defaultChild as iam.CfnRole).permissionsBoundary = this.currentBoundary.managedPolicyArn;
+    }
+    this.resourcePolicyOptIns.push(optIn);
+    this.ownBoundary!.addStatements(optInEndStatement(optIn, this.resourcePolicyOptIns.length));
+  }
+
+  private makeOwnBoundary(): iam.ManagedPolicy {
+    this.ownBoundary = ownBoundary(this, this.ceiling, () => this.resourcePolicyOptIns);
+    return this.ownBoundary;
+  }
+
   /**
    * Lets this agent assume `agent`'s role, only with the delegation session
    * tags (origin agent, delegator, chain) so every call down the chain is
@@ -341,7 +402,8 @@ export class GovernedAgentRole extends Construct implements iam.IGrantable {
     if (problems.length > 0) throw new Error(`GovernedAgentRole '${this.agentId}' delegation to '${agent.agentId}': ${problems.join('; ')}`);
 
     const sid = delegationSid(agent.agentId);
-    const identity = delegationIdentityStatements(this.agentId, agent.role.roleArn, sid);
+    // The target's pinned ARN, not a reference: a cycle of delegations or one across stacks needs no reference either way.
+    const identity = delegationIdentityStatements(this.agentId, agent._pinnedRoleArn, sid);
     let grant: TemporaryGrant | undefined;
     if (options.expiresAt !== undefined) {
       grant = this.temporaryGrant(delegationGrantName(agent.agentId), {
@@ -517,6 +579,7 @@ export class GovernedAgentRole extends Construct implements iam.IGrantable {
       requestedBy: g.requestedBy,
       ticket: g.ticket,
       reason: g.reason,
+      ...(g.allowedResourcePolicyWrites.length > 0 ? { allowResourcePolicyWrites: g.allowedResourcePolicyWrites } : {}),
     }));
     return {
       v: SPEC_VERSION,
@@ -576,12 +639,14 @@ export class GovernedAgentRole extends Construct implements iam.IGrantable {
         + `or its stack); IAM allows ${IAM_LIMITS.maxTagsPerRole}: remove grants or tags`);
     }
 
-    if (this.ownBoundary) {
-      const size = estimatedPolicySize(stack.resolve(this.ownBoundary.document));
-      if (size > IAM_LIMITS.managedPolicyChars) {
-        errors.push(`${agent}: its boundary (ceiling and governance denies) is about ${size} characters; a managed policy holds `
-          + `${IAM_LIMITS.managedPolicyChars}: shorten the ceiling`);
-      }
+    const boundarySize = estimatedPolicySize(stack.resolve(this.currentBoundary.document));
+    if (boundarySize > IAM_LIMITS.managedPolicyChars) {
+      errors.push(`${agent}: its boundary (ceiling, governance denies and resource-policy opt-ins) is about ${boundarySize} characters; `
+        + `a managed policy holds ${IAM_LIMITS.managedPolicyChars}: shorten the ceiling or merge grants' resource-policy opt-ins`);
+    }
+    if (this.resourcePolicyOptIns.length > 0 && deniedResourcePolicyWrites(this.resourcePolicyOptIns).length === 0) {
+      errors.push(`${agent}: its grants opt in to every resource-policy write the boundary denies; `
+        + 'list only the actions each grant needs in allowResourcePolicyWrites');
     }
 
     const specLength = this.estimatedSpecLength();

@@ -18,9 +18,9 @@ import {
 import { Construct } from 'constructs';
 import {
   DEFAULT_CHECKPOINT_INTERVAL_SECONDS, DEFAULT_DRIFT_PERIOD_SECONDS, DEFAULT_WARNING_WINDOW_SECONDS, LEDGER_KEYS, LEDGER_TABLE_NAME_PREFIX,
-  SWEEPER_COMPONENT_VALUE, SWEEPER_ENV, TAG_COMPONENT,
+  SWEEPER_COMPONENT_VALUE, SWEEPER_ENV, SWEEPER_ROLE_PATH, TAG_COMPONENT,
 } from './private/contract';
-import { SWEEPER_TAMPER_ACTIONS } from './private/agent-boundary';
+import { GOVERNED_ROLES_ARN, StackBoundaries } from './private/agent-boundary';
 import { acknowledgeSweeperFindings } from './private/sweeper-acknowledgements';
 import { sweeperRoleStatements } from './private/sweeper-role-statements';
 
@@ -205,6 +205,17 @@ export class PermissionSweeper extends Construct {
       resources: ['*'],
       conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
     }));
+    // Governed agents of every stack (by their role path: a boundary protects only the sweepers it
+    // knows by ARN, and this key carries no tag) can do nothing with the key: not disable it,
+    // schedule its deletion, change its policy or grants, or use it.
+    this.encryptionKey.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'DenyGovernedAgents',
+      effect: iam.Effect.DENY,
+      principals: [new iam.AnyPrincipal()],
+      actions: ['kms:*'],
+      resources: ['*'],
+      conditions: { ArnLike: { 'aws:PrincipalArn': GOVERNED_ROLES_ARN } },
+    }));
 
     this.ownerTopic = new sns.Topic(this, 'OwnerTopic', {
       displayName: 'permission-decay: grants nearing expiry and drift',
@@ -225,6 +236,8 @@ export class PermissionSweeper extends Construct {
 
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      // Under the permission-decay path, which every governed role's boundary denies passing, assuming or changing.
+      path: SWEEPER_ROLE_PATH,
       description: 'permission-decay sweeper: reads IAM, changes only governed roles\' grants, appends to the ledger',
     });
     for (const statement of sweeperRoleStatements({
@@ -342,31 +355,46 @@ export class PermissionSweeper extends Construct {
     this.denyTamperingThrough(agent.boundary);
   }
 
-  private readonly protectedBoundaries = new Set<iam.ManagedPolicy>();
+  private readonly protectedBoundaries = new Set<iam.IManagedPolicy>();
+  private protectingStackBoundaries = false;
 
   /**
-   * Adds to a registered agent's boundary a deny on this sweeper's resources by
-   * ARN: it holds even where a service does not evaluate aws:ResourceTag. Only
-   * for a boundary in this stack: a reference across stacks would make the
-   * agents' stack depend on the sweeper's (and the GovernedAgents output
-   * already makes it the other way round).
+   * Denies, in a registered agent's boundary, everything on this sweeper's
+   * resources by ARN: it holds even where a service does not evaluate
+   * aws:ResourceTag. Only for a boundary in this stack: a reference across
+   * stacks would make the agents' stack depend on the sweeper's (and the
+   * GovernedAgents output already makes it the other way round). Boundaries
+   * made by GovernedAgentRole in this stack all get it, including ones made
+   * later (a grant that opts in to resource-policy writes gives its agent one).
    */
   private denyTamperingThrough(boundary: iam.IManagedPolicy | undefined): void {
     if (!(boundary instanceof iam.ManagedPolicy) || Stack.of(boundary) !== Stack.of(this)) return;
+    const stackBoundaries = StackBoundaries.of(Stack.of(this));
+    if (stackBoundaries.has(boundary)) {
+      if (this.protectingStackBoundaries) return;
+      this.protectingStackBoundaries = true;
+      stackBoundaries.protect(this.tamperingDeny());
+      return;
+    }
     if (this.protectedBoundaries.has(boundary)) return;
     this.protectedBoundaries.add(boundary);
-    boundary.addStatements(new iam.PolicyStatement({
+    boundary.addStatements(this.tamperingDeny());
+  }
+
+  private tamperingDeny(): iam.PolicyStatement {
+    return new iam.PolicyStatement({
       sid: `DenyTampering${this.node.addr.slice(0, 8)}`,
       effect: iam.Effect.DENY,
-      actions: SWEEPER_TAMPER_ACTIONS,
+      actions: ['*'],
       // The alarms are left to the tag-based deny (CloudWatch evaluates
       // aws:ResourceTag): the local emulator skips AWS::CloudWatch::Alarm and
-      // cannot resolve its ARN.
+      // cannot resolve its ARN. Subscriptions' ARNs extend the topic's.
       resources: [
-        this.function.functionArn, this.rule.ruleArn, this.role.roleArn, this.ownerTopic.topicArn,
-        this.deadLetterQueue.queueArn, this.encryptionKey.keyArn, this.logGroup.logGroupArn,
+        this.function.functionArn, `${this.function.functionArn}:*`, this.rule.ruleArn, this.role.roleArn,
+        this.ownerTopic.topicArn, `${this.ownerTopic.topicArn}:*`, this.deadLetterQueue.queueArn,
+        this.encryptionKey.keyArn, this.logGroup.logGroupArn,
       ],
-    }));
+    });
   }
 
   private ledgerTableFrom(props: PermissionSweeperProps): dynamodb.ITable {

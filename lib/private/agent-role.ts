@@ -3,10 +3,39 @@
  * land in the `baseline` policy, and one principal per time-bound grant,
  * whose statements land in the grant's policy with the expiry condition.
  */
-import { Aspects, IAspect, Stack } from 'aws-cdk-lib';
+import { createHash } from 'crypto';
+import { Aspects, Aws, IAspect, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct, IConstruct, IDependable } from 'constructs';
-import { BASELINE_POLICY_NAME, EXPIRY_CONDITION_KEY, EXPIRY_CONDITION_OPERATOR, PolicyDocumentJson } from './contract';
+import { BASELINE_POLICY_NAME, EXPIRY_CONDITION_KEY, EXPIRY_CONDITION_OPERATOR, GOVERNED_ROLE_PATH, PolicyDocumentJson } from './contract';
+
+/** IAM role names hold 64 characters; a region name takes at most 20 of them with its separator. */
+const ROLE_NAME_AGENT_CHARS = 43;
+
+/**
+ * The name of a governed agent's role: its agent id and the stack's region
+ * (role names are unique per account, and one app may be deployed to several
+ * regions). Long ids are cut and keep a short hash of the whole id.
+ *
+ * The name is known at synth from literals and pseudo parameters, so another
+ * role's trust policy (or another stack) can name the agent's exact ARN
+ * without a CloudFormation reference: delegations that form a cycle, or
+ * cross stacks, still deploy.
+ */
+export function governedRoleName(agentId: string, region: string): string {
+  const part = agentId.length <= ROLE_NAME_AGENT_CHARS
+    ? agentId
+    : `${agentId.slice(0, ROLE_NAME_AGENT_CHARS - 7)}-${createHash('sha256').update(agentId).digest('hex').slice(0, 6)}`;
+  return `${part}-${region}`;
+}
+
+/**
+ * The ARN of a governed agent's role in `stack` (its account and region; an
+ * environment-agnostic stack's are resolved where the ARN is used).
+ */
+export function governedRoleArn(stack: Stack, agentId: string): string {
+  return `arn:${Aws.PARTITION}:iam::${stack.account}:role${GOVERNED_ROLE_PATH}${governedRoleName(agentId, stack.region)}`;
+}
 
 /**
  * A Role whose principal policy is the inline policy named `baseline` rather

@@ -334,6 +334,8 @@ export interface SpecGrant extends SpecPolicy {
   readonly requestedBy: string;
   readonly ticket: string;
   readonly reason: string;
+  /** Resource-policy writes the agent's boundary lets through until the grant's expiry (absent: none). */
+  readonly allowResourcePolicyWrites?: string[];
 }
 
 export interface AgentSpec {

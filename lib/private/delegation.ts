@@ -1,5 +1,5 @@
 /**
- * Delegation statements (issue 7): agent A may assume agent B's role only
+ * Delegation statements: agent A may assume agent B's role only
  * when it passes the delegation session tags, so every call down a chain is
  * attributable in CloudTrail.
  *
@@ -13,19 +13,23 @@
  * Both statements allow only the delegation tag keys, so a delegator cannot
  * slip in other tags (e.g. one that overrides a role tag).
  *
- * B's trust statement names A's account and requires A's governance role tags
- * rather than A's role ARN: a trust policy that names a role's ARN makes the
- * trusting role depend on it in CloudFormation, so a cycle of delegations
- * (A -> B -> A) could not be deployed, and a delegation across stacks would
- * make the two stacks reference each other. With an account principal, IAM
- * also requires an identity statement allowing the assumption, and only A's
- * role carries one for B.
+ * B's trust statement pins A's identity: it names A's account as principal
+ * and requires `aws:PrincipalArn` to be A's exact role ARN, never tags (any
+ * principal someone tagged like A could otherwise assume B). The ARN is built
+ * from A's deterministic role name under the governed path, with no
+ * CloudFormation reference: naming A's role as the principal itself would make
+ * B's role depend on A's (IAM checks that a principal exists), so a cycle of
+ * delegations (A -> B -> A) could not be deployed and a delegation across
+ * stacks would make the stacks reference each other. A condition value needs
+ * neither. With an account principal, IAM also requires an identity statement
+ * allowing the assumption, and only A's role carries one for B.
  */
 import { Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import { governedRoleArn } from './agent-role';
 import {
   DELEGATION_CHAIN_SEPARATOR, DELEGATION_SESSION_TAGS, DELEGATION_TRANSITIVE_TAGS, EXPIRY_CONDITION_KEY, EXPIRY_CONDITION_OPERATOR,
-  MANAGED_BY_VALUE, SESSION_TAG_CHAIN, SESSION_TAG_DELEGATED_BY, SESSION_TAG_ORIGIN, TAG_AGENT, TAG_MANAGED_BY,
+  SESSION_TAG_CHAIN, SESSION_TAG_DELEGATED_BY, SESSION_TAG_ORIGIN,
 } from './contract';
 
 /** The STS actions a delegation allows: assuming the role and passing session tags. */
@@ -82,15 +86,12 @@ export function delegationIdentityStatements(fromAgentId: string, toRoleArn: str
 /** B's trust statements for a delegation from the governed agent `fromAgentId` whose role lives in `fromStack`. */
 export function delegationTrustStatements(fromAgentId: string, fromStack: Stack, sidBase: string, expiresAt?: string): iam.PolicyStatement[] {
   const principal = new iam.AccountPrincipal(fromStack.account);
-  const delegator = {
-    [`aws:PrincipalTag/${TAG_AGENT}`]: fromAgentId,
-    [`aws:PrincipalTag/${TAG_MANAGED_BY}`]: MANAGED_BY_VALUE,
-  };
+  const delegator = { 'aws:PrincipalArn': governedRoleArn(fromStack, fromAgentId) };
   const make = (sid: string, conditions: Conditions) => new iam.PolicyStatement({
     sid,
     actions: DELEGATION_ACTIONS,
     principals: [principal],
-    conditions: withExpiry({ ...conditions, StringEquals: { ...delegator, ...conditions.StringEquals } }, expiresAt),
+    conditions: withExpiry({ ...conditions, ArnEquals: delegator }, expiresAt),
   });
   return [make(`${sidBase}Start`, startHopConditions(fromAgentId)), make(`${sidBase}Continue`, continueHopConditions(fromAgentId))];
 }
