@@ -164,6 +164,8 @@ describe('baseline', () => {
 
 describe('boundary', () => {
   test('one shared boundary per stack: allow all, deny changes to governed roles, policy versions, ledgers and specs', () => {
+    // The governed-role deny keys on the role path (all but reads and assumption of any role under
+    // /permission-decay/); the tag-keyed deny is kept beside it as a hint for roles outside the path.
     const stack = newStack();
     newAgent(stack);
     newAgent(stack, { agentId: 'ops-bot' }, 'Ops');
@@ -180,9 +182,13 @@ describe('boundary', () => {
           Match.objectLike({
             Sid: 'DenyGovernedRoleChanges',
             Effect: 'Deny',
-            Action: Match.arrayWith(['iam:PutRolePolicy', 'iam:DeleteRolePolicy', 'iam:AttachRolePolicy', 'iam:DetachRolePolicy',
-              'iam:TagRole', 'iam:UntagRole', 'iam:UpdateAssumeRolePolicy', 'iam:PutRolePermissionsBoundary',
-              'iam:DeleteRolePermissionsBoundary', 'iam:UpdateRole', 'iam:DeleteRole']),
+            NotAction: ['iam:Get*', 'iam:List*', 'sts:AssumeRole', 'sts:TagSession'],
+            Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::*:role/permission-decay/*']] },
+          }),
+          Match.objectLike({
+            Sid: 'DenyTaggedRoleChanges',
+            Effect: 'Deny',
+            NotAction: ['iam:Get*', 'iam:List*', 'sts:AssumeRole', 'sts:TagSession'],
             Condition: { StringEquals: { 'aws:ResourceTag/governance:managed-by': 'permission-decay' } },
           }),
           Match.objectLike({
@@ -208,8 +214,12 @@ describe('boundary', () => {
   });
 
   test('every boundary action exists in IAM', () => {
+    const stack = newStack();
     for (const statement of boundaryStatements(undefined)) {
-      for (const action of statement.actions) expect([action, unknownActionReason(action)]).toEqual([action, undefined]);
+      const json = stack.resolve(statement.toStatementJson());
+      for (const action of [json.Action ?? [], json.NotAction ?? []].flat()) {
+        expect([action, unknownActionReason(action)]).toEqual([action, undefined]);
+      }
     }
   });
 
@@ -224,7 +234,10 @@ describe('boundary', () => {
     expect(allows).toEqual(expect.arrayContaining([['*'], ['s3:Get*']]));
     const sids = (b: any) => (b.Properties.PolicyDocument.Statement as any[]).filter(s => s.Effect === 'Deny').map(s => s.Sid).sort();
     for (const b of boundaries) {
-      expect(sids(b)).toEqual(['DenyGovernedRoleChanges', 'DenyLedgerWrites', 'DenyPolicyVersionChanges', 'DenySpecWrites', 'DenySweeperTampering']);
+      expect(sids(b)).toEqual([
+        'DenyForgedDecisions', 'DenyGovernanceTags', 'DenyGovernedRoleChanges', 'DenyLedgerWrites', 'DenyPolicyVersionChanges',
+        'DenyResourcePolicyWrites', 'DenySpecWrites', 'DenySweeperTampering', 'DenyTaggedRoleChanges', 'DenyUndeclaredAssumption',
+      ]);
     }
   });
 });

@@ -7,6 +7,7 @@ import {
 import { GovernedAgentRole } from '../../lib';
 import { arnOf, resolveIntrinsics, rolePolicies, roleTags, SIM_ACCOUNT, TemplateJson } from '../support/simulate';
 import { agent, newApp } from '../report/governance-fixtures';
+import { roleArnIn } from '../security/governed-arns';
 
 const EXPIRY = '2027-01-10T00:00:00Z';
 
@@ -28,7 +29,9 @@ describe('allowDelegationTo', () => {
       PolicyDocument: {
         Statement: Match.arrayWith([Match.objectLike({
           Action: ['sts:AssumeRole', 'sts:TagSession'],
-          Resource: { 'Fn::GetAtt': [logicalId(b), 'Arn'] },
+          // B's exact ARN from its deterministic name under the governed path: no reference, so cycles and
+          // delegations across stacks deploy.
+          Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::123456789012:role/permission-decay/agents/agent-b-us-east-1']] },
           Condition: {
             'StringEquals': {
               [`aws:RequestTag/${SESSION_TAG_ORIGIN}`]: 'agent-a',
@@ -60,11 +63,12 @@ describe('allowDelegationTo', () => {
     for (const s of delegation) {
       expect(s.Effect).toBe('Allow');
       expect(s.Action).toEqual(['sts:AssumeRole', 'sts:TagSession']);
-      expect(s.Condition.StringEquals).toMatchObject({
-        [`aws:PrincipalTag/${TAG_AGENT}`]: 'agent-a',
-        [`aws:PrincipalTag/${TAG_MANAGED_BY}`]: MANAGED_BY_VALUE,
-        [`aws:RequestTag/${SESSION_TAG_DELEGATED_BY}`]: 'agent-a',
+      expect(s.Condition.StringEquals).toMatchObject({ [`aws:RequestTag/${SESSION_TAG_DELEGATED_BY}`]: 'agent-a' });
+      // A is pinned by its exact role ARN, never by principal tags (anyone tagged like A could forge them).
+      expect(s.Condition.ArnEquals).toEqual({
+        'aws:PrincipalArn': { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::123456789012:role/permission-decay/agents/agent-a-us-east-1']] },
       });
+      expect(JSON.stringify(s.Condition)).not.toContain('aws:PrincipalTag/governance:agent');
       expect(s.Condition.DateLessThan).toBeUndefined();
     }
     expect(delegation[0].Condition.Null).toEqual({ [`aws:PrincipalTag/${SESSION_TAG_ORIGIN}`]: 'true' });
@@ -121,15 +125,19 @@ describe('delegation under IAM evaluation', () => {
 
   async function assume(template: TemplateJson, from: string, fromAgentId: string, to: string, context: Record<string, string | string[]>, action = 'sts:AssumeRole') {
     const { identityPolicies } = rolePolicies(template, from);
+    // The caller: `from`'s role, unless the context names another principal (an impostor holding from's policies and tags).
+    const principal = (context['aws:PrincipalArn'] as string | undefined) ?? roleArnIn(template, from);
     const result = await runSimulation({
       request: {
-        principal: arnOf(template, from),
+        principal,
         action,
-        resource: { resource: arnOf(template, to), accountId: SIM_ACCOUNT },
+        resource: { resource: roleArnIn(template, to), accountId: SIM_ACCOUNT },
         contextVariables: {
           [`aws:PrincipalTag/${TAG_AGENT}`]: fromAgentId,
           [`aws:PrincipalTag/${TAG_MANAGED_BY}`]: MANAGED_BY_VALUE,
           'aws:CurrentTime': '2027-01-02T00:00:00Z',
+          // IAM sets aws:PrincipalArn on every request; the simulator fills it in for sts:AssumeRole but not for sts:TagSession.
+          'aws:PrincipalArn': principal,
           ...context,
         },
       },
@@ -173,6 +181,16 @@ describe('delegation under IAM evaluation', () => {
   test('an agent without the delegation cannot assume B even with the tags', async () => {
     const { template, x, b } = threeAgents();
     expect(await assume(template, x, 'agent-x', b, firstHop('agent-x'))).not.toBe('Allowed');
+  });
+
+  test('a principal that carries A\'s tags but is not A\'s role cannot assume B (the trust pins A\'s ARN, not its tags)', async () => {
+    const { template, a, x, b } = threeAgents();
+    const impostor = { 'aws:PrincipalArn': roleArnIn(template, x) };
+    // X holds A's identity statements (as if granted by hand) and A's tags. A request with session tags
+    // needs sts:TagSession as well as sts:AssumeRole from B's trust; B's own assumedBy (the account here)
+    // allows sts:AssumeRole alone, and only the delegation statements, pinned to A's ARN, allow sts:TagSession.
+    expect(await assume(template, a, 'agent-a', b, { ...firstHop('agent-a'), ...impostor }, 'sts:TagSession')).not.toBe('Allowed');
+    expect(await assume(template, a, 'agent-a', b, firstHop('agent-a'), 'sts:TagSession')).toBe('Allowed');
   });
 
   test('B continues the chain to C only by appending itself and keeping the inherited origin', async () => {
