@@ -240,10 +240,11 @@ export function boundaryStatements(
       conditions: { StringEquals: { [`aws:ResourceTag/${TAG_COMPONENT}`]: SWEEPER_COMPONENT_VALUE } },
     }),
     deny({
+      // events:source holds the source of every entry of the batch: one forged entry denies the call.
       sid: BOUNDARY_SID.forgedDecisions,
       actions: ['events:PutEvents'],
       resources: ['*'],
-      conditions: { StringEquals: { 'events:source': EVENT_SOURCE } },
+      conditions: { 'ForAnyValue:StringEquals': { 'events:source': [EVENT_SOURCE] } },
     }),
     deny({
       sid: BOUNDARY_SID.specWrites,
