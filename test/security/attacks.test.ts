@@ -140,8 +140,12 @@ describe('5. impersonation and unrestricted assumption', () => {
       resourcePolicy: trustOf(agents, governed.other.role) })).not.toBe('Allowed');
   });
 
-  test('another agent (another stack, same broad grant) cannot pose as the delegator, even with its session tags', async () => {
+  test('a principal tagged like the delegator, or another agent, cannot pose as the delegator, even with its session tags', async () => {
     const trust = trustOf(agents, governed.helper.role);
+    // A role someone tagged exactly like greedy-bot (e.g. a person with iam:TagRole outside the agents), with greedy-bot's policies.
+    const lookAlike = { ...greedy, arn: `arn:aws:iam::${SIM_ACCOUNT}:role/app/look-alike`, boundaryPolicies: [] };
+    expect(await decide(lookAlike, { action: 'sts:TagSession', resource: helper.arn, context: firstHop('greedy-bot'), resourcePolicy: trust }))
+      .not.toBe('Allowed');
     for (const claimed of ['greedy-bot', 'remote-bot']) {
       expect(await decide(remote, { action: 'sts:TagSession', resource: helper.arn, context: firstHop(claimed), resourcePolicy: trust }))
         .not.toBe('Allowed');

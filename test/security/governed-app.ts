@@ -23,7 +23,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { GovernedAgentRole, PermissionSweeper } from '../../lib';
 import { SYNTH_CLOCK_CONTEXT_KEY } from '../../lib/private/contract';
 import { ensureSweeperHandlerBundle } from '../sweeper-construct/sweeper-fixture';
-import { Decision, resolveIntrinsics, rolePolicies, SIM_ACCOUNT, TemplateJson } from '../support/simulate';
+import { Decision, resolveIntrinsics, rolePolicies, roleTags, SIM_ACCOUNT, TemplateJson } from '../support/simulate';
 import { roleArnIn } from './governed-arns';
 
 export const NOW = '2027-01-01T00:00:00Z';
@@ -87,6 +87,8 @@ export interface SimulatedRole {
   readonly arn: string;
   readonly identityPolicies: object[];
   readonly boundaryPolicies: object[];
+  /** The role's tags, seen by IAM as aws:PrincipalTag/<key>. */
+  readonly principalTags?: Record<string, string>;
 }
 
 export function logicalIdOf(construct: { node: { defaultChild?: unknown } }): string {
@@ -95,7 +97,7 @@ export function logicalIdOf(construct: { node: { defaultChild?: unknown } }): st
 
 export function simulatedRole(template: TemplateJson, role: iam.IRole): SimulatedRole {
   const id = logicalIdOf(role as never);
-  return { arn: roleArnIn(template, id), ...rolePolicies(template, id) };
+  return { arn: roleArnIn(template, id), ...rolePolicies(template, id), principalTags: roleTags(template, id) };
 }
 
 export interface Request {
@@ -113,6 +115,7 @@ export interface Request {
 export async function decide(role: SimulatedRole, request: Request): Promise<Decision> {
   const tags: Record<string, string> = {};
   for (const [key, value] of Object.entries(request.resourceTags ?? {})) tags[`aws:ResourceTag/${key}`] = value;
+  for (const [key, value] of Object.entries(role.principalTags ?? {})) tags[`aws:PrincipalTag/${key}`] = value;
   const result = await runSimulation({
     request: {
       principal: role.arn,
