@@ -25,19 +25,24 @@ test('governed roles and the sweeper role deploy under their paths; the key poli
   ensureSweeperHandlerBundle();
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'pd-paths-'));
   buildExampleApp(new App({ outdir })).app.synth();
-  const target: EmulatorTarget = { endpoint: moto.endpoint, region: 'us-east-1', accountId: '123456789012', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } };
+  const target: EmulatorTarget = {
+    endpoint: moto.endpoint, region: 'us-east-1', accountId: '123456789012',
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+  };
   await bootstrapEmulator(target);
   expect((await deployStack(outdir, EXAMPLE_STACK_NAME, target)).status).toBe('CREATE_COMPLETE');
 
   const iam = new IAMClient(clientConfig(moto.endpoint));
   for (const name of ['support-bot-us-east-1', 'ops-bot-us-east-1']) {
     const role = (await iam.send(new GetRoleCommand({ RoleName: name }))).Role!;
-    expect([role.RoleName, role.Path, role.Arn]).toEqual([name, GOVERNED_ROLE_PATH, `arn:aws:iam::123456789012:role${GOVERNED_ROLE_PATH}${name}`]);
+    const arn = `arn:aws:iam::123456789012:role${GOVERNED_ROLE_PATH}${name}`;
+    expect([role.RoleName, role.Path, role.Arn]).toEqual([name, GOVERNED_ROLE_PATH, arn]);
     expect(role.PermissionsBoundary?.PermissionsBoundaryArn).toMatch(/:policy\//);
   }
   const resources = (await new CloudFormationClient(clientConfig(moto.endpoint))
     .send(new DescribeStackResourcesCommand({ StackName: EXAMPLE_STACK_NAME }))).StackResources ?? [];
-  const physical = (type: string, prefix: string) => resources.find(r => r.ResourceType === type && r.LogicalResourceId?.startsWith(prefix))?.PhysicalResourceId;
+  const physical = (type: string, prefix: string) =>
+    resources.find(r => r.ResourceType === type && r.LogicalResourceId?.startsWith(prefix))?.PhysicalResourceId;
   const sweeperRole = (await iam.send(new GetRoleCommand({ RoleName: physical('AWS::IAM::Role', 'SweeperRole')! }))).Role!;
   expect(sweeperRole.Path).toBe(SWEEPER_ROLE_PATH);
 
@@ -46,7 +51,8 @@ test('governed roles and the sweeper role deploy under their paths; the key poli
   const answered = (await kmsGetKeyPolicy(moto.endpoint, keyId)).Policy;
   const policy = typeof answered === 'string' ? JSON.parse(answered) : answered;
   const deny = policy.Statement.find((s: { Sid?: string }) => s.Sid === 'DenyGovernedAgents');
-  expect(deny).toMatchObject({ Effect: 'Deny', Action: 'kms:*', Condition: { ArnLike: { 'aws:PrincipalArn': `arn:aws:iam::*:role${GOVERNED_ROLE_PATH}*` } } });
+  const agents = `arn:aws:iam::*:role${GOVERNED_ROLE_PATH}*`;
+  expect(deny).toMatchObject({ Effect: 'Deny', Action: 'kms:*', Condition: { ArnLike: { 'aws:PrincipalArn': agents } } });
 });
 
 /**
