@@ -7,10 +7,11 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as fc from 'fast-check';
 import {
-  canonicalPolicyJson, grantDocumentWithExpiry, LEDGER_TABLE_NAME_PREFIX, parseAgentSpec, specParameterName,
+  canonicalPolicyJson, GOVERNED_ROLE_PATH, grantDocumentWithExpiry, LEDGER_TABLE_NAME_PREFIX, parseAgentSpec, specParameterName,
 } from '../../lib/private/contract';
 import { unknownActionReason } from '../../lib/private/action-catalogue';
 import { boundaryStatements } from '../../lib/private/agent-boundary';
+import { governedRoleName } from '../../lib/private/agent-role';
 import { resolveIntrinsics, roleTags } from '../support/simulate';
 import { grantOptions, newAgent, newStack, readStatement } from './fixtures';
 
@@ -159,6 +160,27 @@ describe('baseline', () => {
     const statements = Object.values(policies)[0].Properties.PolicyDocument.Statement as any[];
     expect(statements).toHaveLength(2);
     for (const s of statements) expect(s.Condition).toBeUndefined();
+  });
+});
+
+describe('role path and name', () => {
+  test('the role lives under the governed path with the name <agentId>-<region>', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Agents', { env: { account: '123456789012', region: 'eu-west-1' } });
+    newAgent(stack, { agentId: 'billing-bot' });
+    const role = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Role'))[0];
+    expect([role.Properties.Path, role.Properties.RoleName]).toEqual([GOVERNED_ROLE_PATH, 'billing-bot-eu-west-1']);
+  });
+
+  test('a long agent id is cut and keeps a hash of the whole id, so two ids sharing a long prefix get two names of at most 64', () => {
+    const prefix = 'a'.repeat(60);
+    const names = [`${prefix}-one`, `${prefix}-two`].map(id => governedRoleName(id, 'ap-southeast-5'));
+    expect(new Set(names).size).toBe(2);
+    for (const name of names) {
+      expect(name.length).toBeLessThanOrEqual(64);
+      expect(name).toMatch(/^a{36}-[0-9a-f]{6}-ap-southeast-5$/);
+    }
+    expect(governedRoleName('short-bot', 'us-east-1')).toBe('short-bot-us-east-1');
   });
 });
 

@@ -10,6 +10,7 @@ import { agent, newApp } from '../report/governance-fixtures';
 import { roleArnIn } from '../security/governed-arns';
 
 const EXPIRY = '2027-01-10T00:00:00Z';
+const GOVERNED = '/permission-decay/agents/';
 
 function logicalId(a: GovernedAgentRole): string {
   return Stack.of(a).getLogicalId(a.role.node.defaultChild as any);
@@ -31,7 +32,7 @@ describe('allowDelegationTo', () => {
           Action: ['sts:AssumeRole', 'sts:TagSession'],
           // B's exact ARN from its deterministic name under the governed path: no reference, so cycles and
           // delegations across stacks deploy.
-          Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::123456789012:role/permission-decay/agents/agent-b-us-east-1']] },
+          Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:iam::123456789012:role${GOVERNED}agent-b-us-east-1`]] },
           Condition: {
             'StringEquals': {
               [`aws:RequestTag/${SESSION_TAG_ORIGIN}`]: 'agent-a',
@@ -66,7 +67,9 @@ describe('allowDelegationTo', () => {
       expect(s.Condition.StringEquals).toMatchObject({ [`aws:RequestTag/${SESSION_TAG_DELEGATED_BY}`]: 'agent-a' });
       // A is pinned by its exact role ARN, never by principal tags (anyone tagged like A could forge them).
       expect(s.Condition.ArnEquals).toEqual({
-        'aws:PrincipalArn': { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::123456789012:role/permission-decay/agents/agent-a-us-east-1']] },
+        'aws:PrincipalArn': {
+          'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:iam::123456789012:role${GOVERNED}agent-a-us-east-1`]],
+        },
       });
       expect(JSON.stringify(s.Condition)).not.toContain('aws:PrincipalTag/governance:agent');
       expect(s.Condition.DateLessThan).toBeUndefined();

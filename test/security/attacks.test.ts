@@ -6,7 +6,10 @@
  * beside each, the legitimate action it resembles must still be allowed.
  */
 import { Stack } from 'aws-cdk-lib';
-import { MANAGED_BY_VALUE, SESSION_TAG_CHAIN, SESSION_TAG_DELEGATED_BY, SESSION_TAG_ORIGIN, SWEEPER_COMPONENT_VALUE, TAG_COMPONENT, TAG_MANAGED_BY } from '../../lib/private/contract';
+import {
+  MANAGED_BY_VALUE, SESSION_TAG_CHAIN, SESSION_TAG_DELEGATED_BY, SESSION_TAG_ORIGIN, SWEEPER_COMPONENT_VALUE, TAG_COMPONENT,
+  TAG_MANAGED_BY,
+} from '../../lib/private/contract';
 import { arnOf, resolveIntrinsics, SIM_ACCOUNT, SIM_REGION } from '../support/simulate';
 import { buildGovernedApp, decide, logicalIdOf, simulatedRole, templates, trustOf } from './governed-app';
 
@@ -29,7 +32,10 @@ const keyPolicy = resolveIntrinsics(agents, agents.Resources[logicalIdOf(governe
 const own = (service: string, resource: string) => `arn:aws:${service}:${SIM_REGION}:${SIM_ACCOUNT}:${resource}`;
 const plainRole = `arn:aws:iam::${SIM_ACCOUNT}:role/app/worker`;
 const bucketArn = arnOf(agents, logicalIdOf(governed.bucket));
-const defaultKeyPolicy = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${SIM_ACCOUNT}:root` }, Action: 'kms:*', Resource: '*' }] };
+const defaultKeyPolicy = {
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${SIM_ACCOUNT}:root` }, Action: 'kms:*', Resource: '*' }],
+};
 const both = [['greedy-bot (same stack as the sweeper)', greedy], ['remote-bot (another stack)', remote]] as const;
 
 describe('1. sweeper takeover: no agent can pass or assume the sweeper\'s role', () => {
@@ -44,7 +50,9 @@ describe('1. sweeper takeover: no agent can pass or assume the sweeper\'s role',
   });
 
   test('nor can it pass a governed role (its own or another agent\'s) to a service', async () => {
-    for (const target of [greedy.arn, helper.arn]) expect(await decide(greedy, { action: 'iam:PassRole', resource: target })).toBe('ExplicitlyDenied');
+    for (const target of [greedy.arn, helper.arn]) {
+      expect(await decide(greedy, { action: 'iam:PassRole', resource: target })).toBe('ExplicitlyDenied');
+    }
   });
 
   test('control: the agent may still pass a role of its own application to a Lambda it creates', async () => {
@@ -59,7 +67,8 @@ describe('2. driving the sweeper\'s clock: no agent can invoke or reconfigure th
 
   test.each(actions)('%s on the sweeper function: denied by ARN (same stack) and by tag (any stack)', async action => {
     expect(await decide(greedy, { action, resource: sweeperFunction })).toBe('ExplicitlyDenied');
-    expect(await decide(remote, { action, resource: own('lambda', 'function:a-sweeper'), resourceTags: sweeperTags })).toBe('ExplicitlyDenied');
+    const elsewhereSweeper = own('lambda', 'function:a-sweeper');
+    expect(await decide(remote, { action, resource: elsewhereSweeper, resourceTags: sweeperTags })).toBe('ExplicitlyDenied');
   });
 
   test('control: the agent may invoke and reconfigure its own functions', async () => {
@@ -90,14 +99,16 @@ describe('3. confused deputy: no agent can write governance tags on any principa
 
   test('creating a role under /permission-decay/ is denied, even without tags', async () => {
     for (const path of ['permission-decay/agents/look-alike', 'permission-decay/sweeper/look-alike', 'permission-decay/x']) {
-      expect(await decide(greedy, { action: 'iam:CreateRole', resource: `arn:aws:iam::${SIM_ACCOUNT}:role/${path}` })).toBe('ExplicitlyDenied');
+      const resource = `arn:aws:iam::${SIM_ACCOUNT}:role/${path}`;
+      expect(await decide(greedy, { action: 'iam:CreateRole', resource })).toBe('ExplicitlyDenied');
     }
   });
 
   test('control: ordinary tags and roles outside the path are the agent\'s grant to use', async () => {
     const context = { 'aws:TagKeys': ['team'], 'aws:RequestTag/team': 'billing' };
     expect(await decide(greedy, { action: 'iam:TagRole', resource: plainRole, context })).toBe('Allowed');
-    expect(await decide(greedy, { action: 'iam:CreateRole', resource: `arn:aws:iam::${SIM_ACCOUNT}:role/app/new`, context })).toBe('Allowed');
+    const resource = `arn:aws:iam::${SIM_ACCOUNT}:role/app/new`;
+    expect(await decide(greedy, { action: 'iam:CreateRole', resource, context })).toBe('Allowed');
   });
 });
 
@@ -106,13 +117,17 @@ describe('4. the path, not the removable tag, anchors the protections of governe
     for (const role of [greedy, helper, other, remote]) expect(role.arn).toMatch(/:role\/permission-decay\/agents\//);
   });
 
-  const changes = ['iam:PutRolePolicy', 'iam:DeleteRolePolicy', 'iam:AttachRolePolicy', 'iam:DetachRolePolicy', 'iam:UpdateAssumeRolePolicy',
-    'iam:PutRolePermissionsBoundary', 'iam:DeleteRolePermissionsBoundary', 'iam:TagRole', 'iam:UntagRole', 'iam:UpdateRole', 'iam:DeleteRole'];
+  const changes = [
+    'iam:PutRolePolicy', 'iam:DeleteRolePolicy', 'iam:AttachRolePolicy', 'iam:DetachRolePolicy', 'iam:UpdateAssumeRolePolicy',
+    'iam:PutRolePermissionsBoundary', 'iam:DeleteRolePermissionsBoundary', 'iam:TagRole', 'iam:UntagRole', 'iam:UpdateRole',
+    'iam:DeleteRole',
+  ];
 
   test.each(changes)('%s on a governed role whose governance tags were removed is denied', async action => {
     for (const target of [greedy.arn, helper.arn, remote.arn]) {
       // No resourceTags: the marker tag is gone.
-      expect([target, await decide(greedy, { action, resource: target, context: { 'aws:TagKeys': ['team'] } })]).toEqual([target, 'ExplicitlyDenied']);
+      const decision = await decide(greedy, { action, resource: target, context: { 'aws:TagKeys': ['team'] } });
+      expect([target, decision]).toEqual([target, 'ExplicitlyDenied']);
     }
   });
 
@@ -144,8 +159,8 @@ describe('5. impersonation and unrestricted assumption', () => {
     const trust = trustOf(agents, governed.helper.role);
     // A role someone tagged exactly like greedy-bot (e.g. a person with iam:TagRole outside the agents), with greedy-bot's policies.
     const lookAlike = { ...greedy, arn: `arn:aws:iam::${SIM_ACCOUNT}:role/app/look-alike`, boundaryPolicies: [] };
-    expect(await decide(lookAlike, { action: 'sts:TagSession', resource: helper.arn, context: firstHop('greedy-bot'), resourcePolicy: trust }))
-      .not.toBe('Allowed');
+    const posing = { action: 'sts:TagSession', resource: helper.arn, context: firstHop('greedy-bot'), resourcePolicy: trust };
+    expect(await decide(lookAlike, posing)).not.toBe('Allowed');
     for (const claimed of ['greedy-bot', 'remote-bot']) {
       expect(await decide(remote, { action: 'sts:TagSession', resource: helper.arn, context: firstHop(claimed), resourcePolicy: trust }))
         .not.toBe('Allowed');
@@ -182,7 +197,8 @@ describe('6. access that outlives the grant: no resource-policy writes without a
 
   test('control: the grant\'s ordinary use and the baseline stay allowed', async () => {
     expect(await decide(greedy, { action: 's3:PutObject', resource: `${bucketArn}/report.csv` })).toBe('Allowed');
-    expect(await decide(greedy, { action: 's3:GetObject', resource: `${bucketArn}/report.csv`, at: '2030-01-01T00:00:00Z' })).toBe('Allowed');
+    const afterTheGrant = '2030-01-01T00:00:00Z';
+    expect(await decide(greedy, { action: 's3:GetObject', resource: `${bucketArn}/report.csv`, at: afterTheGrant })).toBe('Allowed');
     const table = arnOf(agents, logicalIdOf(governed.table));
     expect(await decide(greedy, { action: 'dynamodb:Query', resource: table, at: '2030-01-01T00:00:00Z' })).toBe('Allowed');
     expect(await decide(greedy, { action: 'sqs:SendMessage', resource: own('sqs', 'work') })).toBe('Allowed');
@@ -207,7 +223,9 @@ describe('7. blinding: the sweeper\'s dead letters, topic, alarms, logs, decisio
 
   test.each(['cloudwatch:SetAlarmState', 'cloudwatch:DeleteAlarms', 'cloudwatch:PutMetricAlarm', 'cloudwatch:DisableAlarmActions'])(
     '%s on the sweeper\'s alarms is denied (they carry the component tag)', async action => {
-      for (const [, agent] of both) expect(await decide(agent, { action, resource: alarm, resourceTags: sweeperTags })).toBe('ExplicitlyDenied');
+      for (const [, agent] of both) {
+        expect(await decide(agent, { action, resource: alarm, resourceTags: sweeperTags })).toBe('ExplicitlyDenied');
+      }
     });
 
   test('putting events with the sweeper\'s source is denied on any bus', async () => {
@@ -241,7 +259,11 @@ describe('7. blinding: the sweeper\'s dead letters, topic, alarms, logs, decisio
   });
 
   test('control: the key policy leaves the account\'s own administrators their key', async () => {
-    const admin = { arn: `arn:aws:iam::${SIM_ACCOUNT}:role/Admin`, identityPolicies: [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'kms:*', Resource: '*' }] }], boundaryPolicies: [] };
+    const admin = {
+      arn: `arn:aws:iam::${SIM_ACCOUNT}:role/Admin`,
+      identityPolicies: [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'kms:*', Resource: '*' }] }],
+      boundaryPolicies: [],
+    };
     expect(await decide(admin, { action: 'kms:DisableKeyRotation', resource: key, resourcePolicy: keyPolicy })).toBe('Allowed');
   });
 });

