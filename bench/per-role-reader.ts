@@ -45,7 +45,9 @@ export async function readSnapshotPerRole(iam: IAMClient, options: PerRoleReader
     for (const t of rawTags) if (t.Key) tags[t.Key] = t.Value ?? '';
     // Custodian reads every role's policies before filtering; filtering on the path first is the generous reading of it.
     if (!isGovernedPath(r.Path)) {
-      if (tags[TAG_MANAGED_BY] !== undefined || tags[TAG_AGENT] !== undefined) foreignMarkers.push({ roleName, arn: r.Arn ?? '', path: r.Path ?? '/', tags });
+      if (tags[TAG_MANAGED_BY] !== undefined || tags[TAG_AGENT] !== undefined) {
+        foreignMarkers.push({ roleName, arn: r.Arn ?? '', path: r.Path ?? '/', tags });
+      }
       return undefined;
     }
     const policies: RolePolicy[] = [];

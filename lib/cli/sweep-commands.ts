@@ -1,6 +1,7 @@
 /** ledger init, sweep, status, history. */
 import {
-  CheckpointFlagCode, CheckpointStanding, DEFAULT_DRIFT_PERIOD_SECONDS, DEFAULT_WARNING_WINDOW_SECONDS, DRIFT_REQUESTER, formatExpiry, GOVERNED_ROLE_PATH,
+  CheckpointFlagCode, CheckpointStanding, DEFAULT_DRIFT_PERIOD_SECONDS, DEFAULT_WARNING_WINDOW_SECONDS, DRIFT_REQUESTER, formatExpiry,
+  GOVERNED_ROLE_PATH,
   LEDGER_TABLE_ENV, LedgerRecord, LedgerRoleState, parseExpiry, PolicyAttachment, policyNameOfGrantTag,
 } from '../private/contract';
 import {
@@ -83,10 +84,11 @@ export async function status(ctx: CommandContext): Promise<number> {
   const now = ctx.now();
   const f = ctx.flags;
   const roleFilter = f.opt('role') !== undefined ? await ctx.role() : undefined;
+  const duration = (flag: string, fallback: number) => (f.opt(flag) !== undefined ? parseDuration(f.opt(flag)!, flag) : fallback);
   const options: DecideOptions = {
     strict: false,
-    driftPeriodSeconds: f.opt('drift-period') !== undefined ? parseDuration(f.opt('drift-period')!, 'drift-period') : DEFAULT_DRIFT_PERIOD_SECONDS,
-    warningWindowSeconds: f.opt('warning-window') !== undefined ? parseDuration(f.opt('warning-window')!, 'warning-window') : DEFAULT_WARNING_WINDOW_SECONDS,
+    driftPeriodSeconds: duration('drift-period', DEFAULT_DRIFT_PERIOD_SECONDS),
+    warningWindowSeconds: duration('warning-window', DEFAULT_WARNING_WINDOW_SECONDS),
   };
   const table = ctx.flags.opt('ledger-table') ?? ctx.io.env[LEDGER_TABLE_ENV];
   const [full, specs, ledgerState] = await Promise.all([
@@ -97,21 +99,28 @@ export async function status(ctx: CommandContext): Promise<number> {
     ? { roles: full.roles.filter(r => r.roleName === roleFilter), foreignMarkers: [] }
     : full;
   const clock = { now };
-  const renewals = table ? await readRenewals(ctx.clients.ddb, table, renewalKeysNeeded(snapshot, ledgerState, specs, clock, options)) : new Map();
+  const renewals = table
+    ? await readRenewals(ctx.clients.ddb, table, renewalKeysNeeded(snapshot, ledgerState, specs, clock, options))
+    : new Map();
   const plan = decide(snapshot, ledgerState, specs, renewals, clock, options);
   const out = grantStatuses(snapshot, ledgerState, specs, plan, now, options);
   if (ctx.json) ctx.outJson({ at: formatExpiry(now), ...(table ? {} : { ledger: 'not read: no ledger table named' }), grants: out });
   else {
-    ctx.out(out.length ? renderTable(['ROLE', 'GRANT', 'KIND', 'EXPIRES', 'LEFT', 'STATE', 'REQUESTED BY', 'TICKET', 'WHY'],
-      out.map(g => [g.roleName, g.grant, g.kind, g.expiresAt, g.timeLeft, g.state, g.requestedBy, g.ticket, g.reason])) : 'No grants on governed roles.');
-    if (!table) ctx.out(`The ledger was not read (name it with --ledger-table or ${LEDGER_TABLE_ENV}): recorded expiries and renewals are not shown.`);
+    const rows = out.map(g => [g.roleName, g.grant, g.kind, g.expiresAt, g.timeLeft, g.state, g.requestedBy, g.ticket, g.reason]);
+    ctx.out(rows.length
+      ? renderTable(['ROLE', 'GRANT', 'KIND', 'EXPIRES', 'LEFT', 'STATE', 'REQUESTED BY', 'TICKET', 'WHY'], rows)
+      : 'No grants on governed roles.');
+    if (!table) {
+      ctx.out(`The ledger was not read (name it with --ledger-table or ${LEDGER_TABLE_ENV}): recorded expiries and renewals are not shown.`);
+    }
   }
   return 0;
 }
 
 /** The status rows of a snapshot, from the sweep's tag reading and the plan `decide` made for it. Pure. */
 export function grantStatuses(
-  snapshot: AccountSnapshot, ledgerState: ReadonlyMap<string, LedgerRoleState>, specs: SpecIndex, plan: SweepPlan, now: Date, options: DecideOptions,
+  snapshot: AccountSnapshot, ledgerState: ReadonlyMap<string, LedgerRoleState>, specs: SpecIndex, plan: SweepPlan, now: Date,
+  options: DecideOptions,
 ): GrantStatus[] {
   const out: GrantStatus[] = [];
   const plans = new Map(plan.roles.map(r => [r.roleName, r]));
@@ -121,7 +130,9 @@ export function grantStatuses(
     const state = ledgerState.get(role.roleName) ?? emptyState(role.roleName);
     const steps = plans.get(role.roleName)?.steps ?? [];
     const agentId = lookup.spec?.agentId ?? role.agentId;
-    const planned = (grant: string | undefined) => steps.filter(st => st.grant === grant && st.record).map(st => `${st.record!.decision}: ${st.record!.message}`);
+    const planned = (grant: string | undefined) => steps
+      .filter(st => st.grant === grant && st.record)
+      .map(st => `${st.record!.decision}: ${st.record!.message}`);
     for (const message of planned(undefined)) {
       if (message.startsWith('tampering:') || message.startsWith('error:')) {
         out.push({ roleName: role.roleName, agentId, state: 'tampering', reason: `next sweep records ${message}` });
@@ -135,12 +146,13 @@ export function grantStatuses(
       const next = planned(p.name);
       const then = next.length ? `; next sweep: ${next.join('; ')}` : '';
       if (reading.malformed !== undefined) {
-        out.push({ ...base, state: 'malformed', reason: `expiry tag "${reading.tagValue}" is no expiry (${reading.malformed}): it is drift, decaying at ${driftUntil} at the latest${then}` });
+        const reason = `expiry tag "${reading.tagValue}" is no expiry (${reading.malformed}): it is drift, decaying at ${driftUntil} at the latest`;
+        out.push({ ...base, state: 'malformed', reason: reason + then });
         continue;
       }
       const expiresAt = reading.recorded ?? reading.parsedTag?.expiresAt;
       if (expiresAt === undefined) {
-        out.push({ ...base, state: 'drift', reason: `neither baseline nor a tagged grant${then || `; the next sweep tags it to decay at ${driftUntil}`}` });
+        out.push({ ...base, state: 'drift', reason: 'neither baseline nor a tagged grant' + (then || `; the next sweep tags it to decay at ${driftUntil}`) });
         continue;
       }
       const left = parseExpiry(expiresAt).getTime() - now.getTime();
@@ -148,25 +160,29 @@ export function grantStatuses(
       const isDrift = requestedBy === DRIFT_REQUESTER || reading.memory?.origin === 'drift';
       const standing: GrantStatus['state'] = next.some(m => m.startsWith('tampering:')) ? 'tampering'
         : left <= 0 ? 'expired' : isDrift ? 'drift' : left <= options.warningWindowSeconds * 1000 ? 'warning' : 'ok';
-      const why = standing === 'expired' ? `expired at ${expiresAt}` : isDrift ? `hand-added; decays at ${expiresAt}` : `expires at ${expiresAt}`;
+      const why = standing === 'expired' ? `expired at ${expiresAt}`
+        : isDrift ? `hand-added; decays at ${expiresAt}` : `expires at ${expiresAt}`;
       const source = reading.recorded !== undefined && reading.parsedTag?.expiresAt !== reading.recorded
         ? ` (recorded expiry; the tag says ${reading.parsedTag?.expiresAt ?? 'nothing'})` : '';
       out.push({
-        ...base, expiresAt, timeLeft: formatTimeLeft(left), requestedBy, ticket: reading.parsedTag?.ticket ?? reading.memory?.ticket, state: standing,
+        ...base, expiresAt, timeLeft: formatTimeLeft(left), requestedBy, ticket: reading.parsedTag?.ticket ?? reading.memory?.ticket,
+        state: standing,
         reason: `${why}${source}${then}`,
       });
     }
     for (const key of Object.keys(role.tags)) {
       const g = policyNameOfGrantTag(key);
       if (g && !names.has(g)) {
-        out.push({ roleName: role.roleName, agentId, grant: g, state: 'orphan-tag', reason: `its policy is gone; the next sweep removes the tag (${planned(g).join('; ') || 'already recorded'})` });
+        const reason = `its policy is gone; the next sweep removes the tag (${planned(g).join('; ') || 'already recorded'})`;
+        out.push({ roleName: role.roleName, agentId, grant: g, state: 'orphan-tag', reason });
       }
     }
   }
   for (const marked of snapshot.foreignMarkers ?? []) {
     out.push({
       roleName: marked.roleName, state: 'foreign-marker',
-      reason: `carries governance tags but its path ${marked.path} is not ${GOVERNED_ROLE_PATH}: not governed, never changed by the sweeper`,
+      reason: `carries governance tags but its path ${marked.path} is not ${GOVERNED_ROLE_PATH}: `
+        + 'not governed, never changed by the sweeper',
     });
   }
   return out;

@@ -645,6 +645,11 @@ export interface GrantMemory {
   readonly warnedFor?: string;
   /** sha256 of the canonical policy JSON that was revoked (a re-added different document is recorded again). */
   readonly revokedDocumentHash?: string;
+  /**
+   * sha256 of the canonical document last recorded before the sweeper added the date condition to it (`repaired`, or
+   * inline drift): the same document found again means that change was interrupted, and it is finished without a new record.
+   */
+  readonly boundedDocumentHash?: string;
   /** When the ledger first saw this grant. */
   readonly firstSeenAt: string;
 }
@@ -669,7 +674,10 @@ export interface LedgerRoleState {
   readonly specError?: string;
   /** When the role's last freeze checkpoint was recorded (the next is due an interval later). */
   readonly lastCheckpointAt?: string;
-  /** sha256 of the governance tags last recorded as a foreign marker (a role outside the governed path; recorded again only when they change). */
+  /**
+   * sha256 of the governance tags last recorded as a foreign marker (a role
+   * outside the governed path; recorded again only when they change).
+   */
   readonly foreignMarker?: string;
   /** `at` of the role's first record (set by the ledger; absent on STATE items older than checkpoints). */
   readonly firstSeenAt?: string;

@@ -27,8 +27,9 @@ export function acknowledgeSweeperFindings(targets: SweeperAcknowledgementTarget
   });
   policy.acknowledge({
     id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::${account}:role/${GOVERNED_ROLE_PATH.replace(/^\/+/, '')}*]`,
-    reason: 'Governed roles are not known at deploy time (they may live in other stacks); every role statement is confined by ARN to the '
-      + `governed path ${GOVERNED_ROLE_PATH}, which a role gets when it is created and can never change, and the sweeper's own role is denied.`,
+    reason: 'Governed roles are not known at deploy time (they may live in other stacks); every role statement is confined by ARN '
+      + `to the governed path ${GOVERNED_ROLE_PATH}, which a role gets when it is created and can never change, `
+      + 'and the sweeper\'s own role is denied.',
   });
   policy.acknowledge({
     id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::${account}:policy/*]`,

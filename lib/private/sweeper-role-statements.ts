@@ -65,7 +65,9 @@ export function sweeperRoleStatements(scope: SweeperRoleScope): iam.PolicyStatem
   const { stack } = scope;
   // Every role write is scoped by ARN to the governed path, which is fixed when a role is created: a tag that
   // anyone allowed to tag a role can add (or remove) neither brings a role into reach nor takes one out.
-  const governedRoles = stack.formatArn({ service: 'iam', region: '', resource: 'role', resourceName: `${GOVERNED_ROLE_PATH.replace(/^\/+/, '')}*` });
+  const governedRoles = stack.formatArn({
+    service: 'iam', region: '', resource: 'role', resourceName: `${GOVERNED_ROLE_PATH.replace(/^\/+/, '')}*`,
+  });
   const specPath = SPEC_PARAMETER_PREFIX.replace(/^\/+|\/+$/g, '');
   const ledger = [scope.ledgerTableArn, `${scope.ledgerTableArn}/*`];
 

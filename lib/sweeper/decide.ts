@@ -10,10 +10,11 @@
  * ledger write and its IAM call); they never write to the ledger.
  */
 import {
-  AgentSpec, canonicalPolicyJson, CheckpointBody, ContractError, Decision, EXPIRY_CONDITION_KEY, EXPIRY_CONDITION_OPERATOR, DEFAULT_MAX_GRANT_DURATION_SECONDS, DRIFT_REQUESTER, DRIFT_TICKET, formatExpiry, formatGrantTag,
-  GOVERNED_ROLE_PATH, GrantMemory, GrantTag, grantDocumentWithExpiry, grantTagKey, LedgerRoleState, MANAGED_BY_VALUE, parseExpiry, parseGrantTag, PolicyAttachment,
-  PolicyDocumentJson, policyNameOfGrantTag, SpecPolicy, StatementJson, statementsOf, TAG_AGENT, TAG_GRANT_PREFIX, TAG_MANAGED_BY, TAG_OWNER,
-  withExpiryCondition,
+  AgentSpec, canonicalPolicyJson, CheckpointBody, ContractError, Decision, DEFAULT_MAX_GRANT_DURATION_SECONDS, DRIFT_REQUESTER, DRIFT_TICKET,
+  EXPIRY_CONDITION_KEY, EXPIRY_CONDITION_OPERATOR, formatExpiry, formatGrantTag, GOVERNED_ROLE_PATH, GrantMemory, GrantTag,
+  grantDocumentWithExpiry, grantTagKey, LedgerRoleState, MANAGED_BY_VALUE, parseExpiry, parseGrantTag, PolicyAttachment,
+  PolicyDocumentJson, policyNameOfGrantTag, specParameterName, SpecPolicy, StatementJson, statementsOf, TAG_AGENT, TAG_GRANT_PREFIX,
+  TAG_MANAGED_BY, TAG_OWNER, withExpiryCondition,
 } from '../private/contract';
 import { checkpointStep } from './checkpoint';
 import { emptyState, sha256 } from './ledger';
@@ -190,11 +191,13 @@ export function decide(
   const at = formatExpiry(clock.now);
   const roles: RolePlan[] = snapshot.roles.map(role => {
     try {
-      return decideRole(role, ledgerState.get(role.roleName) ?? emptyState(role.roleName), specLookupOf(role, specs), renewals, clock.now, options);
+      const state = ledgerState.get(role.roleName) ?? emptyState(role.roleName);
+      return decideRole(role, state, specLookupOf(role, specs), renewals, clock.now, options);
     } catch (e) {
       // One role's unexpected input must not stop the sweep of the others.
       const message = `role ${role.roleName}: the sweeper could not decide (${(e as Error).message}); nothing changed on this role`;
-      return { roleName: role.roleName, agentId: role.agentId, steps: [{ roleName: role.roleName, actions: [], record: { decision: 'error', errorCode: 'DECIDE_FAILED', message } }] };
+      const record: PlannedRecord = { decision: 'error', errorCode: 'DECIDE_FAILED', message };
+      return { roleName: role.roleName, agentId: role.agentId, steps: [{ roleName: role.roleName, actions: [], record }] };
     }
   });
   for (const marked of snapshot.foreignMarkers ?? []) {
@@ -207,7 +210,8 @@ export function decide(
 function governanceTagsOf(tags: { readonly [key: string]: string }): Record<string, string> {
   const out: Record<string, string> = {};
   for (const key of Object.keys(tags).sort()) {
-    if (key === TAG_MANAGED_BY || key === TAG_AGENT || key === TAG_OWNER || key.toLowerCase().startsWith(TAG_GRANT_PREFIX)) out[key] = tags[key];
+    const governance = key === TAG_MANAGED_BY || key === TAG_AGENT || key === TAG_OWNER || key.toLowerCase().startsWith(TAG_GRANT_PREFIX);
+    if (governance) out[key] = tags[key];
   }
   return out;
 }
@@ -229,7 +233,8 @@ export function decideForeignMarker(role: ForeignMarkedRole, state: LedgerRoleSt
       record: {
         decision: 'foreign-marker', governanceTags,
         message: `role ${role.roleName} (path ${role.path})${claimed} carries governance tags but is not under the governed path `
-          + `${GOVERNED_ROLE_PATH}: the sweeper does not govern it and changed nothing; remove the tags, or recreate the role with GovernedAgentRole`,
+          + `${GOVERNED_ROLE_PATH}: the sweeper does not govern it and changed nothing; `
+          + 'remove the tags, or recreate the role with GovernedAgentRole',
       },
       memory: { foreignMarker: marker },
     }],
@@ -246,9 +251,16 @@ export function specLookupOf(role: GovernedRole, specs: SpecIndex): SpecLookup {
   if (tagged?.spec && tagged.spec.roleName === role.roleName) return tagged;
   if (tagged?.error) return tagged;
   for (const found of specs.values()) if (found.spec && found.spec.roleName === role.roleName) return found;
-  if (!role.agentId) return { error: { code: 'NO_AGENT_TAG', message: `role ${role.roleName} has no governance:agent tag and no approved spec names it: deploy its agent's stack` } };
-  if (!tagged) return { error: { code: 'SPEC_MISSING', message: `no approved spec for agent ${role.agentId} (parameter ${'/permission-decay/agents/' + role.agentId}): deploy the agent's stack` } };
-  return { error: { code: 'SPEC_ROLE_MISMATCH', message: `approved spec of agent ${role.agentId} names role ${tagged.spec!.roleName}, not ${role.roleName}` } };
+  if (!role.agentId) {
+    const message = `role ${role.roleName} has no governance:agent tag and no approved spec names it: deploy its agent's stack`;
+    return { error: { code: 'NO_AGENT_TAG', message } };
+  }
+  if (!tagged) {
+    const message = `no approved spec for agent ${role.agentId} (parameter ${specParameterName(role.agentId)}): deploy the agent's stack`;
+    return { error: { code: 'SPEC_MISSING', message } };
+  }
+  const message = `approved spec of agent ${role.agentId} names role ${tagged.spec!.roleName}, not ${role.roleName}`;
+  return { error: { code: 'SPEC_ROLE_MISMATCH', message } };
 }
 
 /**
@@ -262,8 +274,9 @@ function governanceTagSteps(role: GovernedRole, spec: AgentSpec | undefined): Pl
   const wrong = expected.filter(([key, value]) => role.tags[key] !== value);
   if (wrong.length === 0) return [];
   const found = governanceTagsOf(role.tags);
-  const described = wrong.map(([key, value]) => (role.tags[key] === undefined ? `${key} was removed` : `${key} was changed to "${role.tags[key]}"`)
-    + ` (put back: ${value})`).join('; ');
+  const described = wrong
+    .map(([key, value]) => `${role.tags[key] === undefined ? `${key} was removed` : `${key} was changed to "${role.tags[key]}"`} (put back: ${value})`)
+    .join('; ');
   return [{
     roleName: role.roleName, actions: wrong.map(([key, value]): IamAction => ({ type: 'tag', key, value })),
     record: {
@@ -375,7 +388,9 @@ function boundingAction(p: RolePolicy, expiry: string, origin: 'grant' | 'drift'
   if (p.document === undefined || !isUnboundedBy(p.document, expiry)) return undefined;
   if (p.kind === 'managed' && (origin === 'drift' || !p.arn)) return undefined;
   const document = JSON.stringify(documentBoundedBy(parseDocument(p.document)!, expiry));
-  return p.kind === 'inline' ? { type: 'put-inline', policyName: p.name, document } : { type: 'create-policy-version', policyArn: p.arn!, document };
+  return p.kind === 'inline'
+    ? { type: 'put-inline', policyName: p.name, document }
+    : { type: 'create-policy-version', policyArn: p.arn!, document };
 }
 
 function laterOf(a: string | undefined, b: string | undefined): string | undefined {
@@ -576,13 +591,16 @@ export interface GrantTagReading {
 }
 
 function readGrantTag(
-  tags: RoleGrantTags, tagIndex: number, grant: string, mem: GrantMemory | undefined, specGrant: SpecGrant | undefined, spec: AgentSpec | undefined, nowMs: number,
+  tags: RoleGrantTags, tagIndex: number, grant: string, mem: GrantMemory | undefined, specGrant: SpecGrant | undefined,
+  spec: AgentSpec | undefined, nowMs: number,
 ): GrantTagReading {
   if (tagIndex < 0) return {};
   const tagValue = tags.pairs[2 * tagIndex + 1];
   const parsed = parsedTagAt(tags, tagIndex);
   // Two tag keys for one grant (they differ only in case): neither can be trusted, so the grant is drift.
-  if (isDoubleTagged(tags, grant)) return { tagValue, malformed: `grant ${grant} has more than one expiry tag (keys that differ only in case)` };
+  if (isDoubleTagged(tags, grant)) {
+    return { tagValue, malformed: `grant ${grant} has more than one expiry tag (keys that differ only in case)` };
+  }
   if (typeof parsed === 'string') return { tagValue, malformed: parsed };
   const maxSeconds = spec?.maxGrantDurationSeconds ?? DEFAULT_MAX_GRANT_DURATION_SECONDS;
   if (laterOf(mem?.status === 'active' ? mem.expiresAt : undefined, specGrant?.expiresAt) === undefined
@@ -623,8 +641,10 @@ function driftSteps(
   // Drift: an untagged policy, or a malformed expiry tag (never "no expiry").
   const recorded = laterOf(mem?.status === 'active' ? mem.expiresAt : undefined, specGrant?.expiresAt);
   const until = recorded !== undefined && recorded < driftUntil ? recorded : driftUntil;
+  const bounds = boundingAction(p, until, 'drift') !== undefined;
   const memory: GrantMemory = {
     expiresAt: until, requestedBy: DRIFT_REQUESTER, ticket: DRIFT_TICKET, status: 'active', origin: 'drift', firstSeenAt: mem?.firstSeenAt ?? nowText,
+    ...(bounds ? { boundedDocumentHash: documentHash(p) } : {}),
     // The drift notice already tells the owner when it decays: inside the warning window that is the warning.
     ...(expiryMs(until) <= horizonMs ? { warnedFor: until } : {}),
   };
@@ -673,7 +693,8 @@ function driftSteps(
  */
 function driftDecayActions(p: RolePolicy, until: string): IamAction[] {
   const bound = boundingAction(p, until, 'drift');
-  const tag: IamAction = { type: 'tag', key: grantTagKey(p.name), value: formatGrantTag({ expiresAt: until, requestedBy: DRIFT_REQUESTER, ticket: DRIFT_TICKET }) };
+  const value = formatGrantTag({ expiresAt: until, requestedBy: DRIFT_REQUESTER, ticket: DRIFT_TICKET });
+  const tag: IamAction = { type: 'tag', key: grantTagKey(p.name), value };
   return bound ? [bound, tag] : [tag];
 }
 
@@ -689,6 +710,7 @@ function grantSteps(
     firstSeenAt: firstSeen ? nowText : mem!.firstSeenAt,
     ...(mem?.warnedFor && !firstSeen ? { warnedFor: mem.warnedFor } : {}),
     ...(mem?.previousExpiresAt && !firstSeen ? { previousExpiresAt: mem.previousExpiresAt } : {}),
+    ...(mem?.boundedDocumentHash && !firstSeen ? { boundedDocumentHash: mem.boundedDocumentHash } : {}),
   };
   const grantSteps: PlanStep[] = [];
   const tagExp = parsedTag?.expiresAt;
@@ -775,13 +797,21 @@ function grantSteps(
   const rewrites = grantSteps.some(st => st.actions.some(a => a.type === 'put-inline' || a.type === 'create-policy-version'));
   const bounding = current.status === 'active' && !rewrites ? boundingAction(p, current.expiresAt, current.origin) : undefined;
   if (bounding) {
-    grantSteps.push({
-      roleName, grant, actions: [bounding],
-      record: {
-        decision: 'repaired', grant, expiresAt: current.expiresAt, requestedBy, ticket, policy: attachmentOf(p),
-        message: `statements of ${grant} did not all carry the date condition of its expiry ${current.expiresAt}; added, so IAM ends it then even if no sweep runs`,
-      },
-    });
+    const hash = documentHash(p);
+    if (current.boundedDocumentHash === hash) {
+      // This document was recorded and its bounding planned, but the IAM change did not finish: finish it.
+      grantSteps.push({ roleName, grant, actions: [bounding] });
+    } else {
+      grantSteps.push({
+        roleName, grant, actions: [bounding],
+        record: {
+          decision: 'repaired', grant, expiresAt: current.expiresAt, requestedBy, ticket, policy: attachmentOf(p),
+          message: `statements of ${grant} did not all carry the date condition of its expiry ${current.expiresAt}; `
+            + 'added, so IAM ends it then even if no sweep runs',
+        },
+        memory: { grants: { [grant]: stripped({ ...current, boundedDocumentHash: hash }) } },
+      });
+    }
   }
   r.steps.push(...grantSteps);
 }
@@ -808,7 +838,8 @@ export function patchState(
   const lastCheckpointAt = patch?.lastCheckpointAt ?? state.lastCheckpointAt;
   const foreignMarker = patch?.foreignMarker ?? state.foreignMarker;
   return {
-    grants, baselineFlags: flags, ...(specError !== undefined ? { specError } : {}), ...(lastCheckpointAt !== undefined ? { lastCheckpointAt } : {}),
+    grants, baselineFlags: flags, ...(specError !== undefined ? { specError } : {}),
+    ...(lastCheckpointAt !== undefined ? { lastCheckpointAt } : {}),
     ...(foreignMarker !== undefined ? { foreignMarker } : {}),
   };
 }

@@ -34,7 +34,9 @@ export interface SweepSummary {
  */
 export function sweepInstant(event: unknown, clock: () => Date = () => new Date()): string {
   const choice = chooseSweepInstant(event, clock);
-  if (choice.refused) console.warn(JSON.stringify({ msg: 'permission-decay sweep instant', instant: choice.instant, refused: choice.refused }));
+  if (choice.refused) {
+    console.warn(JSON.stringify({ msg: 'permission-decay sweep instant', instant: choice.instant, refused: choice.refused }));
+  }
   return choice.instant;
 }
 

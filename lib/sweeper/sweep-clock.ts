@@ -44,10 +44,11 @@ export function chooseSweepInstant(event: unknown, clock: () => Date = () => new
   const now = clock();
   const real = formatExpiry(new Date(Math.floor(now.getTime() / 1000) * 1000));
   const e = (event ?? {}) as ScheduledEvent;
-  if (e.source !== 'aws.events' || e['detail-type'] !== 'Scheduled Event' || typeof e.time !== 'string') return { instant: real, source: 'clock' };
+  const isScheduled = e.source === 'aws.events' && e['detail-type'] === 'Scheduled Event' && typeof e.time === 'string';
+  if (!isScheduled) return { instant: real, source: 'clock' };
   let scheduled: string;
   try {
-    scheduled = normalizeInstant(e.time, 'scheduled event time');
+    scheduled = normalizeInstant(e.time!, 'scheduled event time');
   } catch (err) {
     return { instant: real, source: 'clock', refused: (err as Error).message };
   }
@@ -55,8 +56,9 @@ export function chooseSweepInstant(event: unknown, clock: () => Date = () => new
   if (offsetSeconds > SCHEDULED_TIME_MAX_AHEAD_SECONDS || offsetSeconds < -SCHEDULED_TIME_MAX_BEHIND_SECONDS) {
     return {
       instant: real, source: 'clock',
-      refused: `scheduled event time ${scheduled} is ${Math.round(Math.abs(offsetSeconds))}s ${offsetSeconds > 0 ? 'ahead of' : 'behind'} the clock (${real}); `
-        + `only ${SCHEDULED_TIME_MAX_AHEAD_SECONDS}s ahead or ${SCHEDULED_TIME_MAX_BEHIND_SECONDS}s behind is honoured, so the sweep judges by the clock`,
+      refused: `scheduled event time ${scheduled} is ${Math.round(Math.abs(offsetSeconds))}s ${offsetSeconds > 0 ? 'ahead of' : 'behind'} `
+        + `the clock (${real}); only ${SCHEDULED_TIME_MAX_AHEAD_SECONDS}s ahead or ${SCHEDULED_TIME_MAX_BEHIND_SECONDS}s behind is honoured, `
+        + 'so the sweep judges by the clock',
     };
   }
   return { instant: scheduled, source: 'scheduled-event' };

@@ -152,6 +152,20 @@ describe('governance that holds against the governed', () => {
     }
   });
 
+  test('a bounding recorded but not applied (crash, or a concurrent sweep) is finished without a second record', () => {
+    const docHash = sha256(canonicalPolicyJson(DOC));
+    const repairedBefore = remembered('g', exp, { boundedDocumentHash: docHash });
+    expect(steps(role({ 'governance:grant:g': tag(exp) }, [{ name: 'g', document: DOC }]), repairedBefore))
+      .toEqual([{ decision: 'converge', grant: 'g', actions: ['put-inline'] }]);
+    // Drift recorded (its document remembered), then nothing applied: tag and bound without a new record.
+    const driftBefore = remembered('x', '2030-01-17T00:00:00Z', { origin: 'drift', requestedBy: 'permission-decay/drift', ticket: 'none', boundedDocumentHash: docHash });
+    expect(steps(role({}, [{ name: 'x' }]), driftBefore).map(x => [x.decision, x.actions.map(a => a.split(' ')[0])]))
+      .toEqual([['converge', ['tag']], ['converge', ['put-inline']]]);
+    // A different document than the one recorded is recorded again.
+    expect(steps(role({ 'governance:grant:g': tag(exp) }, [{ name: 'g', document: { ...DOC, Statement: [{ ...DOC.Statement[0], Action: 's3:*' }] } }]), repairedBefore)
+      .map(x => x.decision)).toEqual(['repaired']);
+  });
+
   test('only the statements that need it are bounded', () => {
     const mixed = { Version: '2012-10-17', Statement: [withCondition('2030-01-15T00:00:00Z').Statement[0], { Effect: 'Allow', Action: 's3:PutObject', Resource: '*' }] };
     const put = decideOf(role({ 'governance:grant:g': tag(exp) }, [{ name: 'g', document: mixed }]), known).steps[0].actions[0] as { document: string };
