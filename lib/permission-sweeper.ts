@@ -22,7 +22,7 @@ import {
 } from './private/contract';
 import { SWEEPER_TAMPER_ACTIONS } from './private/agent-boundary';
 import { acknowledgeSweeperFindings } from './private/sweeper-acknowledgements';
-import { ledgerEvidenceStatements } from './private/ledger-evidence-statements';
+import { acknowledgeLedgerEvidenceFindings, ledgerEvidenceStatements } from './private/ledger-evidence-statements';
 import { approverStatements, readerStatements, requesterStatements } from './private/people-grant-statements';
 import { sweeperRoleStatements } from './private/sweeper-role-statements';
 
@@ -383,6 +383,7 @@ export class PermissionSweeper extends Construct {
       function: this.function,
       deadLetterQueue: this.deadLetterQueue,
     });
+    acknowledgeLedgerEvidenceFindings(stack, this.role.node.findChild('DefaultPolicy'));
 
     // The governed roles' boundaries deny changing anything carrying this tag.
     // Not on the KMS key: moto 5.2.1's CloudFormation fails to create a key

@@ -28,7 +28,7 @@ describe('the sweeper role', () => {
 
   test('every IAM write it is allowed is conditioned on the managed-by tag', () => {
     const iamWrites = allows.filter(s => actionsOf(s).some(a => /^iam:(Tag|Untag|Put|Delete|Detach|Create|Attach|Update)/.test(a)));
-    expect(iamWrites.map(s => s.Sid).sort()).toEqual(['ChangeGovernedRoleGrants', 'RenewManagedGrantPolicies', 'TagGovernedRoleGrants']);
+    expect(iamWrites.map(s => s.Sid).sort()).toEqual(['AnchorLedgerHeadOnGovernedRoles', 'ChangeGovernedRoleGrants', 'RenewManagedGrantPolicies', 'TagGovernedRoleGrants']);
     for (const s of iamWrites) expect(s.Condition?.StringEquals).toEqual(governed);
     expect(new Set(iamWrites.flatMap(actionsOf))).toEqual(new Set([
       'iam:TagRole', 'iam:UntagRole', 'iam:DeleteRolePolicy', 'iam:DetachRolePolicy', 'iam:PutRolePolicy',
