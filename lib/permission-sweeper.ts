@@ -338,7 +338,8 @@ export class PermissionSweeper extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     this.failedRevocationsAlarm = new cloudwatch.Alarm(this, 'FailedRevocationsAlarm', {
-      alarmDescription: 'A permission-decay sweep could not revoke an expired grant or drift: it outlives its expiry until a sweep succeeds',
+      alarmDescription: 'A permission-decay sweep could not revoke an expired grant or drift: '
+        + 'it outlives its expiry until a sweep succeeds',
       metric: this.metricFailedRevocations(),
       threshold: 1,
       evaluationPeriods: 1,
