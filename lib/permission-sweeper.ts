@@ -22,7 +22,7 @@ import {
 } from './private/contract';
 import { GOVERNED_ROLES_ARN, StackBoundaries } from './private/agent-boundary';
 import { acknowledgeSweeperFindings } from './private/sweeper-acknowledgements';
-import { ledgerEvidenceStatements } from './private/ledger-evidence-statements';
+import { acknowledgeLedgerEvidenceFindings, ledgerEvidenceStatements } from './private/ledger-evidence-statements';
 import { approverStatements, readerStatements, requesterStatements } from './private/people-grant-statements';
 import { sweeperRoleStatements } from './private/sweeper-role-statements';
 
@@ -351,7 +351,8 @@ export class PermissionSweeper extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     this.failedRevocationsAlarm = new cloudwatch.Alarm(this, 'FailedRevocationsAlarm', {
-      alarmDescription: 'A permission-decay sweep could not revoke an expired grant or drift: it outlives its expiry until a sweep succeeds',
+      alarmDescription: 'A permission-decay sweep could not revoke an expired grant or drift: '
+        + 'it outlives its expiry until a sweep succeeds',
       metric: this.metricFailedRevocations(),
       threshold: 1,
       evaluationPeriods: 1,
@@ -396,6 +397,7 @@ export class PermissionSweeper extends Construct {
       function: this.function,
       deadLetterQueue: this.deadLetterQueue,
     });
+    acknowledgeLedgerEvidenceFindings(stack, this.role.node.findChild('DefaultPolicy'));
 
     // The governed roles' boundaries deny changing anything carrying this tag.
     // Not on the KMS key: moto 5.2.1's CloudFormation fails to create a key

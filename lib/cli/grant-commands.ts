@@ -58,14 +58,19 @@ function applyContext(ctx: CommandContext, actor: string, at: string): ApplyCont
  * then the pointer by which the sweeper finds it (`pointer`: its keys). Both
  * are new items: an existing key is never overwritten.
  */
-async function writeSealed(ctx: CommandContext, intent: SealedIntent, pointer?: { pk: string; sk: string; extra?: Record<string, unknown> }): Promise<void> {
-  const table = ctx.ledgerTable();
-  const condition = { ConditionExpression: 'attribute_not_exists(pk)' };
-  await ctx.clients.ddb.send(new PutCommand({ TableName: table, Item: { pk: sealPartition(intent.userId), sk: sealSortKey(intent), ...intent }, ...condition }));
-  if (pointer) await ctx.clients.ddb.send(new PutCommand({ TableName: table, Item: { ...intent, ...pointer.extra, pk: pointer.pk, sk: pointer.sk }, ...condition }));
+async function writeSealed(
+  ctx: CommandContext, intent: SealedIntent, pointer?: { pk: string; sk: string; extra?: Record<string, unknown> },
+): Promise<void> {
+  const put = (Item: Record<string, unknown>) => ctx.clients.ddb.send(new PutCommand({
+    TableName: ctx.ledgerTable(), Item, ConditionExpression: 'attribute_not_exists(pk)',
+  }));
+  await put({ pk: sealPartition(intent.userId), sk: sealSortKey(intent), ...intent });
+  if (pointer) await put({ ...intent, ...pointer.extra, pk: pointer.pk, sk: pointer.sk });
 }
 
-function intentOf(kind: SealedIntent['kind'], caller: CallerIdentity, f: Omit<SealedIntent, 'kind' | 'callerArn' | 'userId' | 'account'>): SealedIntent {
+function intentOf(
+  kind: SealedIntent['kind'], caller: CallerIdentity, f: Omit<SealedIntent, 'kind' | 'callerArn' | 'userId' | 'account'>,
+): SealedIntent {
   return { kind, ...f, callerArn: caller.arn, userId: caller.userId, account: caller.account };
 }
 
@@ -145,7 +150,8 @@ export async function request(ctx: CommandContext): Promise<number> {
   }
   await ctx.clients.iam.send(new TagRoleCommand({ RoleName: role.roleName, Tags: [{ Key: grantTagKey(grant), Value: tagValue }] }));
   if (ctx.json) ctx.outJson({ roleName: role.roleName, grant, expiresAt: until, requestedBy, requesterUserId: caller.userId, ticket, requestId });
-  else ctx.out(`Granted ${grant} to ${role.roleName} until ${until} (requested by ${requestedBy}, ticket ${ticket}). The next sweep records it.`);
+  else ctx.out(`Granted ${grant} to ${role.roleName} until ${until} (requested by ${requestedBy}, ticket ${ticket}). `
+    + 'The next sweep records it.');
   return 0;
 }
 
@@ -192,11 +198,14 @@ export async function renew(ctx: CommandContext): Promise<number> {
     pk: key, sk: `${createdAt}#${renewalId}`, renewalId, roleName: role.roleName, grant, until, ticket, requestedBy,
     approvedBy: caller.arn, createdAt, approverUserId: caller.userId, approverAccount: caller.account,
   };
-  const problem = renewalProblem({ ...renewal, verified: { approver, requesters } }, role.roleName, grant, requestedBy, now.getTime(), spec, existing.length + 1);
+  const checked = { ...renewal, verified: { approver, requesters } };
+  const problem = renewalProblem(checked, role.roleName, grant, requestedBy, now.getTime(), spec, existing.length + 1);
   if (problem) throw new UsageError(`this renewal would not be valid: it ${problem}`, 'BAD_RENEWAL');
-  await writeSealed(ctx, renewalIntent(renewal), { pk: renewal.pk, sk: renewal.sk, extra: { requestedBy, approvedBy: caller.arn, approverUserId: caller.userId, approverAccount: caller.account, renewalId } });
+  const extra = { requestedBy, approvedBy: caller.arn, approverUserId: caller.userId, approverAccount: caller.account, renewalId };
+  await writeSealed(ctx, renewalIntent(renewal), { pk: renewal.pk, sk: renewal.sk, extra });
   if (ctx.json) ctx.outJson({ renewal });
-  else ctx.out(`Recorded renewal ${renewalId}: ${grant} on ${role.roleName} until ${until}, approved by ${caller.arn}. The next sweep applies it (or run restore if it was revoked).`);
+  else ctx.out(`Recorded renewal ${renewalId}: ${grant} on ${role.roleName} until ${until}, approved by ${caller.arn}. `
+    + 'The next sweep applies it (or run restore if it was revoked).');
   return 0;
 }
 
@@ -213,13 +222,15 @@ export async function restore(ctx: CommandContext): Promise<number> {
   const requestedBy = revoked.requestedBy ?? 'unknown';
   const key = renewalPartition(role.roleName, grant);
   const rule = identityRuleFromEnv(ctx.io.env);
-  const renewal = chooseRenewal((await readRenewals(ctx.clients.ddb, table, [key], undefined, rule)).get(key), role.roleName, grant, requestedBy, now.getTime(), spec);
+  const sealed = (await readRenewals(ctx.clients.ddb, table, [key], undefined, rule)).get(key);
+  const renewal = chooseRenewal(sealed, role.roleName, grant, requestedBy, now.getTime(), spec);
   if (!renewal) throw new UsageError(`restore needs a valid renewal of ${grant}: ask someone other than ${requestedBy} to run "permission-decay renew --role ${role.roleName} --grant ${grant} --until <instant> --ticket <ticket>"`, 'NO_VALID_RENEWAL');
   const caller = await ctx.caller();
   const at = formatExpiry(now);
   const actx = applyContext(ctx, caller.arn, at);
   const ticket = revoked.ticket ?? renewal.ticket;
-  await writeSealed(ctx, intentOf('restore', caller, { id: randomUUID(), roleName: role.roleName, grant, until: renewal.until, ticket, createdAt: at }));
+  const restoreId = randomUUID();
+  await writeSealed(ctx, intentOf('restore', caller, { id: restoreId, roleName: role.roleName, grant, until: renewal.until, ticket, createdAt: at }));
   const p = revoked.policy;
   if (p.kind === 'inline') {
     const document = JSON.stringify(grantDocumentWithExpiry(JSON.parse(p.document!), renewal.until));
@@ -230,7 +241,10 @@ export async function restore(ctx: CommandContext): Promise<number> {
     await ctx.clients.iam.send(new AttachRolePolicyCommand({ RoleName: role.roleName, PolicyArn: p.arn! }));
   }
   await applyIamAction(actx, role.roleName, { type: 'tag', key: grantTagKey(grant), value: formatGrantTag({ expiresAt: renewal.until, requestedBy, ticket }) });
-  if (ctx.json) ctx.outJson({ roleName: role.roleName, grant, expiresAt: renewal.until, fromRecord: revoked.seq, renewalId: renewal.renewalId, restoredBy: caller.arn });
-  else ctx.out(`Restored ${grant} on ${role.roleName} from ledger record ${revoked.seq}; it now expires at ${renewal.until}. The next sweep records it.`);
+  if (ctx.json) {
+    ctx.outJson({ roleName: role.roleName, grant, expiresAt: renewal.until, fromRecord: revoked.seq, renewalId: renewal.renewalId, restoredBy: caller.arn });
+  } else {
+    ctx.out(`Restored ${grant} on ${role.roleName} from ledger record ${revoked.seq}; it now expires at ${renewal.until}. The next sweep records it.`);
+  }
   return 0;
 }

@@ -5,6 +5,7 @@
  * records. Without --role, --verify checks every governed role, including
  * those that have an approved spec but no chain.
  */
+import { KeyObject } from 'crypto';
 import { IDENTITY_ENV, LedgerRecord, LedgerRoleState, TAG_LEDGER_HEAD } from '../private/contract';
 import { emptyState, readLedgerState, readRecords, readRoleState, verifyChain } from '../sweeper/ledger';
 import { ledgerPublicKey, verifyEvidence } from '../sweeper/ledger-evidence';
@@ -13,7 +14,7 @@ import { readSpecs } from '../sweeper/specs';
 import { UsageError } from './args';
 import { CommandContext } from './context';
 import { renderTable } from './render';
-import { pointInTime } from './sweep-commands';
+import { pointInTime, PointInTime } from './sweep-commands';
 
 /** One problem --verify found, naming the role and the record. */
 export interface VerifyProblem {
@@ -26,7 +27,7 @@ export interface VerifyProblem {
 /** Everything --verify checks for one role. */
 function verifyRole(
   role: GovernedRole | undefined, roleName: string, records: readonly LedgerRecord[],
-  state: LedgerRoleState | undefined, publicKey: Awaited<ReturnType<typeof ledgerPublicKey>> | undefined, hasSpec: boolean,
+  state: LedgerRoleState | undefined, publicKey: KeyObject | undefined, hasSpec: boolean,
 ): VerifyProblem[] {
   const chain = verifyChain(records, state && state.seq > 0 ? state : undefined);
   const evidence = verifyEvidence({ roleName, records, state, publicKey, anchor: role?.tags[TAG_LEDGER_HEAD], hasSpec });
@@ -58,7 +59,8 @@ export async function history(ctx: CommandContext): Promise<number> {
   if (ctx.json) {
     ctx.outJson({
       roleName, records,
-      ...(point ? { at: atFlag, held: point.held, ...(point.checkpoint ? { checkpoint: point.checkpoint, baseline: point.baseline } : {}) } : {}),
+      ...(point ? { at: atFlag, held: point.held, ...(point.checkpoint ? { checkpoint: point.checkpoint, baseline: point.baseline } : {}) }
+        : {}),
       ...(problems ? { verified: problems.length === 0, signaturesChecked: publicKey !== undefined, problems } : {}),
     });
   } else {
@@ -66,28 +68,36 @@ export async function history(ctx: CommandContext): Promise<number> {
       records.map(r => [r.seq, r.at, r.decision, r.grant, r.expiresAt, r.actor, r.message])) : `No records for ${roleName}.`);
     if (point && held) {
       const from = point.checkpoint
-        ? `from checkpoint #${point.checkpoint.seq} at ${point.checkpoint.at} (${point.checkpoint.flagged} flagged) and the records after it`
+        ? `from checkpoint #${point.checkpoint.seq} at ${point.checkpoint.at} (${point.checkpoint.flagged} flagged) `
+          + 'and the records after it'
         : 'from the decision records (no checkpoint at or before it)';
       ctx.out(`\nAt ${atFlag}, ${roleName} held (${from}):\n`
         + (held.length ? renderTable(['GRANT', 'KIND', 'EXPIRES', 'SINCE', 'SOURCE', 'FLAGS'],
           held.map(h => [h.grant, h.policy?.kind, h.expiresAt, h.since, h.source, h.flags?.join(',')])) : 'no grants\n')
-        + (point.checkpoint ? `Baseline at the checkpoint: ${point.baseline.map(b => b.name + (b.flags ? ` (${b.flags.join(',')})` : '')).join(', ') || 'none'}\n` : ''));
+        + (point.checkpoint ? `Baseline at the checkpoint: ${baselineText(point.baseline)}\n` : ''));
     }
     if (problems) ctx.out(verdict(problems, `${records.length} records of ${roleName}`, publicKey !== undefined));
   }
   return problems && problems.length > 0 ? 1 : 0;
 }
 
+function baselineText(baseline: PointInTime['baseline']): string {
+  return baseline.map(b => b.name + (b.flags ? ` (${b.flags.join(',')})` : '')).join(', ') || 'none';
+}
+
 function verdict(problems: readonly VerifyProblem[], what: string, signed: boolean): string {
   if (problems.length) {
     return '\nChain verification FAILED:\n' + problems.map(p => `  ${p.roleName} record ${p.seq}: ${p.code}: ${p.message}`).join('\n');
   }
-  return `\nChain verified: ${what}, no gaps, no alterations${signed ? ', every signature holds, anchors match' : ' (signatures not checked: give --signing-key)'}.`;
+  const signatures = signed ? ', every signature holds, anchors match' : ' (signatures not checked: give --signing-key)';
+  return `\nChain verified: ${what}, no gaps, no alterations${signatures}.`;
 }
 
 /** --verify over every governed role (the snapshot) and every role the ledger's STATE names. */
-async function verifyAll(ctx: CommandContext, table: string, publicKey: Awaited<ReturnType<typeof ledgerPublicKey>> | undefined): Promise<number> {
-  const [snapshot, states, specs] = await Promise.all([readSnapshot(ctx.clients.iam), readLedgerState(ctx.clients.ddb, table), readSpecs(ctx.clients.ssm)]);
+async function verifyAll(ctx: CommandContext, table: string, publicKey: KeyObject | undefined): Promise<number> {
+  const [snapshot, states, specs] = await Promise.all([
+    readSnapshot(ctx.clients.iam), readLedgerState(ctx.clients.ddb, table), readSpecs(ctx.clients.ssm),
+  ]);
   const roles = new Map(snapshot.roles.map(r => [r.roleName, r]));
   const names = [...new Set([...roles.keys(), ...states.keys()])].sort();
   const problems: VerifyProblem[] = [];

@@ -1,4 +1,4 @@
-/** ledger init, sweep, status, history. */
+/** ledger init, sweep, status; what a role held at an instant (history: history-command.ts). */
 import {
   CheckpointFlagCode, CheckpointStanding, DEFAULT_DRIFT_PERIOD_SECONDS, DEFAULT_WARNING_WINDOW_SECONDS, DRIFT_REQUESTER, formatExpiry,
   GOVERNED_ROLE_PATH,
@@ -7,7 +7,7 @@ import {
 import {
   decide, DecideOptions, grantTagReading, isBaselinePolicy, renewalKeysNeeded, specLookupOf, SweepPlan,
 } from '../sweeper/decide';
-import { createLedgerTable, emptyState, readLedgerState, readRecords, readRoleState, verifyChain } from '../sweeper/ledger';
+import { createLedgerTable, emptyState, readLedgerState } from '../sweeper/ledger';
 import { readRenewals } from '../sweeper/renewal';
 import { AccountSnapshot, readSnapshot } from '../sweeper/snapshot';
 import { readSpecs, SpecIndex } from '../sweeper/specs';
@@ -273,35 +273,4 @@ const HOLDING = new Set<string>(['requested', 'kept', 'warned', 'drift', 'renewe
 /** What a role held at an instant (see pointInTime). Pure. */
 export function heldAt(records: readonly LedgerRecord[], at: string): HeldGrant[] {
   return pointInTime(records, at).held;
-}
-
-export async function history(ctx: CommandContext): Promise<number> {
-  const roleName = await ctx.role();
-  const table = ctx.ledgerTable();
-  const [records, state] = await Promise.all([readRecords(ctx.clients.ddb, table, roleName), readRoleState(ctx.clients.ddb, table, roleName)]);
-  const atFlag = ctx.flags.opt('at') !== undefined ? ctx.instant('at', 'instant') : undefined;
-  const point = atFlag ? pointInTime(records, atFlag) : undefined;
-  const held = point?.held;
-  const problems = ctx.flags.bool('verify') ? verifyChain(records, state) : undefined;
-  if (ctx.json) {
-    ctx.outJson({
-      roleName, records,
-      ...(point ? { at: atFlag, held: point.held, ...(point.checkpoint ? { checkpoint: point.checkpoint, baseline: point.baseline } : {}) } : {}),
-      ...(problems ? { verified: problems.length === 0, problems } : {}),
-    });
-  } else {
-    ctx.out(records.length ? renderTable(['SEQ', 'AT', 'DECISION', 'GRANT', 'EXPIRES', 'ACTOR', 'MESSAGE'],
-      records.map(r => [r.seq, r.at, r.decision, r.grant, r.expiresAt, r.actor, r.message])) : `No records for ${roleName}.`);
-    if (point && held) {
-      const from = point.checkpoint
-        ? `from checkpoint #${point.checkpoint.seq} at ${point.checkpoint.at} (${point.checkpoint.flagged} flagged) and the records after it`
-        : 'from the decision records (no checkpoint at or before it)';
-      ctx.out(`\nAt ${atFlag}, ${roleName} held (${from}):\n`
-        + (held.length ? renderTable(['GRANT', 'KIND', 'EXPIRES', 'SINCE', 'SOURCE', 'FLAGS'],
-          held.map(h => [h.grant, h.policy?.kind, h.expiresAt, h.since, h.source, h.flags?.join(',')])) : 'no grants\n')
-        + (point.checkpoint ? `Baseline at the checkpoint: ${point.baseline.map(b => b.name + (b.flags ? ` (${b.flags.join(',')})` : '')).join(', ') || 'none'}\n` : ''));
-    }
-    if (problems) ctx.out(problems.length ? `\nChain verification FAILED for role ${roleName}:\n` + problems.map(p => `  ${roleName} record ${p.seq}: ${p.code}: ${p.message}`).join('\n') : `\nChain verified: ${records.length} records, no gaps, no alterations.`);
-  }
-  return problems && problems.length > 0 ? 1 : 0;
 }

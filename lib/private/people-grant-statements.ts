@@ -6,7 +6,9 @@
  * that the sweeper trusts only when such a seal backs them.
  */
 import { Stack, aws_iam as iam } from 'aws-cdk-lib';
-import { REQUEST_PARTITION_PREFIX, RENEWAL_PARTITION_PREFIX, SEAL_PARTITION_PREFIX, SPEC_PARAMETER_PREFIX, TAG_GRANT_PREFIX } from './contract';
+import {
+  REQUEST_PARTITION_PREFIX, RENEWAL_PARTITION_PREFIX, SEAL_PARTITION_PREFIX, SPEC_PARAMETER_PREFIX, TAG_GRANT_PREFIX,
+} from './contract';
 import { governedRolesArn } from './ledger-evidence-statements';
 
 export interface PeopleGrantScope {
@@ -50,7 +52,9 @@ function commonReads(scope: PeopleGrantScope): iam.PolicyStatement[] {
       actions: ['iam:ListRoles', 'iam:GetPolicy', 'iam:GetPolicyVersion'],
       resources: ['*'],
     }),
-    new iam.PolicyStatement({ sid: PEOPLE_SID.readSpecs, actions: ['ssm:GetParameter', 'ssm:GetParametersByPath'], resources: [specParameters(stack)] }),
+    new iam.PolicyStatement({
+      sid: PEOPLE_SID.readSpecs, actions: ['ssm:GetParameter', 'ssm:GetParametersByPath'], resources: [specParameters(stack)],
+    }),
     new iam.PolicyStatement({ sid: PEOPLE_SID.readLedger, actions: ['dynamodb:GetItem', 'dynamodb:Query'], resources: [scope.ledgerTableArn] }),
   ];
 }
@@ -94,6 +98,8 @@ export function readerStatements(scope: PeopleGrantScope): iam.PolicyStatement[]
   return [
     ...commonReads(scope),
     new iam.PolicyStatement({ sid: PEOPLE_SID.readAccount, actions: ['iam:GetAccountAuthorizationDetails'], resources: ['*'] }),
-    new iam.PolicyStatement({ sid: PEOPLE_SID.readSigningKey, actions: ['kms:GetPublicKey', 'kms:Verify', 'kms:DescribeKey'], resources: [scope.signingKeyArn] }),
+    new iam.PolicyStatement({
+      sid: PEOPLE_SID.readSigningKey, actions: ['kms:GetPublicKey', 'kms:Verify', 'kms:DescribeKey'], resources: [scope.signingKeyArn],
+    }),
   ];
 }

@@ -27,7 +27,8 @@ export function kmsSealer(clients: AwsClients, keyId: string): LedgerSealer {
       return Buffer.from(r.Signature).toString('base64');
     },
     async anchor(roleName, seq, hash) {
-      await clients.iam.send(new TagRoleCommand({ RoleName: roleName, Tags: [{ Key: TAG_LEDGER_HEAD, Value: formatLedgerHead(seq, hash) }] }));
+      const tag = { Key: TAG_LEDGER_HEAD, Value: formatLedgerHead(seq, hash) };
+      await clients.iam.send(new TagRoleCommand({ RoleName: roleName, Tags: [tag] }));
     },
   };
 }
@@ -64,7 +65,8 @@ export function signatureHolds(record: LedgerRecord, publicKey: KeyObject): bool
 /** A problem the evidence check finds, beside the hash chain's own. */
 export interface EvidenceProblem {
   readonly seq: number;
-  readonly code: 'UNSIGNED' | 'BAD_SIGNATURE' | 'TRUNCATED' | 'ANCHOR_MISMATCH' | 'NO_ANCHOR' | 'BAD_ANCHOR' | 'NO_CHAIN' | 'STATE_MISMATCH';
+  readonly code:
+    | 'UNSIGNED' | 'BAD_SIGNATURE' | 'TRUNCATED' | 'ANCHOR_MISMATCH' | 'NO_ANCHOR' | 'BAD_ANCHOR' | 'NO_CHAIN' | 'STATE_MISMATCH';
   readonly message: string;
 }
 
@@ -95,7 +97,8 @@ export function verifyEvidence(input: EvidenceInput): EvidenceProblem[] {
     for (const r of records) {
       if (!r.signature) problems.push({ seq: r.seq, code: 'UNSIGNED', message: `record ${r.seq} carries no signature of the ledger key` });
       else if (!signatureHolds(r, input.publicKey)) {
-        problems.push({ seq: r.seq, code: 'BAD_SIGNATURE', message: `record ${r.seq}'s signature does not hold: it was rewritten after the sweeper signed it` });
+        const message = `record ${r.seq}'s signature does not hold: it was rewritten after the sweeper signed it`;
+        problems.push({ seq: r.seq, code: 'BAD_SIGNATURE', message });
       }
     }
   }
@@ -105,22 +108,27 @@ export function verifyEvidence(input: EvidenceInput): EvidenceProblem[] {
     if (typeof head === 'string') {
       problems.push({ seq: last, code: 'BAD_ANCHOR', message: head });
     } else if (head.seq > last) {
-      problems.push({ seq: head.seq, code: 'TRUNCATED', message: `the role's anchor names record ${head.seq} but the chain ends at ${last}: records were deleted` });
+      const message = `the role's anchor names record ${head.seq} but the chain ends at ${last}: records were deleted`;
+      problems.push({ seq: head.seq, code: 'TRUNCATED', message });
     } else {
       const at = records.find(r => r.seq === head.seq);
       if (!at || !at.hash.startsWith(head.hashPrefix)) {
-        problems.push({ seq: head.seq, code: 'ANCHOR_MISMATCH', message: `record ${head.seq} is not the record the role's anchor names (hash ${head.hashPrefix}…): the chain was rewritten` });
+        const message = `record ${head.seq} is not the one the role's anchor names (hash ${head.hashPrefix}…): the chain was rewritten`;
+        problems.push({ seq: head.seq, code: 'ANCHOR_MISMATCH', message });
       }
     }
   } else if (input.publicKey && records.some(r => r.actor === 'sweeper')) {
-    problems.push({ seq: last, code: 'NO_ANCHOR', message: `the role carries no ${TAG_LEDGER_HEAD} tag although the sweeper wrote its chain: the tag was removed` });
+    const message = `the role carries no ${TAG_LEDGER_HEAD} tag although the sweeper wrote its chain: the tag was removed`;
+    problems.push({ seq: last, code: 'NO_ANCHOR', message });
   }
   if (input.state && input.state.seq === 0 && records.length > 0) {
     // verifyChain checks a STATE that names a record; one set back to none (or deleted) names nothing.
-    problems.push({ seq: 0, code: 'STATE_MISMATCH', message: `STATE names no record (seq 0, or the item is gone) but the chain ends at ${last}` });
+    const message = `STATE names no record (seq 0, or the item is gone) but the chain ends at ${last}`;
+    problems.push({ seq: 0, code: 'STATE_MISMATCH', message });
   }
   if (records.length === 0 && input.hasSpec) {
-    problems.push({ seq: 0, code: 'NO_CHAIN', message: `role ${roleName} has an approved spec but no ledger records${input.state && input.state.seq > 0 ? ` (its STATE names record ${input.state.seq})` : ''}` });
+    const stateSays = input.state && input.state.seq > 0 ? ` (its STATE names record ${input.state.seq})` : '';
+    problems.push({ seq: 0, code: 'NO_CHAIN', message: `role ${roleName} has an approved spec but no ledger records${stateSays}` });
   }
   if (input.state && records.length > 0) {
     for (const p of replayProblems(records, input.state)) problems.push(p);
@@ -141,7 +149,10 @@ function replayProblems(records: readonly LedgerRecord[], state: LedgerRoleState
     const status = STATUS_OF[r.decision];
     if (!status) continue;
     const prev = replayed.get(r.grant);
-    replayed.set(r.grant, { status, expiresAt: r.decision === 'revoked' || r.decision === 'cleaned' ? prev?.expiresAt ?? r.expiresAt : r.expiresAt ?? prev?.expiresAt, seq: r.seq });
+    // A removal keeps the expiry the grant had; every other decision says the expiry in force.
+    const ended = r.decision === 'revoked' || r.decision === 'cleaned';
+    const expiresAt = ended ? prev?.expiresAt ?? r.expiresAt : r.expiresAt ?? prev?.expiresAt;
+    replayed.set(r.grant, { status, expiresAt, seq: r.seq });
   }
   const problems: EvidenceProblem[] = [];
   for (const [grant, mem] of Object.entries(state.grants ?? {})) {

@@ -123,7 +123,9 @@ export function renewalIntent(r: RenewalRecord): SealedIntent {
   };
 }
 
-const INTENT_FIELDS: readonly (keyof SealedIntent)[] = ['kind', 'id', 'roleName', 'grant', 'until', 'ticket', 'callerArn', 'userId', 'account', 'createdAt'];
+const INTENT_FIELDS: readonly (keyof SealedIntent)[] = [
+  'kind', 'id', 'roleName', 'grant', 'until', 'ticket', 'callerArn', 'userId', 'account', 'createdAt',
+];
 
 /** True when the seal (an item read from SEAL#<userid>) says exactly what the pointer claims, under its own userid. */
 export function sealMatches(seal: Record<string, unknown>, claimed: SealedIntent): boolean {

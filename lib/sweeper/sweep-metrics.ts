@@ -19,11 +19,14 @@ export function sweepCounts(result: Pick<SweepResult, 'plan' | 'outcomes' | 'lef
   const planned = new Set<string>();
   for (const role of result.plan.roles) {
     if (left.has(role.roleName)) continue;
-    for (const step of role.steps) if (step.grant && step.actions.some(a => REMOVALS.has(a.type))) planned.add(`${role.roleName}\u0000${step.grant}`);
+    for (const step of role.steps) {
+      if (step.grant && step.actions.some(a => REMOVALS.has(a.type))) planned.add(`${role.roleName}\u0000${step.grant}`);
+    }
   }
   const removed = new Set<string>();
   for (const o of result.outcomes) {
-    if (o.ok && o.grant && (o.decision === 'revoked' || o.decision === 'converge' || o.decision === 'cleaned')) removed.add(`${o.roleName}\u0000${o.grant}`);
+    const finished = o.decision === 'revoked' || o.decision === 'converge' || o.decision === 'cleaned';
+    if (o.ok && o.grant && finished) removed.add(`${o.roleName}\u0000${o.grant}`);
   }
   const failing = new Set<string>();
   const conflicting = new Set<string>();

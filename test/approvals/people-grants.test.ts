@@ -174,6 +174,7 @@ describe('the sweeper', () => {
     expect(await onKey(sweeperPolicies, 'kms:Sign', sweeperArn, { 'kms:SigningAlgorithm': 'RSASSA_PSS_SHA_256' })).not.toBe('Allowed');
     const tag = (keys: string[], resource: string) => simulate({
       identityPolicies: sweeperPolicies, action: 'iam:TagRole', resource, context: { 'aws:TagKeys': keys },
+      resourceTags: { 'governance:managed-by': 'permission-decay' },
     });
     expect(await tag([TAG_LEDGER_HEAD], GOVERNED)).toBe('Allowed');
     expect(await tag([TAG_LEDGER_HEAD], UNGOVERNED)).not.toBe('Allowed');

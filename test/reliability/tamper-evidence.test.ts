@@ -2,12 +2,16 @@
  * Tamper evidence: `permission-decay history --verify` walks a role's hash
  * chain and exits non-zero naming the role and the sequence number when a
  * record was altered (raw DynamoDB UpdateItem), deleted from the middle, or
- * records were reordered; an intact chain verifies.
+ * records were reordered; an intact chain verifies. With the sweeper's signing
+ * key, a record rewritten with its hashes recomputed fails its signature, and
+ * the role's anchor tag must be there.
  */
+import { ListRoleTagsCommand, UntagRoleCommand } from '@aws-sdk/client-iam';
+import { CreateKeyCommand } from '@aws-sdk/client-kms';
 import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { main } from '../../lib/cli/main';
-import { recordSortKey, rolePartition } from '../../lib/private/contract';
-import { readRecords } from '../../lib/sweeper/ledger';
+import { recordSortKey, rolePartition, TAG_LEDGER_HEAD } from '../../lib/private/contract';
+import { hashRecord, readRecords } from '../../lib/sweeper/ledger';
 import { runSweep } from '../../lib/sweeper/sweep';
 import { createGovernedRole, createTestLedger, memoryIo, testClients, TEST_LEDGER_TABLE } from '../support/governed-fixtures';
 import { Moto, startMoto } from '../support/moto';
@@ -114,4 +118,59 @@ test('reordered with renumbered seq and re-hashed contents (no key): the link to
   const v = await verify();
   expect(v.code).toBe(1);
   expect(v.json.problems.map(p => p.code)).toEqual(expect.arrayContaining(['ALTERED']));
+});
+
+describe('signed and anchored: what a rewrite with recomputed hashes cannot hide', () => {
+  async function signedChain() {
+    await moto.reset();
+    const clients = testClients(moto.endpoint);
+    await createTestLedger(clients);
+    const keyId = (await clients.kms.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }))).KeyMetadata!.Arn!;
+    await createGovernedRole(clients, {
+      agentId: 't1', drift: [{ name: 'handmade' }],
+      grants: [{ name: 'a', expiresAt: '2030-01-09T00:00:00Z' }, { name: 'b', expiresAt: '2030-01-11T00:00:00Z' }, { name: 'c', expiresAt: '2030-02-01T00:00:00Z' }],
+    });
+    await runSweep(clients, { ledgerTable: TEST_LEDGER_TABLE, now: '2030-01-10T00:00:00Z', signingKeyId: keyId });
+    return { clients, keyId, recs: await readRecords(clients.ddb, TEST_LEDGER_TABLE, ROLE) };
+  }
+  async function verifySigned(keyId: string) {
+    const io = memoryIo(moto.endpoint);
+    const code = await main(['history', '--role', ROLE, '--verify', '--signing-key', keyId, '--json'], io);
+    return { code, json: JSON.parse(io.out()) as { verified: boolean; problems: { seq: number; code: string }[] } };
+  }
+
+  test('a signed chain verifies with the public key; every record carries a signature and the role its head', async () => {
+    const { clients, keyId, recs } = await signedChain();
+    expect(recs.every(r => typeof r.signature === 'string' && r.signature.length > 0)).toBe(true);
+    const head = (await clients.iam.send(new ListRoleTagsCommand({ RoleName: ROLE }))).Tags!.find(t => t.Key === TAG_LEDGER_HEAD)!.Value;
+    expect(head).toBe(`${recs.length}:${recs[recs.length - 1].hash.slice(0, 16)}`);
+    expect(await verifySigned(keyId)).toEqual({ code: 0, json: expect.objectContaining({ verified: true, problems: [] }) });
+  });
+
+  test('record 2 rewritten, its hash and every later link recomputed: the hash chain holds but the signature does not', async () => {
+    const { clients, keyId, recs } = await signedChain();
+    let prev = recs[0].hash;
+    for (const r of recs.slice(1)) {
+      const { hash: _h, ...rest } = r;
+      const content = { ...rest, prevHash: prev, ...(r.seq === 2 ? { message: 'nothing happened' } : {}) };
+      const hash = hashRecord(content);
+      await clients.ddb.send(new PutCommand({ TableName: TEST_LEDGER_TABLE, Item: { ...content, hash } }));
+      prev = hash;
+    }
+    const v = await verifySigned(keyId);
+    expect(v.code).toBe(1);
+    expect(v.json.problems.filter(p => p.code === 'ALTERED' || p.code === 'BROKEN_LINK')).toEqual([]);
+    expect(v.json.problems).toContainEqual(expect.objectContaining({ seq: 2, code: 'BAD_SIGNATURE' }));
+  });
+
+  test('a record whose signature was stripped: UNSIGNED; the anchor tag removed: NO_ANCHOR', async () => {
+    const { clients, keyId, recs } = await signedChain();
+    const { signature: _s, ...unsigned } = recs[0];
+    await clients.ddb.send(new PutCommand({ TableName: TEST_LEDGER_TABLE, Item: unsigned }));
+    await clients.iam.send(new UntagRoleCommand({ RoleName: ROLE, TagKeys: [TAG_LEDGER_HEAD] }));
+    const v = await verifySigned(keyId);
+    expect(v.code).toBe(1);
+    expect(v.json.problems).toContainEqual(expect.objectContaining({ seq: 1, code: 'UNSIGNED' }));
+    expect(v.json.problems).toContainEqual(expect.objectContaining({ code: 'NO_ANCHOR' }));
+  });
 });

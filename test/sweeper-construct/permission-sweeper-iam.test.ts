@@ -28,7 +28,7 @@ describe('the sweeper role', () => {
 
   test('every role write it is allowed is scoped to the governed path by ARN, not by a tag', () => {
     const iamWrites = allows.filter(s => actionsOf(s).some(a => /^iam:(Tag|Untag|Put|Delete|Detach|Create|Attach|Update)/.test(a)));
-    expect(iamWrites.map(s => s.Sid).sort()).toEqual(['ChangeGovernedRoleGrants', 'RenewManagedGrantPolicies', 'TagGovernedRoleGrants', 'UntagGovernedRoleGrants']);
+    expect(iamWrites.map(s => s.Sid).sort()).toEqual(['AnchorLedgerHeadOnGovernedRoles', 'ChangeGovernedRoleGrants', 'RenewManagedGrantPolicies', 'TagGovernedRoleGrants', 'UntagGovernedRoleGrants']);
     for (const s of iamWrites.filter(x => x.Sid !== 'RenewManagedGrantPolicies')) {
       expect(JSON.stringify(s.Resource)).toContain(':role/permission-decay/agents/*');
       expect(JSON.stringify(s.Condition ?? {})).not.toContain('aws:ResourceTag');

@@ -96,7 +96,8 @@ describe('PermissionSweeper resources', () => {
   });
 
   test('alarms on sweep errors and on dead letters notify the owner topic by default', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 2);
+    // Errors and dead letters, plus failed revocations, roles that keep failing and ledger conflicts (test/approvals/failure-reporting.test.ts).
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'Errors', Namespace: 'AWS/Lambda', Threshold: 1,
       AlarmActions: [{ Ref: Match.stringLikeRegexp('^SweeperOwnerTopic') }],

@@ -12,6 +12,7 @@ import { readLedgerState, readRecords, verifyChain } from '../../lib/sweeper/led
 import { isWrite, startFaultProxy } from '../support/fault-proxy';
 import { handler } from '../../lib/sweeper/handler';
 import { createGovernedRole, createIdentity, Credentials, doc, memoryIo, testClients, TEST_LEDGER_TABLE, useEmulatorWithLedger } from '../support/governed-fixtures';
+import { atInstant } from '../support/clock';
 import { Moto } from '../support/moto';
 
 let moto: Moto;
@@ -20,9 +21,10 @@ useEmulatorWithLedger((m, c) => { moto = m; clients = c; });
 
 const NOW = '2030-01-10T00:00:00Z';
 
-async function cli(args: string[], credentials?: Credentials) {
+/** The CLI in process; `at` moves its clock (request, renew and restore have no --now). */
+async function cli(args: string[], credentials?: Credentials, at?: string) {
   const io = memoryIo(moto.endpoint, credentials);
-  const code = await main(args, io);
+  const code = at ? await atInstant(at, () => main(args, io)) : await main(args, io);
   return { code, out: io.out(), err: io.err() };
 }
 
@@ -77,10 +79,11 @@ describe('sweep decisions', () => {
   });
 
   test('a valid renewal moves tag and date condition (inline and customer-managed)', async () => {
-    const r = await createGovernedRole(clients, { agentId: 'a3', grants: [{ name: 'g1', expiresAt: '2030-01-09T00:00:00Z', requestedBy: 'bob@example.com' }, { name: 'g2', kind: 'managed', expiresAt: '2030-01-09T00:00:00Z', requestedBy: 'bob' }] });
+    // CDK grants (in the approved spec): a renewal needs a requester it can name, and a tag alone names nobody.
+    const r = await createGovernedRole(clients, { agentId: 'a3', grants: [{ name: 'g1', expiresAt: '2030-01-09T00:00:00Z', requestedBy: 'bob@example.com', inSpec: true }, { name: 'g2', kind: 'managed', expiresAt: '2030-01-09T00:00:00Z', requestedBy: 'bob', inSpec: true }] });
     const alice = await createIdentity(clients.iam, 'alice');
     for (const g of ['g1', 'g2']) {
-      const renew = await cli(['renew', '--role', 'a3', '--grant', g, '--until', '2030-01-15T00:00:00Z', '--ticket', 'T-9', '--now', '2030-01-08T00:00:00Z'], alice.credentials);
+      const renew = await cli(['renew', '--role', 'a3', '--grant', g, '--until', '2030-01-15T00:00:00Z', '--ticket', 'T-9'], alice.credentials, '2030-01-08T00:00:00Z');
       expect(renew.err).toBe('');
       expect(renew.code).toBe(0);
     }
@@ -97,11 +100,11 @@ describe('sweep decisions', () => {
   test('self-approval is refused with exit 2; a renewal past the maximum duration is refused', async () => {
     await createGovernedRole(clients, { agentId: 'a4', grants: [{ name: 'g1', expiresAt: '2030-01-09T00:00:00Z', requestedBy: 'bob@example.com' }], maxGrantDurationSeconds: 86400 * 3 });
     const bob = await createIdentity(clients.iam, 'bob');
-    const self = await cli(['renew', '--role', 'a4', '--grant', 'g1', '--until', '2030-01-11T00:00:00Z', '--ticket', 'T-2', '--now', NOW], bob.credentials);
+    const self = await cli(['renew', '--role', 'a4', '--grant', 'g1', '--until', '2030-01-11T00:00:00Z', '--ticket', 'T-2'], bob.credentials, NOW);
     expect(self.code).toBe(2);
     expect(self.err).toMatch(/approved by someone else/);
     const carol = await createIdentity(clients.iam, 'carol');
-    const tooLong = await cli(['renew', '--role', 'a4', '--grant', 'g1', '--until', '2030-01-20T00:00:00Z', '--ticket', 'T-2', '--now', NOW], carol.credentials);
+    const tooLong = await cli(['renew', '--role', 'a4', '--grant', 'g1', '--until', '2030-01-20T00:00:00Z', '--ticket', 'T-2'], carol.credentials, NOW);
     expect(tooLong.code).toBe(2);
     expect(tooLong.err).toMatch(/maximum grant duration/);
   });
@@ -201,27 +204,30 @@ describe('request, status, restore, history', () => {
     const file = path.join(dir, 'p.json');
     writeFileSync(file, JSON.stringify(doc(['s3:PutObject'], 'arn:aws:s3:::bucket/*')));
     const bob = await createIdentity(clients.iam, 'bob');
-    const req = await cli(['request', '--role', 'b1', '--grant', 'upload', '--policy-file', file, '--until', '2030-01-12T00:00:00Z', '--ticket', 'T-7', '--reason', 'nightly upload', '--now', NOW], bob.credentials);
+    const req = await cli(['request', '--role', 'b1', '--grant', 'upload', '--policy-file', file, '--until', '2030-01-12T00:00:00Z', '--ticket', 'T-7', '--reason', 'nightly upload'], bob.credentials, NOW);
     expect(req.err).toBe('');
     expect(req.code).toBe(0);
-    expect(parseGrantTag((await tags(r.roleName))[grantTagKey('upload')])).toEqual({ expiresAt: '2030-01-12T00:00:00Z', requestedBy: 'bob', ticket: 'T-7' });
+    // The requester is the caller as STS names it.
+    expect(parseGrantTag((await tags(r.roleName))[grantTagKey('upload')])).toEqual({ expiresAt: '2030-01-12T00:00:00Z', requestedBy: bob.arn, ticket: 'T-7' });
     expect((await inlineDoc(r.roleName, 'upload')).Statement[0].Condition.DateLessThan['aws:CurrentTime']).toBe('2030-01-12T00:00:00Z');
 
     const st = await cli(['status', '--json', '--now', NOW]);
-    expect(JSON.parse(st.out).grants).toEqual([expect.objectContaining({ grant: 'upload', state: 'warning', requestedBy: 'bob' })]);
+    expect(JSON.parse(st.out).grants).toEqual([expect.objectContaining({ grant: 'upload', state: 'warning', requestedBy: bob.arn })]);
     const human = await cli(['status', '--role', r.roleName, '--now', NOW]);
     expect(human.out).toMatch(/upload\s+inline\s+2030-01-12T00:00:00Z\s+2d 0h\s+warning/);
+    // The sweeper records what people did: first seen inside its warning window.
+    expect((await sweepAt(NOW)).decisions).toEqual(['warned:upload']);
 
     expect((await sweepAt('2030-01-13T00:00:00Z')).decisions).toEqual(['revoked:upload']);
     expect(await inlineNames(r.roleName)).toEqual(['base']);
 
-    const noRenewal = await cli(['restore', '--role', 'b1', '--grant', 'upload', '--now', '2030-01-13T00:00:00Z'], bob.credentials);
+    const noRenewal = await cli(['restore', '--role', 'b1', '--grant', 'upload'], bob.credentials, '2030-01-13T00:00:00Z');
     expect(noRenewal.code).toBe(2);
     expect(noRenewal.err).toMatch(/needs a valid renewal/);
 
     const alice = await createIdentity(clients.iam, 'alice');
-    expect((await cli(['renew', '--role', 'b1', '--grant', 'upload', '--until', '2030-01-16T00:00:00Z', '--ticket', 'T-8', '--now', '2030-01-13T00:00:00Z'], alice.credentials)).code).toBe(0);
-    const restored = await cli(['restore', '--role', 'b1', '--grant', 'upload', '--now', '2030-01-13T00:00:00Z'], bob.credentials);
+    expect((await cli(['renew', '--role', 'b1', '--grant', 'upload', '--until', '2030-01-16T00:00:00Z', '--ticket', 'T-8'], alice.credentials, '2030-01-13T00:00:00Z')).code).toBe(0);
+    const restored = await cli(['restore', '--role', 'b1', '--grant', 'upload'], bob.credentials, '2030-01-13T00:00:00Z');
     expect(restored.err).toBe('');
     expect(restored.code).toBe(0);
     const d = await inlineDoc(r.roleName, 'upload');
@@ -229,18 +235,18 @@ describe('request, status, restore, history', () => {
     expect(d.Statement[0].Resource).toBe('arn:aws:s3:::bucket/*');
     expect(d.Statement[0].Condition.DateLessThan['aws:CurrentTime']).toBe('2030-01-16T00:00:00Z');
     expect(parseGrantTag((await tags(r.roleName))[grantTagKey('upload')]).expiresAt).toBe('2030-01-16T00:00:00Z');
-    // The restored grant ends inside the warning window: warned once, then quiet.
-    expect((await sweepAt('2030-01-13T01:00:00Z')).decisions).toEqual(['warned:upload']);
+    // The sweeper records the restore as the renewal it is; the grant ends inside the warning window: warned once, then quiet.
+    expect((await sweepAt('2030-01-13T01:00:00Z')).decisions).toEqual(['renewed:upload', 'warned:upload']);
     expect((await sweepAt('2030-01-13T02:00:00Z')).decisions).toEqual([]);
 
     const h = await cli(['history', '--role', 'b1', '--json', '--at', '2030-01-12T12:00:00Z', '--verify']);
     expect(h.code).toBe(0);
     const hist = JSON.parse(h.out);
-    expect(hist.records.map((x: LedgerRecord) => x.decision)).toEqual(['requested', 'revoked', 'renewal-recorded', 'restored', 'warned']);
+    expect(hist.records.map((x: LedgerRecord) => x.decision)).toEqual(['warned', 'revoked', 'renewed', 'warned']);
     expect(hist.held.map((x: { grant: string }) => x.grant)).toEqual(['upload']);
     expect(hist.verified).toBe(true);
-    const later = JSON.parse((await cli(['history', '--role', r.roleName, '--json', '--at', '2030-01-13T00:00:00Z'])).out);
-    // Records at the same instant: revoked, then restored.
+    const later = JSON.parse((await cli(['history', '--role', r.roleName, '--json', '--at', '2030-01-13T01:00:00Z'])).out);
+    // Revoked, then brought back: the sweep after the restore recorded it (renewed).
     expect(later.held.map((x: { grant: string }) => x.grant)).toEqual(['upload']);
   });
 
@@ -259,7 +265,8 @@ describe('request, status, restore, history', () => {
     await createGovernedRole(clients, { agentId: 'b3' });
     expect((await cli(['sweep', '--now', 'yesterday'])).code).toBe(2);
     // The grant name matches the policy, so the refusal is the maximum duration's (30 days), not the name check's.
-    const tooLong = await cli(['request', '--role', 'b3', '--grant', 'ReadOnlyAccess', '--policy-arn', 'arn:aws:iam::aws:policy/ReadOnlyAccess', '--until', '2031-01-01T00:00:00Z', '--ticket', 'T', '--reason', 'r', '--now', NOW]);
+    const tooLong = await cli(['request', '--role', 'b3', '--grant', 'ReadOnlyAccess', '--policy-arn', 'arn:aws:iam::aws:policy/ReadOnlyAccess',
+      '--until', '2031-01-01T00:00:00Z', '--ticket', 'T', '--reason', 'r'], undefined, NOW);
     expect(tooLong.code).toBe(2);
     expect(tooLong.err).toMatch(/more than the role's maximum grant duration/);
     const noRole = await cli(['status', '--role', 'nope']);
