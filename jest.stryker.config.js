@@ -12,6 +12,7 @@ module.exports = {
     '<rootDir>/test/sweeper/decide-paths.test.ts',
     '<rootDir>/test/reliability/decide.property.test.ts',
     '<rootDir>/test/contract/contract.test.ts',
+    '<rootDir>/test/contract/parse-refusals.test.ts',
     '<rootDir>/test/checkpoint/checkpoint-decision.test.ts',
     '<rootDir>/test/checkpoint/point-in-time.test.ts',
     '<rootDir>/test/sweeper/held-at.test.ts',
