@@ -21,6 +21,8 @@ describe('parseExpiry', () => {
     ['2030-02-30T00:00:00Z', 'is not a real calendar instant'],
     ['2030-01-20T24:00:00Z', 'is not a real calendar instant'],
     ['2031-12-32T00:00:00Z', 'is not a real calendar instant'],
+    // Date.UTC reads years 0..99 as 1900..1999: only the year check tells this from 1999-01-20.
+    ['0099-01-20T00:00:00Z', 'is not a real calendar instant'],
   ])('%s: BAD_EXPIRY, "expiry \\"<text>\\" %s"', (text, rule) => {
     expect(refusal(() => parseExpiry(text))).toEqual({ code: 'BAD_EXPIRY', message: `expiry "${text}" ${rule}` });
   });
