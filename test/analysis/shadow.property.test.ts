@@ -13,9 +13,11 @@ const catalogue = inMemoryActionCatalogue({
 const expander = new ActionExpander(catalogue);
 
 const expiry = fc.option(fc.constantFrom('2027-01-01T00:00:00Z', '2027-02-01T00:00:00Z', '2027-03-01T00:00:00Z'), { nil: undefined });
-const statement: fc.Arbitrary<AnalysedStatement> = fc.record({
-  actions: fc.subarray(['svc:GetThing', 'svc:Get*', 'svc:PutThing', 'db:*', 'db:GetItem', 'svc:Nope'], { minLength: 1 }),
-  resources: fc.subarray(['*', 'arn:x:1', 'arn:x:2', 'arn:y:*'], { minLength: 1 }),
+const ACTIONS = ['svc:GetThing', 'svc:Get*', 'svc:PutThing', 'db:*', 'db:GetItem', 'svc:Nope'];
+const RESOURCES = ['*', 'arn:x:1', 'arn:x:2', 'arn:y:*'];
+const allow: fc.Arbitrary<AnalysedStatement> = fc.record({
+  actions: fc.subarray(ACTIONS, { minLength: 1 }),
+  resources: fc.subarray(RESOURCES, { minLength: 1 }),
   expiresAt: expiry,
 }).map(({ actions, resources, expiresAt }) => ({
   effect: 'Allow' as const,
@@ -24,6 +26,23 @@ const statement: fc.Arbitrary<AnalysedStatement> = fc.record({
   source: expiresAt ? 'grant' as const : 'baseline' as const,
   ...(expiresAt ? { grantName: `g-${expiresAt.slice(5, 7)}`, expiresAt } : {}),
 }));
+/** Deny statements: unconditional, conditional (not subtracted), or with NotResource (not subtracted). */
+const deny: fc.Arbitrary<AnalysedStatement> = fc.record({
+  actions: fc.subarray(ACTIONS, { minLength: 1 }),
+  resources: fc.subarray(RESOURCES, { minLength: 1 }),
+  conditional: fc.boolean(),
+  notResource: fc.boolean(),
+}).map(({ actions, resources, conditional, notResource }) => ({
+  effect: 'Deny' as const,
+  actions,
+  resources: notResource ? [] : resources.map(text => ({ text })),
+  ...(notResource ? { notResources: resources.map(text => ({ text })) } : {}),
+  ...(conditional ? { conditional: true } : {}),
+  source: 'baseline' as const,
+}));
+const statement: fc.Arbitrary<AnalysedStatement> = fc.oneof({ weight: 3, arbitrary: allow }, { weight: 1, arbitrary: deny });
+/** A Deny the shadow must subtract: unconditional, with Resource (not NotResource). */
+const surelyDenies = (s: AnalysedStatement) => s.effect === 'Deny' && !s.conditional && !s.notResources;
 
 /** 1..7 agents, each delegating to arbitrary others (self-loops, cycles and parallel edges included). */
 const agentGraph: fc.Arbitrary<AgentModel[]> = fc.integer({ min: 1, max: 7 }).chain(n =>
@@ -64,8 +83,12 @@ describe('computeShadow properties', () => {
       const analysis = computeShadow(agents, { expander });
       for (const a of agents) {
         const own = analysis.agents.find(s => s.agentId === a.agentId)!.reaches.filter(r => r.path.length === 1);
+        // Actions a Deny of the agent names are left to the Deny properties below.
+        const denied = new Set(a.statements.filter(st => st.effect === 'Deny').flatMap(st => expander.expand(st.actions).actions));
         for (const st of a.statements) {
+          if (st.effect === 'Deny') continue;
           for (const action of expander.expand(st.actions).actions) {
+            if (denied.has(action)) continue;
             for (const resource of st.resources) {
               expect(own.some(r => r.resource.text === resource.text && r.actions.includes(action) && r.expiresAt === st.expiresAt)).toBe(true);
             }
@@ -98,6 +121,41 @@ describe('computeShadow properties', () => {
         }
       }
     }), { numRuns: 200 });
+  });
+
+  test('an unconditional Deny on * removes its actions from every reach of the agent\'s own statements', () => {
+    fc.assert(fc.property(agentGraph, agents => {
+      const analysis = computeShadow(agents, { expander });
+      for (const a of agents) {
+        const deniedEverywhere = new Set(a.statements.filter(st => surelyDenies(st) && st.resources.some(r => r.text === '*'))
+          .flatMap(st => expander.expand(st.actions).actions));
+        const own = analysis.agents.find(s => s.agentId === a.agentId)!.reaches.filter(r => r.path.length === 1);
+        for (const r of own) for (const action of r.actions) expect([a.agentId, action, deniedEverywhere.has(action)]).toEqual([a.agentId, action, false]);
+      }
+    }), { numRuns: 200 });
+  });
+
+  test('a conditional Deny or a Deny with NotResource subtracts nothing (the shadow errs towards showing access)', () => {
+    fc.assert(fc.property(agentGraph, agents => {
+      const withoutUnsure = agents.map(a => ({ ...a, statements: a.statements.filter(st => st.effect === 'Allow' || surelyDenies(st)) }));
+      expect(computeShadow(agents, { expander }).agents.map(s => s.reaches)).toEqual(computeShadow(withoutUnsure, { expander }).agents.map(s => s.reaches));
+    }), { numRuns: 200 });
+  });
+
+  test('a Deny never adds access: removing every Deny leaves each reach with at least its actions', () => {
+    fc.assert(fc.property(agentGraph, agents => {
+      const allowsOnly = agents.map(a => ({ ...a, statements: a.statements.filter(st => st.effect === 'Allow') }));
+      const withDenies = computeShadow(agents, { expander });
+      const without = computeShadow(allowsOnly, { expander });
+      withDenies.agents.forEach((s, i) => {
+        for (const r of s.reaches) {
+          const key = (x: typeof r) => `${x.path.join('>')}|${x.via.join('>')}|${x.resource.text}|${x.source}|${x.grantName ?? ''}|${x.expiresAt ?? ''}`;
+          const match = without.agents[i].reaches.find(w => key(w) === key(r));
+          expect(match).not.toBeUndefined();
+          for (const action of r.actions) expect(match!.actions).toContain(action);
+        }
+      });
+    }), { numRuns: 100 });
   });
 
   test('the result does not depend on input order', () => {

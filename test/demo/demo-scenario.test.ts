@@ -51,9 +51,11 @@ async function decisions(role: string): Promise<string[]> {
   return (out.Items ?? []).map(i => `${i.decision}:${i.grant}`);
 }
 
-// The steps build on each other, in order, as the demo runs them.
+// The steps build on each other, in order, as the demo runs them: one test, so no test order
+// (jest --randomize) can run a step before the one it builds on; each step's state is asserted as it happens.
 describe('the demo scenario, asserted through the emulator', () => {
-  test('1. deploy: both agents carry their grants with expiry tags and date conditions', async () => {
+  /** 1. deploy: both agents carry their grants with expiry tags and date conditions */
+  const step1 = async (): Promise<void> => {
     const { roles } = await scenario.deploy();
     expect(await policies(roles.supportBot)).toEqual(expect.arrayContaining(['customer-db-read', 'refund-status-write']));
     expect(await policies(roles.opsBot)).toEqual(expect.arrayContaining(['incident-logs-write', 'runbooks-write']));
@@ -62,9 +64,10 @@ describe('the demo scenario, asserted through the emulator', () => {
     expect(await expiryCondition(roles.opsBot, 'incident-logs-write')).toEqual([EXAMPLE_GRANTS.opsBot.incidentLogsWrite.expiresAt]);
     expect(await decisions(roles.opsBot)).toEqual(['warned:incident-logs-write', 'kept:runbooks-write']);
     expect(scenario.narrator.failures).toEqual([]);
-  });
+  };
 
-  test('2. a requested grant and a hand-added policy: the drift gets a decay tag', async () => {
+  /** 2. a requested grant and a hand-added policy: the drift gets a decay tag */
+  const step2 = async (): Promise<void> => {
     await scenario.requestAndDrift();
     const { supportBot, opsBot } = scenario.deployed.roles;
     expect(await expiryCondition(supportBot, REQUESTED_GRANT.name)).toEqual([REQUESTED_GRANT.until]);
@@ -73,9 +76,10 @@ describe('the demo scenario, asserted through the emulator', () => {
     expect(await decisions(supportBot)).toContain(`requested:${REQUESTED_GRANT.name}`);
     expect(await decisions(opsBot)).toContain(`drift:${HAND_ADDED_POLICY}`);
     expect(scenario.narrator.failures).toEqual([]);
-  });
+  };
 
-  test('3. time passes: warned, renewed by a second person, revoked, drift decays', async () => {
+  /** 3. time passes: warned, renewed by a second person, revoked, drift decays */
+  const step3 = async (): Promise<void> => {
     await scenario.timePasses();
     const { supportBot, opsBot } = scenario.deployed.roles;
     expect(await policies(opsBot)).toEqual(['baseline', 'runbooks-write']);
@@ -90,9 +94,10 @@ describe('the demo scenario, asserted through the emulator', () => {
     expect(support).toContain('renewed:refund-status-write');
     expect(support.filter(d => d === 'warned:refund-status-write')).toHaveLength(1);
     expect(scenario.narrator.failures).toEqual([]);
-  });
+  };
 
-  test('4. history and restore: the revoked grant comes back with the renewal\'s expiry', async () => {
+  /** 4. history and restore: the revoked grant comes back with the renewal's expiry */
+  const step4 = async (): Promise<void> => {
     await scenario.historyAndRestore();
     const { opsBot } = scenario.deployed.roles;
     expect(await policies(opsBot)).toContain('incident-logs-write');
@@ -100,5 +105,12 @@ describe('the demo scenario, asserted through the emulator', () => {
     expect((await decisions(opsBot)).slice(-2)).toEqual(['renewal-recorded:incident-logs-write', 'restored:incident-logs-write']);
     expect(scenario.narrator.failures).toEqual([]);
     expect(printed.join('')).toContain('Chain verified');
-  });
+  };
+
+  test('deploy; request and drift; time passes (warned, renewed, revoked, drift decays); history and restore', async () => {
+    await step1();
+    await step2();
+    await step3();
+    await step4();
+  }, 600_000);
 });

@@ -58,7 +58,8 @@ interface Synthesized {
   readonly topicName: string;
 }
 
-const logicalIdOf = (stack: Stack, construct: { node: { defaultChild?: unknown } }) => stack.getLogicalId(construct.node.defaultChild as CfnResource);
+const logicalIdOf = (stack: Stack, construct: { node: { defaultChild?: unknown } }) =>
+  stack.getLogicalId(construct.node.defaultChild as CfnResource);
 
 /**
  * Synthesizes a PermissionSweeper (and one role per person, granted through it)
@@ -90,7 +91,9 @@ function synthesize(): Synthesized {
   }
   return {
     template,
-    sweeper: { name: 'sweeper', principal: arnOf(template, roleId), accessKeyIds: [SWEEPER_KEY.accessKeyId], ...rolePolicies(template, roleId) },
+    sweeper: {
+      name: 'sweeper', principal: arnOf(template, roleId), accessKeyIds: [SWEEPER_KEY.accessKeyId], ...rolePolicies(template, roleId),
+    },
     people,
     sweeperEnv: env,
     topicName: nameOf(template, logicalIdOf(stack, sweeper.ownerTopic)),
@@ -98,7 +101,8 @@ function synthesize(): Synthesized {
 }
 
 /** Runs the shipped sweeper bundle once, as the Lambda would for a scheduled event at `at`. */
-function runSweeperBundle(endpoint: string, env: Record<string, string>, at: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+type ChildRun = { code: number | null; stdout: string; stderr: string };
+function runSweeperBundle(endpoint: string, env: Record<string, string>, at: string): Promise<ChildRun> {
   const script = 'require(process.argv[1]).handler(JSON.parse(process.argv[2]))'
     + '.then(s => { process.stdout.write(JSON.stringify(s)); process.exit(s.ok ? 0 : 1); }, e => { console.error(e); process.exit(3); })';
   const event = JSON.stringify({ source: 'aws.events', 'detail-type': 'Scheduled Event', time: at });
@@ -145,16 +149,23 @@ beforeAll(async () => {
     grants: [{ name: 'old', expiresAt: EXPIRED }, { name: 'p-revoke-mp', kind: 'managed', expiresAt: EXPIRED }],
   });
   await createGovernedRole(direct, { ...at, agentId: 'p-drift', drift: [{ name: 'handmade' }] });
-  await createGovernedRole(direct, { ...at, agentId: 'p-bad', grants: [{ name: 'bad', expiresAt: '2030-02-01T00:00:00Z', tag: 'expires=2030-02-01 by=bob ticket=T-1' }] });
+  await createGovernedRole(direct, {
+    ...at, agentId: 'p-bad', grants: [{ name: 'bad', expiresAt: '2030-02-01T00:00:00Z', tag: 'expires=2030-02-01 by=bob ticket=T-1' }],
+  });
   const renewing = await createGovernedRole(direct, {
     ...at, agentId: 'p-renew', grants: [{ name: 'ren', expiresAt: EXPIRED }, { name: 'p-renew-mp', kind: 'managed', expiresAt: EXPIRED }],
   });
   // A managed grant already at IAM's five versions: renewing it deletes the oldest first.
   for (let i = 0; i < 4; i++) {
-    await direct.iam.send(new CreatePolicyVersionCommand({ PolicyArn: renewing.arns['p-renew-mp'], PolicyDocument: JSON.stringify(doc('s3:GetObject')), SetAsDefault: false }));
+    await direct.iam.send(new CreatePolicyVersionCommand({
+      PolicyArn: renewing.arns['p-renew-mp'], PolicyDocument: JSON.stringify(doc('s3:GetObject')), SetAsDefault: false,
+    }));
   }
-  await createGovernedRole(direct, { ...at, agentId: 'p-warn', baseline: [{ name: 'base' }], grants: [{ name: 'soon', expiresAt: '2030-01-11T00:00:00Z' }] });
-  await direct.iam.send(new TagRoleCommand({ RoleName: 'agent-p-warn', Tags: [{ Key: grantTagKey('ghost'), Value: 'expires=2030-02-01T00:00:00Z by=bob ticket=T-1' }] }));
+  await createGovernedRole(direct, {
+    ...at, agentId: 'p-warn', baseline: [{ name: 'base' }], grants: [{ name: 'soon', expiresAt: '2030-01-11T00:00:00Z' }],
+  });
+  const ghost = { Key: grantTagKey('ghost'), Value: 'expires=2030-02-01T00:00:00Z by=bob ticket=T-1' };
+  await direct.iam.send(new TagRoleCommand({ RoleName: 'agent-p-warn', Tags: [ghost] }));
   await createGovernedRole(direct, { ...at, agentId: 'p-spec', grants: [{ name: 'cdk', expiresAt: EXPIRED, inSpec: true }] });
   await createGovernedRole(direct, { ...at, agentId: 'p-request', baseline: [{ name: 'base' }] });
 
@@ -171,19 +182,26 @@ beforeAll(async () => {
   };
 
   await sweep(FIRST_SIGHT);
-  await direct.iam.send(new TagRoleCommand({ RoleName: 'agent-p-tamper', Tags: [{ Key: grantTagKey('tamper'), Value: 'expires=2031-01-01T00:00:00Z by=bob ticket=T-1' }] }));
+  const movedLater = { Key: grantTagKey('tamper'), Value: 'expires=2031-01-01T00:00:00Z by=bob ticket=T-1' };
+  await direct.iam.send(new TagRoleCommand({ RoleName: 'agent-p-tamper', Tags: [movedLater] }));
   const dir = mkdtempSync(path.join(tmpdir(), 'pd-perm-'));
   writeFileSync(path.join(dir, 'upload.json'), JSON.stringify(doc(['s3:PutObject'], 'arn:aws:s3:::bucket/*')));
   await cli('requester', ['request', '--role', 'p-request', '--grant', 'upload', '--policy-file', path.join(dir, 'upload.json'),
     '--until', '2030-01-12T00:00:00Z', '--ticket', 'T-7', '--reason', 'nightly upload', '--now', '2030-01-08T00:00:00Z']);
-  const attachable = await direct.iam.send(new CreatePolicyCommand({ PolicyName: 'p-request-ro', PolicyDocument: JSON.stringify(doc('s3:ListBucket')) }));
+  const attachable = await direct.iam.send(new CreatePolicyCommand({
+    PolicyName: 'p-request-ro', PolicyDocument: JSON.stringify(doc('s3:ListBucket')),
+  }));
   await cli('requester', ['request', '--role', 'p-request', '--grant', 'p-request-ro', '--policy-arn', attachable.Policy!.Arn!,
     '--until', '2030-01-09T12:00:00Z', '--ticket', 'T-8', '--reason', 'audit', '--now', '2030-01-08T00:00:00Z']);
   for (const grant of ['ren', 'p-renew-mp']) {
-    await cli('approver', ['renew', '--role', 'p-renew', '--grant', grant, '--until', '2030-01-15T00:00:00Z', '--ticket', 'T-9', '--now', '2030-01-08T00:00:00Z']);
+    await cli('approver', [
+      'renew', '--role', 'p-renew', '--grant', grant, '--until', '2030-01-15T00:00:00Z', '--ticket', 'T-9', '--now', '2030-01-08T00:00:00Z',
+    ]);
   }
   await sweep(NOW);
-  await cli('approver', ['renew', '--role', 'p-revoke', '--grant', 'old', '--until', '2030-01-12T00:00:00Z', '--ticket', 'T-3', '--now', NOW]);
+  await cli('approver', [
+    'renew', '--role', 'p-revoke', '--grant', 'old', '--until', '2030-01-12T00:00:00Z', '--ticket', 'T-3', '--now', NOW,
+  ]);
   await cli('requester', ['restore', '--role', 'p-revoke', '--grant', 'old', '--now', NOW]);
   await cli('reader', ['status', '--json', '--now', NOW]);
   await cli('reader', ['history', '--role', 'p-revoke', '--verify', '--at', EXPIRED]);
@@ -263,7 +281,8 @@ describe('each person\'s grant allows the CLI calls they make', () => {
       const mine = calls.filter(c => c.accessKeyId === keys[person.identity].accessKeyId);
       expect(new Set(mine.map(c => c.during))).toEqual(new Set(person.commands));
       const policies = synth.people[person.identity]!;
-      const report = await judgeCalls(mine, [{ ...policies, accessKeyIds: [keys[person.identity].accessKeyId] }], testClients(moto.endpoint).iam);
+      const identity = { ...policies, accessKeyIds: [keys[person.identity].accessKeyId] };
+      const report = await judgeCalls(mine, [identity], testClients(moto.endpoint).iam);
       expect(describeRefusals(report.refusals)).toEqual([]);
     });
   }
@@ -275,13 +294,17 @@ test('every call the people made maps to the IAM actions AWS authorises it as', 
   expect(new Set(people.map(c => c.during))).toEqual(new Set(PEOPLE.flatMap(p => p.commands)));
   const actions = new Set<string>();
   for (const c of people) for (const need of await requiredPermissions(c, iamClient)) actions.add(need.action);
-  for (const a of ['iam:PutRolePolicy', 'iam:AttachRolePolicy', 'iam:TagRole', 'dynamodb:PutItem', 'dynamodb:Query']) expect([a, actions.has(a)]).toEqual([a, true]);
+  for (const a of ['iam:PutRolePolicy', 'iam:AttachRolePolicy', 'iam:TagRole', 'dynamodb:PutItem', 'dynamodb:Query']) {
+    expect([a, actions.has(a)]).toEqual([a, true]);
+  }
 });
 
 test('every ledger write on the wire is a transaction whose every Put carries a condition (appends never overwrite)', () => {
-  const ddbWrites = calls.filter(c => c.service === 'dynamodb' && !['Query', 'GetItem', 'BatchGetItem', 'DescribeTable', 'Scan'].includes(c.action));
+  const reads = ['Query', 'GetItem', 'BatchGetItem', 'DescribeTable', 'Scan'];
+  const ddbWrites = calls.filter(c => c.service === 'dynamodb' && !reads.includes(c.action));
   expect(new Set(ddbWrites.map(c => c.action))).toEqual(new Set(['TransactWriteItems']));
-  const puts = ddbWrites.flatMap(c => (c.params.TransactItems as { Put?: { ConditionExpression?: string } }[]).filter(i => i.Put).map(i => i.Put!));
+  type Part = { Put?: { ConditionExpression?: string } };
+  const puts = ddbWrites.flatMap(c => (c.params.TransactItems as Part[]).filter(i => i.Put).map(i => i.Put!));
   expect(puts.length).toBeGreaterThan(20);
   expect(puts.filter(p => !p.ConditionExpression)).toEqual([]);
 });

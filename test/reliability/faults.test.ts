@@ -44,6 +44,8 @@ function recordFirstCheck(direct: ReturnType<typeof testClients>, violations: st
 
 describe('a sweep under faults ends where a fault-free sweep ends', () => {
   test(`${ROLES} roles, 20% of calls throttled, 2% 500s, 1% dropped before and 1% after the write landed`, async () => {
+    // Fresh emulators whatever ran before (CI shuffles test order).
+    await Promise.all([clean.reset(), faulty.reset()]);
     const cleanClients = testClients(clean.endpoint);
     const faultyDirect = testClients(faulty.endpoint);
     await Promise.all([createTestLedger(cleanClients), createTestLedger(faultyDirect)]);

@@ -93,7 +93,8 @@ function memberList(params: Record<string, unknown>, prefix: string, field?: str
 export async function requiredPermissions(call: RecordedCall, iam: IAMClient): Promise<RequiredPermission[]> {
   const p = call.params;
   const op = `${call.service}:${call.action}`;
-  const role = async (action: string, extra: Omit<RequiredPermission, 'action' | 'resource' | 'resourceTags'> = {}): Promise<RequiredPermission> => {
+  type Extra = Omit<RequiredPermission, 'action' | 'resource' | 'resourceTags'>;
+  const role = async (action: string, extra: Extra = {}): Promise<RequiredPermission> => {
     const name = String(p.RoleName);
     const got = await iam.send(new GetRoleCommand({ RoleName: name })).catch(e => {
       // A lookup by a name that is no role (the CLI tries --role as a name first): AWS authorises it against role/<name>.
@@ -143,14 +144,17 @@ export async function requiredPermissions(call: RecordedCall, iam: IAMClient): P
       return Object.keys(p.RequestItems as object).map(t => ({ action: op, resource: tableArn(t) }));
     case 'dynamodb:TransactWriteItems': {
       // A transaction is authorised item by item, as the item action each part performs.
-      const parts: Record<string, string> = { Put: 'PutItem', Update: 'UpdateItem', Delete: 'DeleteItem', ConditionCheck: 'ConditionCheckItem' };
+      const parts: Record<string, string> = {
+        Put: 'PutItem', Update: 'UpdateItem', Delete: 'DeleteItem', ConditionCheck: 'ConditionCheckItem',
+      };
       return (p.TransactItems as Record<string, { TableName: string }>[]).flatMap(item => Object.entries(item).map(([kind, body]) => {
         if (!parts[kind]) throw new Error(`TransactWriteItems part ${kind} has no mapping`);
         return { action: `dynamodb:${parts[kind]}`, resource: tableArn(body.TableName) };
       }));
     }
     case 'dynamodb:TransactGetItems':
-      return (p.TransactItems as { Get: { TableName: string } }[]).map(i => ({ action: 'dynamodb:GetItem', resource: tableArn(i.Get.TableName) }));
+      return (p.TransactItems as { Get: { TableName: string } }[])
+        .map(i => ({ action: 'dynamodb:GetItem', resource: tableArn(i.Get.TableName) }));
     case 'ssm:GetParameter': case 'ssm:PutParameter':
       return [{ action: op, resource: parameterArn(String(p.Name)) }];
     case 'ssm:GetParameters':
@@ -197,7 +201,9 @@ export interface CoverageReport {
 }
 
 /** Judges every recorded call against the policies of the identity that signed it. */
-export async function judgeCalls(calls: readonly RecordedCall[], identities: readonly CoveredIdentity[], iam: IAMClient): Promise<CoverageReport> {
+export async function judgeCalls(
+  calls: readonly RecordedCall[], identities: readonly CoveredIdentity[], iam: IAMClient,
+): Promise<CoverageReport> {
   const refusals: Refusal[] = [];
   const allowed = new Set<string>();
   const unattributed: RecordedCall[] = [];
@@ -217,7 +223,10 @@ export async function judgeCalls(calls: readonly RecordedCall[], identities: rea
       }
       if (decision === 'Allowed') allowed.add(`${who.name} ${need.action} ${need.resource}`);
       else {
-        refusals.push({ identity: who.name, during: call.during, call: `${call.service}:${call.action}`, action: need.action, resource: need.resource, decision });
+        refusals.push({
+          identity: who.name, during: call.during, call: `${call.service}:${call.action}`,
+          action: need.action, resource: need.resource, decision,
+        });
       }
     }
   }

@@ -197,3 +197,97 @@ describe('leftovers and odd input', () => {
     expect(keys).toEqual(needed ? ['RENEWAL#r#g'] : []);
   });
 });
+
+describe('each step, whole: record, memory, notice and actions', () => {
+  const renewalBy = (until: string, approver: string, id = 'rn-1') => ({
+    pk: 'RENEWAL#r#g', sk: `2030-01-08T00:00:00Z#${id}`, renewalId: id, roleName: 'r', grant: 'g', until, ticket: 'T-RENEW',
+    requestedBy: 'bob', approvedBy: `arn:aws:iam::1:user/${approver}`, createdAt: '2030-01-08T00:00:00Z',
+  });
+  const expiring = (expiresAt: string) => role('r', 'a', { 'governance:grant:g': tag(expiresAt) }, ['g']);
+
+  test('renewed: the renewal\'s end and ticket, the previous expiry remembered, a warning forgotten, tag and condition moved', () => {
+    const state = memory('g', '2030-01-09T00:00:00Z', { warnedFor: '2030-01-09T00:00:00Z' });
+    const plan = decideRole(expiring('2030-01-09T00:00:00Z'), state, { spec: specOf('a', 'r') }, new Map([['RENEWAL#r#g', [renewalBy('2030-01-20T00:00:00Z', 'alice')]]]), NOW, OPTS);
+    expect(plan.steps).toHaveLength(1);
+    const step = plan.steps[0];
+    expect(step.record).toEqual({
+      decision: 'renewed', grant: 'g', expiresAt: '2030-01-20T00:00:00Z', requestedBy: 'bob', ticket: 'T-RENEW',
+      message: 'g renewed until 2030-01-20T00:00:00Z (renewal rn-1, approved by arn:aws:iam::1:user/alice)',
+    });
+    expect(step.memory!.grants!.g).toEqual({
+      expiresAt: '2030-01-20T00:00:00Z', previousExpiresAt: '2030-01-09T00:00:00Z', requestedBy: 'bob', ticket: 'T-1', status: 'active', origin: 'grant',
+      firstSeenAt: '2030-01-01T00:00:00Z',
+    });
+    expect(step.actions.map(a => a.type)).toEqual(['put-inline', 'tag']);
+    expect(step.actions[1]).toEqual({ type: 'tag', key: 'governance:grant:g', value: tag('2030-01-20T00:00:00Z') });
+    expect(step.notify).toBeUndefined();
+  });
+
+  test('renewed to an instant inside the warning window: renewed, then warned for the new end in the same sweep', () => {
+    const plan = decideRole(expiring('2030-01-09T00:00:00Z'), memory('g', '2030-01-09T00:00:00Z'), { spec: specOf('a', 'r') },
+      new Map([['RENEWAL#r#g', [renewalBy('2030-01-12T00:00:00Z', 'alice')]]]), NOW, OPTS);
+    expect(decisions(plan.steps)).toEqual(['renewed:g', 'warned:g']);
+    expect(plan.steps[1].record!.expiresAt).toBe('2030-01-12T00:00:00Z');
+    expect(plan.steps[1].memory!.grants!.g).toMatchObject({ expiresAt: '2030-01-12T00:00:00Z', warnedFor: '2030-01-12T00:00:00Z', previousExpiresAt: '2030-01-09T00:00:00Z' });
+  });
+
+  test('renewed exactly to the edge of the warning window is warned; one second later is not', () => {
+    const edge = decideRole(expiring('2030-01-09T00:00:00Z'), memory('g', '2030-01-09T00:00:00Z'), { spec: specOf('a', 'r') },
+      new Map([['RENEWAL#r#g', [renewalBy('2030-01-13T00:00:00Z', 'alice')]]]), NOW, OPTS);
+    expect(decisions(edge.steps)).toEqual(['renewed:g', 'warned:g']);
+    const after = decideRole(expiring('2030-01-09T00:00:00Z'), memory('g', '2030-01-09T00:00:00Z'), { spec: specOf('a', 'r') },
+      new Map([['RENEWAL#r#g', [renewalBy('2030-01-13T00:00:01Z', 'alice')]]]), NOW, OPTS);
+    expect(decisions(after.steps)).toEqual(['renewed:g']);
+  });
+
+  test('a valid renewal that ends before the grant does is not a renewal: the grant is warned as before', () => {
+    const plan = decideRole(expiring('2030-01-12T00:00:00Z'), memory('g', '2030-01-12T00:00:00Z'), { spec: specOf('a', 'r') },
+      new Map([['RENEWAL#r#g', [renewalBy('2030-01-11T00:00:00Z', 'alice')]]]), NOW, OPTS);
+    expect(decisions(plan.steps)).toEqual(['warned:g']);
+  });
+
+  test('warned: the record, the remembered warning, and the owner\'s notice with the renew command', () => {
+    const r = { ...expiring('2030-01-12T00:00:00Z'), owner: 'team@example.com' };
+    const plan = decideRole(r, memory('g', '2030-01-12T00:00:00Z'), { spec: specOf('a', 'r') }, new Map(), NOW, OPTS);
+    expect(plan.steps).toEqual([{
+      roleName: 'r', grant: 'g', actions: [],
+      record: { decision: 'warned', grant: 'g', expiresAt: '2030-01-12T00:00:00Z', requestedBy: 'bob', ticket: 'T-1', message: 'g expires at 2030-01-12T00:00:00Z (in about 48h); owner team@example.com notified' },
+      memory: { grants: { g: { expiresAt: '2030-01-12T00:00:00Z', requestedBy: 'bob', ticket: 'T-1', status: 'active', origin: 'grant', firstSeenAt: '2030-01-01T00:00:00Z', warnedFor: '2030-01-12T00:00:00Z' } } },
+      notify: {
+        subject: 'Grant g on r expires at 2030-01-12T00:00:00Z',
+        message: 'Grant g (requested by bob, ticket T-1) on role r expires at 2030-01-12T00:00:00Z. '
+          + 'Renew it with: permission-decay renew --role r --grant g --until <instant> --ticket <ticket>',
+      },
+    }]);
+  });
+
+  test('revoked: the record holds the policy and the expiry; memory is revoked with the document\'s hash', () => {
+    const plan = decideRole(expiring('2030-01-10T00:00:00Z'), memory('g', '2030-01-10T00:00:00Z'), { spec: specOf('a', 'r') }, new Map(), NOW, OPTS);
+    expect(plan.steps).toHaveLength(1);
+    expect(plan.steps[0].record).toEqual({
+      decision: 'revoked', grant: 'g', expiresAt: '2030-01-10T00:00:00Z', requestedBy: 'bob', ticket: 'T-1',
+      policy: { kind: 'inline', name: 'g', document: JSON.stringify(DOC) }, message: 'g expired at 2030-01-10T00:00:00Z and was revoked',
+    });
+    expect(plan.steps[0].memory!.grants!.g).toMatchObject({ status: 'revoked', revokedDocumentHash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+  });
+
+  test('an expiry exactly at the end of the warning window is warned; a second later it is not', () => {
+    expect(decisions(decideRole(expiring('2030-01-13T00:00:00Z'), memory('g', '2030-01-13T00:00:00Z'), { spec: specOf('a', 'r') }, new Map(), NOW, OPTS).steps)).toEqual(['warned:g']);
+    expect(decideRole(expiring('2030-01-13T00:00:01Z'), memory('g', '2030-01-13T00:00:01Z'), { spec: specOf('a', 'r') }, new Map(), NOW, OPTS).steps).toEqual([]);
+  });
+
+  test('first seen beyond the maximum duration is drift naming the expiry; exactly at the maximum it is a grant', () => {
+    const beyond = decideRole(role('r', 'a', { 'governance:grant:g': tag('2030-02-09T00:00:01Z') }, ['g']), emptyState('r'), { spec: specOf('a', 'r') }, new Map(), NOW, OPTS);
+    expect(decisions(beyond.steps)).toEqual(['drift:g']);
+    expect(beyond.steps[0].record!.message).toContain('expiry 2030-02-09T00:00:01Z is more than the maximum grant duration (2592000s) from now');
+    const atMax = decideRole(role('r', 'a', { 'governance:grant:g': tag('2030-02-09T00:00:00Z') }, ['g']), emptyState('r'), { spec: specOf('a', 'r') }, new Map(), NOW, OPTS);
+    expect(decisions(atMax.steps)).toEqual(['kept:g']);
+  });
+
+  test('case-twin tag keys make the grant drift, naming why', () => {
+    const r = role('r', 'a', { 'governance:grant:g': tag('2030-01-20T00:00:00Z'), 'Governance:Grant:g': tag('2030-01-25T00:00:00Z') }, ['g']);
+    const plan = decideRole(r, emptyState('r'), { spec: specOf('a', 'r') }, new Map(), NOW, OPTS);
+    expect(decisions(plan.steps)).toEqual(['drift:g']);
+    expect(plan.steps[0].record!.message).toContain('grant g has more than one expiry tag (keys that differ only in case)');
+  });
+});
