@@ -726,7 +726,8 @@ function grantSteps(
       });
     }
   } else if (recorded !== undefined && tagExp !== undefined && tagExp > recorded) {
-    const covering = chooseRenewal(renewals.get(renewalKey(roleName, grant)), roleName, grant, requestedBy, nowMs, spec);
+    // A tag moved to a renewal's end is not tampering, even once that renewal has ended (a restore the sweeper saw late).
+    const covering = chooseRenewal(renewals.get(renewalKey(roleName, grant)), roleName, grant, requestedBy, nowMs, spec, true);
     if (!covering || covering.until < tagExp) {
       grantSteps.push({
         roleName, grant, actions: [{ type: 'tag', key: grantTagKey(grant), value: formatGrantTag({ expiresAt: recorded, requestedBy, ticket }) }],

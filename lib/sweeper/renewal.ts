@@ -42,6 +42,7 @@ export function isSelfApproval(approverArn: string, requester: string): boolean 
 /** Why a renewal is not valid now, or undefined when it is. */
 export function renewalProblem(
   r: RenewalRecord, roleName: string, grant: string, requester: string, nowMs: number, spec: AgentSpec | undefined, ordinal: number,
+  allowEnded = false,
 ): string | undefined {
   if (r.roleName !== roleName || r.grant !== grant) return 'names another role or grant';
   let until: number;
@@ -50,7 +51,7 @@ export function renewalProblem(
   } catch (e) {
     return (e as Error).message;
   }
-  if (until <= nowMs) return `ended at ${r.until}`;
+  if (until <= nowMs && !allowEnded) return `ended at ${r.until}`;
   if (isSelfApproval(r.approvedBy, requester) || isSelfApproval(r.approvedBy, r.requestedBy)) return `approved by the requester (${r.approvedBy})`;
   if (r.verified) {
     // Read from the table: the approver is a person, and so is everyone who sealed a request of this grant.
@@ -75,14 +76,17 @@ export function renewalProblem(
 /**
  * The valid renewal with the latest end, among a grant's renewal records.
  * Renewals count in creation order; the (maxRenewals+1)-th and later never count.
+ * `allowEnded`: renewals that have ended count too, to explain an expiry tag
+ * moved to their end (never to extend a grant).
  */
 export function chooseRenewal(
   records: readonly RenewalRecord[] | undefined, roleName: string, grant: string, requester: string, nowMs: number, spec: AgentSpec | undefined,
+  allowEnded = false,
 ): RenewalRecord | undefined {
   const ordered = [...(records ?? [])].sort((a, b) => a.sk.localeCompare(b.sk));
   let best: RenewalRecord | undefined;
   ordered.forEach((r, i) => {
-    if (renewalProblem(r, roleName, grant, requester, nowMs, spec, i + 1) !== undefined) return;
+    if (renewalProblem(r, roleName, grant, requester, nowMs, spec, i + 1, allowEnded) !== undefined) return;
     if (!best || r.until > best.until) best = r;
   });
   return best;

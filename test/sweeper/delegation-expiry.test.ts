@@ -7,20 +7,26 @@
  * can bring it back. Against moto, through the CLI in-process.
  */
 import { GetRoleCommand, GetRolePolicyCommand, ListRolePoliciesCommand, ListRoleTagsCommand } from '@aws-sdk/client-iam';
-import { delegationGrantName, grantTagKey, parseGrantTag, PolicyDocumentJson } from '../../lib/private/contract';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  delegationGrantName, grantTagKey, parseGrantTag, PolicyDocumentJson, requestPartition, sealPartition, sealSortKey,
+} from '../../lib/private/contract';
 import { continueHopConditions, DELEGATION_ACTIONS, startHopConditions } from '../../lib/private/delegation';
 import { main } from '../../lib/cli/main';
 import { readRecords } from '../../lib/sweeper/ledger';
 import { createGovernedRole, createIdentity, Credentials, memoryIo, testClients, TEST_LEDGER_TABLE, useEmulatorWithLedger } from '../support/governed-fixtures';
-import { Moto } from '../support/moto';
+import { atInstant } from '../support/clock';
+import { clientConfig, Moto } from '../support/moto';
 
 let moto: Moto;
 let clients: ReturnType<typeof testClients>;
 useEmulatorWithLedger((m, c) => { moto = m; clients = c; });
 
-async function cli(args: string[], credentials?: Credentials) {
+/** The CLI in process; `at` moves its clock (request, renew and restore have no --now). */
+async function cli(args: string[], credentials?: Credentials, at?: string) {
   const io = memoryIo(moto.endpoint, credentials);
-  const code = await main(args, io);
+  const code = at ? await atInstant(at, () => main(args, io)) : await main(args, io);
   return { code, out: io.out(), err: io.err() };
 }
 async function sweepAt(now: string): Promise<string[]> {
@@ -86,10 +92,12 @@ test.each([
 
   // Restore: a renewal approved by someone other than the requester, then restore puts the same statements back with the new date.
   const alice = await createIdentity(clients.iam, 'alice');
-  const renew = await cli(['renew', '--role', 'planner', '--grant', grant, '--until', '2030-01-15T00:00:00Z', '--ticket', 'T-9', '--now', '2030-01-13T00:00:00Z'], alice.credentials);
-  expect(renew.err).toBe('');
   const bob = await createIdentity(clients.iam, 'bob');
-  const restored = await cli(['restore', '--role', 'planner', '--grant', grant, '--now', '2030-01-13T00:00:00Z'], bob.credentials);
+  // Requested at run time: bob's request is sealed under his own userid, as `permission-decay request` writes it.
+  if (!inSpec) await sealRequest(bob.credentials, planner.roleName, grant);
+  const renew = await cli(['renew', '--role', 'planner', '--grant', grant, '--until', '2030-01-15T00:00:00Z', '--ticket', 'T-9'], alice.credentials, '2030-01-13T00:00:00Z');
+  expect(renew.err).toBe('');
+  const restored = await cli(['restore', '--role', 'planner', '--grant', grant], bob.credentials, '2030-01-13T00:00:00Z');
   expect(restored.err).toBe('');
   expect(restored.code).toBe(0);
   const back = JSON.parse(decodeURIComponent((await clients.iam.send(new GetRolePolicyCommand({ RoleName: planner.roleName, PolicyName: grant }))).PolicyDocument!));
@@ -100,3 +108,14 @@ test.each([
   // ...and it decays again at its new expiry.
   expect(await sweepAt('2030-01-15T00:00:01Z')).toEqual([`revoked:${grant}`]);
 });
+
+/** A request sealed as `who` (their SEAL#<userid> partition) with the pointer the sweeper and the CLI find it by. */
+async function sealRequest(who: Credentials, roleName: string, grant: string): Promise<void> {
+  const id = (await new STSClient(clientConfig(moto.endpoint, who)).send(new GetCallerIdentityCommand({})));
+  const intent = {
+    kind: 'request' as const, id: 'q1', roleName, grant, until: '2030-01-12T00:00:00Z', ticket: 'T-1',
+    callerArn: id.Arn!, userId: id.UserId!, account: id.Account!, createdAt: '2030-01-01T00:00:00Z',
+  };
+  await clients.ddb.send(new PutCommand({ TableName: TEST_LEDGER_TABLE, Item: { ...intent, pk: sealPartition(intent.userId), sk: sealSortKey(intent) } }));
+  await clients.ddb.send(new PutCommand({ TableName: TEST_LEDGER_TABLE, Item: { ...intent, pk: requestPartition(roleName, grant), sk: `${intent.createdAt}#q1` } }));
+}
