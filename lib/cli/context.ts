@@ -1,6 +1,6 @@
 /** What every command gets: the clients, the ledger table, the clock and the output. */
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
-import { CallerIdentity, LEDGER_TABLE_ENV, normalizeInstant, parseExpiry } from '../private/contract';
+import { CallerIdentity, IDENTITY_ENV, LEDGER_TABLE_ENV, normalizeInstant, parseExpiry } from '../private/contract';
 import { AwsClients, ClientSettings, createClients } from '../sweeper/aws-clients';
 import { resolveRoleName } from '../sweeper/snapshot';
 import { Flags, UsageError } from './args';
@@ -25,6 +25,10 @@ export class CommandContext {
   }
   get json(): boolean {
     return this.flags.bool('json');
+  }
+  /** The ledger signing key: --signing-key, else the environment the deployed sweeper also reads. */
+  signingKeyId(): string | undefined {
+    return this.flags.opt('signing-key') ?? (this.io.env[IDENTITY_ENV.signingKeyId] || undefined);
   }
   ledgerTable(): string {
     const t = this.flags.opt('ledger-table') ?? this.io.env[LEDGER_TABLE_ENV];

@@ -6,7 +6,7 @@
  * those that have an approved spec but no chain.
  */
 import { KeyObject } from 'crypto';
-import { IDENTITY_ENV, LedgerRecord, LedgerRoleState, TAG_LEDGER_HEAD } from '../private/contract';
+import { LedgerRecord, LedgerRoleState, TAG_LEDGER_HEAD } from '../private/contract';
 import { emptyState, readLedgerState, readRecords, readRoleState, verifyChain } from '../sweeper/ledger';
 import { ledgerPublicKey, verifyEvidence } from '../sweeper/ledger-evidence';
 import { GovernedRole, readRole, readSnapshot } from '../sweeper/snapshot';
@@ -34,14 +34,10 @@ function verifyRole(
   return [...chain, ...evidence].map(p => ({ roleName, seq: p.seq, code: p.code, message: p.message }));
 }
 
-function signingKey(ctx: CommandContext): string | undefined {
-  return ctx.flags.opt('signing-key') ?? (ctx.io.env[IDENTITY_ENV.signingKeyId] || undefined);
-}
-
 export async function history(ctx: CommandContext): Promise<number> {
   const table = ctx.ledgerTable();
   const verify = ctx.flags.bool('verify');
-  const keyId = verify ? signingKey(ctx) : undefined;
+  const keyId = verify ? ctx.signingKeyId() : undefined;
   const publicKey = keyId ? await ledgerPublicKey(ctx.clients, keyId) : undefined;
   if (ctx.flags.opt('role') === undefined) {
     if (!verify) throw new UsageError('history needs --role <role name or agent id> (or --verify alone, to check every governed role)');

@@ -16,7 +16,7 @@ export type { CliIo } from './context';
 const USAGE = `Usage: permission-decay <command> [flags]   (every command takes --json; --ledger-table or $PERMISSION_DECAY_LEDGER_TABLE)
 
   ledger init                          create the ledger table (on demand, pk/sk)
-  sweep [--dry-run] [--strict] [--drift-period D] [--warning-window D] [--checkpoint-interval D] [--event-bus B] [--owner-topic-arn ARN] [--now T]
+  sweep [--dry-run] [--strict] [--drift-period D] [--warning-window D] [--checkpoint-interval D] [--event-bus B] [--owner-topic-arn ARN] [--signing-key K] [--now T]
   status [--role R] [--warning-window D] [--drift-period D] [--now T]   every grant's state and why, as a sweep at T reads it
   request --role R --grant NAME (--policy-arn ARN | --policy-file F) --until T --ticket K --reason TEXT
                                        you (STS caller) are the requester; the request is sealed under your aws:userid
@@ -38,7 +38,8 @@ interface Command {
 const COMMANDS: Record<string, Command> = {
   'ledger init': { flags: [], run: ledgerInit },
   // --now only where nothing changes (or for the sweep, which judges by it): who and when a person acts is never a flag.
-  'sweep': { flags: ['dry-run', 'strict', 'drift-period', 'warning-window', 'checkpoint-interval', 'event-bus', 'owner-topic-arn', 'now'], run: sweep },
+  'sweep': { flags: ['dry-run', 'strict', 'drift-period', 'warning-window', 'checkpoint-interval', 'event-bus', 'owner-topic-arn', 'signing-key', 'now'],
+    run: sweep },
   'status': { flags: ['role', 'warning-window', 'drift-period', 'now'], run: status },
   'request': { flags: ['role', 'grant', 'policy-arn', 'policy-file', 'until', 'ticket', 'reason'], run: request },
   'renew': { flags: ['role', 'grant', 'until', 'ticket'], run: renew },

@@ -46,6 +46,8 @@ export async function sweep(ctx: CommandContext): Promise<number> {
     ownerTopicArn: f.opt('owner-topic-arn'),
     now: formatExpiry(ctx.now()),
     actor: 'sweeper',
+    // Records the CLI sweep appends are signed like the Lambda's, so `history --verify` holds for them too.
+    signingKeyId: ctx.signingKeyId(),
   });
   if (ctx.json) {
     ctx.outJson(result);

@@ -174,3 +174,33 @@ describe('signed and anchored: what a rewrite with recomputed hashes cannot hide
     expect(v.json.problems).toContainEqual(expect.objectContaining({ code: 'NO_ANCHOR' }));
   });
 });
+
+describe('the CLI sweep signs like the Lambda', () => {
+  test('records appended by `permission-decay sweep --signing-key K` carry signatures that verify', async () => {
+    await moto.reset();
+    const clients = testClients(moto.endpoint);
+    await createTestLedger(clients);
+    const keyId = (await clients.kms.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }))).KeyMetadata!.Arn!;
+    await createGovernedRole(clients, { agentId: 't1', grants: [{ name: 'a', expiresAt: '2030-01-09T00:00:00Z' }] });
+    const sweepIo = memoryIo(moto.endpoint);
+    expect(await main(['sweep', '--signing-key', keyId, '--now', '2030-01-10T00:00:00Z'], sweepIo)).toBe(0);
+    const recs = await readRecords(clients.ddb, TEST_LEDGER_TABLE, ROLE);
+    expect(recs.length).toBeGreaterThan(0);
+    expect(recs.filter(r => typeof r.signature !== 'string' || r.signature.length === 0)).toEqual([]);
+    const io = memoryIo(moto.endpoint);
+    expect(await main(['history', '--role', ROLE, '--verify', '--signing-key', keyId, '--json'], io)).toBe(0);
+    expect(JSON.parse(io.out())).toEqual(expect.objectContaining({ verified: true, problems: [] }));
+  });
+
+  test('control: the same sweep without a key appends unsigned records, which --verify with the key names', async () => {
+    await moto.reset();
+    const clients = testClients(moto.endpoint);
+    await createTestLedger(clients);
+    const keyId = (await clients.kms.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }))).KeyMetadata!.Arn!;
+    await createGovernedRole(clients, { agentId: 't1', grants: [{ name: 'a', expiresAt: '2030-01-09T00:00:00Z' }] });
+    expect(await main(['sweep', '--now', '2030-01-10T00:00:00Z'], memoryIo(moto.endpoint))).toBe(0);
+    const io = memoryIo(moto.endpoint);
+    expect(await main(['history', '--role', ROLE, '--verify', '--signing-key', keyId, '--json'], io)).toBe(1);
+    expect(JSON.parse(io.out()).problems).toContainEqual(expect.objectContaining({ seq: 1, code: 'UNSIGNED' }));
+  });
+});
