@@ -117,8 +117,14 @@ describe("the sweeper's role", () => {
     });
 
   test('cannot change its own role, even when it is tagged as governed', async () => {
+    // Its own role as IAM names it: under the sweeper path (role/permission-decay/sweeper/...), read from the template.
+    const ownArn = arnOf(template, sweeperId);
+    expect(ownArn).toContain(':role/permission-decay/sweeper/');
     for (const action of ['iam:PutRolePolicy', 'iam:DeleteRolePolicy', 'iam:DetachRolePolicy', 'iam:TagRole', 'iam:UntagRole']) {
-      expect(await simulate({ ...sweeper, action, resource: roleArn(sweeperId), resourceTags: governed, context: { 'aws:TagKeys': [grantTagKey('x')] } })).toBe('ExplicitlyDenied');
+      const request = { action, resourceTags: governed, context: { 'aws:TagKeys': [grantTagKey('x')] } };
+      expect(await simulate({ ...sweeper, ...request, resource: ownArn })).toBe('ExplicitlyDenied');
+      // A look-alike of its name at the root path is outside the governed path: not allowed either.
+      expect(await simulate({ ...sweeper, ...request, resource: roleArn(sweeperId) })).not.toBe('Allowed');
     }
   });
 

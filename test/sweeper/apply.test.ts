@@ -12,6 +12,7 @@ import { readRecords } from '../../lib/sweeper/ledger';
 import { runSweep } from '../../lib/sweeper/sweep';
 import { startAwsProxy } from '../support/aws-proxy';
 import { createGovernedRole, createIdentity, doc, memoryIo, testClients, TEST_LEDGER_TABLE, useEmulatorWithLedger } from '../support/governed-fixtures';
+import { atInstant } from '../support/clock';
 import { Moto } from '../support/moto';
 import { startCallRecorder } from '../support/permission-coverage';
 
@@ -23,7 +24,9 @@ const NOW = '2030-01-10T00:00:00Z';
 const viaEndpoint = (endpoint: string) => createClients({ region: 'us-east-1', endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, maxAttempts: 2 });
 
 test('renewing a managed grant at five versions deletes the oldest non-default version first', async () => {
-  const r = await createGovernedRole(clients, { agentId: 'm1', grants: [{ name: 'm1-mp', kind: 'managed', expiresAt: '2030-01-09T00:00:00Z', requestedBy: 'bob' }] });
+  // A CDK grant (in the approved spec): a renewal needs a grant whose request is bound to someone, and the fixture seals no request.
+  const grant = { name: 'm1-mp', kind: 'managed' as const, expiresAt: '2030-01-09T00:00:00Z', requestedBy: 'bob', inSpec: true };
+  const r = await createGovernedRole(clients, { agentId: 'm1', grants: [grant] });
   const arn = r.arns['m1-mp'];
   for (let i = 0; i < 4; i++) {
     await clients.iam.send(new CreatePolicyVersionCommand({ PolicyArn: arn, PolicyDocument: JSON.stringify(doc(`s3:GetObject${i === 0 ? '' : 'Version'}`)), SetAsDefault: false }));
@@ -31,7 +34,9 @@ test('renewing a managed grant at five versions deletes the oldest non-default v
   const before = (await clients.iam.send(new ListPolicyVersionsCommand({ PolicyArn: arn }))).Versions!.map(v => v.VersionId).sort();
   expect(before).toEqual(['v1', 'v2', 'v3', 'v4', 'v5']);
   const alice = await createIdentity(clients.iam, 'alice');
-  expect(await main(['renew', '--role', 'm1', '--grant', 'm1-mp', '--until', '2030-01-15T00:00:00Z', '--ticket', 'T-9', '--now', '2030-01-08T00:00:00Z'], memoryIo(moto.endpoint, alice.credentials))).toBe(0);
+  // renew takes no --now: it acts at the caller's real time, which the in-process clock moves.
+  const renewArgs = ['renew', '--role', 'm1', '--grant', 'm1-mp', '--until', '2030-01-15T00:00:00Z', '--ticket', 'T-9'];
+  expect(await atInstant('2030-01-08T00:00:00Z', () => main(renewArgs, memoryIo(moto.endpoint, alice.credentials)))).toBe(0);
 
   const result = await runSweep(clients, { ledgerTable: TEST_LEDGER_TABLE, now: NOW });
   expect(result.errors).toEqual([]);

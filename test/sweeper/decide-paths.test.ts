@@ -3,6 +3,11 @@
  * (role mismatch, missing agent tag), one role's failure isolated from the
  * others, a removed or shortened expiry tag, drift whose recorded expiry has
  * passed, a spec error cleared, and what each step writes and changes.
+ *
+ * Roles are as a deploy leaves them: under the governed path, with the
+ * managed-by, agent and owner tags, and each grant's document ending at its
+ * expiry by IAM's date condition (a role short of any of these opens its plan
+ * with a tampering or repaired step, which the tests that want it say).
  */
 import { AgentSpec, formatGrantTag, GrantMemory, LedgerRoleState } from '../../lib/private/contract';
 import { decide, decideRole, DecideOptions, patchState, renewalKeysNeeded, specLookupOf } from '../../lib/sweeper/decide';
@@ -14,16 +19,27 @@ const NOW = new Date('2030-01-10T00:00:00Z');
 const OPTS: DecideOptions = { strict: false, driftPeriodSeconds: 7 * 86400, warningWindowSeconds: 3 * 86400 };
 const DOC = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }] };
 const tag = (expiresAt: string, by = 'bob') => formatGrantTag({ expiresAt, requestedBy: by, ticket: 'T-1' });
+/** DOC as request and the construct write a grant: ends at `expiresAt` by IAM's date condition (written out here, not by the library). */
+const boundedDoc = (expiresAt: string) => ({
+  Version: '2012-10-17', Statement: [{ ...DOC.Statement[0], Condition: { DateLessThan: { 'aws:CurrentTime': expiresAt } } }],
+});
+/** A policy of a role fixture: a bare name is a hand-made policy (DOC, no date condition); a granted one ends at its expiry. */
+type FixturePolicy = string | { readonly name: string; readonly boundedAt: string };
+const granted = (name: string, expiresAt: string): FixturePolicy => ({ name, boundedAt: expiresAt });
 
-function role(name: string, agentId: string | undefined, tags: Record<string, string>, policies: string[]): GovernedRole {
+function role(name: string, agentId: string | undefined, tags: Record<string, string>, policies: FixturePolicy[]): GovernedRole {
   return {
-    roleName: name, arn: `arn:aws:iam::1:role/${name}`, ...(agentId ? { agentId } : {}),
-    tags: { 'governance:managed-by': 'permission-decay', ...(agentId ? { 'governance:agent': agentId } : {}), ...tags },
-    policies: policies.map(p => ({ kind: 'inline' as const, name: p, document: JSON.stringify(DOC) })),
+    roleName: name, arn: `arn:aws:iam::1:role/permission-decay/agents/${name}`, ...(agentId ? { agentId } : {}), owner: 'o',
+    tags: {
+      'governance:managed-by': 'permission-decay', ...(agentId ? { 'governance:agent': agentId } : {}), 'governance:owner': 'o', ...tags,
+    },
+    policies: policies.map(p => typeof p === 'string'
+      ? { kind: 'inline' as const, name: p, document: JSON.stringify(DOC) }
+      : { kind: 'inline' as const, name: p.name, document: JSON.stringify(boundedDoc(p.boundedAt)) }),
   };
 }
-function specOf(agentId: string, roleName: string, grants: AgentSpec['grants'] = []): AgentSpec {
-  return { v: 1, agentId, roleName, owner: 'o', maxGrantDurationSeconds: 30 * 86400, maxRenewals: 2, baseline: [], grants };
+function specOf(agentId: string, roleName: string, grants: AgentSpec['grants'] = [], owner = 'o'): AgentSpec {
+  return { v: 1, agentId, roleName, owner, maxGrantDurationSeconds: 30 * 86400, maxRenewals: 2, baseline: [], grants };
 }
 const memory = (g: string, expiresAt: string, extra: Partial<GrantMemory> = {}): LedgerRoleState => ({
   ...emptyState('r'), seq: 1,
@@ -32,14 +48,25 @@ const memory = (g: string, expiresAt: string, extra: Partial<GrantMemory> = {}):
 const decisions = (steps: readonly { record?: { decision: string }; grant?: string }[]) => steps.map(s => `${s.record?.decision ?? 'converge'}:${s.grant ?? ''}`);
 
 describe('the spec a role is judged against', () => {
-  test('a role without an agent tag: NO_AGENT_TAG, and no drift decisions', () => {
+  test('a role without an agent tag that no spec names: NO_AGENT_TAG, and no drift decisions', () => {
     const r = role('r', undefined, {}, ['handmade']);
-    const lookup = specLookupOf(r, new Map([['a', { spec: specOf('a', 'r') }]]));
+    const lookup = specLookupOf(r, new Map([['a', { spec: specOf('a', 'other') }]]));
     expect(lookup.error?.code).toBe('NO_AGENT_TAG');
-    expect(lookup.error?.message).toMatch(/tag it with its agent id/);
+    expect(lookup.error?.message).toMatch(/role r has no governance:agent tag and no approved spec names it: deploy its agent's stack/);
     const plan = decideRole(r, emptyState('r'), lookup, new Map(), NOW, OPTS);
     expect(decisions(plan.steps)).toEqual(['error:']);
     expect(plan.steps[0].record).toMatchObject({ errorCode: 'NO_AGENT_TAG' });
+  });
+
+  test('a role whose agent tag was removed is judged by the spec that names it; the tag is put back as tampering', () => {
+    const r = role('r', undefined, {}, ['handmade']);
+    const lookup = specLookupOf(r, new Map([['a', { spec: specOf('a', 'r') }]]));
+    expect(lookup.error).toBeUndefined();
+    expect(lookup.spec?.agentId).toBe('a');
+    const plan = decideRole(r, emptyState('r'), lookup, new Map(), NOW, OPTS);
+    expect(decisions(plan.steps)).toEqual(['tampering:', 'drift:handmade']);
+    expect(plan.steps[0].actions).toEqual([{ type: 'tag', key: 'governance:agent', value: 'a' }]);
+    expect(plan.steps[0].record!.message).toMatch(/governance:agent was removed \(put back: a\)/);
   });
 
   test('a spec that names another role: SPEC_ROLE_MISMATCH (a role cannot borrow another agent\'s spec)', () => {
@@ -57,7 +84,7 @@ describe('the spec a role is judged against', () => {
   });
 
   test('a spec error that is gone is cleared with the role\'s next record', () => {
-    const r = role('r', 'a', { 'governance:grant:g': tag('2030-02-01T00:00:00Z') }, ['g']);
+    const r = role('r', 'a', { 'governance:grant:g': tag('2030-02-01T00:00:00Z') }, [granted('g', '2030-02-01T00:00:00Z')]);
     const state: LedgerRoleState = { ...emptyState('r'), specError: 'SPEC_MISSING' };
     const plan = decideRole(r, state, { spec: specOf('a', 'r') }, new Map(), NOW, OPTS);
     expect(decisions(plan.steps)).toEqual(['kept:g']);
@@ -87,7 +114,7 @@ describe('one role\'s failure', () => {
 
 describe('expiry tags changed by hand', () => {
   test('a removed expiry tag is tampering: re-tagged with the recorded expiry, no other change', () => {
-    const r = role('r', 'a', {}, ['g']);
+    const r = role('r', 'a', {}, [granted('g', '2030-02-01T00:00:00Z')]);
     const plan = decideRole(r, memory('g', '2030-02-01T00:00:00Z'), { spec: specOf('a', 'r') }, new Map(), NOW, OPTS);
     expect(decisions(plan.steps)).toEqual(['tampering:g']);
     expect(plan.steps[0].record!.message).toMatch(/was removed; re-tagged with its recorded expiry 2030-02-01T00:00:00Z/);
@@ -95,36 +122,55 @@ describe('expiry tags changed by hand', () => {
   });
 
   test('a removed expiry tag on an expired grant: tampering re-tags it, and the revocation removes policy and tag', () => {
-    const r = role('r', 'a', {}, ['g']);
+    const r = role('r', 'a', {}, [granted('g', '2030-01-09T00:00:00Z')]);
     const plan = decideRole(r, memory('g', '2030-01-09T00:00:00Z'), { spec: specOf('a', 'r') }, new Map(), NOW, OPTS);
     expect(decisions(plan.steps)).toEqual(['tampering:g', 'revoked:g']);
     expect(plan.steps[1].actions).toEqual([{ type: 'delete-inline', policyName: 'g' }, { type: 'untag', key: 'governance:grant:g' }]);
   });
 
   test('a removed tag on active drift is put back without a new record', () => {
-    const r = role('r', 'a', {}, ['hand']);
+    // The sweep that recorded the drift gave it the date condition of its decay.
+    const r = role('r', 'a', {}, [granted('hand', '2030-01-15T00:00:00Z')]);
     const plan = decideRole(r, memory('hand', '2030-01-15T00:00:00Z', { origin: 'drift' }), { spec: specOf('a', 'r') }, new Map(), NOW, OPTS);
     expect(plan.steps).toEqual([{ roleName: 'r', grant: 'hand', actions: [{ type: 'tag', key: 'governance:grant:hand', value: tag('2030-01-15T00:00:00Z') }] }]);
   });
 
-  test('a shortened expiry tag is kept with the earlier expiry (the ledger remembers the shorter one)', () => {
-    const r = role('r', 'a', { 'governance:grant:g': tag('2030-01-20T00:00:00Z') }, ['g']);
+  test('a shortened expiry tag is kept with the earlier expiry (the ledger remembers it) and the date condition moves to it', () => {
+    const r = role('r', 'a', { 'governance:grant:g': tag('2030-01-20T00:00:00Z') }, [granted('g', '2030-02-01T00:00:00Z')]);
     const plan = decideRole(r, memory('g', '2030-02-01T00:00:00Z'), { spec: specOf('a', 'r') }, new Map(), NOW, OPTS);
-    expect(decisions(plan.steps)).toEqual(['kept:g']);
+    expect(decisions(plan.steps)).toEqual(['kept:g', 'repaired:g']);
     expect(plan.steps[0].record).toMatchObject({ expiresAt: '2030-01-20T00:00:00Z', message: 'expiry of g shortened from 2030-02-01T00:00:00Z to 2030-01-20T00:00:00Z' });
     expect(plan.steps[0].memory!.grants!.g).toMatchObject({ expiresAt: '2030-01-20T00:00:00Z' });
     expect(plan.steps[0].actions).toEqual([]);
+    // The condition still says 2030-02-01: the old document is recorded, then the condition is moved to the shorter expiry.
+    const repaired = plan.steps[1];
+    expect(repaired.record).toMatchObject({
+      expiresAt: '2030-01-20T00:00:00Z',
+      policy: { kind: 'inline', name: 'g', document: JSON.stringify(boundedDoc('2030-02-01T00:00:00Z')) },
+    });
+    expect(repaired.actions).toHaveLength(1);
+    const put = repaired.actions[0] as { type: string; policyName: string; document: string };
+    expect({ type: put.type, policyName: put.policyName }).toEqual({ type: 'put-inline', policyName: 'g' });
+    expect(JSON.parse(put.document)).toEqual(boundedDoc('2030-01-20T00:00:00Z'));
+    expect(repaired.memory!.grants!.g).toMatchObject({
+      expiresAt: '2030-01-20T00:00:00Z', boundedDocumentHash: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
   });
 
   // Known defect, kept visible: the spec's later expiry stays "recorded", so the shortening is recorded on
   // every sweep. When decide remembers the shorter expiry over the spec's, this test starts passing: flip it.
   test.failing('a tag shortened below the approved spec\'s expiry is recorded once, then nothing', () => {
-    const r = role('r', 'a', { 'governance:grant:g': tag('2030-01-20T00:00:00Z') }, ['g']);
-    const spec = specOf('a', 'r', [{ kind: 'inline', name: 'g', document: DOC, expiresAt: '2030-02-01T00:00:00Z', requestedBy: 'bob', ticket: 'T-1', reason: 'r' }]);
+    const r = role('r', 'a', { 'governance:grant:g': tag('2030-01-20T00:00:00Z') }, [granted('g', '2030-02-01T00:00:00Z')]);
+    const spec = specOf('a', 'r', [{
+      kind: 'inline', name: 'g', document: boundedDoc('2030-02-01T00:00:00Z'), expiresAt: '2030-02-01T00:00:00Z',
+      requestedBy: 'bob', ticket: 'T-1', reason: 'r',
+    }]);
     const first = decideRole(r, emptyState('r'), { spec }, new Map(), NOW, OPTS);
-    expect(decisions(first.steps)).toEqual(['kept:g']);
-    const state: LedgerRoleState = { ...emptyState('r'), seq: 1, grants: { g: first.steps[0].memory!.grants!.g! } };
-    expect(decideRole(r, state, { spec }, new Map(), NOW, OPTS).steps).toEqual([]);
+    expect(decisions(first.steps)).toEqual(['kept:g', 'repaired:g']);
+    const state: LedgerRoleState = { ...emptyState('r'), seq: 2, grants: { g: first.steps[1].memory!.grants!.g! } };
+    // The role as the first sweep left it: the condition moved to the shorter expiry.
+    const after = role('r', 'a', { 'governance:grant:g': tag('2030-01-20T00:00:00Z') }, [granted('g', '2030-01-20T00:00:00Z')]);
+    expect(decideRole(after, state, { spec }, new Map(), NOW, OPTS).steps).toEqual([]);
   });
 });
 
@@ -203,7 +249,7 @@ describe('each step, whole: record, memory, notice and actions', () => {
     pk: 'RENEWAL#r#g', sk: `2030-01-08T00:00:00Z#${id}`, renewalId: id, roleName: 'r', grant: 'g', until, ticket: 'T-RENEW',
     requestedBy: 'bob', approvedBy: `arn:aws:iam::1:user/${approver}`, createdAt: '2030-01-08T00:00:00Z',
   });
-  const expiring = (expiresAt: string) => role('r', 'a', { 'governance:grant:g': tag(expiresAt) }, ['g']);
+  const expiring = (expiresAt: string) => role('r', 'a', { 'governance:grant:g': tag(expiresAt) }, [granted('g', expiresAt)]);
 
   test('renewed: the renewal\'s end and ticket, the previous expiry remembered, a warning forgotten, tag and condition moved', () => {
     const state = memory('g', '2030-01-09T00:00:00Z', { warnedFor: '2030-01-09T00:00:00Z' });
@@ -219,6 +265,7 @@ describe('each step, whole: record, memory, notice and actions', () => {
       firstSeenAt: '2030-01-01T00:00:00Z',
     });
     expect(step.actions.map(a => a.type)).toEqual(['put-inline', 'tag']);
+    expect(JSON.parse((step.actions[0] as { document: string }).document)).toEqual(boundedDoc('2030-01-20T00:00:00Z'));
     expect(step.actions[1]).toEqual({ type: 'tag', key: 'governance:grant:g', value: tag('2030-01-20T00:00:00Z') });
     expect(step.notify).toBeUndefined();
   });
@@ -247,8 +294,10 @@ describe('each step, whole: record, memory, notice and actions', () => {
   });
 
   test('warned: the record, the remembered warning, and the owner\'s notice with the renew command', () => {
-    const r = { ...expiring('2030-01-12T00:00:00Z'), owner: 'team@example.com' };
-    const plan = decideRole(r, memory('g', '2030-01-12T00:00:00Z'), { spec: specOf('a', 'r') }, new Map(), NOW, OPTS);
+    const exp = '2030-01-12T00:00:00Z';
+    const tags = { 'governance:owner': 'team@example.com', 'governance:grant:g': tag(exp) };
+    const r = { ...role('r', 'a', tags, [granted('g', exp)]), owner: 'team@example.com' };
+    const plan = decideRole(r, memory('g', exp), { spec: specOf('a', 'r', [], 'team@example.com') }, new Map(), NOW, OPTS);
     expect(plan.steps).toEqual([{
       roleName: 'r', grant: 'g', actions: [],
       record: { decision: 'warned', grant: 'g', expiresAt: '2030-01-12T00:00:00Z', requestedBy: 'bob', ticket: 'T-1', message: 'g expires at 2030-01-12T00:00:00Z (in about 48h); owner team@example.com notified' },
@@ -261,12 +310,23 @@ describe('each step, whole: record, memory, notice and actions', () => {
     }]);
   });
 
+  test('the owner notified is the approved spec\'s, not an owner tag changed by hand (which is put back as tampering)', () => {
+    const exp = '2030-01-12T00:00:00Z';
+    const tags = { 'governance:owner': 'agent@example.com', 'governance:grant:g': tag(exp) };
+    const r = { ...role('r', 'a', tags, [granted('g', exp)]), owner: 'agent@example.com' };
+    const plan = decideRole(r, memory('g', exp), { spec: specOf('a', 'r', [], 'team@example.com') }, new Map(), NOW, OPTS);
+    expect(decisions(plan.steps)).toEqual(['tampering:', 'warned:g']);
+    expect(plan.steps[0].actions).toEqual([{ type: 'tag', key: 'governance:owner', value: 'team@example.com' }]);
+    expect(plan.steps[1].record!.message).toBe('g expires at 2030-01-12T00:00:00Z (in about 48h); owner team@example.com notified');
+  });
+
   test('revoked: the record holds the policy and the expiry; memory is revoked with the document\'s hash', () => {
     const plan = decideRole(expiring('2030-01-10T00:00:00Z'), memory('g', '2030-01-10T00:00:00Z'), { spec: specOf('a', 'r') }, new Map(), NOW, OPTS);
     expect(plan.steps).toHaveLength(1);
     expect(plan.steps[0].record).toEqual({
       decision: 'revoked', grant: 'g', expiresAt: '2030-01-10T00:00:00Z', requestedBy: 'bob', ticket: 'T-1',
-      policy: { kind: 'inline', name: 'g', document: JSON.stringify(DOC) }, message: 'g expired at 2030-01-10T00:00:00Z and was revoked',
+      policy: { kind: 'inline', name: 'g', document: JSON.stringify(boundedDoc('2030-01-10T00:00:00Z')) },
+      message: 'g expired at 2030-01-10T00:00:00Z and was revoked',
     });
     expect(plan.steps[0].memory!.grants!.g).toMatchObject({ status: 'revoked', revokedDocumentHash: expect.stringMatching(/^[0-9a-f]{64}$/) });
   });
@@ -277,10 +337,14 @@ describe('each step, whole: record, memory, notice and actions', () => {
   });
 
   test('first seen beyond the maximum duration is drift naming the expiry; exactly at the maximum it is a grant', () => {
-    const beyond = decideRole(role('r', 'a', { 'governance:grant:g': tag('2030-02-09T00:00:01Z') }, ['g']), emptyState('r'), { spec: specOf('a', 'r') }, new Map(), NOW, OPTS);
+    const tooFar = '2030-02-09T00:00:01Z';
+    const beyondRole = role('r', 'a', { 'governance:grant:g': tag(tooFar) }, [granted('g', tooFar)]);
+    const beyond = decideRole(beyondRole, emptyState('r'), { spec: specOf('a', 'r') }, new Map(), NOW, OPTS);
     expect(decisions(beyond.steps)).toEqual(['drift:g']);
     expect(beyond.steps[0].record!.message).toContain('expiry 2030-02-09T00:00:01Z is more than the maximum grant duration (2592000s) from now');
-    const atMax = decideRole(role('r', 'a', { 'governance:grant:g': tag('2030-02-09T00:00:00Z') }, ['g']), emptyState('r'), { spec: specOf('a', 'r') }, new Map(), NOW, OPTS);
+    const max = '2030-02-09T00:00:00Z';
+    const atMaxRole = role('r', 'a', { 'governance:grant:g': tag(max) }, [granted('g', max)]);
+    const atMax = decideRole(atMaxRole, emptyState('r'), { spec: specOf('a', 'r') }, new Map(), NOW, OPTS);
     expect(decisions(atMax.steps)).toEqual(['kept:g']);
   });
 

@@ -6,24 +6,23 @@
  * expiry it is revoked like any grant, its document recorded so `restore`
  * can bring it back. Against moto, through the CLI in-process.
  */
+import { mkdtempSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import * as path from 'path';
 import { GetRoleCommand, GetRolePolicyCommand, ListRolePoliciesCommand, ListRoleTagsCommand } from '@aws-sdk/client-iam';
-import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import {
-  delegationGrantName, grantTagKey, parseGrantTag, PolicyDocumentJson, requestPartition, sealPartition, sealSortKey,
-} from '../../lib/private/contract';
+import { delegationGrantName, grantTagKey, parseGrantTag, PolicyDocumentJson } from '../../lib/private/contract';
 import { continueHopConditions, DELEGATION_ACTIONS, startHopConditions } from '../../lib/private/delegation';
 import { main } from '../../lib/cli/main';
 import { readRecords } from '../../lib/sweeper/ledger';
 import { createGovernedRole, createIdentity, Credentials, memoryIo, testClients, TEST_LEDGER_TABLE, useEmulatorWithLedger } from '../support/governed-fixtures';
 import { atInstant } from '../support/clock';
-import { clientConfig, Moto } from '../support/moto';
+import { Moto } from '../support/moto';
 
 let moto: Moto;
 let clients: ReturnType<typeof testClients>;
 useEmulatorWithLedger((m, c) => { moto = m; clients = c; });
 
-/** The CLI in process; `at` moves its clock (request, renew and restore have no --now). */
+/** The CLI in process; `at` moves its clock (renew and restore take no --now: they act at the caller's real time). */
 async function cli(args: string[], credentials?: Credentials, at?: string) {
   const io = memoryIo(moto.endpoint, credentials);
   const code = at ? await atInstant(at, () => main(args, io)) : await main(args, io);
@@ -53,17 +52,37 @@ function delegationDocument(fromAgentId: string, toRoleArn: string): PolicyDocum
   };
 }
 
-test.each([
-  ['a CDK delegation (in the approved spec)', true],
-  ['a delegation requested at run time (tag only)', false],
-])('%s is revoked after its expiry, recorded with its document, and can be restored', async (_what, inSpec) => {
+/**
+ * The helper and the planner, the planner holding a delegation to the helper until 2030-01-12. A CDK delegation
+ * is in the approved spec; one requested at run time goes through `permission-decay request` (bob, on
+ * 2030-01-04), which seals the request: a renewal of a grant whose request is bound to nobody is refused.
+ */
+async function plannerWithDelegation(inSpec: boolean) {
   const helper = await createGovernedRole(clients, { agentId: 'helper', baseline: [{ name: 'base' }] });
   const helperArn = (await clients.iam.send(new GetRoleCommand({ RoleName: helper.roleName }))).Role!.Arn!;
   const grant = delegationGrantName('helper');
+  const document = delegationDocument('planner', helperArn);
   const planner = await createGovernedRole(clients, {
     agentId: 'planner', baseline: [{ name: 'base' }],
-    grants: [{ name: grant, expiresAt: '2030-01-12T00:00:00Z', inSpec, requestedBy: 'bob', document: delegationDocument('planner', helperArn) }],
+    grants: inSpec ? [{ name: grant, expiresAt: '2030-01-12T00:00:00Z', inSpec, requestedBy: 'bob', document }] : [],
   });
+  const bob = await createIdentity(clients.iam, 'bob');
+  if (!inSpec) {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'pd-delegation-')), 'delegation.json');
+    writeFileSync(file, JSON.stringify(document));
+    const requested = await cli(['request', '--role', 'planner', '--grant', grant, '--policy-file', file, '--until', '2030-01-12T00:00:00Z',
+      '--ticket', 'T-1', '--reason', 'planner hands work to helper'], bob.credentials, '2030-01-04T00:00:00Z');
+    expect(requested.err).toBe('');
+    expect(requested.code).toBe(0);
+  }
+  return { helper, helperArn, grant, planner, bob };
+}
+
+test.each([
+  ['a CDK delegation (in the approved spec)', true],
+  ['a delegation requested at run time (through request, tag and seal)', false],
+])('%s is revoked after its expiry, recorded with its document, and can be restored', async (_what, inSpec) => {
+  const { helper, helperArn, grant, planner, bob } = await plannerWithDelegation(inSpec);
   expect(grant).toBe('delegate-to-helper');
 
   // Before its expiry the delegation stays.
@@ -92,10 +111,8 @@ test.each([
 
   // Restore: a renewal approved by someone other than the requester, then restore puts the same statements back with the new date.
   const alice = await createIdentity(clients.iam, 'alice');
-  const bob = await createIdentity(clients.iam, 'bob');
-  // Requested at run time: bob's request is sealed under his own userid, as `permission-decay request` writes it.
-  if (!inSpec) await sealRequest(bob.credentials, planner.roleName, grant);
-  const renew = await cli(['renew', '--role', 'planner', '--grant', grant, '--until', '2030-01-15T00:00:00Z', '--ticket', 'T-9'], alice.credentials, '2030-01-13T00:00:00Z');
+  const renewArgs = ['renew', '--role', 'planner', '--grant', grant, '--until', '2030-01-15T00:00:00Z', '--ticket', 'T-9'];
+  const renew = await cli(renewArgs, alice.credentials, '2030-01-13T00:00:00Z');
   expect(renew.err).toBe('');
   const restored = await cli(['restore', '--role', 'planner', '--grant', grant], bob.credentials, '2030-01-13T00:00:00Z');
   expect(restored.err).toBe('');
@@ -105,17 +122,29 @@ test.each([
   expect(back.Statement.map((s: { Condition: { DateLessThan: Record<string, string> } }) => s.Condition.DateLessThan['aws:CurrentTime'])).toEqual(['2030-01-15T00:00:00Z', '2030-01-15T00:00:00Z']);
   expect(back.Statement[0].Condition.StringEquals).toEqual(recorded.Statement[0].Condition.StringEquals);
   expect(parseGrantTag((await tags(planner.roleName))[grantTagKey(grant)]).expiresAt).toBe('2030-01-15T00:00:00Z');
+  // The CLI writes no ledger record: the next sweep records the restore as the renewal it is (inside the warning window, warned).
+  expect(await sweepAt('2030-01-13T01:00:00Z')).toEqual([`renewed:${grant}`, `warned:${grant}`]);
   // ...and it decays again at its new expiry.
   expect(await sweepAt('2030-01-15T00:00:01Z')).toEqual([`revoked:${grant}`]);
+  const again = (await readRecords(clients.ddb, TEST_LEDGER_TABLE, planner.roleName)).filter(r => r.decision === 'revoked');
+  expect(again.map(r => r.expiresAt)).toEqual(['2030-01-12T00:00:00Z', '2030-01-15T00:00:00Z']);
 });
 
-/** A request sealed as `who` (their SEAL#<userid> partition) with the pointer the sweeper and the CLI find it by. */
-async function sealRequest(who: Credentials, roleName: string, grant: string): Promise<void> {
-  const id = (await new STSClient(clientConfig(moto.endpoint, who)).send(new GetCallerIdentityCommand({})));
-  const intent = {
-    kind: 'request' as const, id: 'q1', roleName, grant, until: '2030-01-12T00:00:00Z', ticket: 'T-1',
-    callerArn: id.Arn!, userId: id.UserId!, account: id.Account!, createdAt: '2030-01-01T00:00:00Z',
-  };
-  await clients.ddb.send(new PutCommand({ TableName: TEST_LEDGER_TABLE, Item: { ...intent, pk: sealPartition(intent.userId), sk: sealSortKey(intent) } }));
-  await clients.ddb.send(new PutCommand({ TableName: TEST_LEDGER_TABLE, Item: { ...intent, pk: requestPartition(roleName, grant), sk: `${intent.createdAt}#q1` } }));
-}
+// A restore is recorded only by the next sweep: when none runs between the restore and the renewal's end,
+// the tag moved to the renewal's end is still the renewal's doing, not tampering.
+test('a restore first seen after its renewal ended is not tampering; the revocation names the renewed expiry', async () => {
+  const { grant, planner, bob } = await plannerWithDelegation(true);
+  expect(await sweepAt('2030-01-05T00:00:00Z')).toEqual([`kept:${grant}`]);
+  expect(await sweepAt('2030-01-12T00:00:01Z')).toEqual([`revoked:${grant}`]);
+  const alice = await createIdentity(clients.iam, 'alice');
+  const renewArgs = ['renew', '--role', 'planner', '--grant', grant, '--until', '2030-01-15T00:00:00Z', '--ticket', 'T-9'];
+  const renew = await cli(renewArgs, alice.credentials, '2030-01-13T00:00:00Z');
+  expect(renew.code).toBe(0);
+  expect((await cli(['restore', '--role', 'planner', '--grant', grant], bob.credentials, '2030-01-13T00:00:00Z')).code).toBe(0);
+  // No sweep until after the renewed expiry (a sweeper that was down for two days).
+  const decisions = await sweepAt('2030-01-15T00:00:01Z');
+  expect(decisions).not.toContain(`tampering:${grant}`);
+  expect(decisions[decisions.length - 1]).toBe(`revoked:${grant}`);
+  const revoked = (await readRecords(clients.ddb, TEST_LEDGER_TABLE, planner.roleName)).filter(r => r.decision === 'revoked');
+  expect(revoked.map(r => r.expiresAt)).toEqual(['2030-01-12T00:00:00Z', '2030-01-15T00:00:00Z']);
+});
