@@ -25,6 +25,7 @@ import {
 import { handler, SweepFailedError } from '../../lib/sweeper/handler';
 import { hashRecord, readRecords, readRoleState } from '../../lib/sweeper/ledger';
 import { runSweep } from '../../lib/sweeper/sweep';
+import { atInstant } from '../support/clock';
 import { createGovernedRole, createIdentity, Credentials, doc, testClients, TEST_LEDGER_TABLE, useEmulatorWithLedger } from '../support/governed-fixtures';
 import { clientConfig, Moto } from '../support/moto';
 
@@ -271,7 +272,9 @@ test('7 and 8. STATE set back by one: the sweeper cannot append, and the Lambda 
   (process.stdout as { write: unknown }).write = (chunk: string | Uint8Array) => { lines.push(String(chunk)); return true; };
   let thrown: unknown;
   try {
-    await handler({ source: 'aws.events', 'detail-type': 'Scheduled Event', time: '2030-01-06T00:00:00Z' });
+    // The Lambda honours a scheduled event's time only near its own clock, so the clock is moved to that instant too.
+    const at = '2030-01-06T00:00:00Z';
+    await atInstant(at, () => handler({ source: 'aws.events', 'detail-type': 'Scheduled Event', time: at }));
   } catch (e) {
     thrown = e;
   } finally {
@@ -279,6 +282,7 @@ test('7 and 8. STATE set back by one: the sweeper cannot append, and the Lambda 
     process.env = saved;
   }
   expect(thrown).toBeInstanceOf(SweepFailedError);
+  expect((thrown as SweepFailedError).summary.at).toBe('2030-01-06T00:00:00Z');
   expect((thrown as Error).message).toMatch(/agent-p1: LEDGER_CONFLICT/);
   const emf = lines.flatMap(l => l.split('\n')).filter(l => l.includes('"_aws"')).map(l => JSON.parse(l));
   const metric = (name: string) => emf.map(m => m[name]).find(v => v !== undefined);
