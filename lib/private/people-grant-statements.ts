@@ -33,8 +33,10 @@ export const PEOPLE_SID = {
   readSigningKey: 'VerifyLedgerSignatures',
 } as const;
 
-function specParameters(stack: Stack): string {
-  return stack.formatArn({ service: 'ssm', resource: 'parameter', resourceName: `${SPEC_PARAMETER_PREFIX.replace(/^\/+|\/+$/g, '')}/*` });
+/** The approved specs: GetParametersByPath is authorised against the path itself, GetParameter against each parameter under it. */
+function specParameters(stack: Stack): string[] {
+  const path = SPEC_PARAMETER_PREFIX.replace(/^\/+|\/+$/g, '');
+  return [path, `${path}/*`].map(resourceName => stack.formatArn({ service: 'ssm', resource: 'parameter', resourceName }));
 }
 
 /** Reads every CLI command that names a role needs: the role, its policies and tags, its spec, the ledger. */
@@ -53,7 +55,7 @@ function commonReads(scope: PeopleGrantScope): iam.PolicyStatement[] {
       resources: ['*'],
     }),
     new iam.PolicyStatement({
-      sid: PEOPLE_SID.readSpecs, actions: ['ssm:GetParameter', 'ssm:GetParametersByPath'], resources: [specParameters(stack)],
+      sid: PEOPLE_SID.readSpecs, actions: ['ssm:GetParameter', 'ssm:GetParametersByPath'], resources: specParameters(stack),
     }),
     new iam.PolicyStatement({ sid: PEOPLE_SID.readLedger, actions: ['dynamodb:GetItem', 'dynamodb:Query'], resources: [scope.ledgerTableArn] }),
   ];

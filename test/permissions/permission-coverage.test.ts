@@ -6,9 +6,13 @@
  * naming the action and the resource.
  *
  * The sweeper runs as shipped (dist/handlers/sweeper, in a child process,
- * configured from the synthesized function's environment); people run the CLI
- * with their own access keys. Governed roles live under GOVERNED_ROLE_PATH, as
- * GovernedAgentRole creates them.
+ * configured from the synthesized function's environment, its clock started
+ * at the scheduled event's time by harness/shifted-clock.cjs); people run the
+ * CLI with their own access keys, at the clock atInstant moves (request, renew
+ * and restore take no --now), and are judged against the grant
+ * PermissionSweeper gives them. Governed roles live under GOVERNED_ROLE_PATH,
+ * as GovernedAgentRole creates them. The ledger key is a key the emulator
+ * made (ECC, SIGN_VERIFY), standing for the one CloudFormation would create.
  */
 import { spawn } from 'child_process';
 import { mkdtempSync, writeFileSync } from 'fs';
@@ -16,20 +20,29 @@ import { tmpdir } from 'os';
 import * as path from 'path';
 import { App, CfnResource, Stack, aws_iam as iam } from 'aws-cdk-lib';
 import { CreatePolicyCommand, CreatePolicyVersionCommand, TagRoleCommand } from '@aws-sdk/client-iam';
+import { CreateKeyCommand } from '@aws-sdk/client-kms';
 import { CreateTopicCommand } from '@aws-sdk/client-sns';
-import { GOVERNED_ROLE_PATH, grantTagKey, SWEEPER_ENV } from '../../lib/private/contract';
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import {
+  GOVERNED_ROLE_PATH, grantTagKey, IDENTITY_ENV, LEDGER_KEYS, LEDGER_SIGNING_KEY_SPEC, REQUEST_PARTITION_PREFIX, RENEWAL_PARTITION_PREFIX,
+  SEAL_PARTITION_PREFIX, sealPartition, SPEC_PARAMETER_PREFIX, SWEEPER_ENV, TAG_LEDGER_HEAD,
+} from '../../lib/private/contract';
+import { LEDGER_EVIDENCE_SID } from '../../lib/private/ledger-evidence-statements';
+import { SWEEPER_SID } from '../../lib/private/sweeper-role-statements';
 import { PermissionSweeper } from '../../lib/permission-sweeper';
 import { main } from '../../lib/cli/main';
 import { createLedgerTable } from '../../lib/sweeper/ledger';
+import { atInstant } from '../support/clock';
 import { createGovernedRole, createIdentity, Credentials, doc, memoryIo, testClients } from '../support/governed-fixtures';
 import { Moto, startMoto } from '../support/moto';
 import {
   CallRecorder, CoveredIdentity, describeRefusals, judgeCalls, RecordedCall, requiredPermissions, startCallRecorder,
 } from '../support/permission-coverage';
-import { arnOf, nameOf, resolveIntrinsics, rolePolicies, TemplateJson } from '../support/simulate';
+import { arnOf, nameOf, resolveIntrinsics, rolePolicies, simulate, TemplateJson } from '../support/simulate';
 
 const root = path.resolve(__dirname, '..', '..');
 const SWEEPER_BUNDLE = path.join(root, 'dist', 'handlers', 'sweeper', 'index.js');
+const SHIFTED_CLOCK = path.join(root, 'harness', 'shifted-clock.cjs');
 const FIRST_SIGHT = '2030-01-01T00:00:00Z';
 const NOW = '2030-01-10T00:00:00Z';
 const EXPIRED = '2030-01-09T00:00:00Z';
@@ -51,11 +64,15 @@ const PEOPLE: readonly { readonly identity: string; readonly grant: PeopleGrant;
 interface Synthesized {
   readonly template: TemplateJson;
   readonly sweeper: CoveredIdentity;
-  /** Policies and principal per person identity; absent while PermissionSweeper lacks the grant. */
-  readonly people: Record<string, Omit<CoveredIdentity, 'accessKeyIds'> | undefined>;
+  /** Policies and principal per person identity, as PermissionSweeper's grant gives them. */
+  readonly people: Record<string, Omit<CoveredIdentity, 'accessKeyIds'>>;
   /** The sweeper function's environment as CloudFormation would set it. */
   readonly sweeperEnv: Record<string, string>;
   readonly topicName: string;
+  /** The ledger signing key's ARN as the resolved template names it (the key's logical id in place of its id). */
+  readonly signingKeyArn: string;
+  /** Resource ARN -> the resource's own policy: the signing key's key policy (KMS needs it to honour any IAM policy). */
+  readonly resourcePolicies: Record<string, object>;
 }
 
 const logicalIdOf = (stack: Stack, construct: { node: { defaultChild?: unknown } }) =>
@@ -72,21 +89,17 @@ function synthesize(): Synthesized {
   const personRoles: Record<string, iam.Role> = {};
   for (const person of PEOPLE) {
     const role = new iam.Role(stack, `Person-${person.identity}`, { assumedBy: new iam.AccountRootPrincipal() });
-    const grant = (sweeper as unknown as Partial<Record<PeopleGrant, (g: iam.IGrantable) => iam.Grant>>)[person.grant];
-    if (typeof grant === 'function') {
-      grant.call(sweeper, role);
-      personRoles[person.identity] = role;
-    }
+    expect(sweeper[person.grant](role).success).toBe(true);
+    personRoles[person.identity] = role;
   }
   const template = app.synth().getStackByName(stack.stackName).template as TemplateJson;
   const roleId = logicalIdOf(stack, sweeper.role);
   const fnId = logicalIdOf(stack, sweeper.function);
+  const keyId = logicalIdOf(stack, sweeper.signingKey);
   const env = resolveIntrinsics(template, template.Resources[fnId].Properties.Environment.Variables) as Record<string, string>;
   const people: Synthesized['people'] = {};
   for (const person of PEOPLE) {
-    const role = personRoles[person.identity];
-    if (!role) { people[person.identity] = undefined; continue; }
-    const id = logicalIdOf(stack, role);
+    const id = logicalIdOf(stack, personRoles[person.identity]);
     people[person.identity] = { name: person.identity, principal: arnOf(template, id), ...rolePolicies(template, id) };
   }
   return {
@@ -97,19 +110,39 @@ function synthesize(): Synthesized {
     people,
     sweeperEnv: env,
     topicName: nameOf(template, logicalIdOf(stack, sweeper.ownerTopic)),
+    signingKeyArn: arnOf(template, keyId),
+    resourcePolicies: { [arnOf(template, keyId)]: resolveIntrinsics(template, template.Resources[keyId].Properties.KeyPolicy) },
   };
 }
 
-/** Runs the shipped sweeper bundle once, as the Lambda would for a scheduled event at `at`. */
+/**
+ * The synthesized policies and environment with the signing key's ARN as
+ * deployed: CloudFormation gives the key an id only when it creates it, and
+ * here the emulator's key stands for it.
+ */
+function deployedWithKey(s: Synthesized, keyArn: string): Synthesized {
+  const swap = <T>(value: T): T => JSON.parse(JSON.stringify(value).split(s.signingKeyArn).join(keyArn));
+  return {
+    ...s, sweeper: swap(s.sweeper), people: swap(s.people), sweeperEnv: swap(s.sweeperEnv), resourcePolicies: swap(s.resourcePolicies),
+    signingKeyArn: keyArn,
+  };
+}
+
+/**
+ * Runs the shipped sweeper bundle once, as the Lambda would for a scheduled
+ * event at `at`, in a process whose clock starts at `at` (the handler honours
+ * an event's time only near its own clock).
+ */
 type ChildRun = { code: number | null; stdout: string; stderr: string };
 function runSweeperBundle(endpoint: string, env: Record<string, string>, at: string): Promise<ChildRun> {
   const script = 'require(process.argv[1]).handler(JSON.parse(process.argv[2]))'
     + '.then(s => { process.stdout.write(JSON.stringify(s)); process.exit(s.ok ? 0 : 1); }, e => { console.error(e); process.exit(3); })';
   const event = JSON.stringify({ source: 'aws.events', 'detail-type': 'Scheduled Event', time: at });
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-e', script, SWEEPER_BUNDLE, event], {
+    const child = spawn(process.execPath, ['--require', SHIFTED_CLOCK, '-e', script, SWEEPER_BUNDLE, event], {
       env: {
-        PATH: process.env.PATH, ...env, AWS_ENDPOINT_URL: endpoint, AWS_REGION: 'us-east-1', AWS_MAX_ATTEMPTS: '2',
+        PATH: process.env.PATH, ...env, PERMISSION_DECAY_HARNESS_NOW: at,
+        AWS_ENDPOINT_URL: endpoint, AWS_REGION: 'us-east-1', AWS_MAX_ATTEMPTS: '2',
         AWS_ACCESS_KEY_ID: SWEEPER_KEY.accessKeyId, AWS_SECRET_ACCESS_KEY: SWEEPER_KEY.secretAccessKey,
         AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1',
       },
@@ -129,31 +162,40 @@ let recorder: CallRecorder;
 let synth: Synthesized;
 let calls: RecordedCall[] = [];
 const keys: Record<string, Credentials> = {};
+/** Each person's aws:userid as STS names it for their key (the partition of their seals). */
+const userIds: Record<string, string> = {};
 
 beforeAll(async () => {
-  synth = synthesize();
   moto = await startMoto();
   recorder = await startCallRecorder(moto.endpoint);
   const direct = testClients(moto.endpoint);
+  const key = await direct.kms.send(new CreateKeyCommand({ KeySpec: LEDGER_SIGNING_KEY_SPEC, KeyUsage: 'SIGN_VERIFY' }));
+  synth = deployedWithKey(synthesize(), key.KeyMetadata!.Arn!);
   const ledgerTable = synth.sweeperEnv[SWEEPER_ENV.ledgerTable];
   await createLedgerTable(direct.ddb, ledgerTable);
   const topic = await direct.sns.send(new CreateTopicCommand({ Name: synth.topicName }));
   expect(topic.TopicArn).toBe(synth.sweeperEnv[SWEEPER_ENV.ownerTopicArn]);
-  for (const person of PEOPLE) keys[person.identity] = (await createIdentity(direct.iam, `person-${person.identity}`)).credentials;
+  for (const person of PEOPLE) {
+    keys[person.identity] = (await createIdentity(direct.iam, `person-${person.identity}`)).credentials;
+    const caller = await testClients(moto.endpoint, keys[person.identity]).sts.send(new GetCallerIdentityCommand({}));
+    userIds[person.identity] = caller.UserId!;
+  }
 
   // An account in which one sweep takes every kind of step, under the governed path.
   const at = { path: GOVERNED_ROLE_PATH };
   await createGovernedRole(direct, { ...at, agentId: 'p-tamper', grants: [{ name: 'tamper', expiresAt: '2030-01-20T00:00:00Z' }] });
   await createGovernedRole(direct, {
     ...at, agentId: 'p-revoke', baseline: [{ name: 'base' }],
-    grants: [{ name: 'old', expiresAt: EXPIRED }, { name: 'p-revoke-mp', kind: 'managed', expiresAt: EXPIRED }],
+    grants: [{ name: 'old', expiresAt: EXPIRED, inSpec: true }, { name: 'p-revoke-mp', kind: 'managed', expiresAt: EXPIRED }],
   });
   await createGovernedRole(direct, { ...at, agentId: 'p-drift', drift: [{ name: 'handmade' }] });
   await createGovernedRole(direct, {
     ...at, agentId: 'p-bad', grants: [{ name: 'bad', expiresAt: '2030-02-01T00:00:00Z', tag: 'expires=2030-02-01 by=bob ticket=T-1' }],
   });
+  // CDK grants (in the approved spec), so a renewal needs no sealed request of them.
   const renewing = await createGovernedRole(direct, {
-    ...at, agentId: 'p-renew', grants: [{ name: 'ren', expiresAt: EXPIRED }, { name: 'p-renew-mp', kind: 'managed', expiresAt: EXPIRED }],
+    ...at, agentId: 'p-renew',
+    grants: [{ name: 'ren', expiresAt: EXPIRED, inSpec: true }, { name: 'p-renew-mp', kind: 'managed', expiresAt: EXPIRED, inSpec: true }],
   });
   // A managed grant already at IAM's five versions: renewing it deletes the oldest first.
   for (let i = 0; i < 4; i++) {
@@ -169,10 +211,12 @@ beforeAll(async () => {
   await createGovernedRole(direct, { ...at, agentId: 'p-spec', grants: [{ name: 'cdk', expiresAt: EXPIRED, inSpec: true }] });
   await createGovernedRole(direct, { ...at, agentId: 'p-request', baseline: [{ name: 'base' }] });
 
-  const cli = async (identity: string, args: string[]) => {
+  const signingKeyEnv = { [IDENTITY_ENV.signingKeyId]: synth.sweeperEnv[IDENTITY_ENV.signingKeyId] };
+  /** A person runs the CLI; `when` moves the clock for the commands that take no --now. */
+  const cli = async (identity: string, args: string[], when?: string) => {
     recorder.during(args[0]);
-    const io = memoryIo(recorder.endpoint, keys[identity], { PERMISSION_DECAY_LEDGER_TABLE: ledgerTable });
-    const code = await main(args, io);
+    const io = memoryIo(recorder.endpoint, keys[identity], { PERMISSION_DECAY_LEDGER_TABLE: ledgerTable, ...signingKeyEnv });
+    const code = when ? await atInstant(when, () => main(args, io)) : await main(args, io);
     if (code !== 0) throw new Error(`${identity}: permission-decay ${args.join(' ')} exited ${code}: ${io.err()}`);
   };
   const sweep = async (when: string) => {
@@ -186,23 +230,23 @@ beforeAll(async () => {
   await direct.iam.send(new TagRoleCommand({ RoleName: 'agent-p-tamper', Tags: [movedLater] }));
   const dir = mkdtempSync(path.join(tmpdir(), 'pd-perm-'));
   writeFileSync(path.join(dir, 'upload.json'), JSON.stringify(doc(['s3:PutObject'], 'arn:aws:s3:::bucket/*')));
+  const JAN_8 = '2030-01-08T00:00:00Z';
   await cli('requester', ['request', '--role', 'p-request', '--grant', 'upload', '--policy-file', path.join(dir, 'upload.json'),
-    '--until', '2030-01-12T00:00:00Z', '--ticket', 'T-7', '--reason', 'nightly upload', '--now', '2030-01-08T00:00:00Z']);
+    '--until', '2030-01-12T00:00:00Z', '--ticket', 'T-7', '--reason', 'nightly upload'], JAN_8);
   const attachable = await direct.iam.send(new CreatePolicyCommand({
     PolicyName: 'p-request-ro', PolicyDocument: JSON.stringify(doc('s3:ListBucket')),
   }));
   await cli('requester', ['request', '--role', 'p-request', '--grant', 'p-request-ro', '--policy-arn', attachable.Policy!.Arn!,
-    '--until', '2030-01-09T12:00:00Z', '--ticket', 'T-8', '--reason', 'audit', '--now', '2030-01-08T00:00:00Z']);
+    '--until', '2030-01-09T12:00:00Z', '--ticket', 'T-8', '--reason', 'audit'], JAN_8);
   for (const grant of ['ren', 'p-renew-mp']) {
-    await cli('approver', [
-      'renew', '--role', 'p-renew', '--grant', grant, '--until', '2030-01-15T00:00:00Z', '--ticket', 'T-9', '--now', '2030-01-08T00:00:00Z',
-    ]);
+    await cli('approver', ['renew', '--role', 'p-renew', '--grant', grant, '--until', '2030-01-15T00:00:00Z', '--ticket', 'T-9'], JAN_8);
   }
+  // A requested grant renewed by someone else: the sweeper reads the request's and the approval's seals.
+  await cli('approver', ['renew', '--role', 'p-request', '--grant', 'upload', '--until', '2030-01-14T00:00:00Z', '--ticket', 'T-7'],
+    '2030-01-09T00:00:00Z');
   await sweep(NOW);
-  await cli('approver', [
-    'renew', '--role', 'p-revoke', '--grant', 'old', '--until', '2030-01-12T00:00:00Z', '--ticket', 'T-3', '--now', NOW,
-  ]);
-  await cli('requester', ['restore', '--role', 'p-revoke', '--grant', 'old', '--now', NOW]);
+  await cli('approver', ['renew', '--role', 'p-revoke', '--grant', 'old', '--until', '2030-01-12T00:00:00Z', '--ticket', 'T-3'], NOW);
+  await cli('requester', ['restore', '--role', 'p-revoke', '--grant', 'old'], NOW);
   await cli('reader', ['status', '--json', '--now', NOW]);
   await cli('reader', ['history', '--role', 'p-revoke', '--verify', '--at', EXPIRED]);
   calls = recorder.calls();
@@ -229,63 +273,171 @@ const KNOWN_SWEEPER_REFUSALS: RegExp[] = [
 ];
 
 const opsOf = (cs: readonly RecordedCall[]) => new Set(cs.map(c => `${c.service}:${c.action}`));
+type Attr = { S?: string };
+/** The partition a recorded DynamoDB item call names (its Key, or the value its key condition reads). */
+function partitionOf(c: RecordedCall): string | undefined {
+  const p = c.params as { Key?: Record<string, Attr>; Item?: Record<string, Attr>; ExpressionAttributeValues?: Record<string, Attr> };
+  return (p.Key ?? p.Item)?.[LEDGER_KEYS.partitionKey]?.S ?? p.ExpressionAttributeValues?.[':pk']?.S;
+}
+/** Tag keys of a recorded TagRole (query protocol: Tags.member.N.Key). */
+const tagKeysOf = (c: RecordedCall) =>
+  Object.entries(c.params).filter(([k]) => /^Tags\.member\.\d+\.Key$/.test(k)).map(([, v]) => String(v));
+/** The identity as production knows it, and its aws:userid (the partition of its seals). */
+const personIdentity = (identity: string, accessKeyIds: readonly string[]): CoveredIdentity => ({
+  ...synth.people[identity], accessKeyIds, context: { 'aws:userid': userIds[identity] },
+});
 
 describe('the sweeper role allows every call the sweeper makes', () => {
   test('the scenario made every kind of sweeper call (so the judgement below is not vacuous)', () => {
-    const ops = opsOf(sweeperCalls());
+    const mine = sweeperCalls();
+    const ops = opsOf(mine);
     for (const op of [
       'iam:GetAccountAuthorizationDetails', 'iam:DeleteRolePolicy', 'iam:DetachRolePolicy', 'iam:PutRolePolicy',
       'iam:TagRole', 'iam:UntagRole', 'iam:CreatePolicyVersion', 'iam:ListPolicyVersions', 'iam:DeletePolicyVersion',
-      'dynamodb:TransactWriteItems', 'dynamodb:Query', 'events:PutEvents', 'sns:Publish',
+      'dynamodb:TransactWriteItems', 'dynamodb:Query', 'dynamodb:GetItem', 'events:PutEvents', 'sns:Publish', 'kms:Sign',
     ]) expect([op, ops.has(op)]).toEqual([op, true]);
     expect([...ops].some(op => op.startsWith('ssm:GetParameter'))).toBe(true);
+    // The ledger evidence and the sealed intents, each at least once.
+    const kinds: Record<string, (c: RecordedCall) => boolean> = {
+      [`TagRole of ${TAG_LEDGER_HEAD} alone`]: c => c.action === 'TagRole' && tagKeysOf(c).join() === TAG_LEDGER_HEAD,
+      'GetItem of a seal': c => c.action === 'GetItem' && (partitionOf(c) ?? '').startsWith(SEAL_PARTITION_PREFIX),
+      'Query of request pointers': c => c.action === 'Query' && (partitionOf(c) ?? '').startsWith(REQUEST_PARTITION_PREFIX),
+      'Query of renewal pointers': c => c.action === 'Query' && (partitionOf(c) ?? '').startsWith(RENEWAL_PARTITION_PREFIX),
+    };
+    for (const [kind, is] of Object.entries(kinds)) expect([kind, mine.some(is)]).toEqual([kind, true]);
   });
 
   test('the simulator allows each of them on the resource it names', async () => {
-    const report = await judgeCalls(sweeperCalls(), [synth.sweeper], testClients(moto.endpoint).iam);
+    const report = await judgeCalls(sweeperCalls(), [synth.sweeper], testClients(moto.endpoint).iam, synth.resourcePolicies);
     const refused = describeRefusals(report.refusals);
     expect(refused.filter(r => !KNOWN_SWEEPER_REFUSALS.some(k => k.test(r)))).toEqual([]);
     expect(report.allowed.length).toBeGreaterThan(10);
+    expect(report.allowed).toContain(`sweeper kms:Sign ${synth.signingKeyArn}`);
   });
 
   // A known gap kept visible: when it is fixed this test fails, and the entry goes.
   test('known refusal still refused: a customer-managed grant cannot be renewed (its policy carries no managed-by tag)', async () => {
-    const report = await judgeCalls(sweeperCalls(), [synth.sweeper], testClients(moto.endpoint).iam);
+    const report = await judgeCalls(sweeperCalls(), [synth.sweeper], testClients(moto.endpoint).iam, synth.resourcePolicies);
     const refused = describeRefusals(report.refusals);
     for (const known of KNOWN_SWEEPER_REFUSALS) expect([known.source, refused.some(r => known.test(r))]).toEqual([known.source, true]);
   });
 
-  test('control: without its tag statement the sweeper role is refused iam:TagRole and iam:UntagRole', async () => {
+  // Controls: each statement is what allows its calls (the allowance above is not an accident of another statement).
+  test.each<[string, string[], string[]]>([
+    ['its grant-tag statements', [SWEEPER_SID.tagGovernedRoleGrants, SWEEPER_SID.untagGovernedRoleGrants],
+      ['iam:TagRole', 'iam:UntagRole']],
+    ['its ledger-head anchor statement', [LEDGER_EVIDENCE_SID.anchorLedgerHead], ['iam:TagRole']],
+    ['its signing statement', [LEDGER_EVIDENCE_SID.signLedger], ['kms:Sign']],
+  ])('control: without %s (%j) the sweeper role is refused exactly %j', async (_what, sids, actions) => {
     const iamClient = testClients(moto.endpoint).iam;
     const stripped = synth.sweeper.identityPolicies.map(p => ({
-      ...p, Statement: (p as { Statement: { Sid?: string }[] }).Statement.filter(s => s.Sid !== 'TagGovernedRoleGrants'),
+      ...p, Statement: (p as { Statement: { Sid?: string }[] }).Statement.filter(s => !sids.includes(s.Sid ?? '')),
     }));
-    const whole = await judgeCalls(sweeperCalls(), [synth.sweeper], iamClient);
-    const without = await judgeCalls(sweeperCalls(), [{ ...synth.sweeper, identityPolicies: stripped }], iamClient);
+    expect(stripped.flatMap(p => p.Statement).length)
+      .toBe(synth.sweeper.identityPolicies.flatMap(p => (p as { Statement: unknown[] }).Statement).length - sids.length);
+    const whole = await judgeCalls(sweeperCalls(), [synth.sweeper], iamClient, synth.resourcePolicies);
+    const without = await judgeCalls(sweeperCalls(), [{ ...synth.sweeper, identityPolicies: stripped }], iamClient, synth.resourcePolicies);
     const before = new Set(describeRefusals(whole.refusals));
     const added = without.refusals.filter(r => !before.has(describeRefusals([r])[0]));
-    expect(new Set(added.map(r => r.action))).toEqual(new Set(['iam:TagRole', 'iam:UntagRole']));
-    expect(added.every(r => r.resource.includes(`:role${GOVERNED_ROLE_PATH}agent-p-`))).toBe(true);
+    expect(new Set(added.map(r => r.action))).toEqual(new Set(actions));
+    const onKey = actions.includes('kms:Sign');
+    const onGovernedRoles = (resource: string) => resource.includes(`:role${GOVERNED_ROLE_PATH}agent-p-`);
+    expect(added.every(r => (onKey ? r.resource === synth.signingKeyArn : onGovernedRoles(r.resource)))).toBe(true);
   });
 });
 
+/**
+ * Refusals of people's calls the suite knows about and the library has not
+ * fixed yet. `--role` names a role or an agent id, and the CLI first tries it
+ * as a role name (GetRole). For an agent id no such role exists, and AWS
+ * authorises the GetRole against role/<agent id>, outside the governed path
+ * the grants allow, so it answers AccessDenied rather than NoSuchEntity: on
+ * AWS, readRole rethrows it and the command fails before its ListRoles lookup
+ * by agent tag. (`--role agent-p-request`, the role's name, is allowed.)
+ */
+const KNOWN_PEOPLE_REFUSALS: RegExp[] = [
+  new RegExp('^(requester|approver|reader) \\(during (request|restore|renew|history)\\): '
+    + 'iam:GetRole on arn:aws:iam::123456789012:role/p-[a-z]+ is ImplicitlyDenied$'),
+];
+
 describe('each person\'s grant allows the CLI calls they make', () => {
+  const judged = async (person: (typeof PEOPLE)[number]) => {
+    const mine = calls.filter(c => c.accessKeyId === keys[person.identity].accessKeyId);
+    const identity = personIdentity(person.identity, [keys[person.identity].accessKeyId]);
+    return { mine, report: await judgeCalls(mine, [identity], testClients(moto.endpoint).iam, synth.resourcePolicies) };
+  };
   for (const person of PEOPLE) {
-    const granted = typeof (PermissionSweeper.prototype as unknown as Record<string, unknown>)[person.grant] === 'function';
-    const title = `${person.identity} (${person.commands.join(', ')}) through PermissionSweeper.${person.grant}`;
-    if (!granted) {
-      test.skip(`${title}: skipped, PermissionSweeper.${person.grant} does not exist in this build`, () => undefined);
-      continue;
-    }
-    test(title, async () => {
-      const mine = calls.filter(c => c.accessKeyId === keys[person.identity].accessKeyId);
+    test(`${person.identity} (${person.commands.join(', ')}) through PermissionSweeper.${person.grant}`, async () => {
+      const { mine, report } = await judged(person);
       expect(new Set(mine.map(c => c.during))).toEqual(new Set(person.commands));
-      const policies = synth.people[person.identity]!;
-      const identity = { ...policies, accessKeyIds: [keys[person.identity].accessKeyId] };
-      const report = await judgeCalls(mine, [identity], testClients(moto.endpoint).iam);
-      expect(describeRefusals(report.refusals)).toEqual([]);
+      expect(describeRefusals(report.refusals).filter(r => !KNOWN_PEOPLE_REFUSALS.some(k => k.test(r)))).toEqual([]);
+      expect(report.unattributed).toEqual([]);
+      expect(report.allowed.length).toBeGreaterThan(5);
     });
   }
+
+  // A known gap kept visible: when it is fixed this test fails, and the entry goes.
+  test('known refusal still refused: --role given as an agent id is first looked up as a role name outside the governed path', async () => {
+    const refused = (await Promise.all(PEOPLE.map(judged))).flatMap(({ report }) => describeRefusals(report.refusals));
+    for (const known of KNOWN_PEOPLE_REFUSALS) expect([known.source, refused.some(r => known.test(r))]).toEqual([known.source, true]);
+  });
+});
+
+describe('the people\'s spec reads: GetParametersByPath is authorised against the path itself', () => {
+  const specs = `arn:aws:ssm:us-east-1:123456789012:parameter${SPEC_PARAMETER_PREFIX.replace(/\/+$/, '')}`;
+  const reader = () => synth.people.reader;
+  const decide = (action: string, resource: string) =>
+    simulate({ identityPolicies: reader().identityPolicies, principal: reader().principal, action, resource });
+
+  test('control: a reader may list the approved specs by their path, and read one under it', async () => {
+    expect(await decide('ssm:GetParametersByPath', specs)).toBe('Allowed');
+    expect(await decide('ssm:GetParameter', `${specs}/support-bot`)).toBe('Allowed');
+  });
+
+  test('attack: a reader may not list a wider path or another one, nor read a parameter outside the specs', async () => {
+    const parent = specs.slice(0, specs.lastIndexOf('/'));
+    expect(await decide('ssm:GetParametersByPath', parent)).toBe('ImplicitlyDenied');
+    expect(await decide('ssm:GetParametersByPath', 'arn:aws:ssm:us-east-1:123456789012:parameter/prod/secrets')).toBe('ImplicitlyDenied');
+    expect(await decide('ssm:GetParameter', `${specs}-shadow/x`)).toBe('ImplicitlyDenied');
+    expect(await decide('ssm:GetParameter', `${parent}/ledger-key`)).toBe('ImplicitlyDenied');
+  });
+});
+
+describe('attacks: the calls made, replayed by the wrong identity, are refused', () => {
+  test('no person\'s grant lets them write the ledger\'s records or STATE (the sweeper\'s transactions replayed by each)', async () => {
+    const writes = sweeperCalls().filter(c => c.action === 'TransactWriteItems');
+    expect(writes.length).toBeGreaterThan(5);
+    for (const person of PEOPLE) {
+      const report = await judgeCalls(writes, [personIdentity(person.identity, [SWEEPER_KEY.accessKeyId])], testClients(moto.endpoint).iam,
+        synth.resourcePolicies);
+      expect([person.identity, report.allowed]).toEqual([person.identity, []]);
+    }
+  });
+
+  test('only the sweeper signs: its kms:Sign calls replayed by each person are refused (key policy and grants alike)', async () => {
+    const signs = sweeperCalls().filter(c => c.service === 'kms' && c.action === 'Sign');
+    expect(signs.length).toBeGreaterThan(5);
+    for (const person of PEOPLE) {
+      const report = await judgeCalls(signs, [personIdentity(person.identity, [SWEEPER_KEY.accessKeyId])], testClients(moto.endpoint).iam,
+        synth.resourcePolicies);
+      expect([person.identity, report.allowed]).toEqual([person.identity, []]);
+    }
+  });
+
+  test('a person\'s seal written under another person\'s aws:userid is refused; under their own it is allowed (control)', async () => {
+    const iamClient = testClients(moto.endpoint).iam;
+    for (const [writer, other] of [['requester', 'approver'], ['approver', 'requester']]) {
+      const seals = calls.filter(c => c.accessKeyId === keys[writer].accessKeyId && c.action === 'PutItem'
+        && partitionOf(c) === sealPartition(userIds[writer]));
+      expect([writer, seals.length > 0]).toEqual([writer, true]);
+      const own = await judgeCalls(seals, [personIdentity(writer, [keys[writer].accessKeyId])], iamClient, synth.resourcePolicies);
+      expect(own.refusals).toEqual([]);
+      // The same Put sent by someone else: their aws:userid no longer names the partition.
+      const posing = { ...personIdentity(writer, [keys[writer].accessKeyId]), context: { 'aws:userid': userIds[other] } };
+      const forged = await judgeCalls(seals, [posing], iamClient, synth.resourcePolicies);
+      expect([writer, forged.allowed]).toEqual([writer, []]);
+    }
+  });
 });
 
 test('every call the people made maps to the IAM actions AWS authorises it as', async () => {
@@ -294,19 +446,33 @@ test('every call the people made maps to the IAM actions AWS authorises it as', 
   expect(new Set(people.map(c => c.during))).toEqual(new Set(PEOPLE.flatMap(p => p.commands)));
   const actions = new Set<string>();
   for (const c of people) for (const need of await requiredPermissions(c, iamClient)) actions.add(need.action);
-  for (const a of ['iam:PutRolePolicy', 'iam:AttachRolePolicy', 'iam:TagRole', 'dynamodb:PutItem', 'dynamodb:Query']) {
+  for (const a of [
+    'iam:PutRolePolicy', 'iam:AttachRolePolicy', 'iam:TagRole', 'dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:Query',
+    'kms:GetPublicKey',
+  ]) {
     expect([a, actions.has(a)]).toEqual([a, true]);
   }
 });
 
-test('every ledger write on the wire is a transaction whose every Put carries a condition (appends never overwrite)', () => {
+test('every ledger write on the wire carries a condition (appends never overwrite): the sweeper\'s are transactions, '
+  + 'a person\'s are single Puts of their own seals and their pointers', () => {
   const reads = ['Query', 'GetItem', 'BatchGetItem', 'DescribeTable', 'Scan'];
   const ddbWrites = calls.filter(c => c.service === 'dynamodb' && !reads.includes(c.action));
-  expect(new Set(ddbWrites.map(c => c.action))).toEqual(new Set(['TransactWriteItems']));
+  const bySweeper = ddbWrites.filter(c => c.accessKeyId === SWEEPER_KEY.accessKeyId);
+  const byPeople = ddbWrites.filter(c => c.accessKeyId !== SWEEPER_KEY.accessKeyId);
+  expect(new Set(bySweeper.map(c => c.action))).toEqual(new Set(['TransactWriteItems']));
   type Part = { Put?: { ConditionExpression?: string } };
-  const puts = ddbWrites.flatMap(c => (c.params.TransactItems as Part[]).filter(i => i.Put).map(i => i.Put!));
+  const puts = bySweeper.flatMap(c => (c.params.TransactItems as Part[]).filter(i => i.Put).map(i => i.Put!));
   expect(puts.length).toBeGreaterThan(20);
   expect(puts.filter(p => !p.ConditionExpression)).toEqual([]);
+  expect(new Set(byPeople.map(c => c.action))).toEqual(new Set(['PutItem']));
+  const own = (c: RecordedCall) => {
+    const who = PEOPLE.find(p => keys[p.identity].accessKeyId === c.accessKeyId)!.identity;
+    const pk = partitionOf(c) ?? '';
+    return pk === sealPartition(userIds[who]) || pk.startsWith(REQUEST_PARTITION_PREFIX) || pk.startsWith(RENEWAL_PARTITION_PREFIX);
+  };
+  expect(byPeople.filter(c => c.params.ConditionExpression !== 'attribute_not_exists(pk)' || !own(c)).map(c => partitionOf(c))).toEqual([]);
+  expect(byPeople.length).toBeGreaterThan(5);
 });
 
 test('every recorded call belongs to the sweeper or a person in the table (nothing made unjudged)', () => {

@@ -11,6 +11,7 @@
  * resource ARNs AWS authorises it as, and simulated.
  */
 import { GetRoleCommand, IAMClient, ListPolicyTagsCommand, ListRoleTagsCommand } from '@aws-sdk/client-iam';
+import { LEDGER_KEYS } from '../../lib/private/contract';
 import { FaultRequest, isWrite, startFaultProxy } from './fault-proxy';
 import { Decision, SIM_ACCOUNT, SIM_PARTITION, SIM_REGION, simulate } from './simulate';
 
@@ -74,6 +75,38 @@ const tableArn = (name: string) => (name.startsWith('arn:') ? name : regional('d
 /** SSM parameter ARNs drop the name's leading slash: parameter/permission-decay/agents/x. */
 const parameterArn = (name: string) => regional('ssm', `parameter/${name.replace(/^\/+/, '').replace(/\/+$/, '')}`);
 
+/**
+ * A KMS key as AWS authorises it: by the key's ARN. An alias is authorised
+ * against the key it points to, which the request does not name, so it has no mapping here.
+ */
+function kmsKeyArn(keyId: string): string {
+  if (keyId.startsWith('alias/') || keyId.includes(':alias/')) {
+    throw new Error(`KMS KeyId ${keyId} is an alias: map it to its key to judge the call`);
+  }
+  return keyId.startsWith('arn:') ? keyId : regional('kms', `key/${keyId}`);
+}
+
+type AttributeValues = Record<string, { S?: string } | undefined>;
+
+/**
+ * dynamodb:LeadingKeys as AWS sets it for an item-level request: the partition key
+ * value of the item (or key) it names, here from the wire's attribute-value form.
+ */
+function leadingKeys(item: unknown): Pick<RequiredPermission, 'context'> {
+  const value = (item as AttributeValues | undefined)?.[LEDGER_KEYS.partitionKey]?.S;
+  return value === undefined ? {} : { context: { 'dynamodb:LeadingKeys': [value] } };
+}
+
+/** The partition a Query reads: the value its key condition sets the partition key equal to. */
+function queryPartition(p: Record<string, unknown>): Pick<RequiredPermission, 'context'> {
+  const names = (p.ExpressionAttributeNames ?? {}) as Record<string, string>;
+  const values = (p.ExpressionAttributeValues ?? {}) as AttributeValues;
+  for (const m of String(p.KeyConditionExpression ?? '').matchAll(/([#\w]+)\s*=\s*(:\w+)/g)) {
+    if ((names[m[1]] ?? m[1]) === LEDGER_KEYS.partitionKey) return leadingKeys({ [LEDGER_KEYS.partitionKey]: values[m[2]] });
+  }
+  return {};
+}
+
 /** Query-protocol lists (`Tags.member.1.Key`, `TagKeys.member.2`) as arrays. */
 function memberList(params: Record<string, unknown>, prefix: string, field?: string): string[] {
   const out: string[] = [];
@@ -135,11 +168,16 @@ export async function requiredPermissions(call: RecordedCall, iam: IAMClient): P
     }
     case 'iam:UntagRole':
       return [await role(op, { context: { 'aws:TagKeys': memberList(p, 'TagKeys') } })];
-    case 'dynamodb:GetItem': case 'dynamodb:PutItem': case 'dynamodb:DeleteItem': case 'dynamodb:UpdateItem':
+    case 'dynamodb:GetItem': case 'dynamodb:DeleteItem': case 'dynamodb:UpdateItem':
+      return [{ action: op, resource: tableArn(String(p.TableName)), ...leadingKeys(p.Key) }];
+    case 'dynamodb:PutItem':
+      return [{ action: op, resource: tableArn(String(p.TableName)), ...leadingKeys(p.Item) }];
     case 'dynamodb:DescribeTable': case 'dynamodb:CreateTable': case 'dynamodb:Scan':
       return [{ action: op, resource: tableArn(String(p.TableName)) }];
-    case 'dynamodb:Query':
-      return [{ action: op, resource: tableArn(String(p.TableName)) + (p.IndexName ? `/index/${String(p.IndexName)}` : '') }];
+    case 'dynamodb:Query': {
+      const resource = tableArn(String(p.TableName)) + (p.IndexName ? `/index/${String(p.IndexName)}` : '');
+      return [{ action: op, resource, ...queryPartition(p) }];
+    }
     case 'dynamodb:BatchGetItem':
       return Object.keys(p.RequestItems as object).map(t => ({ action: op, resource: tableArn(t) }));
     case 'dynamodb:TransactWriteItems': {
@@ -147,9 +185,10 @@ export async function requiredPermissions(call: RecordedCall, iam: IAMClient): P
       const parts: Record<string, string> = {
         Put: 'PutItem', Update: 'UpdateItem', Delete: 'DeleteItem', ConditionCheck: 'ConditionCheckItem',
       };
-      return (p.TransactItems as Record<string, { TableName: string }>[]).flatMap(item => Object.entries(item).map(([kind, body]) => {
+      type Part = { TableName: string; Item?: unknown; Key?: unknown };
+      return (p.TransactItems as Record<string, Part>[]).flatMap(item => Object.entries(item).map(([kind, body]) => {
         if (!parts[kind]) throw new Error(`TransactWriteItems part ${kind} has no mapping`);
-        return { action: `dynamodb:${parts[kind]}`, resource: tableArn(body.TableName) };
+        return { action: `dynamodb:${parts[kind]}`, resource: tableArn(body.TableName), ...leadingKeys(body.Item ?? body.Key) };
       }));
     }
     case 'dynamodb:TransactGetItems':
@@ -167,6 +206,12 @@ export async function requiredPermissions(call: RecordedCall, iam: IAMClient): P
       }));
     case 'sns:Publish':
       return [{ action: op, resource: String(p.TopicArn) }];
+    case 'kms:Sign': case 'kms:Verify': {
+      const context = { 'kms:SigningAlgorithm': String(p.SigningAlgorithm), 'kms:MessageType': String(p.MessageType ?? 'RAW') };
+      return [{ action: op, resource: kmsKeyArn(String(p.KeyId)), context }];
+    }
+    case 'kms:GetPublicKey': case 'kms:DescribeKey':
+      return [{ action: op, resource: kmsKeyArn(String(p.KeyId)) }];
     default:
       throw new Error(`no IAM mapping for ${op}: add it to requiredPermissions so the call is judged`);
   }
@@ -180,6 +225,8 @@ export interface CoveredIdentity {
   /** ARN the simulator uses as the principal. */
   readonly principal: string;
   readonly accessKeyIds: readonly string[];
+  /** Request context every call of this identity carries, e.g. aws:userid (which `${aws:userid}` in a policy reads). */
+  readonly context?: Record<string, string | string[]>;
 }
 
 /** One refusal, in words a reader can act on. */
@@ -200,9 +247,15 @@ export interface CoverageReport {
   readonly unattributed: RecordedCall[];
 }
 
-/** Judges every recorded call against the policies of the identity that signed it. */
+/**
+ * Judges every recorded call against the policies of the identity that signed
+ * it, and the resource's own policy where `resourcePolicies` (ARN -> policy
+ * document, e.g. a KMS key's key policy) has one. The principal's ARN is in
+ * every request's context as aws:PrincipalArn, as AWS sets it.
+ */
 export async function judgeCalls(
   calls: readonly RecordedCall[], identities: readonly CoveredIdentity[], iam: IAMClient,
+  resourcePolicies: Readonly<Record<string, object>> = {},
 ): Promise<CoverageReport> {
   const refusals: Refusal[] = [];
   const allowed = new Set<string>();
@@ -212,12 +265,13 @@ export async function judgeCalls(
     const who = identities.find(i => i.accessKeyIds.includes(call.accessKeyId));
     if (!who) { unattributed.push(call); continue; }
     for (const need of await requiredPermissions(call, iam)) {
-      const key = JSON.stringify([who.name, need]);
+      const key = JSON.stringify([who.name, who.context, need]);
       let decision = seen.get(key);
       if (!decision) {
         decision = await simulate({
           identityPolicies: who.identityPolicies, boundaryPolicies: who.boundaryPolicies, principal: who.principal,
-          action: need.action, resource: need.resource, context: need.context, resourceTags: need.resourceTags,
+          action: need.action, resource: need.resource, resourceTags: need.resourceTags, resourcePolicy: resourcePolicies[need.resource],
+          context: { 'aws:PrincipalArn': who.principal, ...who.context, ...need.context },
         });
         seen.set(key, decision);
       }

@@ -29,6 +29,12 @@ export interface SimulateInput {
   readonly context?: Record<string, string | string[]>;
   /** Tags of the resource, made available as aws:ResourceTag/<key>. */
   readonly resourceTags?: Record<string, string>;
+  /**
+   * The resource's own policy (a KMS key policy, a bucket policy), when it has one. A KMS key needs it:
+   * an identity policy alone never reaches a key whose key policy does not trust the account.
+   * @default none
+   */
+  readonly resourcePolicy?: object;
   /** Default: a role in SIM_ACCOUNT. */
   readonly principal?: string;
   /** Default: SIM_ACCOUNT. */
@@ -48,6 +54,7 @@ export async function simulate(input: SimulateInput): Promise<Decision> {
     },
     identityPolicies: input.identityPolicies.map((policy, i) => ({ name: `identity-${i}`, policy })),
     permissionBoundaryPolicies: input.boundaryPolicies?.map((policy, i) => ({ name: `boundary-${i}`, policy })),
+    ...(input.resourcePolicy ? { resourcePolicy: input.resourcePolicy } : {}),
     serviceControlPolicies: [],
     resourceControlPolicies: [],
   }, {});

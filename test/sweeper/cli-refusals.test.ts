@@ -1,14 +1,23 @@
 /**
  * The CLI's refusals: each bad request exits 2 with the error code and a
  * message naming what to fix (the codes are the CLI's documented contract), and
- * changes nothing: no policy, no tag, no ledger record.
+ * changes nothing: no policy, no tag, no item in the ledger table (records,
+ * sealed intents and their pointers alike).
+ *
+ * request, renew and restore take no --now and no identity flag: they act at
+ * the real clock, which atInstant moves in this process, as the caller STS
+ * names (an IAM user's access key).
  */
 import { ListRolePoliciesCommand, ListRoleTagsCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import { main } from '../../lib/cli/main';
 import { readRecords } from '../../lib/sweeper/ledger';
+import { readRenewals } from '../../lib/sweeper/renewal';
+import { renewalPartition, sealPartition } from '../../lib/private/contract';
+import { atInstant } from '../support/clock';
 import { createGovernedRole, createIdentity, Credentials, doc, memoryIo, testClients, TEST_LEDGER_TABLE, useEmulatorWithLedger } from '../support/governed-fixtures';
 import { Moto } from '../support/moto';
 
@@ -18,9 +27,11 @@ useEmulatorWithLedger((m, c) => { moto = m; clients = c; });
 
 const NOW = '2030-01-10T00:00:00Z';
 
-async function cli(args: string[], credentials?: Credentials) {
+/** Runs the CLI in this process; `at` moves the clock for commands that take no --now. */
+async function cli(args: string[], credentials?: Credentials, at?: string) {
   const io = memoryIo(moto.endpoint, credentials);
-  const code = await main([...args, '--json'], io);
+  const run = () => main([...args, '--json'], io);
+  const code = at ? await atInstant(at, run) : await run();
   const out = io.out();
   let error: { code?: string; message?: string } = {};
   try { error = JSON.parse(out).error ?? {}; } catch { /* not JSON: no error object */ }
@@ -32,7 +43,19 @@ async function roleState(roleName: string) {
   const inline = (await clients.iam.send(new ListRolePoliciesCommand({ RoleName: roleName }))).PolicyNames ?? [];
   const tags = ((await clients.iam.send(new ListRoleTagsCommand({ RoleName: roleName }))).Tags ?? []).map(t => `${t.Key}=${t.Value}`).sort();
   const records = (await readRecords(clients.ddb, TEST_LEDGER_TABLE, roleName)).map(r => `${r.decision}:${r.grant ?? ''}`);
-  return { inline, tags, records };
+  return { inline, tags, records, items: await ledgerItems() };
+}
+
+/** Every item's keys in the ledger table: people write seals and pointers there, not only records. */
+async function ledgerItems(): Promise<string[]> {
+  const keys: string[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await clients.ddb.send(new ScanCommand({ TableName: TEST_LEDGER_TABLE, ExclusiveStartKey: start, ConsistentRead: true }));
+    for (const item of page.Items ?? []) keys.push(`${String(item.pk)} ${String(item.sk)}`);
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return keys.sort();
 }
 
 function policyFile(content: string): string {
@@ -43,7 +66,7 @@ function policyFile(content: string): string {
 }
 
 const request = (extra: string[], until = '2030-01-12T00:00:00Z') => [
-  'request', '--role', 'r1', '--grant', 'upload', '--until', until, '--ticket', 'T-1', '--reason', 'test', '--now', NOW, ...extra,
+  'request', '--role', 'r1', '--grant', 'upload', '--until', until, '--ticket', 'T-1', '--reason', 'test', ...extra,
 ];
 
 describe('request refuses and changes nothing', () => {
@@ -66,7 +89,7 @@ describe('request refuses and changes nothing', () => {
     const r = await createGovernedRole(clients, { agentId: 'r1', baseline: [{ name: 'base' }], maxGrantDurationSeconds: 3 * 86400 });
     const before = await roleState(r.roleName);
     const bob = await createIdentity(clients.iam, 'bob');
-    const got = await cli(args(), bob.credentials);
+    const got = await cli(args(), bob.credentials, NOW);
     expect(got.code).toBe(2);
     expect(got.error.code).toBe(code);
     expect(got.err).toMatch(message);
@@ -76,32 +99,45 @@ describe('request refuses and changes nothing', () => {
   test('control: the same request within the maximum duration is done', async () => {
     const r = await createGovernedRole(clients, { agentId: 'r1', baseline: [{ name: 'base' }], maxGrantDurationSeconds: 3 * 86400 });
     const bob = await createIdentity(clients.iam, 'bob');
-    const got = await cli(request(['--policy-file', goodFile()]), bob.credentials);
+    const got = await cli(request(['--policy-file', goodFile()]), bob.credentials, NOW);
     expect(got.err).toBe('');
     expect(got.code).toBe(0);
-    expect((await roleState(r.roleName)).inline.sort()).toEqual(['base', 'upload']);
+    const after = await roleState(r.roleName);
+    expect(after.inline.sort()).toEqual(['base', 'upload']);
+    // The request is sealed under bob's own aws:userid (so the refusals above, which left no item, wrote no seal either).
+    const requesterUserId = JSON.parse(got.out).requesterUserId as string;
+    expect(after.items.filter(k => k.startsWith(`${sealPartition(requesterUserId)} `))).toHaveLength(1);
   });
 });
 
 describe('renew and restore refuse and change nothing', () => {
   test('a renewal beyond maxRenewals is TOO_MANY_RENEWALS; the one allowed renewal stands', async () => {
-    const r = await createGovernedRole(clients, { agentId: 'r2', maxRenewals: 1, grants: [{ name: 'g1', expiresAt: '2030-01-11T00:00:00Z', requestedBy: 'bob' }] });
+    // A CDK grant (in the approved spec): renewing it needs no sealed request of it.
+    const r = await createGovernedRole(clients, {
+      agentId: 'r2', maxRenewals: 1, grants: [{ name: 'g1', expiresAt: '2030-01-11T00:00:00Z', requestedBy: 'bob', inSpec: true }],
+    });
     const alice = await createIdentity(clients.iam, 'alice');
-    const renew = (until: string) => cli(['renew', '--role', 'r2', '--grant', 'g1', '--until', until, '--ticket', 'T-2', '--now', NOW], alice.credentials);
-    expect((await renew('2030-01-12T00:00:00Z')).code).toBe(0);
+    const renew = (until: string) =>
+      cli(['renew', '--role', 'r2', '--grant', 'g1', '--until', until, '--ticket', 'T-2'], alice.credentials, NOW);
+    const first = await renew('2030-01-12T00:00:00Z');
+    expect(first.err).toBe('');
+    expect(first.code).toBe(0);
     const before = await roleState(r.roleName);
     const second = await renew('2030-01-13T00:00:00Z');
     expect(second.code).toBe(2);
     expect(second.error.code).toBe('TOO_MANY_RENEWALS');
     expect(second.err).toMatch(/renewed 1 times; the spec allows 1/);
     expect(await roleState(r.roleName)).toEqual(before);
-    expect(before.records).toEqual(['renewal-recorded:g1']);
+    // The one allowed renewal stands: bound to alice's seal, until the instant she gave.
+    const key = renewalPartition(r.roleName, 'g1');
+    const renewals = (await readRenewals(clients.ddb, TEST_LEDGER_TABLE, [key])).get(key) ?? [];
+    expect(renewals.map(x => [x.until, x.approvedBy])).toEqual([['2030-01-12T00:00:00Z', alice.arn]]);
   });
 
   test('restore of a grant the ledger never revoked is NOTHING_TO_RESTORE', async () => {
     const r = await createGovernedRole(clients, { agentId: 'r3', grants: [{ name: 'g1', expiresAt: '2030-01-20T00:00:00Z' }] });
     const before = await roleState(r.roleName);
-    const got = await cli(['restore', '--role', 'r3', '--grant', 'g1', '--now', NOW]);
+    const got = await cli(['restore', '--role', 'r3', '--grant', 'g1'], undefined, NOW);
     expect(got.code).toBe(2);
     expect(got.error.code).toBe('NOTHING_TO_RESTORE');
     expect(got.err).toMatch(/no revocation of g1/);
@@ -114,7 +150,7 @@ describe('renew and restore refuse and change nothing', () => {
     await clients.iam.send(new PutRolePolicyCommand({ RoleName: r.roleName, PolicyName: 'g1', PolicyDocument: JSON.stringify(doc('s3:GetObject')) }));
     const before = await roleState(r.roleName);
     expect(before.records).toEqual(['revoked:g1']);
-    const got = await cli(['restore', '--role', 'r4', '--grant', 'g1', '--now', NOW]);
+    const got = await cli(['restore', '--role', 'r4', '--grant', 'g1'], undefined, NOW);
     expect(got.code).toBe(2);
     expect(got.error.code).toBe('ALREADY_PRESENT');
     expect(got.err).toMatch(/already on agent-r4; use renew/);
@@ -131,6 +167,8 @@ describe('flags', () => {
     ['a flag without its value', ['history', '--role'], /--role needs a value/],
     ['a command that does not exist', ['frobnicate'], /unknown command "frobnicate"/],
     ['a --now that is no instant', ['sweep', '--now', 'yesterday'], /--now/],
+    ['a --now on a command that changes access (it acts at the real clock)', ['restore', '--role', 'r5', '--grant', 'g1', '--now', NOW],
+      /restore does not take --now/],
   ])('%s exits 2 and says so', async (_title, args, message) => {
     const r = await createGovernedRole(clients, { agentId: 'r5', grants: [{ name: 'g1', expiresAt: '2030-01-09T00:00:00Z' }] });
     const before = await roleState(r.roleName);
