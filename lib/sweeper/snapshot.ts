@@ -200,17 +200,22 @@ export async function readRole(iam: IAMClient, roleName: string): Promise<Govern
 
 /** Finds a governed role by name, or by agent id (the governance:agent tag of a role under the governed path). */
 export async function resolveRoleName(iam: IAMClient, roleOrAgent: string): Promise<string | undefined> {
-  if (await readRole(iam, roleOrAgent)) return roleOrAgent;
+  // Only governed roles are listed (by their path): a GetRole on the bare name would ask for a role outside the
+  // path, which the people's grants (rightly) cannot read, and AWS answers AccessDenied rather than NoSuchEntity.
+  const byTag: string[] = [];
   let marker: string | undefined;
   do {
     const page = await iam.send(new ListRolesCommand({ Marker: marker, PathPrefix: GOVERNED_ROLE_PATH }));
     for (const r of page.Roles ?? []) {
-      if (!r.RoleName) continue;
-      const tags = (await iam.send(new ListRoleTagsCommand({ RoleName: r.RoleName }))).Tags;
-      const m = tagMap(tags);
-      if (isGovernedPath(r.Path) && m[TAG_AGENT] === roleOrAgent) return r.RoleName;
+      if (!r.RoleName || !isGovernedPath(r.Path)) continue;
+      if (r.RoleName === roleOrAgent) return r.RoleName;
+      byTag.push(r.RoleName);
     }
     marker = page.IsTruncated ? page.Marker : undefined;
   } while (marker);
+  for (const roleName of byTag) {
+    const tags = tagMap((await iam.send(new ListRoleTagsCommand({ RoleName: roleName }))).Tags);
+    if (tags[TAG_AGENT] === roleOrAgent) return roleName;
+  }
   return undefined;
 }

@@ -346,19 +346,6 @@ describe('the sweeper role allows every call the sweeper makes', () => {
   });
 });
 
-/**
- * Refusals of people's calls the suite knows about and the library has not
- * fixed yet. `--role` names a role or an agent id, and the CLI first tries it
- * as a role name (GetRole). For an agent id no such role exists, and AWS
- * authorises the GetRole against role/<agent id>, outside the governed path
- * the grants allow, so it answers AccessDenied rather than NoSuchEntity: on
- * AWS, readRole rethrows it and the command fails before its ListRoles lookup
- * by agent tag. (`--role agent-p-request`, the role's name, is allowed.)
- */
-const KNOWN_PEOPLE_REFUSALS: RegExp[] = [
-  new RegExp('^(requester|approver|reader) \\(during (request|restore|renew|history)\\): '
-    + 'iam:GetRole on arn:aws:iam::123456789012:role/p-[a-z]+ is ImplicitlyDenied$'),
-];
 
 describe('each person\'s grant allows the CLI calls they make', () => {
   const judged = async (person: (typeof PEOPLE)[number]) => {
@@ -370,16 +357,20 @@ describe('each person\'s grant allows the CLI calls they make', () => {
     test(`${person.identity} (${person.commands.join(', ')}) through PermissionSweeper.${person.grant}`, async () => {
       const { mine, report } = await judged(person);
       expect(new Set(mine.map(c => c.during))).toEqual(new Set(person.commands));
-      expect(describeRefusals(report.refusals).filter(r => !KNOWN_PEOPLE_REFUSALS.some(k => k.test(r)))).toEqual([]);
+      expect(describeRefusals(report.refusals)).toEqual([]);
       expect(report.unattributed).toEqual([]);
       expect(report.allowed.length).toBeGreaterThan(5);
     });
   }
 
-  // A known gap kept visible: when it is fixed this test fails, and the entry goes.
-  test('known refusal still refused: --role given as an agent id is first looked up as a role name outside the governed path', async () => {
-    const refused = (await Promise.all(PEOPLE.map(judged))).flatMap(({ report }) => describeRefusals(report.refusals));
-    for (const known of KNOWN_PEOPLE_REFUSALS) expect([known.source, refused.some(r => known.test(r))]).toEqual([known.source, true]);
+  // `--role` given as an agent id is resolved among the roles under the governed path; no person reads a role outside it.
+  test('--role given as an agent id is resolved without reading any role outside the governed path', async () => {
+    const iam = testClients(moto.endpoint).iam;
+    const people = calls.filter(c => c.service === 'iam' && PEOPLE.some(p => c.accessKeyId === keys[p.identity].accessKeyId));
+    const roleReads = (await Promise.all(people.map(c => requiredPermissions(c, iam))))
+      .flat().map(r => r.resource).filter(arn => arn.includes(':role/'));
+    expect(roleReads.length).toBeGreaterThan(0);
+    expect(roleReads.filter(arn => !arn.includes(':role/permission-decay/agents/'))).toEqual([]);
   });
 });
 
