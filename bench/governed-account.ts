@@ -14,9 +14,10 @@ import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb
 import {
   AgentSpec, BASELINE_POLICY_NAME, formatExpiry, formatGrantTag, GENESIS_HASH, GrantMemory, grantDocumentWithExpiry, grantTagKey,
   LedgerRecord, LedgerRoleState, MANAGED_BY_VALUE, PolicyDocumentJson, recordSortKey, renewalPartition, RenewalRecord, rolePartition,
-  GOVERNED_ROLE_PATH, SPEC_VERSION, specParameterName, STATE_PARTITION, TAG_AGENT, TAG_MANAGED_BY, TAG_OWNER,
+  GOVERNED_ROLE_PATH, sealPartition, sealSortKey, SPEC_VERSION, specParameterName, STATE_PARTITION, TAG_AGENT, TAG_MANAGED_BY, TAG_OWNER,
 } from '../lib/private/contract';
 import { createLedgerTable, hashRecord } from '../lib/sweeper/ledger';
+import { renewalIntent } from '../lib/sweeper/renewal';
 import { mapWithConcurrency } from './bounded-concurrency';
 
 export interface AccountShape {
@@ -32,6 +33,9 @@ const HOUR = 3600 * 1000;
 const DAY = 24 * HOUR;
 export const BENCH_REQUESTER = 'alice';
 export const BENCH_APPROVER_ARN = 'arn:aws:iam::123456789012:user/bob';
+/** bob's aws:userid and account, as STS would report them: his renewals are sealed under SEAL#<userid>, as `renew` seals them. */
+export const BENCH_APPROVER_USER_ID = 'AIDABENCHAPPROVERBOB1';
+const BENCH_ACCOUNT = '123456789012';
 
 /** One grant of the fixture. */
 export interface FixtureGrant {
@@ -99,6 +103,8 @@ export function fixtureRole(shape: AccountShape, i: number): FixtureRole {
     ticket: `RENEW-${id}`,
     requestedBy: BENCH_REQUESTER,
     approvedBy: BENCH_APPROVER_ARN,
+    approverUserId: BENCH_APPROVER_USER_ID,
+    approverAccount: BENCH_ACCOUNT,
     createdAt: formatExpiry(new Date(nowMs - HOUR)),
   } : undefined;
   return {
@@ -252,7 +258,11 @@ export async function seedGovernedAccount(
     const { records, state } = ledgerItemsOf(role, seenAt);
     if (options.withRecords) items.push(...records as unknown as Record<string, unknown>[]);
     items.push(state as unknown as Record<string, unknown>);
-    if (role.renewal) items.push(role.renewal as unknown as Record<string, unknown>);
+    if (role.renewal) {
+      // The pointer, and the seal under the approver's own partition that makes it count (a bare pointer could be forged).
+      const intent = renewalIntent(role.renewal);
+      items.push(role.renewal as unknown as Record<string, unknown>, { ...intent, pk: sealPartition(intent.userId), sk: sealSortKey(intent) });
+    }
   }
   const batches: Record<string, unknown>[][] = [];
   for (let i = 0; i < items.length; i += 25) batches.push(items.slice(i, i + 25));

@@ -60,11 +60,8 @@ async function seedBulk(clients: ReturnType<typeof testClients>) {
     { table: 'permission-decay-ledger-fixture', rolesPerStack: 25 });
 }
 
-// Known defect of bench/governed-account.ts, kept visible: it writes each renewal as a bare RENEWAL# pointer, with
-// no approverUserId and no seal under SEAL#<userid>, so the sweeper ignores it (a pointer without its seal could be
-// forged) and revokes the grant the fixture counts as renewed; `npm run bench` reports the same mismatch. When the
-// fixture seals its renewals as `renew` does, this passes: flip it.
-test.failing('the bulk fixture holds the mix it claims: its renewal is sealed, so a sweep renews it', async () => {
+// The fixture seals its renewal as `renew` does (pointer plus seal under the approver's userid), so it counts.
+test('the bulk fixture holds the mix it claims: its renewal is sealed, so a sweep renews it', async () => {
   await moto.reset();
   const clients = testClients(moto.endpoint);
   const account = await seedBulk(clients);
