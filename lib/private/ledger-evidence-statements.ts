@@ -6,6 +6,7 @@
  */
 import { Stack, Token, Validations, aws_iam as iam } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
+import { governedRolesArn } from './governed-roles';
 import { GOVERNED_ROLE_PATH, LEDGER_SIGNING_ALGORITHM, TAG_LEDGER_HEAD } from './contract';
 
 export const LEDGER_EVIDENCE_SID = {
@@ -13,10 +14,6 @@ export const LEDGER_EVIDENCE_SID = {
   anchorLedgerHead: 'AnchorLedgerHeadOnGovernedRoles',
 } as const;
 
-/** ARN pattern of every governed role: anchored on the IAM path, which cannot change after a role is created. */
-export function governedRolesArn(stack: Stack): string {
-  return stack.formatArn({ service: 'iam', region: '', resource: 'role', resourceName: `${GOVERNED_ROLE_PATH.replace(/^\//, '')}*` });
-}
 
 export function ledgerEvidenceStatements(scope: { readonly stack: Stack; readonly signingKeyArn: string }): iam.PolicyStatement[] {
   return [

@@ -6,8 +6,9 @@
  * in one place.
  */
 import { Stack, aws_iam as iam } from 'aws-cdk-lib';
+import { governedRolesArn } from './governed-roles';
 import {
-  GOVERNED_ROLE_PATH, MANAGED_BY_VALUE, SPEC_PARAMETER_PREFIX, TAG_AGENT, TAG_GRANT_PREFIX, TAG_MANAGED_BY, TAG_OWNER,
+  MANAGED_BY_VALUE, SPEC_PARAMETER_PREFIX, TAG_AGENT, TAG_GRANT_PREFIX, TAG_MANAGED_BY, TAG_OWNER,
 } from './contract';
 
 /** What the statements are scoped to. */
@@ -65,9 +66,7 @@ export function sweeperRoleStatements(scope: SweeperRoleScope): iam.PolicyStatem
   const { stack } = scope;
   // Every role write is scoped by ARN to the governed path, which is fixed when a role is created: a tag that
   // anyone allowed to tag a role can add (or remove) neither brings a role into reach nor takes one out.
-  const governedRoles = stack.formatArn({
-    service: 'iam', region: '', resource: 'role', resourceName: `${GOVERNED_ROLE_PATH.replace(/^\/+/, '')}*`,
-  });
+  const governedRoles = governedRolesArn(stack);
   const specPath = SPEC_PARAMETER_PREFIX.replace(/^\/+|\/+$/g, '');
   const ledger = [scope.ledgerTableArn, `${scope.ledgerTableArn}/*`];
 
