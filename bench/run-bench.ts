@@ -137,7 +137,10 @@ interface ScaleResult {
 }
 
 interface WriteCheck {
-  /** IAM writes the changes need: revoke = delete + untag, renew = put + tag, drift = tag. */
+  /**
+   * IAM writes the changes need: revoke = delete + untag, renew = put + tag, drift = put (the date condition of
+   * its drift expiry, so IAM ends it even if no sweep runs again; the fixture's drift is inline) + tag.
+   */
   readonly iamExpected: number;
   readonly iamCounted: number;
   /** One ledger transaction per record, one event per record, one notification per step that notifies. */
@@ -152,7 +155,7 @@ interface WriteCheck {
 }
 
 function writeCheck(expected: ReturnType<typeof expectedChanges>, run: SweepRunOutput, calls: CallFigures): WriteCheck {
-  const iamExpected = 2 * expected.revoked + 2 * expected.renewed + expected.drift;
+  const iamExpected = 2 * expected.revoked + 2 * expected.renewed + 2 * expected.drift;
   const records = expected.revoked + expected.renewed + expected.drift;
   const c = (k: string) => calls.byCommand[k] ?? 0;
   const d = run.plan.byDecision;
