@@ -176,12 +176,18 @@ describe('signed and anchored: what a rewrite with recomputed hashes cannot hide
 });
 
 describe('the CLI sweep signs like the Lambda', () => {
-  test('records appended by `permission-decay sweep --signing-key K` carry signatures that verify', async () => {
+  /** A fresh ledger, a signing key and a role whose grant has expired by the sweeps below. */
+  async function keyAndRole() {
     await moto.reset();
     const clients = testClients(moto.endpoint);
     await createTestLedger(clients);
     const keyId = (await clients.kms.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }))).KeyMetadata!.Arn!;
     await createGovernedRole(clients, { agentId: 't1', grants: [{ name: 'a', expiresAt: '2030-01-09T00:00:00Z' }] });
+    return { clients, keyId };
+  }
+
+  test('records appended by `permission-decay sweep --signing-key K` carry signatures that verify', async () => {
+    const { clients, keyId } = await keyAndRole();
     const sweepIo = memoryIo(moto.endpoint);
     expect(await main(['sweep', '--signing-key', keyId, '--now', '2030-01-10T00:00:00Z'], sweepIo)).toBe(0);
     const recs = await readRecords(clients.ddb, TEST_LEDGER_TABLE, ROLE);
@@ -193,11 +199,7 @@ describe('the CLI sweep signs like the Lambda', () => {
   });
 
   test('control: the same sweep without a key appends unsigned records, which --verify with the key names', async () => {
-    await moto.reset();
-    const clients = testClients(moto.endpoint);
-    await createTestLedger(clients);
-    const keyId = (await clients.kms.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }))).KeyMetadata!.Arn!;
-    await createGovernedRole(clients, { agentId: 't1', grants: [{ name: 'a', expiresAt: '2030-01-09T00:00:00Z' }] });
+    const { keyId } = await keyAndRole();
     expect(await main(['sweep', '--now', '2030-01-10T00:00:00Z'], memoryIo(moto.endpoint))).toBe(0);
     const io = memoryIo(moto.endpoint);
     expect(await main(['history', '--role', ROLE, '--verify', '--signing-key', keyId, '--json'], io)).toBe(1);
