@@ -14,7 +14,8 @@ import {
 } from '../../lib/private/contract';
 import { AwsClients, createClients } from '../../lib/sweeper/aws-clients';
 import { createLedgerTable } from '../../lib/sweeper/ledger';
-import { CliIo } from '../../lib/cli/main';
+import { CliIo, main } from '../../lib/cli/main';
+import { atInstant } from './clock';
 import { clientConfig, Moto, startMoto } from './moto';
 
 export type Credentials = { accessKeyId: string; secretAccessKey: string };
@@ -138,6 +139,16 @@ export async function createTestLedger(clients: AwsClients, table = TEST_LEDGER_
 }
 
 /** An in-memory CLI io bound to the emulator. */
+/**
+ * Runs the CLI in this process as `credentials` against the emulator at `endpoint`; `at` moves the process's clock
+ * for the call (request, renew and restore take no --now: they act at the caller's real time).
+ */
+export async function runCli(endpoint: string, args: string[], credentials?: Credentials, at?: string) {
+  const io = memoryIo(endpoint, credentials);
+  const code = at ? await atInstant(at, () => main(args, io)) : await main(args, io);
+  return { code, out: io.out(), err: io.err() };
+}
+
 export function memoryIo(endpoint: string, credentials?: Credentials, env: NodeJS.ProcessEnv = {}): CliIo & { out: () => string; err: () => string } {
   let out = '';
   let err = '';

@@ -18,7 +18,7 @@ import { readRecords } from '../../lib/sweeper/ledger';
 import { readRenewals } from '../../lib/sweeper/renewal';
 import { renewalPartition, sealPartition } from '../../lib/private/contract';
 import { atInstant } from '../support/clock';
-import { createGovernedRole, createIdentity, Credentials, doc, memoryIo, testClients, TEST_LEDGER_TABLE, useEmulatorWithLedger } from '../support/governed-fixtures';
+import { createGovernedRole, createIdentity, Credentials, doc, memoryIo, runCli, TEST_LEDGER_TABLE, testClients, useEmulatorWithLedger } from '../support/governed-fixtures';
 import { Moto } from '../support/moto';
 
 let moto: Moto;
@@ -29,13 +29,10 @@ const NOW = '2030-01-10T00:00:00Z';
 
 /** Runs the CLI in this process; `at` moves the clock for commands that take no --now. */
 async function cli(args: string[], credentials?: Credentials, at?: string) {
-  const io = memoryIo(moto.endpoint, credentials);
-  const run = () => main([...args, '--json'], io);
-  const code = at ? await atInstant(at, run) : await run();
-  const out = io.out();
+  const run = await runCli(moto.endpoint, [...args, '--json'], credentials, at);
   let error: { code?: string; message?: string } = {};
-  try { error = JSON.parse(out).error ?? {}; } catch { /* not JSON: no error object */ }
-  return { code, out, err: io.err(), error };
+  try { error = JSON.parse(run.out).error ?? {}; } catch { /* not JSON: no error object */ }
+  return { ...run, error };
 }
 
 /** Everything a refused command must leave as it was. */

@@ -12,22 +12,16 @@ import * as path from 'path';
 import { GetRoleCommand, GetRolePolicyCommand, ListRolePoliciesCommand, ListRoleTagsCommand } from '@aws-sdk/client-iam';
 import { delegationGrantName, grantTagKey, parseGrantTag, PolicyDocumentJson } from '../../lib/private/contract';
 import { continueHopConditions, DELEGATION_ACTIONS, startHopConditions } from '../../lib/private/delegation';
-import { main } from '../../lib/cli/main';
 import { readRecords } from '../../lib/sweeper/ledger';
-import { createGovernedRole, createIdentity, Credentials, memoryIo, testClients, TEST_LEDGER_TABLE, useEmulatorWithLedger } from '../support/governed-fixtures';
-import { atInstant } from '../support/clock';
+import { createGovernedRole, createIdentity, Credentials, runCli, TEST_LEDGER_TABLE, testClients, useEmulatorWithLedger } from '../support/governed-fixtures';
 import { Moto } from '../support/moto';
 
 let moto: Moto;
 let clients: ReturnType<typeof testClients>;
 useEmulatorWithLedger((m, c) => { moto = m; clients = c; });
 
-/** The CLI in process; `at` moves its clock (renew and restore take no --now: they act at the caller's real time). */
-async function cli(args: string[], credentials?: Credentials, at?: string) {
-  const io = memoryIo(moto.endpoint, credentials);
-  const code = at ? await atInstant(at, () => main(args, io)) : await main(args, io);
-  return { code, out: io.out(), err: io.err() };
-}
+/** The CLI in process as `credentials`; `at` moves its clock (request, renew and restore have no --now). */
+const cli = (args: string[], credentials?: Credentials, at?: string) => runCli(moto.endpoint, args, credentials, at);
 async function sweepAt(now: string): Promise<string[]> {
   const r = await cli(['sweep', '--json', '--now', now]);
   expect(r.err).toBe('');

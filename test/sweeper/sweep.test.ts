@@ -11,8 +11,7 @@ import { main } from '../../lib/cli/main';
 import { readLedgerState, readRecords, verifyChain } from '../../lib/sweeper/ledger';
 import { isWrite, startFaultProxy } from '../support/fault-proxy';
 import { handler } from '../../lib/sweeper/handler';
-import { createGovernedRole, createIdentity, Credentials, doc, memoryIo, testClients, TEST_LEDGER_TABLE, useEmulatorWithLedger } from '../support/governed-fixtures';
-import { atInstant } from '../support/clock';
+import { createGovernedRole, createIdentity, Credentials, doc, runCli, TEST_LEDGER_TABLE, testClients, useEmulatorWithLedger } from '../support/governed-fixtures';
 import { Moto } from '../support/moto';
 
 let moto: Moto;
@@ -21,12 +20,8 @@ useEmulatorWithLedger((m, c) => { moto = m; clients = c; });
 
 const NOW = '2030-01-10T00:00:00Z';
 
-/** The CLI in process; `at` moves its clock (request, renew and restore have no --now). */
-async function cli(args: string[], credentials?: Credentials, at?: string) {
-  const io = memoryIo(moto.endpoint, credentials);
-  const code = at ? await atInstant(at, () => main(args, io)) : await main(args, io);
-  return { code, out: io.out(), err: io.err() };
-}
+/** The CLI in process as `credentials`; `at` moves its clock (request, renew and restore have no --now). */
+const cli = (args: string[], credentials?: Credentials, at?: string) => runCli(moto.endpoint, args, credentials, at);
 
 async function sweepAt(now: string, ...extra: string[]) {
   const r = await cli(['sweep', '--json', '--now', now, ...extra]);
