@@ -229,17 +229,7 @@ export class PermissionSweeper extends Construct {
       resources: ['*'],
       conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
     }));
-    // Governed agents of every stack (by their role path: a boundary protects only the sweepers it
-    // knows by ARN, and this key carries no tag) can do nothing with the key: not disable it,
-    // schedule its deletion, change its policy or grants, or use it.
-    this.encryptionKey.addToResourcePolicy(new iam.PolicyStatement({
-      sid: 'DenyGovernedAgents',
-      effect: iam.Effect.DENY,
-      principals: [new iam.AnyPrincipal()],
-      actions: ['kms:*'],
-      resources: ['*'],
-      conditions: { ArnLike: { 'aws:PrincipalArn': GOVERNED_ROLES_ARN } },
-    }));
+    denyGovernedAgents(this.encryptionKey);
 
     this.ownerTopic = new sns.Topic(this, 'OwnerTopic', {
       displayName: 'permission-decay: grants nearing expiry and drift',
@@ -287,6 +277,8 @@ export class PermissionSweeper extends Construct {
       resources: ['*'],
       conditions: { ArnNotEquals: { 'aws:PrincipalArn': this.role.roleArn } },
     }));
+    // Disabling or deleting the signing key would stop sweeps and leave old records unverifiable.
+    denyGovernedAgents(this.signingKey);
     for (const statement of ledgerEvidenceStatements({ stack, signingKeyArn: this.signingKey.keyArn })) {
       this.role.addToPrincipalPolicy(statement);
     }
@@ -533,7 +525,7 @@ export class PermissionSweeper extends Construct {
       resources: [
         this.function.functionArn, `${this.function.functionArn}:*`, this.rule.ruleArn, this.role.roleArn,
         this.ownerTopic.topicArn, `${this.ownerTopic.topicArn}:*`, this.deadLetterQueue.queueArn,
-        this.encryptionKey.keyArn, this.logGroup.logGroupArn,
+        this.encryptionKey.keyArn, this.signingKey.keyArn, this.logGroup.logGroupArn,
       ],
     });
   }
@@ -565,6 +557,22 @@ export class PermissionSweeper extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
     });
   }
+}
+
+/**
+ * Governed agents of every stack (by their role path: a boundary protects only the sweepers it knows by ARN, and the
+ * sweeper's keys carry no tag) can do nothing with a sweeper key: not disable it, schedule its deletion, change its
+ * policy or grants, or use it.
+ */
+function denyGovernedAgents(key: kms.Key): void {
+  key.addToResourcePolicy(new iam.PolicyStatement({
+    sid: 'DenyGovernedAgents',
+    effect: iam.Effect.DENY,
+    principals: [new iam.AnyPrincipal()],
+    actions: ['kms:*'],
+    resources: ['*'],
+    conditions: { ArnLike: { 'aws:PrincipalArn': GOVERNED_ROLES_ARN } },
+  }));
 }
 
 function checkLedgerTableName(name: string): void {

@@ -29,6 +29,8 @@ const key = arn(governed.sweeper.encryptionKey);
 const alarm = arn(governed.sweeper.alarm);
 const sweeperTags = { [TAG_COMPONENT]: SWEEPER_COMPONENT_VALUE };
 const keyPolicy = resolveIntrinsics(agents, agents.Resources[logicalIdOf(governed.sweeper.encryptionKey)].Properties.KeyPolicy);
+const signingKey = arn(governed.sweeper.signingKey);
+const signingKeyPolicy = resolveIntrinsics(agents, agents.Resources[logicalIdOf(governed.sweeper.signingKey)].Properties.KeyPolicy);
 const own = (service: string, resource: string) => `arn:aws:${service}:${SIM_REGION}:${SIM_ACCOUNT}:${resource}`;
 const plainRole = `arn:aws:iam::${SIM_ACCOUNT}:role/app/worker`;
 const bucketArn = arnOf(agents, logicalIdOf(governed.bucket));
@@ -245,6 +247,13 @@ describe('7. blinding: the sweeper\'s dead letters, topic, alarms, logs, decisio
       expect(await decide(remote, { action, resource: key, resourcePolicy: keyPolicy })).toBe('ExplicitlyDenied');
     });
 
+  test.each(['kms:ScheduleKeyDeletion', 'kms:DisableKey', 'kms:PutKeyPolicy', 'kms:Sign', 'kms:CreateGrant'])(
+    '%s on the ledger signing key is denied to the agents of both stacks (key policy; by ARN in the same stack)', async action => {
+      for (const [who, agent] of both) {
+        expect([who, await decide(agent, { action, resource: signingKey, resourcePolicy: signingKeyPolicy })]).toEqual([who, 'ExplicitlyDenied']);
+      }
+    });
+
   test('control: the agent\'s own queues, topics, alarms, logs, events and keys are its grant to use', async () => {
     const requests = [
       { action: 'sqs:ReceiveMessage', resource: own('sqs', 'work') },
@@ -265,6 +274,7 @@ describe('7. blinding: the sweeper\'s dead letters, topic, alarms, logs, decisio
       boundaryPolicies: [],
     };
     expect(await decide(admin, { action: 'kms:DisableKeyRotation', resource: key, resourcePolicy: keyPolicy })).toBe('Allowed');
+    expect(await decide(admin, { action: 'kms:GetPublicKey', resource: signingKey, resourcePolicy: signingKeyPolicy })).toBe('Allowed');
   });
 });
 
