@@ -372,16 +372,20 @@ export class PermissionSweeper extends Construct {
       a.addAlarmAction(alarmAction);
     }
 
-    new CfnOutput(this, 'GovernedAgents', {
+    const agentsOutput = new CfnOutput(this, 'GovernedAgents', {
       description: 'Agents registered with this sweeper (agentId and role ARN)',
       value: Lazy.string({
         produce: () => stack.toJsonString(this.agents.map(a => ({ agentId: a.agentId, roleArn: a.role.roleArn }))),
       }),
     });
-    new CfnOutput(this, 'LedgerTableName', {
+    const ledgerOutput = new CfnOutput(this, 'LedgerTableName', {
       description: 'The permission-decay ledger table',
       value: this.ledgerTable.tableName,
     });
+    // Output keys people can type (README: `<sweeper id>LedgerTableName`, e.g. SweeperLedgerTableName), not hashed logical ids.
+    const outputPrefix = id.replace(/[^A-Za-z0-9]/g, '');
+    agentsOutput.overrideLogicalId(`${outputPrefix}GovernedAgents`);
+    ledgerOutput.overrideLogicalId(`${outputPrefix}LedgerTableName`);
 
     acknowledgeSweeperFindings({
       stack,
