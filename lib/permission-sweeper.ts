@@ -467,7 +467,8 @@ export class PermissionSweeper extends Construct {
   private grantStatements(grantee: iam.IGrantable, statements: iam.PolicyStatement[]): iam.Grant {
     return statements
       .map(st => iam.Grant.addToPrincipal({
-        grantee, scope: this, actions: st.actions, resourceArns: st.resources,
+        // No `scope`: aws-cdk-lib ignores it and prints a deprecation warning into every consumer's synth.
+        grantee, actions: st.actions, resourceArns: st.resources,
         ...(Object.keys(st.conditions).length ? { conditions: st.conditions } : {}),
       }))
       .reduce((all, g) => all.combine(g));
