@@ -434,6 +434,9 @@ export class DecayScenario {
       this.narrator.check(`${count} \`${decision}\` event(s) of this sweep arrived on the decision bus (read back from the capture queue)`,
         arrived[decision] === count, JSON.stringify(arrived));
     }
+    for (const extra of Object.keys(arrived).filter(d => !(d in decisions))) {
+      this.narrator.check(`no \`${extra}\` event arrived for a sweep that decided none`, false, JSON.stringify(arrived));
+    }
   }
 
   private lambdaDir?: string;
