@@ -166,7 +166,8 @@ function runCdk(args: string[], target: EmulatorTarget, setup: CdkCliSetup): { c
     cwd: setup.workDir, env, encoding: 'utf8', timeout: 600_000, maxBuffer: 64 * 1024 * 1024,
   });
   const output = `${run.stdout ?? ''}${run.stderr ?? ''}`;
-  const shown = args.map(a => (a.startsWith(setup.workDir) ? path.basename(a) : a.startsWith(setup.root) ? path.relative(setup.root, a) : a));
+  const shown = args.map(a => (a.startsWith(setup.workDir) ? path.basename(a)
+    : a.startsWith(setup.root) ? path.relative(setup.root, a) : a));
   const commandLine = `AWS_ENDPOINT_URL=${env.AWS_ENDPOINT_URL} npx cdk ${shown.join(' ')}`;
   if (run.status !== 0) {
     throw new Error(`cdk ${args[0]} failed (exit ${run.status ?? run.signal}) against ${env.AWS_ENDPOINT_URL}:\n${output.slice(-4000)}`);

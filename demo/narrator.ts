@@ -53,7 +53,8 @@ export class Narrator {
   writeReport(file: string, header: string): void {
     const summary = this.failures.length === 0
       ? `All ${this.checks.length} checks passed.`
-      : `${this.failures.length} of ${this.checks.length} checks FAILED:\n\n${this.failures.map(f => `- ${f.step}: ${f.check.what}`).join('\n')}`;
+      : `${this.failures.length} of ${this.checks.length} checks FAILED:\n\n`
+        + this.failures.map(f => `- ${f.step}: ${f.check.what}`).join('\n');
     fs.writeFileSync(file, `${header}\n\n${summary}\n\n${this.lines.join('')}`);
   }
 

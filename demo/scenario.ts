@@ -148,7 +148,8 @@ export class DecayScenario {
     n.check('`cdk deploy` printed the stack outputs SweeperLedgerTableName and DecisionCaptureQueueUrl',
       !!ledgerTable && !!captureQueueUrl, JSON.stringify(deployed.outputs));
     if (!supportBot || !opsBot || !ledgerTable || !functionName || !captureQueueUrl) {
-      throw new Error(`the deployed stack lacks a resource the scenario needs: ${JSON.stringify({ supportBot, opsBot, ledgerTable, functionName, captureQueueUrl })}`);
+      const found = { supportBot, opsBot, ledgerTable, functionName, captureQueueUrl };
+      throw new Error(`the deployed stack lacks a resource the scenario needs: ${JSON.stringify(found)}`);
     }
     this.deployment = { roles: { supportBot, opsBot }, ledgerTable, functionName, captureQueueUrl };
     await this.signingKeyForEmulator(functionName);
@@ -414,7 +415,9 @@ export class DecayScenario {
     const { sqs } = this.clients();
     let read = 0;
     for (;;) {
-      const got = await sqs.send(new ReceiveMessageCommand({ QueueUrl: this.deployed.captureQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
+      const got = await sqs.send(new ReceiveMessageCommand({
+        QueueUrl: this.deployed.captureQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0,
+      }));
       const messages = got.Messages ?? [];
       if (!messages.length) return read;
       for (const m of messages) this.events.push(JSON.parse(m.Body ?? '{}').detail);

@@ -67,7 +67,8 @@ if (require.main === module) {
   if (process.argv.includes('--check')) {
     const current = fs.existsSync(TARGET) ? fs.readFileSync(TARGET, 'utf8') : '';
     if (current !== text) {
-      process.stderr.write(`${path.relative(ROOT, TARGET)} is not what aws-cdk's bootstrap template gives: run node scripts/emulator-bootstrap-template.js\n`);
+      process.stderr.write(`${path.relative(ROOT, TARGET)} is not what aws-cdk's bootstrap template gives: `
+        + 'run node scripts/emulator-bootstrap-template.js\n');
       process.exit(1);
     }
   } else {

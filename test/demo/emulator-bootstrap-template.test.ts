@@ -34,7 +34,9 @@ test('it differs from aws-cdk\'s bootstrap template only in where the roles\' in
 
   const added = Object.entries(emulator.Resources).filter(([id]) => !(id in original.Resources));
   expect(added.map(([, r]) => ({
-    role: (r.Properties.Roles as { Ref: string }[])[0].Ref, PolicyName: r.Properties.PolicyName, PolicyDocument: r.Properties.PolicyDocument,
+    role: (r.Properties.Roles as { Ref: string }[])[0].Ref,
+    PolicyName: r.Properties.PolicyName,
+    PolicyDocument: r.Properties.PolicyDocument,
   }))).toEqual(inline);
   expect(added.every(([, r]) => r.Type === 'AWS::IAM::Policy' && (r.Properties.Roles as unknown[]).length === 1)).toBe(true);
   for (const [id] of added) delete emulator.Resources[id];

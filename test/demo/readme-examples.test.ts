@@ -137,7 +137,8 @@ test('the clock matters: a day after the example\'s grant expires, synth refuses
   const first = programs[programs.findIndex(p => p.heading === 'Using it on AWS')];
   const expiry = /expiresAt: '([^']+)'/.exec(first.source)![1];
   const after = new Date(Date.parse(expiry) + 86_400_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
-  const run = spawnSync(process.execPath, ['--require', path.join(ROOT, 'harness', 'shifted-clock.cjs'), path.join(app, 'out', `${first.name}.js`)], {
+  const harness = path.join(ROOT, 'harness', 'shifted-clock.cjs');
+  const run = spawnSync(process.execPath, ['--require', harness, path.join(app, 'out', `${first.name}.js`)], {
     cwd: app, encoding: 'utf8',
     env: { PATH: process.env.PATH, CDK_OUTDIR: path.join(work, 'late.out'), PERMISSION_DECAY_HARNESS_NOW: after, NODE_NO_WARNINGS: '1' },
   });
