@@ -99,6 +99,8 @@ test('the consumer app installed the packed library, not this repository', () =>
   expect(fs.lstatSync(installed).isSymbolicLink()).toBe(false);
   expect(fs.existsSync(path.join(installed, 'dist', 'lib', 'index.js'))).toBe(true);
   expect(fs.existsSync(path.join(installed, 'dist', 'handlers'))).toBe(true);
+  // The README's local recipe bootstraps with the template the package ships.
+  expect(fs.existsSync(path.join(installed, 'emulator', 'cdk-bootstrap-template.yaml'))).toBe(true);
   expect(fs.existsSync(path.join(installed, 'lib'))).toBe(false); // sources are not shipped
 });
 
