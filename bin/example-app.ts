@@ -12,16 +12,19 @@
  * Tests and demos import buildExampleApp() and add to the stack it returns
  * (e.g. a PermissionSweeper).
  */
-import { App, DefaultStackSynthesizer, Duration, IStackSynthesizer, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { App, CfnOutput, DefaultStackSynthesizer, Duration, IStackSynthesizer, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { Compliance } from '../lib/compliance';
 import { GovernedAgentRole } from '../lib/governed-agent-role';
 import { PermissionSweeper } from '../lib/permission-sweeper';
-import { SYNTH_CLOCK_CONTEXT_KEY } from '../lib/private/contract';
+import { EVENT_SOURCE, SYNTH_CLOCK_CONTEXT_KEY } from '../lib/private/contract';
 
 /** The synth clock the example uses when neither options nor context give one. */
 export const EXAMPLE_NOW = '2027-01-01T00:00:00Z';
@@ -46,6 +49,11 @@ export interface ExampleAppOptions {
   readonly synthesizer?: IStackSynthesizer;
   /** Default: EXAMPLE_STACK_NAME. */
   readonly stackName?: string;
+  /**
+   * Put the sweeper's decision events on a bus of the stack's own and copy every one into an SQS queue
+   * (stack output DecisionCaptureQueueUrl) that the demo reads back. Default: false (the account's default bus).
+   */
+  readonly captureDecisions?: boolean;
 }
 
 export interface ExampleApp {
@@ -56,6 +64,8 @@ export interface ExampleApp {
   readonly knowledgeBucket: s3.Bucket;
   readonly customerTable: dynamodb.Table;
   readonly sweeper: PermissionSweeper;
+  /** The queue decision events are copied into, when `captureDecisions` is set. */
+  readonly decisionCapture?: sqs.Queue;
 }
 
 /** Builds the example stack in `app` (a new App when omitted). */
@@ -172,9 +182,47 @@ export function buildExampleApp(app: App = new App(), options: ExampleAppOptions
 
   acknowledgeNagFindings(supportBot, opsBot);
   // The sweeper revokes expired grants hourly, makes drift decay and keeps the ledger.
-  const sweeper = new PermissionSweeper(stack, 'Sweeper', { agents: [supportBot, opsBot] });
+  // With captureDecisions the events go to a bus of their own: on the local emulator (moto 5.2.1) every rule on a bus
+  // matches every PutEvents, the schedule rule (always on the default bus) included, and its Lambda target fails the whole
+  // call; a separate decision bus is also a normal production choice (the schedule stays on the default bus).
+  const decisionBus = options.captureDecisions ? decisionBusOf(stack) : undefined;
+  const sweeper = new PermissionSweeper(stack, 'Sweeper', { agents: [supportBot, opsBot], eventBus: decisionBus });
+  const decisionCapture = decisionBus ? captureDecisionEvents(stack, decisionBus) : undefined;
+  if (decisionBus) sweeper.node.addDependency(decisionBus.node.scope!);
 
-  return { app, stack, supportBot, opsBot, knowledgeBucket, customerTable, sweeper };
+  return { app, stack, supportBot, opsBot, knowledgeBucket, customerTable, sweeper, decisionCapture };
+}
+
+/**
+ * The decision bus, referred to by its literal name: moto 5.2.1's CloudFormation hands a rule whose EventBusName is a
+ * `Ref` to a bus of the same template the bus object instead of its name, and CreateStack fails. The name and an
+ * explicit dependency deploy the same on AWS.
+ */
+function decisionBusOf(stack: Stack): events.IEventBus {
+  const name = `${stack.stackName}-decisions`;
+  const holder = new Construct(stack, 'Decisions');
+  new events.EventBus(holder, 'Bus', { eventBusName: name });
+  // Users of the bus (the sweeper, the capture rule) depend on it explicitly: a name is no reference.
+  return events.EventBus.fromEventBusName(holder, 'ByName', name);
+}
+
+/** A rule on the decision bus that copies every permission-decay event into an SQS queue (read by the demo and its test). */
+function captureDecisionEvents(stack: Stack, bus: events.IEventBus): sqs.Queue {
+  const queue = new sqs.Queue(stack, 'DecisionCapture', {
+    enforceSSL: true,
+    retentionPeriod: Duration.days(14),
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
+  const rule = new events.Rule(stack, 'CaptureDecisions', {
+    description: 'Copies every permission-decay decision event into the capture queue',
+    eventBus: bus,
+    eventPattern: { source: [EVENT_SOURCE] },
+    targets: [new eventTargets.SqsQueue(queue)],
+  });
+  rule.node.addDependency(bus.node.scope!.node.findChild('Bus'));
+  new CfnOutput(stack, 'DecisionCaptureQueueUrl', { value: queue.queueUrl, description: 'Where the demo reads decision events back' });
+  new CfnOutput(stack, 'DecisionBusName', { value: bus.eventBusName, description: 'The bus the sweeper puts decision events on' });
+  return queue;
 }
 
 /**
@@ -195,7 +243,9 @@ function acknowledgeNagFindings(supportBot: GovernedAgentRole, opsBot: GovernedA
     'The runbooks grant writes objects under runbooks/ only, and only until it expires.');
 }
 
-if (require.main === module) {
+// Only when this file is the program: bundled into another tool (the demo's esbuild bundle) `require.main === module`
+// holds for the bundle too, and the app would synthesize into ./cdk.out of whatever folder the tool runs in.
+if (require.main === module && /example-app\.js$/.test(__filename)) {
   // Run directly (node dist/bin/example-app.js) the app writes to ./cdk.out; under the CDK CLI, where the CLI says.
   buildExampleApp(new App({ outdir: process.env.CDK_OUTDIR ?? 'cdk.out' })).app.synth();
 }

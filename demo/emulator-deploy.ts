@@ -1,18 +1,27 @@
 /**
- * Deploys a synthesized cloud assembly to the local AWS emulator the way
- * `cdk deploy` does to a bootstrapped account: publish the file assets to the
- * bootstrap bucket, then CreateStack with the template, unchanged.
+ * Deploys a synthesized cloud assembly to the local AWS emulator.
  *
- * "Bootstrapping" the emulator is what `cdk bootstrap` would leave behind that
- * the template refers to: the asset bucket and the bootstrap version parameter
- * (the template's BootstrapVersion parameter reads it from SSM).
+ * The demo goes the way users go: `cdkBootstrap` and `cdkDeploy` run the real
+ * AWS CDK CLI (node_modules/aws-cdk) against the emulator. What the emulator
+ * (moto 5.2.1) needs, each difference written where it is handled:
+ *  - the endpoint's host must be `localhost`: the CLI hands CloudFormation an
+ *    S3 URL of the uploaded template, and moto reads it path-style only with
+ *    that host (with 127.0.0.1 it reads a bucket named `127`);
+ *  - `cdk bootstrap --template emulator/cdk-bootstrap-template.yaml`: the CLI's
+ *    own template with the bootstrap roles' inline policies as separate
+ *    AWS::IAM::Policy resources (scripts/emulator-bootstrap-template.js says
+ *    why: with them inline, IAM GetAccountAuthorizationDetails answers 500);
+ *  - `cdk deploy --method=direct` (CreateStack/UpdateStack, no change set):
+ *    through a change set moto returns the stack without its outputs;
+ *  - the CLI runs in a temporary folder with no cdk.json and is given the
+ *    already synthesized assembly (`--app <dir>`), so it neither synthesizes
+ *    again nor writes into the clone.
+ * On AWS the same two commands run without `--template` and `--method`.
  *
- * Emulator differences (moto 5.2.1): CreateStack runs synchronously, so the
- * stack is complete when the call returns; the `Rules` section
- * (CheckBootstrapVersion) is not evaluated; resource types moto lacks (the
- * CloudWatch alarm) are skipped with a warning in moto's log.
+ * `bootstrapEmulator` and `deployStack` below publish and CreateStack without
+ * the CLI, for suites that deploy many small stacks and need it fast.
  */
-import { execFileSync } from 'child_process';
+import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -119,4 +128,67 @@ export async function deployStack(assemblyDir: string, stackName: string, target
   const outputs: Record<string, string> = {};
   for (const o of (s.Outputs ?? []) as Output[]) if (o.OutputKey) outputs[o.OutputKey] = o.OutputValue ?? '';
   return { stackName, status: s.StackStatus, outputs, assetsPublished: published };
+}
+
+/** Where the CDK CLI and the emulator's bootstrap template are, and where the CLI may write. */
+export interface CdkCliSetup {
+  /** The repository (or installed package) root that holds node_modules/aws-cdk and emulator/. */
+  readonly root: string;
+  /** A temporary folder: the CLI's working directory, outputs file. Never the clone. */
+  readonly workDir: string;
+}
+
+/** The emulator endpoint as the CDK CLI must see it: host `localhost` (moto reads template URLs path-style only then). */
+export function cliEndpoint(endpoint: string): string {
+  const url = new URL(endpoint);
+  url.hostname = 'localhost';
+  return url.toString().replace(/\/$/, '');
+}
+
+/** The command line a person types for `args`, and the CLI's result; throws with the CLI's output when it fails. */
+function runCdk(args: string[], target: EmulatorTarget, setup: CdkCliSetup): { commandLine: string; output: string } {
+  const cdk = path.join(setup.root, 'node_modules', 'aws-cdk', 'bin', 'cdk');
+  if (!fs.existsSync(cdk)) throw new Error(`the AWS CDK CLI is missing at ${cdk}: run npm install`);
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    AWS_ENDPOINT_URL: cliEndpoint(target.endpoint),
+    AWS_REGION: target.region,
+    AWS_ACCESS_KEY_ID: target.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: target.credentials.secretAccessKey,
+    AWS_EC2_METADATA_DISABLED: 'true',
+    // No internet here: no notices fetch, no telemetry.
+    CDK_DISABLE_CLI_TELEMETRY: 'true',
+    NODE_NO_WARNINGS: '1',
+    CI: 'true',
+  };
+  const run = spawnSync(process.execPath, [cdk, ...args, '--no-notices', '--no-color'], {
+    cwd: setup.workDir, env, encoding: 'utf8', timeout: 600_000, maxBuffer: 64 * 1024 * 1024,
+  });
+  const output = `${run.stdout ?? ''}${run.stderr ?? ''}`;
+  const shown = args.map(a => (a.startsWith(setup.workDir) ? path.basename(a)
+    : a.startsWith(setup.root) ? path.relative(setup.root, a) : a));
+  const commandLine = `AWS_ENDPOINT_URL=${env.AWS_ENDPOINT_URL} npx cdk ${shown.join(' ')}`;
+  if (run.status !== 0) {
+    throw new Error(`cdk ${args[0]} failed (exit ${run.status ?? run.signal}) against ${env.AWS_ENDPOINT_URL}:\n${output.slice(-4000)}`);
+  }
+  return { commandLine, output };
+}
+
+/** `cdk bootstrap` of the emulator's account and region, with the emulator's bootstrap template. */
+export function cdkBootstrap(target: EmulatorTarget, setup: CdkCliSetup): { commandLine: string; output: string } {
+  const template = path.join(setup.root, 'emulator', 'cdk-bootstrap-template.yaml');
+  if (!fs.existsSync(template)) throw new Error(`the emulator bootstrap template ${template} is missing`);
+  return runCdk(['bootstrap', '--template', template, `aws://${target.accountId}/${target.region}`], target, setup);
+}
+
+/** `cdk deploy` of one stack of an already synthesized assembly; the stack's outputs from the CLI's outputs file. */
+export function cdkDeploy(assemblyDir: string, stackName: string, target: EmulatorTarget, setup: CdkCliSetup):
+{ commandLine: string; output: string; outputs: Record<string, string> } {
+  const outputsFile = path.join(setup.workDir, `${stackName}.outputs.json`);
+  const { commandLine, output } = runCdk([
+    'deploy', stackName, '--app', assemblyDir, '--method=direct', '--require-approval', 'never', '--outputs-file', outputsFile,
+  ], target, setup);
+  const all = JSON.parse(fs.readFileSync(outputsFile, 'utf8')) as Record<string, Record<string, string>>;
+  return { commandLine: commandLine.replace(` --app ${path.basename(assemblyDir)}`, ''), output, outputs: all[stackName] ?? {} };
 }

@@ -2,7 +2,10 @@
  * `npm run demo`: deploy the example app to a local AWS emulator and watch
  * permissions decay. Starts moto_server on a free loopback port, runs the
  * scenario (demo/scenario.ts), writes demo-report.md, stops the emulator, and
- * exits 0 only if every step did what it says.
+ * exits 0 only if every step did what it says. Everything else it makes (the
+ * cloud assembly, the CDK CLI's outputs, the Lambda code) goes into one
+ * temporary folder that is removed at the end: demo-report.md is the only file
+ * it writes into the clone.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -23,10 +26,11 @@ async function run(): Promise<number> {
   const moto = await startMoto();
   narrator.say(`Local AWS emulator (moto_server) listening on ${moto.endpoint}.`);
   const started = Date.now();
+  const workDir = defaultWorkDir();
   let failure: unknown;
   try {
     const scenario = new DecayScenario({
-      endpoint: moto.endpoint, region: 'us-east-1', accountId: '123456789012', workDir: defaultWorkDir(), cliPath,
+      endpoint: moto.endpoint, region: 'us-east-1', accountId: '123456789012', workDir, cliPath,
     }, narrator);
     await scenario.deploy();
     await scenario.requestAndDrift();
@@ -37,6 +41,7 @@ async function run(): Promise<number> {
     narrator.check('the scenario ran to the end', false, (e as Error).stack ?? String(e));
   } finally {
     await moto.stop();
+    fs.rmSync(workDir, { recursive: true, force: true });
   }
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   narrator.say(`\nEmulator stopped. ${narrator.checkCount} checks in ${seconds} s; report written to ${path.relative(process.cwd(), reportFile) || reportFile}.`);

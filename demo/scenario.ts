@@ -1,8 +1,9 @@
 /**
  * The decay scenario, step by step, against a local AWS emulator:
  *
- *  1. deploy the example app (two agents and a sweeper) with CloudFormation;
- *     status right after deploy, and the first scheduled sweep;
+ *  1. deploy the example app (two agents and a sweeper) with the real AWS CDK
+ *     CLI (`cdk bootstrap`, `cdk deploy`); status right after deploy, and the
+ *     first scheduled sweep;
  *  2. an engineer requests a time-bound grant via tags; someone adds a policy
  *     by hand with no tag (drift), which the next sweep gives a decay tag;
  *  3. the clock moves: owners are warned before expiry, a second person
@@ -17,7 +18,9 @@
  * Node process whose clock harness/shifted-clock.cjs starts at the scenario's
  * instant (the handler bounds the event's time by its own clock).
  * Every claim is checked through the emulator's AWS APIs, not by reading what
- * a command printed.
+ * a command printed; every decision a sweep reports must arrive as an
+ * EventBridge event, read back from the capture queue the stack routes the
+ * decision bus into.
  */
 import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -32,13 +35,14 @@ import {
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { GetFunctionCommand, GetFunctionConfigurationCommand, LambdaClient, UpdateFunctionConfigurationCommand } from '@aws-sdk/client-lambda';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { App } from 'aws-cdk-lib';
 import { buildExampleApp, EXAMPLE_GRANTS, EXAMPLE_NOW, EXAMPLE_STACK_NAME } from '../bin/example-app';
 import {
   grantTagKey, IDENTITY_ENV, LedgerRecord, parseGrantTag, rolePartition, statementsOf, TAG_AGENT,
 } from '../lib/private/contract';
-import { bootstrapEmulator, deployStack, EmulatorTarget } from './emulator-deploy';
+import { cdkBootstrap, cdkDeploy, EmulatorTarget } from './emulator-deploy';
 import { Narrator } from './narrator';
 
 type Credentials = { accessKeyId: string; secretAccessKey: string };
@@ -80,6 +84,8 @@ export interface Deployment {
   readonly roles: { readonly supportBot: string; readonly opsBot: string };
   readonly ledgerTable: string;
   readonly functionName: string;
+  /** The SQS queue every decision event is copied into (stack output DecisionCaptureQueueUrl). */
+  readonly captureQueueUrl: string;
 }
 
 export class DecayScenario {
@@ -90,6 +96,11 @@ export class DecayScenario {
 
   constructor(private readonly env: ScenarioEnvironment, readonly narrator: Narrator) {
     this.target = { endpoint: env.endpoint, region: env.region, accountId: env.accountId, credentials: this.admin };
+  }
+
+  /** The repository root: dist/bin/permission-decay.js is two folders below it. */
+  get root(): string {
+    return path.resolve(path.dirname(this.env.cliPath), '..', '..');
   }
 
   get deployed(): Deployment {
@@ -106,6 +117,7 @@ export class DecayScenario {
       cfn: new CloudFormationClient(config),
       lambda: new LambdaClient(config),
       s3: new S3Client({ ...config, forcePathStyle: true }),
+      sqs: new SQSClient(config),
     };
   }
 
@@ -115,12 +127,14 @@ export class DecayScenario {
     const n = this.narrator;
     n.section('1. Deploy two agents from CDK', 'The example app (bin/example-app.ts) defines support-bot and ops-bot, each with a baseline and time-bound grants, and a PermissionSweeper.');
     const outdir = path.join(this.env.workDir, 'cdk.out');
-    const { app } = buildExampleApp(new App({ outdir }), { now: TIMELINE.deployed });
+    const { app } = buildExampleApp(new App({ outdir }), { now: TIMELINE.deployed, captureDecisions: true });
     app.synth();
-    n.say(`Synthesized ${EXAMPLE_STACK_NAME} at the synth clock ${TIMELINE.deployed} into ${outdir}.`);
-    const bucket = await bootstrapEmulator(this.target);
-    const stack = await deployStack(outdir, EXAMPLE_STACK_NAME, this.target);
-    n.say(`Bootstrapped the emulator (asset bucket ${bucket}), published ${stack.assetsPublished} asset(s), CreateStack: ${stack.status}.`);
+    n.say(`Synthesized ${EXAMPLE_STACK_NAME} at the synth clock ${TIMELINE.deployed} into a temporary cdk.out.`);
+    const setup = { root: this.root, workDir: this.env.workDir };
+    const bootstrap = cdkBootstrap(this.target, setup);
+    n.command(bootstrap.commandLine, lastLines(bootstrap.output, 1));
+    const deployed = cdkDeploy(outdir, EXAMPLE_STACK_NAME, this.target, setup);
+    n.command(deployed.commandLine, lastLines(deployed.output.replace(/\n*✨\s*Total time.*$/s, ''), 6));
 
     const { cfn } = this.clients();
     const resources = (await cfn.send(new DescribeStackResourcesCommand({ StackName: EXAMPLE_STACK_NAME }))).StackResources ?? [];
@@ -128,12 +142,16 @@ export class DecayScenario {
       resources.find(r => r.ResourceType === type && r.LogicalResourceId?.startsWith(logicalPrefix))?.PhysicalResourceId;
     const supportBot = physical('AWS::IAM::Role', 'SupportBot');
     const opsBot = physical('AWS::IAM::Role', 'OpsBot');
-    const ledgerTable = stack.outputs.LedgerTableName ?? physical('AWS::DynamoDB::Table', 'Sweeper');
+    const ledgerTable = deployed.outputs.SweeperLedgerTableName;
+    const captureQueueUrl = deployed.outputs.DecisionCaptureQueueUrl;
     const functionName = physical('AWS::Lambda::Function', 'Sweeper');
-    if (!supportBot || !opsBot || !ledgerTable || !functionName) {
-      throw new Error(`the deployed stack lacks a resource the scenario needs: ${JSON.stringify({ supportBot, opsBot, ledgerTable, functionName })}`);
+    n.check('`cdk deploy` printed the stack outputs SweeperLedgerTableName and DecisionCaptureQueueUrl',
+      !!ledgerTable && !!captureQueueUrl, JSON.stringify(deployed.outputs));
+    if (!supportBot || !opsBot || !ledgerTable || !functionName || !captureQueueUrl) {
+      const found = { supportBot, opsBot, ledgerTable, functionName, captureQueueUrl };
+      throw new Error(`the deployed stack lacks a resource the scenario needs: ${JSON.stringify(found)}`);
     }
-    this.deployment = { roles: { supportBot, opsBot }, ledgerTable, functionName };
+    this.deployment = { roles: { supportBot, opsBot }, ledgerTable, functionName, captureQueueUrl };
     await this.signingKeyForEmulator(functionName);
 
     for (const [agent, role] of [['support-bot', supportBot], ['ops-bot', opsBot]] as const) {
@@ -385,7 +403,43 @@ export class DecayScenario {
     const text = Object.entries(summary.decisions).map(([d, c]) => `${c} ${d}`).join(', ') || 'nothing to do';
     this.narrator.command(`(scheduled) ${this.deployed.functionName} at ${at}`, `sweep decided: ${text}${summary.errors.length ? `; errors: ${JSON.stringify(summary.errors)}` : ''}`);
     this.narrator.check(`the sweep at ${at} succeeded`, summary.ok, JSON.stringify(summary.errors));
+    await this.checkEventsArrived(at, summary.decisions);
     return summary;
+  }
+
+  /** Every decision event read back from the capture queue so far. */
+  readonly events: { decision: string; grant?: string; roleName: string; at: string }[] = [];
+
+  /** Reads the capture queue until it is empty; the events' details join `events`. */
+  async drainCapturedEvents(): Promise<number> {
+    const { sqs } = this.clients();
+    let read = 0;
+    for (;;) {
+      const got = await sqs.send(new ReceiveMessageCommand({
+        QueueUrl: this.deployed.captureQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0,
+      }));
+      const messages = got.Messages ?? [];
+      if (!messages.length) return read;
+      for (const m of messages) this.events.push(JSON.parse(m.Body ?? '{}').detail);
+      read += messages.length;
+      await sqs.send(new DeleteMessageBatchCommand({
+        QueueUrl: this.deployed.captureQueueUrl, Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
+      }));
+    }
+  }
+
+  /** Each decision kind the sweep at `at` reported arrived as that many events (read back from the capture queue). */
+  private async checkEventsArrived(at: string, decisions: Record<string, number>): Promise<void> {
+    await this.drainCapturedEvents();
+    const arrived: Record<string, number> = {};
+    for (const e of this.events.filter(x => x.at === at)) arrived[e.decision] = (arrived[e.decision] ?? 0) + 1;
+    for (const [decision, count] of Object.entries(decisions)) {
+      this.narrator.check(`${count} \`${decision}\` event(s) of this sweep arrived on the decision bus (read back from the capture queue)`,
+        arrived[decision] === count, JSON.stringify(arrived));
+    }
+    for (const extra of Object.keys(arrived).filter(d => !(d in decisions))) {
+      this.narrator.check(`no \`${extra}\` event arrived for a sweep that decided none`, false, JSON.stringify(arrived));
+    }
   }
 
   private lambdaDir?: string;
@@ -452,6 +506,11 @@ function stripExpiry(doc: { Statement?: unknown }): unknown {
     }
     return { ...s, Condition: Object.keys(condition).length ? condition : undefined };
   });
+}
+
+/** The last `count` non-empty lines of a command's output. */
+function lastLines(text: string, count: number): string {
+  return text.split('\n').filter(l => l.trim()).slice(-count).join('\n');
 }
 
 export function defaultWorkDir(): string {

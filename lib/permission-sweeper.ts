@@ -372,16 +372,20 @@ export class PermissionSweeper extends Construct {
       a.addAlarmAction(alarmAction);
     }
 
-    new CfnOutput(this, 'GovernedAgents', {
+    const agentsOutput = new CfnOutput(this, 'GovernedAgents', {
       description: 'Agents registered with this sweeper (agentId and role ARN)',
       value: Lazy.string({
         produce: () => stack.toJsonString(this.agents.map(a => ({ agentId: a.agentId, roleArn: a.role.roleArn }))),
       }),
     });
-    new CfnOutput(this, 'LedgerTableName', {
+    const ledgerOutput = new CfnOutput(this, 'LedgerTableName', {
       description: 'The permission-decay ledger table',
       value: this.ledgerTable.tableName,
     });
+    // Output keys people can type (README: `<sweeper id>LedgerTableName`, e.g. SweeperLedgerTableName), not hashed logical ids.
+    const outputPrefix = id.replace(/[^A-Za-z0-9]/g, '');
+    agentsOutput.overrideLogicalId(`${outputPrefix}GovernedAgents`);
+    ledgerOutput.overrideLogicalId(`${outputPrefix}LedgerTableName`);
 
     acknowledgeSweeperFindings({
       stack,
@@ -463,7 +467,8 @@ export class PermissionSweeper extends Construct {
   private grantStatements(grantee: iam.IGrantable, statements: iam.PolicyStatement[]): iam.Grant {
     return statements
       .map(st => iam.Grant.addToPrincipal({
-        grantee, scope: this, actions: st.actions, resourceArns: st.resources,
+        // No `scope`: aws-cdk-lib ignores it and prints a deprecation warning into every consumer's synth.
+        grantee, actions: st.actions, resourceArns: st.resources,
         ...(Object.keys(st.conditions).length ? { conditions: st.conditions } : {}),
       }))
       .reduce((all, g) => all.combine(g));

@@ -49,19 +49,22 @@ export async function history(ctx: CommandContext): Promise<number> {
   ]);
   const atFlag = ctx.flags.opt('at') !== undefined ? ctx.instant('at', 'instant') : undefined;
   const point = atFlag ? pointInTime(records, atFlag) : undefined;
+  // With --at, the account stops at that instant: records made after it are not part of what held then.
+  const shown = atFlag ? records.filter(r => Date.parse(r.at) <= Date.parse(atFlag)) : records;
   const held = point?.held;
   const hasSpec = verify && role?.agentId ? (await readSpecs(ctx.clients.ssm)).get(role.agentId)?.spec !== undefined : false;
   const problems = verify ? verifyRole(role, roleName, records, state, publicKey, hasSpec) : undefined;
   if (ctx.json) {
     ctx.outJson({
-      roleName, records,
+      roleName, records: shown,
       ...(point ? { at: atFlag, held: point.held, ...(point.checkpoint ? { checkpoint: point.checkpoint, baseline: point.baseline } : {}) }
         : {}),
       ...(problems ? { verified: problems.length === 0, signaturesChecked: publicKey !== undefined, problems } : {}),
     });
   } else {
-    ctx.out(records.length ? renderTable(['SEQ', 'AT', 'DECISION', 'GRANT', 'EXPIRES', 'ACTOR', 'MESSAGE'],
-      records.map(r => [r.seq, r.at, r.decision, r.grant, r.expiresAt, r.actor, r.message])) : `No records for ${roleName}.`);
+    ctx.out(shown.length ? renderTable(['SEQ', 'AT', 'DECISION', 'GRANT', 'EXPIRES', 'ACTOR', 'MESSAGE'],
+      shown.map(r => [r.seq, r.at, r.decision, r.grant, r.expiresAt, r.actor, r.message]))
+      : `No records for ${roleName}${atFlag ? ` at or before ${atFlag}` : ''}.`);
     if (point && held) {
       const from = point.checkpoint
         ? `from checkpoint #${point.checkpoint.seq} at ${point.checkpoint.at} (${point.checkpoint.flagged} flagged) `

@@ -1,7 +1,9 @@
 /**
- * The demo scenario as a test: the same steps `npm run demo` runs, with the
- * state after each step asserted here through the emulator's AWS APIs (IAM,
- * DynamoDB), independently of the checks the demo itself prints.
+ * The demo scenario as a test: the same steps `npm run demo` runs (deployed by
+ * the real `cdk bootstrap` and `cdk deploy`, then swept), with the state after
+ * each step asserted here through the emulator's AWS APIs (IAM, DynamoDB,
+ * SQS), independently of the checks the demo itself prints. Every ledger
+ * record must have arrived as an EventBridge event in the capture queue.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -19,6 +21,7 @@ let moto: Moto;
 let scenario: DecayScenario;
 let iam: IAMClient;
 let ddb: DynamoDBDocumentClient;
+let workDir: string;
 const printed: string[] = [];
 
 beforeAll(async () => {
@@ -27,10 +30,13 @@ beforeAll(async () => {
   iam = new IAMClient(clientConfig(moto.endpoint));
   ddb = DynamoDBDocumentClient.from(new DynamoDBClient(clientConfig(moto.endpoint)));
   scenario = new DecayScenario({
-    endpoint: moto.endpoint, region: 'us-east-1', accountId: '123456789012', workDir: defaultWorkDir(), cliPath,
+    endpoint: moto.endpoint, region: 'us-east-1', accountId: '123456789012', workDir: workDir = defaultWorkDir(), cliPath,
   }, new Narrator(text => printed.push(text)));
 });
-afterAll(async () => { await moto?.stop(); });
+afterAll(async () => {
+  await moto?.stop();
+  if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
+});
 
 async function tags(role: string): Promise<Record<string, string>> {
   const r = await iam.send(new GetRoleCommand({ RoleName: role }));
@@ -44,11 +50,24 @@ async function expiryCondition(role: string, policy: string): Promise<string[]> 
   const statements = Array.isArray(doc.Statement) ? doc.Statement : [doc.Statement];
   return [...new Set<string>(statements.map((s: { Condition?: { DateLessThan?: Record<string, string> } }) => s.Condition?.DateLessThan?.['aws:CurrentTime']))];
 }
-async function decisions(role: string): Promise<string[]> {
+async function records(role: string): Promise<Record<string, unknown>[]> {
   const out = await ddb.send(new QueryCommand({
     TableName: scenario.deployed.ledgerTable, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': rolePartition(role) },
   }));
-  return (out.Items ?? []).map(i => `${i.decision}:${i.grant}`);
+  return out.Items ?? [];
+}
+async function decisions(role: string): Promise<string[]> {
+  return (await records(role)).map(i => `${i.decision}:${i.grant}`);
+}
+/** Every ledger record of both agents, and every event read back from the capture queue, as role/seq/decision/grant/at. */
+async function ledgerAndEvents(): Promise<{ ledger: string[]; events: string[] }> {
+  await scenario.drainCapturedEvents();
+  const key = (r: { roleName?: unknown; seq?: unknown; decision?: unknown; grant?: unknown; at?: unknown }) =>
+    `${r.roleName}#${r.seq} ${r.decision}:${r.grant ?? ''} ${r.at}`;
+  const { supportBot, opsBot } = scenario.deployed.roles;
+  const ledger = [...await records(supportBot), ...await records(opsBot)].map(key).sort();
+  const events = (scenario.events as unknown as Record<string, unknown>[]).map(key).sort();
+  return { ledger, events };
 }
 
 // The steps build on each other, in order, as the demo runs them: one test, so no test order
@@ -109,10 +128,20 @@ describe('the demo scenario, asserted through the emulator', () => {
     expect(printed.join('')).toContain('Chain verified');
   };
 
+  /** Every decision the ledger holds arrived as an event on the decision bus, exactly once, and no other. */
+  const eventsArrived = async (): Promise<void> => {
+    const { ledger, events } = await ledgerAndEvents();
+    expect(ledger.length).toBeGreaterThan(10);
+    expect(events).toEqual(ledger);
+    for (const kind of ['kept', 'warned', 'renewed', 'revoked', 'drift']) expect(events.some(e => e.includes(` ${kind}:`))).toBe(true);
+    expect(printed.join('')).not.toContain('event not delivered');
+  };
+
   test('deploy; request and drift; time passes (warned, renewed, revoked, drift decays); history and restore', async () => {
     await step1();
     await step2();
     await step3();
     await step4();
-  }, 600_000);
+    await eventsArrived();
+  }, 900_000);
 });
