@@ -11,8 +11,15 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { GOVERNED_ROLE_PATH } from '../../lib/private/contract';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports -- plain JS helper, also run by hand
-const { buildAndSynthesizeAgainst } = require('../support/peer-floor') as typeof import('../support/peer-floor');
+/** What test/support/peer-floor.js returns. */
+interface FloorProbe {
+  readonly installed?: string;
+  readonly steps: { readonly name: string; readonly ok: boolean; readonly output: string }[];
+  readonly templates: Record<string, { Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }> }>;
+  readonly treeVersions: string[];
+}
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a plain JS helper, also run by hand to bisect a floor
+const { buildAndSynthesizeAgainst } = require('../support/peer-floor') as { buildAndSynthesizeAgainst(version: string): FloorProbe };
 
 const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8'));
 const range: string = pkg.peerDependencies['aws-cdk-lib'];
@@ -37,7 +44,7 @@ test('the library builds and the example app synthesizes against the floor versi
   // Every aws-cdk-lib construct in the synthesized tree was built by the floor version, none by the dev copy.
   expect(result.treeVersions).toEqual([floor]);
   const template = result.templates['PermissionDecayExample.template.json'];
-  const resources = Object.values(template.Resources) as { Type: string; Properties?: Record<string, unknown> }[];
+  const resources = Object.values(template.Resources);
   const governedRoles = resources.filter(r => r.Type === 'AWS::IAM::Role' && r.Properties?.Path === GOVERNED_ROLE_PATH);
   expect(governedRoles).toHaveLength(2);
   expect(resources.filter(r => r.Type === 'AWS::Lambda::Function').length).toBeGreaterThanOrEqual(1);
