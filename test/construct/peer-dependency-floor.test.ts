@@ -34,19 +34,23 @@ test('the aws-cdk-lib peer range is a caret range on an exact floor', () => {
   expect(devMinor).toBeGreaterThanOrEqual(floorMinor);
 });
 
-test('the library builds and the example app synthesizes against the floor version', () => {
-  const floor = range.slice(1);
-  const result = buildAndSynthesizeAgainst(floor);
-  const failed = result.steps.find(s => !s.ok);
-  expect(failed ? `${failed.name} failed:\n${failed.output.slice(0, 4000)}` : 'ok').toBe('ok');
-  expect(result.steps.map(s => s.name)).toEqual(['npm install', 'tsc', 'bundle handlers', 'synth example app']);
-  expect(result.installed).toBe(floor);
-  // Every aws-cdk-lib construct in the synthesized tree was built by the floor version, none by the dev copy.
-  expect(result.treeVersions).toEqual([floor]);
-  const template = result.templates['PermissionDecayExample.template.json'];
-  const resources = Object.values(template.Resources);
-  const governedRoles = resources.filter(r => r.Type === 'AWS::IAM::Role' && r.Properties?.Path === GOVERNED_ROLE_PATH);
-  expect(governedRoles).toHaveLength(2);
-  expect(resources.filter(r => r.Type === 'AWS::Lambda::Function').length).toBeGreaterThanOrEqual(1);
-  expect(resources.filter(r => r.Type === 'AWS::DynamoDB::Table').length).toBeGreaterThanOrEqual(1);
-}, 15 * 60 * 1000);
+test(
+  'the library builds and the example app synthesizes against the floor version',
+  () => {
+    const floor = range.slice(1);
+    const result = buildAndSynthesizeAgainst(floor);
+    const failed = result.steps.find(s => !s.ok);
+    expect(failed ? `${failed.name} failed:\n${failed.output.slice(0, 4000)}` : 'ok').toBe('ok');
+    expect(result.steps.map(s => s.name)).toEqual(['npm install', 'tsc', 'bundle handlers', 'synth example app']);
+    expect(result.installed).toBe(floor);
+    // Every aws-cdk-lib construct in the synthesized tree was built by the floor version, none by the dev copy.
+    expect(result.treeVersions).toEqual([floor]);
+    const template = result.templates['PermissionDecayExample.template.json'];
+    const resources = Object.values(template.Resources);
+    const governedRoles = resources.filter(r => r.Type === 'AWS::IAM::Role' && r.Properties?.Path === GOVERNED_ROLE_PATH);
+    expect(governedRoles).toHaveLength(2);
+    expect(resources.filter(r => r.Type === 'AWS::Lambda::Function').length).toBeGreaterThanOrEqual(1);
+    expect(resources.filter(r => r.Type === 'AWS::DynamoDB::Table').length).toBeGreaterThanOrEqual(1);
+  },
+  15 * 60 * 1000,
+);

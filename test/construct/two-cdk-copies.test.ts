@@ -70,7 +70,9 @@ describe('brands recognise constructs of either copy', () => {
     expect(isPolicyDocument({ Version: '2012-10-17', Statement: [] })).toBe(false);
     expect(isOwnedManagedPolicy(managed)).toBe(true);
     expect(isOwnedManagedPolicy(imported)).toBe(false);
-    expect(isOwnedManagedPolicy(cdkIam.ManagedPolicy.fromManagedPolicyArn(stack, 'ByArn', 'arn:aws:iam::123456789012:policy/x'))).toBe(false);
+    expect(isOwnedManagedPolicy(cdkIam.ManagedPolicy.fromManagedPolicyArn(stack, 'ByArn', 'arn:aws:iam::123456789012:policy/x'))).toBe(
+      false,
+    );
     expect(isOwnedManagedPolicy(inline)).toBe(false);
   });
 });
@@ -79,18 +81,33 @@ test('policies made by another copy of aws-cdk-lib are in the agent’s approved
   const stack = newStack();
   const agent = newAgent(stack);
   new otherIam.Policy(stack, 'OtherInline', {
-    policyName: 'other-inline', statements: [readStatement(otherIam, 'arn:aws:s3:::inline/*')], roles: [agent.role],
+    policyName: 'other-inline',
+    statements: [readStatement(otherIam, 'arn:aws:s3:::inline/*')],
+    roles: [agent.role],
   });
   new otherIam.ManagedPolicy(stack, 'OtherManaged', {
-    managedPolicyName: 'other-managed', statements: [readStatement(otherIam, 'arn:aws:s3:::managed/*')], roles: [agent.role],
+    managedPolicyName: 'other-managed',
+    statements: [readStatement(otherIam, 'arn:aws:s3:::managed/*')],
+    roles: [agent.role],
   });
-  agent.role.addManagedPolicy(new otherIam.ManagedPolicy(stack, 'OtherAttached', {
-    managedPolicyName: 'other-attached', statements: [readStatement(otherIam, 'arn:aws:s3:::attached/*')],
-  }));
+  agent.role.addManagedPolicy(
+    new otherIam.ManagedPolicy(stack, 'OtherAttached', {
+      managedPolicyName: 'other-attached',
+      statements: [readStatement(otherIam, 'arn:aws:s3:::attached/*')],
+    }),
+  );
   const spec = specOf(Template.fromStack(stack), 'billing-bot');
   // An attached policy is named by its ARN's last segment, here the Ref of the policy (its logical id).
-  const baseline = spec.baseline.map(p => [p.kind, p.name.replace(/^OtherAttached.*/, 'OtherAttached'), JSON.stringify(p.document ?? null)]);
-  expect(baseline.map(([kind, name]) => `${kind} ${name}`).sort()).toEqual(['inline other-inline', 'managed OtherAttached', 'managed other-managed']);
+  const baseline = spec.baseline.map(p => [
+    p.kind,
+    p.name.replace(/^OtherAttached.*/, 'OtherAttached'),
+    JSON.stringify(p.document ?? null),
+  ]);
+  expect(baseline.map(([kind, name]) => `${kind} ${name}`).sort()).toEqual([
+    'inline other-inline',
+    'managed OtherAttached',
+    'managed other-managed',
+  ]);
   const documentOf = (name: string) => baseline.find(b => b[1] === name)![2];
   expect(documentOf('other-inline')).toContain('arn:aws:s3:::inline/*');
   expect(documentOf('other-managed')).toContain('arn:aws:s3:::managed/*');
