@@ -112,6 +112,7 @@ function loadConstruct(): GovernedAgentRoleClass | string {
   const built = path.resolve(__dirname, '..', 'lib', 'index.js');
   try {
     // A runtime path: the bench bundle must not inline the library (measure what consumers load).
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded at run time, see above
     const lib = require(built) as { GovernedAgentRole?: GovernedAgentRoleClass };
     return lib.GovernedAgentRole ?? `${built} does not export GovernedAgentRole yet`;
   } catch (e) {

@@ -6,6 +6,7 @@ import { unknownActionReason, isWildcardAction } from './private/action-catalogu
 import {
   deniedResourcePolicyWrites, optInEndStatement, ownBoundary, ResourcePolicyOptIn, resourcePolicyWriteActions, sharedBoundary,
 } from './private/agent-boundary';
+import { isOwnedManagedPolicy } from './private/cdk-brands';
 import { AgentRole, AttachedPolicies, governedRoleArn, governedRoleName, GrantPrincipal, StackPolicyIndex } from './private/agent-role';
 import { AgentModel, AnalysedStatement, DelegationModel } from './private/analysis/model';
 import {
@@ -443,7 +444,7 @@ export class GovernedAgentRole extends Construct implements iam.IGrantable {
     }
     const documents = [
       ...managed.map(p => p.policyDocument),
-      ...this.agentRole.managedPolicyAttachments.filter((p): p is iam.ManagedPolicy => p instanceof iam.ManagedPolicy).map(p => p.document),
+      ...this.agentRole.managedPolicyAttachments.filter(isOwnedManagedPolicy).map(p => p.document),
     ];
     for (const document of documents) statements.push(...analysedStatements(stack.resolve(document), baselineOrigin, stack, link));
     const delegations: DelegationModel[] = this.delegations.map(d => ({
@@ -567,7 +568,7 @@ export class GovernedAgentRole extends Construct implements iam.IGrantable {
         name: lastArnSegment(p.managedPolicyArn),
         arn: p.managedPolicyArn,
         // Documents of AWS-managed and imported policies are not known at synth.
-        ...(p instanceof iam.ManagedPolicy ? { document: p.document as unknown as PolicyDocumentJson } : {}),
+        ...(isOwnedManagedPolicy(p) ? { document: p.document as unknown as PolicyDocumentJson } : {}),
       })),
     ];
     const grants: SpecGrant[] = this.grants.map(g => ({

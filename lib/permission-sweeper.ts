@@ -21,6 +21,7 @@ import {
   IDENTITY_ENV, SWEEPER_COMPONENT_VALUE, SWEEPER_ENV, SWEEPER_METRICS, SWEEPER_ROLE_PATH, TAG_COMPONENT,
 } from './private/contract';
 import { GOVERNED_ROLES_ARN, StackBoundaries } from './private/agent-boundary';
+import { isOwnedManagedPolicy } from './private/cdk-brands';
 import { acknowledgeSweeperFindings } from './private/sweeper-acknowledgements';
 import { acknowledgeLedgerEvidenceFindings, ledgerEvidenceStatements } from './private/ledger-evidence-statements';
 import { approverStatements, readerStatements, requesterStatements } from './private/people-grant-statements';
@@ -506,7 +507,7 @@ export class PermissionSweeper extends Construct {
    * later (a grant that opts in to resource-policy writes gives its agent one).
    */
   private denyTamperingThrough(boundary: iam.IManagedPolicy | undefined): void {
-    if (!(boundary instanceof iam.ManagedPolicy) || Stack.of(boundary) !== Stack.of(this)) return;
+    if (!boundary || !isOwnedManagedPolicy(boundary) || Stack.of(boundary) !== Stack.of(this)) return;
     const stackBoundaries = StackBoundaries.of(Stack.of(this));
     if (stackBoundaries.has(boundary)) {
       if (this.protectingStackBoundaries) return;

@@ -18,6 +18,10 @@ for (const h of handlers) {
     target: 'node22',
     format: 'cjs',
     minify: true,
+    // The AWS SDK's ES module builds (dist-es) before its CommonJS ones (dist-cjs, one file per client): from
+    // modules esbuild keeps only the commands and shapes the handler uses. The bundle halves (1.15 MB to 0.62 MB)
+    // and a cold start evaluates half the code (bench/lambda-package.ts).
+    mainFields: ['module', 'main'],
     sourcemap: false,
     legalComments: 'none',
     logLevel: 'warning',

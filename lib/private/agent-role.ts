@@ -7,6 +7,7 @@ import { createHash } from 'crypto';
 import { Aspects, Aws, IAspect, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct, IConstruct, IDependable } from 'constructs';
+import { isCfnManagedPolicy, isCfnPolicy, isPolicyDocument } from './cdk-brands';
 import { BASELINE_POLICY_NAME, EXPIRY_CONDITION_KEY, EXPIRY_CONDITION_OPERATOR, GOVERNED_ROLE_PATH, PolicyDocumentJson } from './contract';
 
 /** IAM role names hold 64 characters; a region name takes at most 20 of them with its separator. */
@@ -199,9 +200,9 @@ export class StackPolicyIndex implements IAspect {
       return e;
     };
     for (const c of this.stack.node.findAll()) {
-      if (c instanceof iam.CfnPolicy) {
+      if (isCfnPolicy(c)) {
         this.roleKeys(c.roles).forEach(key => entry(key).inline.push(c));
-      } else if (c instanceof iam.CfnManagedPolicy) {
+      } else if (isCfnManagedPolicy(c)) {
         this.roleKeys(c.roles).forEach(key => entry(key).managed.push(c));
       }
     }
@@ -218,7 +219,7 @@ export class StackPolicyIndex implements IAspect {
 /** Whether a policy resource's document has statements (CDK leaves a policy without any out of the template). */
 function hasStatements(stack: Stack, policy: iam.CfnPolicy): boolean {
   // An L2 document renders a statement per statement it holds (merging never empties it): no need to resolve it.
-  if (policy.policyDocument instanceof iam.PolicyDocument) return !policy.policyDocument.isEmpty;
+  if (isPolicyDocument(policy.policyDocument)) return !policy.policyDocument.isEmpty;
   const document = stack.resolve(policy.policyDocument) as PolicyDocumentJson | undefined;
   return !!document && (Array.isArray(document.Statement) ? document.Statement.length > 0 : !!document.Statement);
 }

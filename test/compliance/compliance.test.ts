@@ -1,3 +1,4 @@
+import { Tags } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -98,7 +99,6 @@ describe('compliance scopes at synth', () => {
   test('a regime applied as a plain tag counts too, and account-level actions reach no store', () => {
     const { app, stack } = newApp();
     const group = new logs.LogGroup(stack, 'Audit', { retention: logs.RetentionDays.ONE_YEAR });
-    const { Tags } = require('aws-cdk-lib');
     Tags.of(group).add(TAG_COMPLIANCE, 'sox');
     agent(stack, 'ops-bot', { baseline: [new iam.PolicyStatement({ actions: ['logs:DescribeLogGroups'], resources: ['*'] })] });
     const writer = agent(stack, 'audit-bot');
