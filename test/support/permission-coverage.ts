@@ -200,10 +200,17 @@ export async function requiredPermissions(call: RecordedCall, iam: IAMClient): P
       return (p.Names as string[]).map(n => ({ action: op, resource: parameterArn(n) }));
     case 'ssm:GetParametersByPath':
       return [{ action: op, resource: parameterArn(String(p.Path)) }];
-    case 'events:PutEvents':
-      return [...new Set((p.Entries as { EventBusName?: string }[]).map(e => e.EventBusName ?? 'default'))].map(bus => ({
-        action: op, resource: bus.startsWith('arn:') ? bus : regional('events', `event-bus/${bus}`),
+    case 'events:PutEvents': {
+      // AWS sets events:source and events:detail-type to the values of every entry of the batch.
+      const entries = p.Entries as { EventBusName?: string; Source?: string; DetailType?: string }[];
+      const context = {
+        'events:source': [...new Set(entries.map(e => String(e.Source)))],
+        'events:detail-type': [...new Set(entries.map(e => String(e.DetailType)))],
+      };
+      return [...new Set(entries.map(e => e.EventBusName ?? 'default'))].map(bus => ({
+        action: op, resource: bus.startsWith('arn:') ? bus : regional('events', `event-bus/${bus}`), context,
       }));
+    }
     case 'sns:Publish':
       return [{ action: op, resource: String(p.TopicArn) }];
     case 'kms:Sign': case 'kms:Verify': {

@@ -8,13 +8,15 @@ import { PermissionSweeper, PermissionSweeperProps } from '../../lib/permission-
 
 const root = path.resolve(__dirname, '..', '..');
 const bundle = path.join(root, 'dist', 'handlers', 'sweeper', 'index.js');
+/** The activity recorder's bundle (PermissionSweeper deploys it by default) and its access-level table. */
+const activityBundles = ['index.js', 'access-levels.json'].map(f => path.join(root, 'dist', 'handlers', 'activity', f));
 
 /**
  * The construct loads the sweeper handler that `npm run build` bundles. Bundle
  * it here when the source exists but the bundle does not (esbuild only, no tsc).
  */
 export function ensureSweeperHandlerBundle(): void {
-  if (fs.existsSync(bundle)) return;
+  if (fs.existsSync(bundle) && activityBundles.every(f => fs.existsSync(f))) return;
   if (!fs.existsSync(path.join(root, 'lib', 'sweeper', 'handler.ts'))) {
     throw new Error(`${bundle} is missing and so is lib/sweeper/handler.ts: the sweeper handler must exist and be bundled (npm run build) before these tests can synthesize the PermissionSweeper`);
   }
