@@ -12,7 +12,7 @@ import {
   AgentSpec, BASELINE_POLICY_NAME, DEFAULT_MAX_GRANT_DURATION_SECONDS, delegationGrantName, DEFAULT_MAX_RENEWALS, EXPIRY_CONDITION_KEY, EXPIRY_CONDITION_OPERATOR,
   formatGrantTag, GOVERNED_ROLE_PATH, grantTagKey, IAM_LIMITS, MANAGED_BY_VALUE, normalizeInstant, parseExpiry, PolicyDocumentJson,
   SPEC_VERSION, SpecGrant, SpecPolicy, specParameterName, SYNTH_CLOCK_CONTEXT_KEY, TAG_AGENT, TAG_MANAGED_BY, TAG_OWNER,
-} from './private/contract';
+} from './contract';
 import { delegationIdentityStatements, delegationSid, delegationTrustStatements } from './private/delegation';
 import { analysedStatements, StatementOrigin, StoreLinker } from './private/governance-model';
 import { GovernanceReportEmitter } from './private/governance-report-emitter';

@@ -18,7 +18,7 @@ import { Construct } from 'constructs';
 import {
   EVENT_SOURCE, GOVERNED_ROLE_PATH, LEDGER_TABLE_NAME_PREFIX, MANAGED_BY_VALUE, SESSION_TAG_DELEGATED_BY, SPEC_PARAMETER_PREFIX,
   SWEEPER_COMPONENT_VALUE, TAG_COMPONENT, TAG_MANAGED_BY,
-} from './contract';
+} from '../contract';
 
 /** Id of the boundary that every governed role without a ceiling or resource-policy opt-in in a stack shares. */
 export const SHARED_BOUNDARY_ID = 'PermissionDecayBoundary';

@@ -7,7 +7,7 @@ import { createHash } from 'crypto';
 import { Aspects, Aws, IAspect, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct, IConstruct, IDependable } from 'constructs';
-import { BASELINE_POLICY_NAME, EXPIRY_CONDITION_KEY, EXPIRY_CONDITION_OPERATOR, GOVERNED_ROLE_PATH, PolicyDocumentJson } from './contract';
+import { BASELINE_POLICY_NAME, EXPIRY_CONDITION_KEY, EXPIRY_CONDITION_OPERATOR, GOVERNED_ROLE_PATH, PolicyDocumentJson } from '../contract';
 
 /** IAM role names hold 64 characters; a region name takes at most 20 of them with its separator. */
 const ROLE_NAME_AGENT_CHARS = 43;

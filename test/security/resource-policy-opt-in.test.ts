@@ -12,7 +12,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { GovernedAgentRole, PermissionSweeper } from '../../lib';
 import { unknownActionReason } from '../../lib/private/action-catalogue';
 import { BOUNDARY_SID, RESOURCE_POLICY_WRITE_ACTIONS, SHARED_BOUNDARY_ID } from '../../lib/private/agent-boundary';
-import { IAM_LIMITS, parseAgentSpec, specParameterName, SYNTH_CLOCK_CONTEXT_KEY } from '../../lib/private/contract';
+import { IAM_LIMITS, parseAgentSpec, specParameterName, SYNTH_CLOCK_CONTEXT_KEY } from '../../lib/contract';
 import { estimatedPolicySize } from '../../lib/private/rendered-size';
 import { ensureSweeperHandlerBundle } from '../sweeper-construct/sweeper-fixture';
 import { resolveIntrinsics, SIM_ACCOUNT } from '../support/simulate';
