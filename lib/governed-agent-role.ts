@@ -7,7 +7,7 @@ import {
   deniedResourcePolicyWrites, optInEndStatement, ownBoundary, ResourcePolicyOptIn, resourcePolicyWriteActions, sharedBoundary,
 } from './private/agent-boundary';
 import { AgentRole, AttachedPolicies, governedRoleArn, governedRoleName, GrantPrincipal, StackPolicyIndex } from './private/agent-role';
-import { AgentModel, AnalysedStatement, DelegationModel } from './private/analysis/model';
+import { AgentModel, AnalysedStatement, DelegationModel } from './analysis/model';
 import {
   AgentSpec, BASELINE_POLICY_NAME, DEFAULT_MAX_GRANT_DURATION_SECONDS, delegationGrantName, DEFAULT_MAX_RENEWALS, EXPIRY_CONDITION_KEY, EXPIRY_CONDITION_OPERATOR,
   formatGrantTag, GOVERNED_ROLE_PATH, grantTagKey, IAM_LIMITS, MANAGED_BY_VALUE, normalizeInstant, parseExpiry, PolicyDocumentJson,

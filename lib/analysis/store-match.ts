@@ -1,7 +1,7 @@
 /**
  * Which stores a statement resource names, and which of them an action acts on.
  */
-import { ContractError } from '../../contract';
+import { ContractError } from '../contract';
 import { ResourceRef, STORE_KIND_SERVICES, StoreModel } from './model';
 import { wildcardsIntersect } from './wildcard';
 

@@ -18,7 +18,7 @@
  *   linear for chains and trees; for pathologically dense graphs the paths
  *   per agent are capped (maxPathsPerAgent) and the shadow marked truncated.
  */
-import { ContractError, parseExpiry } from '../../contract';
+import { ContractError, parseExpiry } from '../contract';
 import { ActionExpander } from './action-expansion';
 import { AgentModel, AnalysedStatement, AnalysisProblem, ResourceRef, StatementSource } from './model';
 import { wildcardCovers } from './wildcard';

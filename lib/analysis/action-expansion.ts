@@ -3,7 +3,7 @@
  * the catalogue's spelling, wildcards to the actions they stand for, and
  * whatever matches nothing reported as unknown.
  */
-import { ContractError } from '../../contract';
+import { ContractError } from '../contract';
 import { ActionCatalogue, iamActionCatalogue } from './action-catalogue';
 import { hasWildcard, wildcardMatches } from './wildcard';
 
