@@ -2,7 +2,7 @@ import { Annotations, Duration, Fn, Lazy, Stack, Tags, Token } from 'aws-cdk-lib
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct, IDependable } from 'constructs';
-import { unknownActionReason, isWildcardAction } from './private/action-catalogue';
+import { unknownActionReason, isWildcardAction } from './analysis/action-catalogue';
 import {
   deniedResourcePolicyWrites, optInEndStatement, ownBoundary, ResourcePolicyOptIn, resourcePolicyWriteActions, sharedBoundary,
 } from './private/agent-boundary';

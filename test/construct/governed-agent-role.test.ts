@@ -9,7 +9,7 @@ import * as fc from 'fast-check';
 import {
   canonicalPolicyJson, GOVERNED_ROLE_PATH, grantDocumentWithExpiry, LEDGER_TABLE_NAME_PREFIX, parseAgentSpec, specParameterName,
 } from '../../lib/contract';
-import { unknownActionReason } from '../../lib/private/action-catalogue';
+import { unknownActionReason } from '../../lib/analysis/action-catalogue';
 import { boundaryStatements } from '../../lib/private/agent-boundary';
 import { governedRoleName } from '../../lib/private/agent-role';
 import { resolveIntrinsics, roleTags } from '../support/simulate';

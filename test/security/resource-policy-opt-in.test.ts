@@ -10,7 +10,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { GovernedAgentRole, PermissionSweeper } from '../../lib';
-import { unknownActionReason } from '../../lib/private/action-catalogue';
+import { unknownActionReason } from '../../lib/analysis/action-catalogue';
 import { BOUNDARY_SID, RESOURCE_POLICY_WRITE_ACTIONS, SHARED_BOUNDARY_ID } from '../../lib/private/agent-boundary';
 import { IAM_LIMITS, parseAgentSpec, specParameterName, SYNTH_CLOCK_CONTEXT_KEY } from '../../lib/contract';
 import { estimatedPolicySize } from '../../lib/private/rendered-size';
