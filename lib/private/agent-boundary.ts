@@ -281,7 +281,8 @@ export function optInEndStatement(optIn: ResourcePolicyOptIn, index: number): ia
  * list's spelling, and the names that are not on the list.
  */
 export function resourcePolicyWriteActions(actions: readonly string[]): { known: string[]; unknown: string[] } {
-  const byLower = new Map(RESOURCE_POLICY_WRITE_ACTIONS.map(a => [a.toLowerCase(), a]));
+  if (actions.length === 0) return { known: [], unknown: [] };
+  const byLower = writeActionsByLowerCase ??= new Map(RESOURCE_POLICY_WRITE_ACTIONS.map(a => [a.toLowerCase(), a]));
   const known: string[] = [];
   const unknown: string[] = [];
   for (const a of actions) {
@@ -290,6 +291,9 @@ export function resourcePolicyWriteActions(actions: readonly string[]): { known:
   }
   return { known: [...new Set(known)], unknown };
 }
+
+/** The resource-policy write actions by lower-case name, built on first use. */
+let writeActionsByLowerCase: Map<string, string> | undefined;
 
 /**
  * The boundaries of a stack and the protections that every one of them

@@ -223,3 +223,6 @@ function hasStatements(stack: Stack, policy: iam.CfnPolicy): boolean {
   return !!document && (Array.isArray(document.Statement) ? document.Statement.length > 0 : !!document.Statement);
 }
 
+
+/** Governance tags win over tags of the same key applied to a whole app or stack. */
+export const GOVERNANCE_TAG_PRIORITY = 1000;
