@@ -47,7 +47,9 @@ export class AgentRole extends iam.Role {
   private baselinePolicy?: iam.Policy;
   private readonly addedManagedPolicies: iam.IManagedPolicy[] = [];
 
-  constructor(scope: Construct, id: string, props: iam.RoleProps, private readonly checkStatement: (statement: iam.PolicyStatement) => void) {
+  constructor(
+    scope: Construct, id: string, props: iam.RoleProps, private readonly checkStatement: (statement: iam.PolicyStatement) => void,
+  ) {
     super(scope, id, props);
   }
 
