@@ -1,5 +1,6 @@
 /**
- * The permissions boundary of governed roles.
+ * The permissions boundary of governed roles. About 360 lines: most of it is
+ * the list of resource-policy write actions and the denies, each with its reason.
  *
  * An agent's identity policies say what it may do; the boundary says what it
  * can never do, whatever a grant (even one added by hand) says: it cannot
