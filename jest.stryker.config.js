@@ -1,6 +1,6 @@
 /**
  * The fast unit and property suites that judge lib/sweeper/decide.ts and
- * lib/private/contract.ts, for mutation testing (npm run mutation). No
+ * lib/contract/, for mutation testing (npm run mutation). No
  * globalSetup: none of these runs dist/, and a rebuild per mutant would be waste.
  */
 module.exports = {

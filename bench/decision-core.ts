@@ -4,11 +4,11 @@
  * fixture), then the pure `decide`. CPU and memory only, no I/O. Run in a
  * child process started with --expose-gc so the heap figures are its own.
  */
-import { grantTagKey, LedgerRoleState, STATE_PARTITION, MANAGED_BY_VALUE, RenewalRecord, TAG_AGENT, TAG_MANAGED_BY, TAG_OWNER, BASELINE_POLICY_NAME } from '../lib/private/contract';
+import { grantTagKey, LedgerRoleState, STATE_PARTITION, MANAGED_BY_VALUE, RenewalRecord, TAG_AGENT, TAG_MANAGED_BY, TAG_OWNER, BASELINE_POLICY_NAME } from '../lib/contract';
 import { decide, renewalKeysNeeded } from '../lib/sweeper/decide';
 import { AccountSnapshot, GovernedRole, RolePolicy } from '../lib/sweeper/snapshot';
 import { SpecLookup } from '../lib/sweeper/specs';
-import { DEFAULT_DRIFT_PERIOD_SECONDS, DEFAULT_WARNING_WINDOW_SECONDS, formatExpiry } from '../lib/private/contract';
+import { DEFAULT_DRIFT_PERIOD_SECONDS, DEFAULT_WARNING_WINDOW_SECONDS, formatExpiry } from '../lib/contract';
 import { AccountShape, fixtureRole, grantMemoriesOf, grantTagValue, specOf } from './governed-account';
 
 export interface DecisionInputs {

@@ -15,7 +15,7 @@ import {
   AgentSpec, BASELINE_POLICY_NAME, formatExpiry, formatGrantTag, GENESIS_HASH, GrantMemory, grantDocumentWithExpiry, grantTagKey,
   LedgerRecord, LedgerRoleState, MANAGED_BY_VALUE, PolicyDocumentJson, recordSortKey, renewalPartition, RenewalRecord, rolePartition,
   GOVERNED_ROLE_PATH, sealPartition, sealSortKey, SPEC_VERSION, specParameterName, STATE_PARTITION, TAG_AGENT, TAG_MANAGED_BY, TAG_OWNER,
-} from '../lib/private/contract';
+} from '../lib/contract';
 import { createLedgerTable, hashRecord } from '../lib/sweeper/ledger';
 import { renewalIntent } from '../lib/sweeper/renewal';
 import { mapWithConcurrency } from './bounded-concurrency';

@@ -10,7 +10,7 @@ import {
   GetPolicyCommand, GetPolicyVersionCommand, GetRolePolicyCommand, IAMClient, ListAttachedRolePoliciesCommand, ListRolePoliciesCommand,
   ListRolesCommand, ListRoleTagsCommand, Role, Tag,
 } from '@aws-sdk/client-iam';
-import { TAG_AGENT, TAG_MANAGED_BY, TAG_OWNER } from '../lib/private/contract';
+import { TAG_AGENT, TAG_MANAGED_BY, TAG_OWNER } from '../lib/contract';
 import {
   AccountSnapshot, decodeDocument, ForeignMarkedRole, GovernedRole, isGovernedPath, policyNameOfArn, RolePolicy,
 } from '../lib/sweeper/snapshot';

@@ -16,7 +16,7 @@ import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { formatExpiry } from '../lib/private/contract';
+import { formatExpiry } from '../lib/contract';
 import { startAwsProxy } from '../test/support/aws-proxy';
 import { CommandCount } from '../test/support/call-counter';
 import { clientConfig, Moto, startMoto } from '../test/support/moto';

@@ -13,7 +13,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { App, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { EXPIRY_CONDITION_KEY, EXPIRY_CONDITION_OPERATOR, SYNTH_CLOCK_CONTEXT_KEY } from '../lib/private/contract';
+import { EXPIRY_CONDITION_KEY, EXPIRY_CONDITION_OPERATOR, SYNTH_CLOCK_CONTEXT_KEY } from '../lib/contract';
 import { median } from './lambda-package';
 
 export interface SynthOverheadResult {

@@ -24,7 +24,7 @@ import { Construct } from 'constructs';
 import { Compliance } from '../lib/compliance';
 import { GovernedAgentRole } from '../lib/governed-agent-role';
 import { PermissionSweeper } from '../lib/permission-sweeper';
-import { EVENT_SOURCE, SYNTH_CLOCK_CONTEXT_KEY } from '../lib/private/contract';
+import { EVENT_SOURCE, SYNTH_CLOCK_CONTEXT_KEY } from '../lib/contract';
 
 /** The synth clock the example uses when neither options nor context give one. */
 export const EXAMPLE_NOW = '2027-01-01T00:00:00Z';

@@ -41,7 +41,7 @@ import { App } from 'aws-cdk-lib';
 import { buildExampleApp, EXAMPLE_GRANTS, EXAMPLE_NOW, EXAMPLE_STACK_NAME } from '../bin/example-app';
 import {
   grantTagKey, IDENTITY_ENV, LedgerRecord, parseGrantTag, rolePartition, statementsOf, TAG_AGENT,
-} from '../lib/private/contract';
+} from '../lib/contract';
 import { cdkBootstrap, cdkDeploy, EmulatorTarget } from './emulator-deploy';
 import { Narrator } from './narrator';
 

@@ -1,6 +1,6 @@
 import { Tags, Token } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
-import { TAG_COMPLIANCE, TAG_OWNER } from './private/contract';
+import { TAG_COMPLIANCE, TAG_OWNER } from './contract';
 import { tagValueProblems } from './private/grant-rules';
 import { cfnResourceOf, declareStore, STORE_KIND_BY_CFN_TYPE } from './private/store-registry';
 

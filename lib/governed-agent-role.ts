@@ -1,30 +1,31 @@
-import { Annotations, Duration, Fn, Lazy, Stack, Tags, Token } from 'aws-cdk-lib';
+/**
+ * GovernedAgentRole: the construct (props, constructor, public methods). About
+ * 450 lines because the public props and DelegationOptions carry their JSDoc. Its
+ * grants are lib/temporary-grant.ts; the spec, the quota checks and the
+ * analysis model are lib/private/agent-spec.ts, agent-quotas.ts and agent-analysis.ts.
+ */
+import { Duration, Lazy, Stack, Tags, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
-import { Construct, IDependable } from 'constructs';
-import { unknownActionReason, isWildcardAction } from './private/action-catalogue';
+import { Construct } from 'constructs';
+import { AgentModel } from './analysis/model';
 import {
-  deniedResourcePolicyWrites, optInEndStatement, ownBoundary, ResourcePolicyOptIn, resourcePolicyWriteActions, sharedBoundary,
-} from './private/agent-boundary';
-import { isOwnedManagedPolicy } from './private/cdk-brands';
-import { AgentRole, AttachedPolicies, governedRoleArn, governedRoleName, GrantPrincipal, StackPolicyIndex } from './private/agent-role';
-import { AgentModel, AnalysedStatement, DelegationModel } from './private/analysis/model';
+  DEFAULT_MAX_GRANT_DURATION_SECONDS, DEFAULT_MAX_RENEWALS, delegationGrantName, GOVERNED_ROLE_PATH,
+  MANAGED_BY_VALUE, normalizeInstant, parseExpiry, specParameterName, SYNTH_CLOCK_CONTEXT_KEY, TAG_AGENT, TAG_MANAGED_BY, TAG_OWNER,
+} from './contract';
+import { agentAnalysisModel } from './private/agent-analysis';
+import { optInEndStatement, ownBoundary, ResourcePolicyOptIn, sharedBoundary } from './private/agent-boundary';
+import { actionProblems, agentQuotaProblems } from './private/agent-quotas';
 import {
-  AgentSpec, BASELINE_POLICY_NAME, DEFAULT_MAX_GRANT_DURATION_SECONDS, delegationGrantName, DEFAULT_MAX_RENEWALS, EXPIRY_CONDITION_KEY, EXPIRY_CONDITION_OPERATOR,
-  formatGrantTag, GOVERNED_ROLE_PATH, grantTagKey, IAM_LIMITS, MANAGED_BY_VALUE, normalizeInstant, parseExpiry, PolicyDocumentJson,
-  SPEC_VERSION, SpecGrant, SpecPolicy, specParameterName, SYNTH_CLOCK_CONTEXT_KEY, TAG_AGENT, TAG_MANAGED_BY, TAG_OWNER,
-} from './private/contract';
+  AgentRole, AttachedPolicies, GOVERNANCE_TAG_PRIORITY, governedRoleArn, governedRoleName, StackPolicyIndex,
+} from './private/agent-role';
+import { AgentSpecCache, SpecSource } from './private/agent-spec';
 import { delegationIdentityStatements, delegationSid, delegationTrustStatements } from './private/delegation';
-import { analysedStatements, StatementOrigin, StoreLinker } from './private/governance-model';
+import { StoreLinker } from './private/governance-model';
 import { GovernanceReportEmitter } from './private/governance-report-emitter';
-import { grantNameProblems, grantRequestProblems, tagValueProblems } from './private/grant-rules';
-import { estimatedJsonLength, estimatedPolicySize } from './private/rendered-size';
+import { tagValueProblems } from './private/grant-rules';
+import { TemporaryGrant, TemporaryGrantOptions } from './temporary-grant';
 
-/** SSM String parameters: Standard tier holds 4 KB, Advanced 8 KB. */
-const STANDARD_PARAMETER_CHARS = 4096;
-const ADVANCED_PARAMETER_CHARS = 8192;
-/** Governance tags win over tags of the same key applied to a whole app or stack. */
-const GOVERNANCE_TAG_PRIORITY = 1000;
 /** Agent ids become part of an SSM parameter name and a tag value. */
 const AGENT_ID_CHARS = /^[A-Za-z0-9_.\-]{1,128}$/;
 
@@ -126,144 +127,6 @@ export interface DelegationOptions {
 }
 
 /**
- * What is recorded about a time-bound grant.
- */
-export interface TemporaryGrantOptions {
-  /** When the grant ends: an absolute UTC instant of the form `2026-12-31T00:00:00Z`. */
-  readonly expiresAt: string;
-
-  /** Who asked for the grant (letters, digits and `_ . : / = + - @`; no spaces). */
-  readonly requestedBy: string;
-
-  /** The ticket that approved the grant (letters, digits and `_ . : / = + - @`; no spaces). */
-  readonly ticket: string;
-
-  /** Why the agent needs the grant (recorded in the approved spec). */
-  readonly reason: string;
-
-  /**
-   * Statements of the grant. More can be added with `addStatements` or by
-   * passing the grant to CDK grant calls.
-   * @default - none yet
-   */
-  readonly statements?: iam.PolicyStatement[];
-
-  /**
-   * Compliance regimes this grant may reach although the agent does not
-   * declare them (an approval recorded with the grant's ticket).
-   * @default - none
-   */
-  readonly approvedRegimes?: string[];
-
-  /**
-   * Resource-policy write actions (e.g. `s3:PutBucketPolicy`,
-   * `lambda:AddPermission`) the agent's boundary lets through until the
-   * grant's expiry. Every governed role's boundary denies writing resource
-   * policies, because access written into one outlives the grant; list here
-   * exactly the actions the ticket approved (recorded in the approved spec).
-   * Each must be one of the boundary's resource-policy actions. The agent
-   * gets a boundary of its own.
-   * @default - none: the boundary denies every resource-policy write
-   */
-  readonly allowResourcePolicyWrites?: string[];
-}
-
-/**
- * A named, time-bound grant on a GovernedAgentRole: an inline policy named
- * after the grant whose every statement holds only before `expiresAt`, and an
- * expiry tag on the role that the sweeper reads. Obtain one with
- * `GovernedAgentRole.temporaryGrant()`; pass it as the grantee of CDK grant
- * calls (`table.grantReadData(grant)`).
- */
-export class TemporaryGrant extends Construct implements iam.IGrantable {
-  /** The grant's name: the inline policy name and the suffix of its tag key. */
-  public readonly grantName: string;
-  /** When the grant ends. */
-  public readonly expiresAt: string;
-  /** Who asked for the grant. */
-  public readonly requestedBy: string;
-  /** The ticket that approved the grant. */
-  public readonly ticket: string;
-  /** Why the agent needs the grant. */
-  public readonly reason: string;
-  /** The inline policy that carries the grant's statements. */
-  public readonly policy: iam.Policy;
-  /** The principal to pass to CDK grant calls. */
-  public readonly grantPrincipal: iam.IPrincipal;
-  /** Compliance regimes the grant is approved to reach outside the agent's own. */
-  public readonly approvedRegimes: string[];
-  /** Resource-policy write actions the agent's boundary allows until the grant's expiry. */
-  public readonly allowedResourcePolicyWrites: string[];
-  private readonly agent: GovernedAgentRole;
-
-  /**
-   * Use `GovernedAgentRole.temporaryGrant()`.
-   */
-  constructor(agent: GovernedAgentRole, name: string, options: TemporaryGrantOptions) {
-    super(agent._grantScope(), checkedGrantName(agent, name));
-    this.agent = agent;
-    this.grantName = name;
-    this.expiresAt = options.expiresAt;
-    this.requestedBy = options.requestedBy;
-    this.ticket = options.ticket;
-    this.reason = options.reason;
-    this.approvedRegimes = [...options.approvedRegimes ?? []];
-
-    const problems = grantRequestProblems({ name, ...options }, agent._synthClock(), agent.maxGrantDurationSeconds);
-    const writes = resourcePolicyWriteActions(options.allowResourcePolicyWrites ?? []);
-    if (writes.unknown.length > 0) {
-      problems.push(`allowResourcePolicyWrites ${writes.unknown.join(', ')}: not a resource-policy write the boundary denies; `
-        + 'name exact actions such as s3:PutBucketPolicy (no wildcards)');
-    }
-    if (problems.length > 0) throw new Error(agent._grantError(name, problems));
-    this.allowedResourcePolicyWrites = writes.known;
-
-    this.policy = new iam.Policy(this, 'Policy', { policyName: name });
-    agent.role.attachInlinePolicy(this.policy);
-    Tags.of(agent.role).add(grantTagKey(name), formatGrantTag(options), { priority: GOVERNANCE_TAG_PRIORITY });
-    this.grantPrincipal = new GrantPrincipal(agent.role, this.expiresAt, statement => this.addStatement(statement));
-    this.addStatements(...options.statements ?? []);
-    if (this.allowedResourcePolicyWrites.length > 0) {
-      agent._allowResourcePolicyWrites({ grantName: name, actions: this.allowedResourcePolicyWrites, expiresAt: this.expiresAt });
-    }
-  }
-
-  /**
-   * Adds statements to the grant. Each is copied with the expiry condition
-   * (`DateLessThan` on `aws:CurrentTime`) merged into its conditions.
-   */
-  public addStatements(...statements: iam.PolicyStatement[]): void {
-    for (const statement of statements) this.addStatement(statement);
-  }
-
-  private addStatement(statement: iam.PolicyStatement): IDependable {
-    this.agent._checkActions(statement, `grant '${this.grantName}'`);
-    const wildcards = [...statement.actions, ...statement.notActions].filter(a => !Token.isUnresolved(a) && isWildcardAction(a));
-    if (wildcards.length > 0 || statement.notActions.length > 0) {
-      Annotations.of(this.agent).addWarningV2('permission-decay:grant-wildcard-action',
-        `agent '${this.agent.agentId}' grant '${this.grantName}': ${wildcards.length > 0 ? `wildcard actions ${wildcards.join(', ')}` : 'NotAction'} `
-        + 'may allow more than the ticket approved: list the actions the agent needs');
-    }
-    const bound = statement.copy();
-    bound.addCondition(EXPIRY_CONDITION_OPERATOR, { [EXPIRY_CONDITION_KEY]: this.expiresAt });
-    this.policy.addStatements(bound);
-    return this.policy;
-  }
-}
-
-function checkedGrantName(agent: GovernedAgentRole, name: string): string {
-  const problems = grantNameProblems(name);
-  const clash = agent.grants.find(g => g.grantName.toLowerCase() === name?.toLowerCase());
-  if (clash) {
-    problems.push(clash.grantName === name
-      ? 'the agent already has a grant of this name: add statements to that grant or choose another name'
-      : `IAM tag keys ignore case, so this name clashes with grant '${clash.grantName}': choose another name`);
-  }
-  if (problems.length > 0) throw new Error(agent._grantError(name, problems));
-  return name;
-}
-
-/**
  * An IAM role for an AI agent with permission decay: a fixed baseline, plus
  * named time-bound grants that stop working at their expiry and that the
  * sweeper revokes. The role gets a permissions boundary that keeps the agent
@@ -303,8 +166,8 @@ export class GovernedAgentRole extends Construct implements iam.IGrantable {
   private clock?: Date;
   /** Finds the policies attached to the role, once per synthesis for the whole stack. */
   private readonly policyIndex: StackPolicyIndex;
-  /** The spec as computed in the synthesis (index generation) it was computed in. */
-  private specCache?: { generation: number; spec: AgentSpec };
+  /** The approved spec and its length, once per synthesis. */
+  private readonly specCache: AgentSpecCache;
 
   constructor(scope: Construct, id: string, props: GovernedAgentRoleProps) {
     super(scope, id);
@@ -341,12 +204,13 @@ export class GovernedAgentRole extends Construct implements iam.IGrantable {
 
     const stack = Stack.of(this);
     this.policyIndex = StackPolicyIndex.of(stack);
+    this.specCache = new AgentSpecCache(stack, () => this.policyIndex.generation, () => this.specSource());
     new ssm.CfnParameter(this, 'Spec', {
       name: this.specParameterName,
       type: 'String',
       description: `permission-decay approved spec of agent ${this.agentId}`,
-      value: Lazy.string({ produce: () => stack.toJsonString(this.spec()) }),
-      tier: Lazy.string({ produce: () => (this.estimatedSpecLength() < STANDARD_PARAMETER_CHARS ? 'Standard' : 'Advanced') }),
+      value: Lazy.string({ produce: () => stack.toJsonString(this.specCache.spec()) }),
+      tier: Lazy.string({ produce: () => this.specCache.tier() }),
     });
     this.node.addValidation({ validate: () => this.validateRole() });
     // The governance report (shadow, compliance, store inventory) covers every agent of the app.
@@ -396,11 +260,16 @@ export class GovernedAgentRole extends Construct implements iam.IGrantable {
   public allowDelegationTo(agent: GovernedAgentRole, options: DelegationOptions = {}): void {
     const problems: string[] = [];
     if (agent === this) problems.push('an agent cannot delegate to itself');
-    if (this.delegations.some(d => d.to === agent)) problems.push(`it already delegates to '${agent.agentId}': one delegation per pair of agents`);
-    if (options.expiresAt === undefined && [options.requestedBy, options.ticket, options.reason].some(v => v !== undefined)) {
-      problems.push('requestedBy, ticket and reason record a time-bound delegation: give expiresAt too, or drop them for a baseline delegation');
+    if (this.delegations.some(d => d.to === agent)) {
+      problems.push(`it already delegates to '${agent.agentId}': one delegation per pair of agents`);
     }
-    if (problems.length > 0) throw new Error(`GovernedAgentRole '${this.agentId}' delegation to '${agent.agentId}': ${problems.join('; ')}`);
+    if (options.expiresAt === undefined && [options.requestedBy, options.ticket, options.reason].some(v => v !== undefined)) {
+      problems.push('requestedBy, ticket and reason record a time-bound delegation: '
+        + 'give expiresAt too, or drop them for a baseline delegation');
+    }
+    if (problems.length > 0) {
+      throw new Error(`GovernedAgentRole '${this.agentId}' delegation to '${agent.agentId}': ${problems.join('; ')}`);
+    }
 
     const sid = delegationSid(agent.agentId);
     // The target's pinned ARN, not a reference: a cycle of delegations or one across stacks needs no reference either way.
@@ -426,34 +295,15 @@ export class GovernedAgentRole extends Construct implements iam.IGrantable {
    * @internal
    */
   public _analysisModel(link: StoreLinker): AgentModel {
-    const stack = Stack.of(this);
-    const grantOf = new Map<Construct, TemporaryGrant>(this.grants.map(g => [g.policy.node.defaultChild!, g]));
-    const delegationGrants = new Set(this.delegations.map(d => d.grant).filter(g => g !== undefined));
-    const baselineOrigin: StatementOrigin = {
-      source: 'baseline',
-      delegationSids: this.delegations.filter(d => !d.grant).map(d => d.sid),
-    };
-    const { inline, managed } = this.attachedPolicies();
-    const statements: AnalysedStatement[] = [];
-    for (const policy of inline) {
-      const grant = grantOf.get(policy);
-      const origin: StatementOrigin = grant
-        ? { source: delegationGrants.has(grant) ? 'delegation' : 'grant', grantName: grant.grantName, expiresAt: grant.expiresAt, approvedRegimes: grant.approvedRegimes }
-        : { ...baselineOrigin, policyName: stack.resolve(policy.policyName) };
-      statements.push(...analysedStatements(stack.resolve(policy.policyDocument), origin, stack, link));
-    }
-    const documents = [
-      ...managed.map(p => p.policyDocument),
-      ...this.agentRole.managedPolicyAttachments.filter(isOwnedManagedPolicy).map(p => p.document),
-    ];
-    for (const document of documents) statements.push(...analysedStatements(stack.resolve(document), baselineOrigin, stack, link));
-    const delegations: DelegationModel[] = this.delegations.map(d => ({
-      toAgentId: d.to.agentId,
-      via: d.grant?.grantName ?? BASELINE_POLICY_NAME,
-      ...(d.grant ? { expiresAt: d.grant.expiresAt } : {}),
-      ...(d.approvedRegimes.length > 0 ? { approvedRegimes: d.approvedRegimes } : {}),
-    }));
-    return { agentId: this.agentId, regimes: this.complianceRegimes, statements, delegations };
+    return agentAnalysisModel({
+      stack: Stack.of(this),
+      agentId: this.agentId,
+      regimes: this.complianceRegimes,
+      attached: this.attachedPolicies(),
+      managedPolicyAttachments: this.agentRole.managedPolicyAttachments,
+      grants: this.grants,
+      delegations: this.delegations.map(d => ({ toAgentId: d.to.agentId, sid: d.sid, grant: d.grant, approvedRegimes: d.approvedRegimes })),
+    }, link);
   }
 
   /**
@@ -488,9 +338,7 @@ export class GovernedAgentRole extends Construct implements iam.IGrantable {
   public _synthClock(): Date {
     if (!this.clock) {
       const configured = this.node.tryGetContext(SYNTH_CLOCK_CONTEXT_KEY);
-      this.clock = configured === undefined
-        ? new Date()
-        : parseExpiry(normalizeInstant(String(configured), `context ${SYNTH_CLOCK_CONTEXT_KEY}`));
+      this.clock = configured === undefined ? new Date() : configuredClock(String(configured));
     }
     return this.clock;
   }
@@ -529,10 +377,16 @@ export class GovernedAgentRole extends Construct implements iam.IGrantable {
     for (const regime of props.complianceRegimes ?? []) {
       if (Token.isUnresolved(regime)) continue;
       if (!regime.trim()) problems.push('complianceRegimes has an empty regime: name each, e.g. "pci"');
-      else problems.push(...tagValueProblems(`compliance regime "${regime}"`, regime).map(p => p.replace(/^compliance regime "[^"]*" "[^"]*"/, `compliance regime "${regime}"`)));
+      else {
+        const what = `compliance regime "${regime}"`;
+        problems.push(...tagValueProblems(what, regime).map(p => p.replace(/^compliance regime "[^"]*" "[^"]*"/, what)));
+      }
     }
     const twin = agentsOfStack(Stack.of(this), props.agentId).find(c => c !== this);
-    if (twin) problems.push(`another GovernedAgentRole (${twin.node.path}) has this agentId, and both would write one spec parameter: choose another agentId`);
+    if (twin) {
+      problems.push(`another GovernedAgentRole (${twin.node.path}) has this agentId, and both would write one spec parameter: `
+        + 'choose another agentId');
+    }
     if (problems.length > 0) throw new Error(`GovernedAgentRole '${props.agentId}': ${problems.join('; ')}`);
   }
 
@@ -541,121 +395,35 @@ export class GovernedAgentRole extends Construct implements iam.IGrantable {
     return this.policyIndex.attachedTo(this.role);
   }
 
-  /**
-   * The approved spec, with CDK tokens where deploy-time values go. Computed
-   * once per synthesis: the parameter's value and tier and the validation all
-   * read it, and the tree does not change while a synthesis resolves it.
-   */
-  private spec(): AgentSpec {
-    const generation = this.policyIndex.generation;
-    if (generation === undefined) return this.computeSpec();
-    if (this.specCache?.generation !== generation) this.specCache = { generation, spec: this.computeSpec() };
-    return this.specCache.spec;
-  }
-
-  private computeSpec(): AgentSpec {
-    const grantPolicies = new Set<Construct>(this.grants.map(g => g.policy.node.defaultChild!));
-    const { inline, managed } = this.attachedPolicies();
-    const baseline: SpecPolicy[] = [
-      ...inline.filter(p => !grantPolicies.has(p)).map((p): SpecPolicy => ({
-        kind: 'inline', name: p.policyName, document: p.policyDocument as PolicyDocumentJson,
-      })),
-      ...managed.map((p): SpecPolicy => ({
-        kind: 'managed', name: p.managedPolicyName ?? lastArnSegment(p.ref), arn: p.ref, document: p.policyDocument as PolicyDocumentJson,
-      })),
-      ...this.agentRole.managedPolicyAttachments.map((p): SpecPolicy => ({
-        kind: 'managed',
-        name: lastArnSegment(p.managedPolicyArn),
-        arn: p.managedPolicyArn,
-        // Documents of AWS-managed and imported policies are not known at synth.
-        ...(isOwnedManagedPolicy(p) ? { document: p.document as unknown as PolicyDocumentJson } : {}),
-      })),
-    ];
-    const grants: SpecGrant[] = this.grants.map(g => ({
-      kind: 'inline',
-      name: g.grantName,
-      // The document exactly as it is put on the role: every statement already carries the expiry condition.
-      document: g.policy.document as unknown as PolicyDocumentJson,
-      expiresAt: g.expiresAt,
-      requestedBy: g.requestedBy,
-      ticket: g.ticket,
-      reason: g.reason,
-      ...(g.allowedResourcePolicyWrites.length > 0 ? { allowResourcePolicyWrites: g.allowedResourcePolicyWrites } : {}),
-    }));
+  /** What the approved spec is computed from, read when it is computed (after the tree is built). */
+  private specSource(): SpecSource {
     return {
-      v: SPEC_VERSION,
       agentId: this.agentId,
       roleName: this.role.roleName,
       owner: this.owner,
       maxGrantDurationSeconds: this.maxGrantDurationSeconds,
       maxRenewals: this.maxRenewals,
-      baseline,
-      grants,
-      ...(this.delegations.length > 0 ? {
-        delegations: this.delegations
-          .map(d => ({ toAgentId: d.to.agentId, ...(d.grant ? { expiresAt: d.grant.expiresAt } : {}) }))
-          .sort((x, y) => (x.toAgentId < y.toAgentId ? -1 : 1)),
-      } : {}),
+      attached: this.attachedPolicies(),
+      managedPolicyAttachments: this.agentRole.managedPolicyAttachments,
+      grants: this.grants,
+      delegations: this.delegations.map(d => ({ toAgentId: d.to.agentId, ...(d.grant ? { expiresAt: d.grant.expiresAt } : {}) })),
     };
-  }
-
-  private estimatedSpecLength(): number {
-    return estimatedJsonLength(Stack.of(this).resolve(this.spec()));
   }
 
   /** Checks that need the finished role: quotas, sizes, and statements changed after they were added. */
   private validateRole(): string[] {
-    const stack = Stack.of(this);
-    const errors: string[] = [];
-    const agent = `GovernedAgentRole '${this.agentId}'`;
-
-    for (const grant of this.grants) {
-      if (grant.policy.document.isEmpty) {
-        errors.push(this._grantError(grant.grantName, ['the grant has no statements: add statements to it (or pass it to a grant call) or remove it']));
-      }
-    }
-
-    const { inline, managed } = this.attachedPolicies();
-    const documents = inline.map(p => stack.resolve(p.policyDocument));
-    inline.forEach((policy, i) => {
-      const problems = actionProblems(actionsOf(documents[i]));
-      if (problems.length > 0) errors.push(`${agent} policy '${policy.policyName}': ${problems.join('; ')}: fix the action name`);
+    return agentQuotaProblems({
+      agentId: this.agentId,
+      role: this.role,
+      attached: this.attachedPolicies(),
+      managedPolicyAttachments: this.agentRole.managedPolicyAttachments,
+      grants: this.grants,
+      boundary: this.currentBoundary,
+      resourcePolicyOptIns: this.resourcePolicyOptIns,
+      generation: this.policyIndex.generation,
+      specLength: () => this.specCache.length(),
+      grantError: (name, problems) => this._grantError(name, problems),
     });
-
-    const inlineChars = documents.reduce((sum, d) => sum + estimatedPolicySize(d), 0);
-    if (inlineChars > IAM_LIMITS.inlinePolicyAggregateChars) {
-      errors.push(`${agent}: its inline policies (baseline and grants) come to about ${inlineChars} characters; IAM allows `
-        + `${IAM_LIMITS.inlinePolicyAggregateChars} per role: remove or narrow grants, or use wildcards in the baseline`);
-    }
-
-    const managedCount = managed.length + this.agentRole.managedPolicyAttachments.length;
-    if (managedCount > IAM_LIMITS.maxManagedPoliciesPerRole) {
-      errors.push(`${agent}: ${managedCount} managed policies are attached; IAM allows ${IAM_LIMITS.maxManagedPoliciesPerRole} `
-        + 'per role: merge some of them');
-    }
-
-    const tags = ((this.role.node.defaultChild as iam.CfnRole).tags.renderTags() as unknown[] | undefined) ?? [];
-    if (tags.length > IAM_LIMITS.maxTagsPerRole) {
-      errors.push(`${agent}: the role would carry ${tags.length} tags (3 governance tags, one per grant, and tags applied to it `
-        + `or its stack); IAM allows ${IAM_LIMITS.maxTagsPerRole}: remove grants or tags`);
-    }
-
-    const boundarySize = estimatedPolicySize(stack.resolve(this.currentBoundary.document));
-    if (boundarySize > IAM_LIMITS.managedPolicyChars) {
-      errors.push(`${agent}: its boundary (ceiling, governance denies and resource-policy opt-ins) is about ${boundarySize} characters; `
-        + `a managed policy holds ${IAM_LIMITS.managedPolicyChars}: shorten the ceiling or merge grants' resource-policy opt-ins`);
-    }
-    if (this.resourcePolicyOptIns.length > 0 && deniedResourcePolicyWrites(this.resourcePolicyOptIns).length === 0) {
-      errors.push(`${agent}: its grants opt in to every resource-policy write the boundary denies; `
-        + 'list only the actions each grant needs in allowResourcePolicyWrites');
-    }
-
-    const specLength = this.estimatedSpecLength();
-    if (specLength >= ADVANCED_PARAMETER_CHARS) {
-      errors.push(`${agent}: its approved spec is about ${specLength} characters; an SSM parameter holds ${ADVANCED_PARAMETER_CHARS}: `
-        + 'move statements into fewer, shorter grants or split the agent');
-    }
-    return errors;
   }
 }
 
@@ -670,22 +438,14 @@ function agentsOfStack(stack: Stack, agentId: unknown): GovernedAgentRole[] {
   return agents;
 }
 
-function actionProblems(actions: unknown[]): string[] {
-  return actions
-    .filter((a): a is string => typeof a === 'string' && !Token.isUnresolved(a))
-    .map(a => unknownActionReason(a))
-    .filter((p): p is string => p !== undefined);
-}
+/** Parsed synth clocks by context value: every agent of an app reads the same one. */
+const configuredClocks = new Map<string, Date>();
 
-/** Every Action and NotAction of a resolved policy document. */
-function actionsOf(document: unknown): unknown[] {
-  const statements = (document as PolicyDocumentJson | undefined)?.Statement;
-  const list = Array.isArray(statements) ? statements : statements ? [statements] : [];
-  return list.flatMap(s => [s.Action, s.NotAction].flatMap(a => (a === undefined ? [] : Array.isArray(a) ? a : [a])));
-}
-
-/** The last segment of a policy ARN: the policy name. */
-function lastArnSegment(arn: string): string {
-  const last = arn.split('/').pop()!;
-  return Token.isUnresolved(last) ? Fn.select(1, Fn.split(':policy/', arn)) : last;
+function configuredClock(configured: string): Date {
+  let clock = configuredClocks.get(configured);
+  if (!clock) {
+    clock = parseExpiry(normalizeInstant(configured, `context ${SYNTH_CLOCK_CONTEXT_KEY}`));
+    configuredClocks.set(configured, clock);
+  }
+  return new Date(clock.getTime());
 }

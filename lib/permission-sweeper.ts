@@ -19,7 +19,7 @@ import { Construct } from 'constructs';
 import {
   DEFAULT_CHECKPOINT_INTERVAL_SECONDS, DEFAULT_DRIFT_PERIOD_SECONDS, DEFAULT_WARNING_WINDOW_SECONDS, LEDGER_KEYS, LEDGER_TABLE_NAME_PREFIX,
   IDENTITY_ENV, SWEEPER_COMPONENT_VALUE, SWEEPER_ENV, SWEEPER_METRICS, SWEEPER_ROLE_PATH, TAG_COMPONENT,
-} from './private/contract';
+} from './contract';
 import { GOVERNED_ROLES_ARN, StackBoundaries } from './private/agent-boundary';
 import { isOwnedManagedPolicy } from './private/cdk-brands';
 import { acknowledgeSweeperFindings } from './private/sweeper-acknowledgements';

@@ -1,6 +1,6 @@
 /** What every command gets: the clients, the ledger table, the clock and the output. */
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
-import { CallerIdentity, IDENTITY_ENV, LEDGER_TABLE_ENV, normalizeInstant, parseExpiry } from '../private/contract';
+import { CallerIdentity, IDENTITY_ENV, LEDGER_TABLE_ENV, normalizeInstant, parseExpiry } from '../contract';
 import { AwsClients, ClientSettings, createClients } from '../sweeper/aws-clients';
 import { resolveRoleName } from '../sweeper/snapshot';
 import { Flags, UsageError } from './args';

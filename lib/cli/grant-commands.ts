@@ -17,7 +17,7 @@ import {
   formatGrantTag, GRANT_NAME_CHARS, GRANT_NAME_MAX_LENGTH, grantDocumentWithExpiry, grantTagKey, parseExpiry,
   parseGrantTag, PolicyDocumentJson, renewalPartition, RenewalRecord, requestPartition, sealPartition, SealedIntent, sealSortKey,
   specParameterName, statementsOf,
-} from '../private/contract';
+} from '../contract';
 import { ApplyContext, applyIamAction } from '../sweeper/apply';
 import { identityRuleFromEnv, personOf } from '../sweeper/identity';
 import { readRecords, readRoleState } from '../sweeper/ledger';

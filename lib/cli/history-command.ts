@@ -6,7 +6,7 @@
  * those that have an approved spec but no chain.
  */
 import { KeyObject } from 'crypto';
-import { LedgerRecord, LedgerRoleState, TAG_LEDGER_HEAD } from '../private/contract';
+import { LedgerRecord, LedgerRoleState, TAG_LEDGER_HEAD } from '../contract';
 import { emptyState, readLedgerState, readRecords, readRoleState, verifyChain } from '../sweeper/ledger';
 import { ledgerPublicKey, verifyEvidence } from '../sweeper/ledger-evidence';
 import { GovernedRole, readRole, readSnapshot } from '../sweeper/snapshot';

@@ -2,7 +2,7 @@
  * The permission-decay CLI. `main(argv, io)` runs one command and returns its
  * exit code: 0 done, 1 the command or sweep failed, 2 bad usage or bad input.
  */
-import { ContractError } from '../private/contract';
+import { ContractError } from '../contract';
 import { errorOf } from '../sweeper/errors';
 import { Flags, parseArgs, UsageError } from './args';
 import { CliIo, CommandContext } from './context';

@@ -5,7 +5,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { GovernanceReport, renderReportJson, renderReportMarkdown, REPORT_JSON_FILE, REPORT_VERSION } from '../private/analysis';
+import { GovernanceReport, renderReportJson, renderReportMarkdown, REPORT_JSON_FILE, REPORT_VERSION } from '../analysis';
 import { UsageError } from './args';
 import { CommandContext } from './context';
 

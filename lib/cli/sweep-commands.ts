@@ -3,7 +3,7 @@ import {
   CheckpointFlagCode, CheckpointStanding, DEFAULT_DRIFT_PERIOD_SECONDS, DEFAULT_WARNING_WINDOW_SECONDS, DRIFT_REQUESTER, formatExpiry,
   GOVERNED_ROLE_PATH,
   LEDGER_TABLE_ENV, LedgerRecord, LedgerRoleState, parseExpiry, PolicyAttachment, policyNameOfGrantTag,
-} from '../private/contract';
+} from '../contract';
 import {
   decide, DecideOptions, grantTagReading, isBaselinePolicy, renewalKeysNeeded, specLookupOf, SweepPlan,
 } from '../sweeper/decide';

@@ -12,7 +12,7 @@
  * chained record as before.
  */
 import { createHash } from 'crypto';
-import { LEDGER_TABLE_ENV } from '../private/contract';
+import { LEDGER_TABLE_ENV } from './ledger-schema';
 
 // ---------------------------------------------------------------------------
 // Partitions and keys

@@ -32,7 +32,7 @@ import {
   aws_dynamodb as dynamodb,
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { EVENT_SOURCE, GOVERNED_ROLE_PATH, SWEEPER_ROLE_PATH } from './contract';
+import { EVENT_SOURCE, GOVERNED_ROLE_PATH, SWEEPER_ROLE_PATH } from '../contract';
 import {
   ACCESS_REQUESTED_DETAIL_TYPE, ACTIVITY_ENV, ACTIVITY_WRITE_PARTITIONS, CLOUDTRAIL_API_CALL_DETAIL_TYPE, NOVEL_ACCESS_DETAIL_TYPE,
 } from '../contract/activity';

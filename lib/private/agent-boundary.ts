@@ -1,5 +1,6 @@
 /**
- * The permissions boundary of governed roles.
+ * The permissions boundary of governed roles. About 360 lines: most of it is
+ * the list of resource-policy write actions and the denies, each with its reason.
  *
  * An agent's identity policies say what it may do; the boundary says what it
  * can never do, whatever a grant (even one added by hand) says: it cannot
@@ -18,7 +19,7 @@ import { Construct } from 'constructs';
 import {
   EVENT_SOURCE, GOVERNED_ROLE_PATH, LEDGER_TABLE_NAME_PREFIX, MANAGED_BY_VALUE, SESSION_TAG_DELEGATED_BY, SPEC_PARAMETER_PREFIX,
   SWEEPER_COMPONENT_VALUE, TAG_COMPONENT, TAG_MANAGED_BY,
-} from './contract';
+} from '../contract';
 
 /** Id of the boundary that every governed role without a ceiling or resource-policy opt-in in a stack shares. */
 export const SHARED_BOUNDARY_ID = 'PermissionDecayBoundary';
@@ -281,7 +282,8 @@ export function optInEndStatement(optIn: ResourcePolicyOptIn, index: number): ia
  * list's spelling, and the names that are not on the list.
  */
 export function resourcePolicyWriteActions(actions: readonly string[]): { known: string[]; unknown: string[] } {
-  const byLower = new Map(RESOURCE_POLICY_WRITE_ACTIONS.map(a => [a.toLowerCase(), a]));
+  if (actions.length === 0) return { known: [], unknown: [] };
+  const byLower = writeActionsByLowerCase ??= new Map(RESOURCE_POLICY_WRITE_ACTIONS.map(a => [a.toLowerCase(), a]));
   const known: string[] = [];
   const unknown: string[] = [];
   for (const a of actions) {
@@ -290,6 +292,9 @@ export function resourcePolicyWriteActions(actions: readonly string[]): { known:
   }
   return { known: [...new Set(known)], unknown };
 }
+
+/** The resource-policy write actions by lower-case name, built on first use. */
+let writeActionsByLowerCase: Map<string, string> | undefined;
 
 /**
  * The boundaries of a stack and the protections that every one of them

@@ -8,7 +8,7 @@ import { Aspects, Aws, IAspect, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct, IConstruct, IDependable } from 'constructs';
 import { isCfnManagedPolicy, isCfnPolicy, isPolicyDocument } from './cdk-brands';
-import { BASELINE_POLICY_NAME, EXPIRY_CONDITION_KEY, EXPIRY_CONDITION_OPERATOR, GOVERNED_ROLE_PATH, PolicyDocumentJson } from './contract';
+import { BASELINE_POLICY_NAME, EXPIRY_CONDITION_KEY, EXPIRY_CONDITION_OPERATOR, GOVERNED_ROLE_PATH, PolicyDocumentJson } from '../contract';
 
 /** IAM role names hold 64 characters; a region name takes at most 20 of them with its separator. */
 const ROLE_NAME_AGENT_CHARS = 43;
@@ -48,7 +48,9 @@ export class AgentRole extends iam.Role {
   private baselinePolicy?: iam.Policy;
   private readonly addedManagedPolicies: iam.IManagedPolicy[] = [];
 
-  constructor(scope: Construct, id: string, props: iam.RoleProps, private readonly checkStatement: (statement: iam.PolicyStatement) => void) {
+  constructor(
+    scope: Construct, id: string, props: iam.RoleProps, private readonly checkStatement: (statement: iam.PolicyStatement) => void,
+  ) {
     super(scope, id, props);
   }
 
@@ -224,3 +226,6 @@ function hasStatements(stack: Stack, policy: iam.CfnPolicy): boolean {
   return !!document && (Array.isArray(document.Statement) ? document.Statement.length > 0 : !!document.Statement);
 }
 
+
+/** Governance tags win over tags of the same key applied to a whole app or stack. */
+export const GOVERNANCE_TAG_PRIORITY = 1000;

@@ -30,7 +30,7 @@ import { governedRoleArn } from './agent-role';
 import {
   DELEGATION_CHAIN_SEPARATOR, DELEGATION_SESSION_TAGS, DELEGATION_TRANSITIVE_TAGS, EXPIRY_CONDITION_KEY, EXPIRY_CONDITION_OPERATOR,
   SESSION_TAG_CHAIN, SESSION_TAG_DELEGATED_BY, SESSION_TAG_ORIGIN,
-} from './contract';
+} from '../contract';
 
 /** The STS actions a delegation allows: assuming the role and passing session tags. */
 export const DELEGATION_ACTIONS = ['sts:AssumeRole', 'sts:TagSession'];

@@ -6,8 +6,8 @@
  */
 import { CfnResource, Stack, Stage } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
-import { AnalysedStatement, ResourceRef, StatementSource, StoreModel } from './analysis/model';
-import { EXPIRY_CONDITION_KEY, EXPIRY_CONDITION_OPERATOR, PolicyDocumentJson, TAG_COMPLIANCE, TAG_OWNER } from './contract';
+import { AnalysedStatement, ResourceRef, StatementSource, StoreModel } from '../analysis/model';
+import { EXPIRY_CONDITION_KEY, EXPIRY_CONDITION_OPERATOR, PolicyDocumentJson, TAG_COMPLIANCE, TAG_OWNER } from '../contract';
 import {
   literalArnPatterns, NAME_PROPERTY, renderedProperties, retentionOf, STORE_KIND_BY_CFN_TYPE, storeDeclaration,
 } from './store-registry';

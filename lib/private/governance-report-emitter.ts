@@ -9,7 +9,7 @@ import { attachCustomSynthesis, Stage } from 'aws-cdk-lib';
 import { Construct, IConstruct } from 'constructs';
 import {
   AgentModel, buildGovernanceReport, GovernanceReport, renderReportJson, renderReportMarkdown, REPORT_JSON_FILE, REPORT_MARKDOWN_FILE,
-} from './analysis';
+} from '../analysis';
 import { collectStores, StoreLinker } from './governance-model';
 
 /** What the report needs from a governed agent. */

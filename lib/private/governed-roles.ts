@@ -4,7 +4,7 @@
  * that acts on governed roles: the sweeper's role and the people's grants.
  */
 import { Stack } from 'aws-cdk-lib';
-import { GOVERNED_ROLE_PATH } from './contract';
+import { GOVERNED_ROLE_PATH } from '../contract';
 
 /** `arn:<partition>:iam::<account>:role/permission-decay/agents/*`. */
 export function governedRolesArn(stack: Stack): string {

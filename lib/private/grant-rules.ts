@@ -5,7 +5,7 @@
 import {
   BASELINE_POLICY_NAME, ContractError, formatExpiry, formatGrantTag, GRANT_NAME_CHARS, GRANT_NAME_MAX_LENGTH,
   IAM_LIMITS, parseExpiry, TAG_CHARS,
-} from './contract';
+} from '../contract';
 
 /** What a person asks for when requesting a time-bound grant. */
 export interface GrantRequest {

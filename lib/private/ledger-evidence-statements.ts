@@ -7,7 +7,7 @@
 import { Stack, Token, Validations, aws_iam as iam } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 import { governedRolesArn } from './governed-roles';
-import { GOVERNED_ROLE_PATH, LEDGER_SIGNING_ALGORITHM, TAG_LEDGER_HEAD } from './contract';
+import { GOVERNED_ROLE_PATH, LEDGER_SIGNING_ALGORITHM, TAG_LEDGER_HEAD } from '../contract';
 
 export const LEDGER_EVIDENCE_SID = {
   signLedger: 'SignLedgerRecords',

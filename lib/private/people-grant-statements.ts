@@ -8,7 +8,7 @@
 import { Stack, aws_iam as iam } from 'aws-cdk-lib';
 import {
   REQUEST_PARTITION_PREFIX, RENEWAL_PARTITION_PREFIX, SEAL_PARTITION_PREFIX, SPEC_PARAMETER_PREFIX, TAG_GRANT_PREFIX,
-} from './contract';
+} from '../contract';
 import { governedRolesArn } from './governed-roles';
 
 export interface PeopleGrantScope {

@@ -5,7 +5,7 @@
  */
 import { CfnResource, Stack, Token } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
-import { StoreKind } from './analysis/model';
+import { StoreKind } from '../analysis/model';
 
 /** Store kinds by CloudFormation resource type. */
 export const STORE_KIND_BY_CFN_TYPE: Readonly<Record<string, StoreKind>> = {

@@ -5,7 +5,7 @@
  */
 import { Stack, Token, Validations } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
-import { GOVERNED_ROLE_PATH, SPEC_PARAMETER_PREFIX } from './contract';
+import { GOVERNED_ROLE_PATH, SPEC_PARAMETER_PREFIX } from '../contract';
 
 export interface SweeperAcknowledgementTargets {
   readonly stack: Stack;

@@ -9,7 +9,7 @@ import { Stack, aws_iam as iam } from 'aws-cdk-lib';
 import { governedRolesArn } from './governed-roles';
 import {
   MANAGED_BY_VALUE, SPEC_PARAMETER_PREFIX, TAG_AGENT, TAG_GRANT_PREFIX, TAG_MANAGED_BY, TAG_OWNER,
-} from './contract';
+} from '../contract';
 
 /** What the statements are scoped to. */
 export interface SweeperRoleScope {

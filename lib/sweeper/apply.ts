@@ -10,7 +10,7 @@ import {
   ListPolicyVersionsCommand, PutRolePolicyCommand, TagRoleCommand, UntagRoleCommand,
 } from '@aws-sdk/client-iam';
 import { PublishCommand } from '@aws-sdk/client-sns';
-import { Decision, EVENT_DETAIL_TYPE, EVENT_SOURCE, LedgerRecord, LedgerRoleState } from '../private/contract';
+import { Decision, EVENT_DETAIL_TYPE, EVENT_SOURCE, LedgerRecord, LedgerRoleState } from '../contract';
 import { AwsClients } from './aws-clients';
 import { IamAction, patchState, PlannedRecord, PlanStep, RolePlan } from './decide';
 import { errorOf, isNoSuchEntity } from './errors';

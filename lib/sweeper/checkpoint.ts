@@ -29,9 +29,9 @@ import {
   AgentSpec, canonicalPolicyJson, CHECKPOINT_DOCUMENT_BUDGET_CHARS, CHECKPOINT_MAX_LISTED_ACTIONS, CHECKPOINT_VERSION,
   CheckpointBody, CheckpointFlag, CheckpointPolicy, CheckpointStanding, EXPIRY_CONDITION_KEY, EXPIRY_CONDITION_OPERATOR,
   EXPIRY_PATTERN, formatExpiry, LedgerRoleState, parseExpiry, policyNameOfGrantTag, SpecPolicy, StatementJson,
-} from '../private/contract';
+} from '../contract';
 import type { PlanStep } from './decide';
-import { sha256 } from './ledger';
+import { sha256 } from '../contract';
 import { GovernedRole, RolePolicy } from './snapshot';
 import { SpecLookup } from './specs';
 

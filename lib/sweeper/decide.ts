@@ -15,9 +15,9 @@ import {
   grantDocumentWithExpiry, grantTagKey, LedgerRoleState, MANAGED_BY_VALUE, parseExpiry, parseGrantTag, PolicyAttachment,
   PolicyDocumentJson, policyNameOfGrantTag, specParameterName, SpecPolicy, StatementJson, statementsOf, TAG_AGENT, TAG_GRANT_PREFIX,
   TAG_MANAGED_BY, TAG_OWNER, withExpiryCondition,
-} from '../private/contract';
+} from '../contract';
 import { checkpointStep } from './checkpoint';
-import { emptyState, sha256 } from './ledger';
+import { emptyState, sha256 } from '../contract';
 import { chooseRenewal, RenewalIndex, renewalKey } from './renewal';
 import { AccountSnapshot, ForeignMarkedRole, GovernedRole, RolePolicy } from './snapshot';
 import { SpecIndex, SpecLookup } from './specs';

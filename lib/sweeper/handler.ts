@@ -11,7 +11,7 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { SWEEPER_METRICS } from '../private/contract';
+import { SWEEPER_METRICS } from '../contract';
 import { createClients } from './aws-clients';
 import { chooseSweepInstant } from './sweep-clock';
 import { runSweep, sweepConfigFromEnv } from './sweep';

@@ -14,7 +14,7 @@
  * The key is built from `aws:userid`, the value IAM binds through
  * dynamodb:LeadingKeys, not from the ARN the caller reports about itself.
  */
-import { IDENTITY_ENV } from '../private/contract';
+import { IDENTITY_ENV } from '../contract';
 
 /** The deployment's identity settings. */
 export interface IdentityRule {

@@ -12,7 +12,7 @@ import { GetPublicKeyCommand, SignCommand } from '@aws-sdk/client-kms';
 import { createPublicKey, KeyObject, verify } from 'crypto';
 import {
   GrantMemory, LEDGER_HEAD_HASH_CHARS, LEDGER_SIGNING_ALGORITHM, LedgerRecord, LedgerRoleState, ledgerSigningMessage, TAG_LEDGER_HEAD,
-} from '../private/contract';
+} from '../contract';
 import { AwsClients } from './aws-clients';
 import { LedgerSealer } from './ledger';
 

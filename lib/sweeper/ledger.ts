@@ -2,15 +2,19 @@
  * The ledger (DynamoDB): per-role hash-chained decision records, the per-role
  * STATE item, and renewal records. Appending a record and moving the STATE
  * head happen in one transaction with conditions, so two concurrent writers
- * can never both append record n.
+ * can never both append record n. The hash chain itself (pure) is
+ * lib/contract/ledger-chain.ts.
  */
 import { CreateTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { createHash } from 'crypto';
 import {
-  ContractError, GENESIS_HASH, LEDGER_KEYS, LEDGER_TABLE_NAME_PREFIX, LedgerRecord, LedgerRoleState, ledgerSigningMessage,
+  ContractError, emptyState, hashRecord, LEDGER_KEYS, LEDGER_TABLE_NAME_PREFIX, LedgerRecord, LedgerRoleState, ledgerSigningMessage,
   recordSortKey, rolePartition, STATE_PARTITION,
-} from '../private/contract';
+} from '../contract';
+
+// The pure chain lives in the contract; re-exported so the ledger's readers keep one import.
+export type { ChainProblem } from '../contract';
+export { emptyState, hashRecord, sha256, stableJson, verifyChain } from '../contract';
 
 /** A record before the ledger gives it a place in the chain. */
 export type RecordDraft = Omit<LedgerRecord, 'pk' | 'sk' | 'seq' | 'prevHash' | 'hash'>;
@@ -25,32 +29,6 @@ export class LedgerConflictError extends Error {
     super(`another writer appended to the ledger of role ${roleName} first`);
     this.name = 'LedgerConflictError';
   }
-}
-
-/** JSON with object keys sorted at every level: the canonical form that is hashed. */
-export function stableJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.keys(value as object).sort()
-      .filter(k => (value as Record<string, unknown>)[k] !== undefined)
-      .map(k => `${JSON.stringify(k)}:${stableJson((value as Record<string, unknown>)[k])}`);
-    return `{${entries.join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
-
-export function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
-
-/** hash = sha256(canonical record content without `hash` and `signature`, then prevHash). */
-export function hashRecord(record: Omit<LedgerRecord, 'hash'>): string {
-  const { hash: _ignored, signature: _signature, ...content } = record as LedgerRecord;
-  return sha256(stableJson(content) + record.prevHash);
-}
-
-export function emptyState(roleName: string): LedgerRoleState {
-  return { pk: STATE_PARTITION, sk: roleName, roleName, seq: 0, hash: GENESIS_HASH, grants: {}, updatedAt: '' };
 }
 
 /** Every role's STATE item: one Query on pk=STATE, paginated. */
@@ -166,32 +144,6 @@ export async function readRecords(ddb: DynamoDBDocumentClient, table: string, ro
     key = page.LastEvaluatedKey;
   } while (key);
   return out;
-}
-
-/** A problem found walking a role's chain. */
-export interface ChainProblem {
-  readonly seq: number;
-  readonly code: 'GAP' | 'ALTERED' | 'BROKEN_LINK' | 'HEAD_MISMATCH';
-  readonly message: string;
-}
-
-/** Walks the hash chain: every seq present in order, every hash right, every link to the previous hash. Pure. */
-export function verifyChain(records: readonly LedgerRecord[], state?: LedgerRoleState): ChainProblem[] {
-  const problems: ChainProblem[] = [];
-  let prev = GENESIS_HASH;
-  let expectedSeq = 1;
-  for (const r of records) {
-    if (r.seq !== expectedSeq) problems.push({ seq: expectedSeq, code: 'GAP', message: `record ${expectedSeq} is missing (next present: ${r.seq})` });
-    if (r.prevHash !== prev) problems.push({ seq: r.seq, code: 'BROKEN_LINK', message: `record ${r.seq} does not link to the hash of the record before it` });
-    const { hash, ...rest } = r;
-    if (hashRecord(rest) !== hash) problems.push({ seq: r.seq, code: 'ALTERED', message: `record ${r.seq} was altered after it was written (hash does not match its content)` });
-    prev = r.hash;
-    expectedSeq = r.seq + 1;
-  }
-  if (state && state.seq > 0 && (state.seq !== expectedSeq - 1 || state.hash !== prev)) {
-    problems.push({ seq: state.seq, code: 'HEAD_MISMATCH', message: `the STATE head names record ${state.seq} but the chain ends at ${expectedSeq - 1}` });
-  }
-  return problems;
 }
 
 /** Creates a ledger table (on demand, pk/sk); the name must start with LEDGER_TABLE_NAME_PREFIX. */

@@ -13,7 +13,7 @@ import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-d
 import {
   AgentSpec, DEFAULT_MAX_GRANT_DURATION_SECONDS, DEFAULT_MAX_RENEWALS, parseExpiry, renewalPartition, RenewalRecord,
   requestPartition, sealPartition, SealedIntent, sealSortKey,
-} from '../private/contract';
+} from '../contract';
 import { mapWithConcurrency } from './bounded-concurrency';
 import { DEFAULT_IDENTITY_RULE, identityName, IdentityRule, identityRuleFromEnv, personOf } from './identity';
 

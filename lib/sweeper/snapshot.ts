@@ -10,7 +10,7 @@ import {
   ListAttachedRolePoliciesCommandOutput, ListRolePoliciesCommandOutput, ListRolesCommand, RoleDetail, Tag,
 } from '@aws-sdk/client-iam';
 import { isNoSuchEntity } from './errors';
-import { GOVERNED_ROLE_PATH, TAG_AGENT, TAG_MANAGED_BY, TAG_OWNER } from '../private/contract';
+import { GOVERNED_ROLE_PATH, TAG_AGENT, TAG_MANAGED_BY, TAG_OWNER } from '../contract';
 
 /** A policy on a governed role. */
 export interface RolePolicy {

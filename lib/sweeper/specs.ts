@@ -1,6 +1,6 @@
 /** Read: the approved specs, one GetParametersByPath walk over SPEC_PARAMETER_PREFIX. */
 import { GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { AgentSpec, ContractError, parseAgentSpec, SPEC_PARAMETER_PREFIX } from '../private/contract';
+import { AgentSpec, ContractError, parseAgentSpec, SPEC_PARAMETER_PREFIX } from '../contract';
 import { SweepError } from './errors';
 
 /** An agent's approved spec, or why it cannot be used. */

@@ -6,7 +6,7 @@
  * revoke early, a forged far-past one would keep expired grants: outside the
  * window the real clock wins.
  */
-import { formatExpiry, normalizeInstant } from '../private/contract';
+import { formatExpiry, normalizeInstant } from '../contract';
 
 /** How far ahead of the real clock an event's time may be: clock skew between EventBridge and Lambda, nothing more. */
 export const SCHEDULED_TIME_MAX_AHEAD_SECONDS = 5 * 60;

@@ -2,7 +2,7 @@
  * What a sweep's result says for alarms: the counts the handler publishes as
  * metrics. Pure, so the numbers are tested without a Lambda.
  */
-import { SWEEPER_METRICS } from '../private/contract';
+import { SWEEPER_METRICS } from '../contract';
 import { SweepResult } from './sweep';
 
 export interface SweepCounts {

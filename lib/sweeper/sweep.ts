@@ -6,7 +6,7 @@
 import { randomUUID } from 'crypto';
 import {
   DEFAULT_DRIFT_PERIOD_SECONDS, DEFAULT_WARNING_WINDOW_SECONDS, formatExpiry, IDENTITY_ENV, LedgerRoleState, parseExpiry, SWEEPER_ENV,
-} from '../private/contract';
+} from '../contract';
 import { kmsSealer } from './ledger-evidence';
 import { applyRolePlan, ApplyContext, StepOutcome } from './apply';
 import { AwsClients } from './aws-clients';

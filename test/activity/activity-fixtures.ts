@@ -4,7 +4,7 @@ import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/c
 import { CreateQueueCommand, DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'crypto';
-import { EVENT_SOURCE } from '../../lib/private/contract';
+import { EVENT_SOURCE } from '../../lib/contract';
 import { loadAccessLevels } from '../../lib/sweeper/activity/access-levels';
 import { DeliveredEvent, RecorderContext, recordBatch } from '../../lib/sweeper/activity/recorder';
 import { TEST_LEDGER_TABLE } from '../support/governed-fixtures';

@@ -13,7 +13,7 @@ import {
 } from '../../lib/contract/activity';
 import {
   EVENT_DETAIL_TYPE, EVENT_SOURCE, SWEEPER_COMPONENT_VALUE, SYNTH_CLOCK_CONTEXT_KEY, TAG_COMPONENT,
-} from '../../lib/private/contract';
+} from '../../lib/contract';
 const componentTag = { [TAG_COMPONENT]: SWEEPER_COMPONENT_VALUE };
 import { RECORDER_BATCH_SIZE } from '../../lib/private/activity-recorder';
 import { decide, logicalIdOf, simulatedRole } from '../security/governed-app';

@@ -14,7 +14,7 @@ import { AwsClients } from '../../lib/sweeper/aws-clients';
 import { buildAccessLevelTable } from '../../lib/sweeper/activity/access-levels';
 import { deliveredEvents } from '../../lib/sweeper/activity/handler';
 import { recordBatch } from '../../lib/sweeper/activity/recorder';
-import { GOVERNED_ROLE_PATH } from '../../lib/private/contract';
+import { GOVERNED_ROLE_PATH } from '../../lib/contract';
 import { useEmulatorWithLedger } from '../support/governed-fixtures';
 import { Moto } from '../support/moto';
 import { batch, drain, governanceEventQueue, partition, queueForRule, record, recorderOn } from './activity-fixtures';

@@ -1,4 +1,4 @@
-import { ActionExpander, expandActions, iamActionCatalogue, inMemoryActionCatalogue, isWriteAction, lookupAction } from '../../lib/private/analysis';
+import { ActionExpander, expandActions, iamActionCatalogue, inMemoryActionCatalogue, isWriteAction, lookupAction } from '../../lib/analysis';
 
 describe('expandActions against the installed IAM catalogue', () => {
   test.each([

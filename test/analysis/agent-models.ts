@@ -1,5 +1,5 @@
 /** Small builders for analysis models, so tables read as the policies they stand for. */
-import { AgentModel, AnalysedStatement, DelegationModel, StoreModel } from '../../lib/private/analysis';
+import { AgentModel, AnalysedStatement, DelegationModel, StoreModel } from '../../lib/analysis';
 
 export function baseline(actions: string[], resources: string[] = ['*']): AnalysedStatement {
   return { effect: 'Allow', actions, resources: resources.map(text => ({ text })), source: 'baseline' };

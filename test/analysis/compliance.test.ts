@@ -1,4 +1,4 @@
-import { checkCompliance, ComplianceFinding } from '../../lib/private/analysis';
+import { checkCompliance, ComplianceFinding } from '../../lib/analysis';
 import { agent, baseline, bucket, delegateTo, grant, logGroup } from './agent-models';
 
 const JAN = '2027-01-01T00:00:00Z';

@@ -1,4 +1,4 @@
-import { buildGovernanceReport, renderReportJson, renderReportMarkdown, summarizeActions } from '../../lib/private/analysis';
+import { buildGovernanceReport, renderReportJson, renderReportMarkdown, summarizeActions } from '../../lib/analysis';
 import { agent, baseline, bucket, delegateTo, grant, logGroup } from './agent-models';
 
 const JAN = '2027-01-01T00:00:00Z';

@@ -1,5 +1,5 @@
 import * as fc from 'fast-check';
-import { ActionExpander, AgentModel, AnalysedStatement, computeShadow, earlierExpiry, inMemoryActionCatalogue } from '../../lib/private/analysis';
+import { ActionExpander, AgentModel, AnalysedStatement, computeShadow, earlierExpiry, inMemoryActionCatalogue } from '../../lib/analysis';
 
 // A small catalogue keeps each run fast; the real one is covered by the example tests.
 const catalogue = inMemoryActionCatalogue({

@@ -1,4 +1,4 @@
-import { accessUntil, computeShadow, reachesFor, ActionExpander, AgentShadow, ShadowAnalysis, inMemoryActionCatalogue } from '../../lib/private/analysis';
+import { accessUntil, computeShadow, reachesFor, ActionExpander, AgentShadow, ShadowAnalysis, inMemoryActionCatalogue } from '../../lib/analysis';
 import { agent, baseline, delegateTo, deny, grant } from './agent-models';
 
 const JAN = '2027-01-01T00:00:00Z';

@@ -1,4 +1,4 @@
-import { storeInventory, AgentInventory, StoreModel } from '../../lib/private/analysis';
+import { storeInventory, AgentInventory, StoreModel } from '../../lib/analysis';
 import { agent, baseline, bucket, delegateTo, grant, logGroup } from './agent-models';
 
 const JAN = '2027-01-01T00:00:00Z';

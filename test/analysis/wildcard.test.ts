@@ -1,4 +1,4 @@
-import { wildcardCovers, wildcardMatches, wildcardsIntersect } from '../../lib/private/analysis';
+import { wildcardCovers, wildcardMatches, wildcardsIntersect } from '../../lib/analysis';
 
 describe('wildcardMatches', () => {
   test.each([

@@ -21,7 +21,7 @@ import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import {
   formatGrantTag, grantTagKey, LedgerRecord, parseGrantTag, renewalPartition, sealPartition, sealSortKey,
   STATE_PARTITION, SWEEPER_METRICS, TAG_LEDGER_HEAD,
-} from '../../lib/private/contract';
+} from '../../lib/contract';
 import { handler, SweepFailedError } from '../../lib/sweeper/handler';
 import { hashRecord, readRecords, readRoleState } from '../../lib/sweeper/ledger';
 import { runSweep } from '../../lib/sweeper/sweep';

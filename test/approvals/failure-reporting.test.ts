@@ -5,7 +5,7 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { PermissionSweeper } from '../../lib';
-import { IDENTITY_ENV, SWEEPER_METRICS } from '../../lib/private/contract';
+import { IDENTITY_ENV, SWEEPER_METRICS } from '../../lib/contract';
 import { StepOutcome } from '../../lib/sweeper/apply';
 import { PlanStep, SweepPlan } from '../../lib/sweeper/decide';
 import { sweepCounts } from '../../lib/sweeper/sweep-metrics';

@@ -10,7 +10,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { PermissionSweeper } from '../../lib';
 import {
   grantTagKey, rolePartition, renewalPartition, requestPartition, sealPartition, STATE_PARTITION, TAG_LEDGER_HEAD,
-} from '../../lib/private/contract';
+} from '../../lib/contract';
 import { ensureSweeperHandlerBundle } from '../sweeper-construct/sweeper-fixture';
 import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { arnOf, resolveIntrinsics, simulate, SIM_ACCOUNT, TemplateJson } from '../support/simulate';

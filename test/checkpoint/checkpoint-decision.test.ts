@@ -1,7 +1,7 @@
 /** Table-driven tests of the pure checkpoint decision: when one is due, and what it flags. */
 import {
   CHECKPOINT_DOCUMENT_BUDGET_CHARS, formatGrantTag, grantDocumentWithExpiry, GrantMemory, LedgerRoleState, PolicyDocumentJson,
-} from '../../lib/private/contract';
+} from '../../lib/contract';
 import { addedPermissions, checkpointDueAt, checkpointOf } from '../../lib/sweeper/checkpoint';
 import { decide, DecideOptions, decideRole, patchState } from '../../lib/sweeper/decide';
 import { emptyState } from '../../lib/sweeper/ledger';

@@ -3,7 +3,7 @@
  * moto_server with the real SDK clients; the ledger is read back through the SDK.
  */
 import { PutRolePolicyCommand } from '@aws-sdk/client-iam';
-import { LedgerRecord } from '../../lib/private/contract';
+import { LedgerRecord } from '../../lib/contract';
 import { main } from '../../lib/cli/main';
 import { handler } from '../../lib/sweeper/handler';
 import { readLedgerState, readRecords, verifyChain } from '../../lib/sweeper/ledger';

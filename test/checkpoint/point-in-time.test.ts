@@ -1,6 +1,6 @@
 /** history --at from checkpoints: the latest checkpoint at or before the instant, plus the records after it. Pure. */
 import { heldAt, pointInTime } from '../../lib/cli/sweep-commands';
-import { CheckpointBody, CheckpointPolicy, LedgerRecord } from '../../lib/private/contract';
+import { CheckpointBody, CheckpointPolicy, LedgerRecord } from '../../lib/contract';
 
 let seq = 0;
 function rec(at: string, decision: LedgerRecord['decision'], grant?: string, expiresAt?: string, checkpoint?: CheckpointBody): LedgerRecord {

@@ -1,7 +1,7 @@
 /** PermissionSweeper checkpointInterval: reaches the function's environment; checked at synth. */
 import { Duration } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
-import { SWEEPER_ENV } from '../../lib/private/contract';
+import { SWEEPER_ENV } from '../../lib/contract';
 import { sweeperStack } from '../sweeper-construct/sweeper-fixture';
 
 const envOf = (value: string) => ({ Environment: { Variables: Match.objectLike({ [SWEEPER_ENV.checkpointIntervalSeconds]: value }) } });

@@ -6,7 +6,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Template } from 'aws-cdk-lib/assertions';
 import { Compliance } from '../../lib';
-import { TAG_COMPLIANCE, TAG_OWNER } from '../../lib/private/contract';
+import { TAG_COMPLIANCE, TAG_OWNER } from '../../lib/contract';
 import { agent, newApp, synthReport } from '../report/governance-fixtures';
 
 const GRANT = { expiresAt: '2027-01-10T00:00:00Z', requestedBy: 'alice', ticket: 'SEC-7', reason: 'refund investigation' };

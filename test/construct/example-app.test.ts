@@ -6,7 +6,7 @@ import { App, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { buildExampleApp, EXAMPLE_GRANTS, EXAMPLE_NOW } from '../../bin/example-app';
-import { MANAGED_BY_VALUE, specParameterName, TAG_MANAGED_BY } from '../../lib/private/contract';
+import { MANAGED_BY_VALUE, specParameterName, TAG_MANAGED_BY } from '../../lib/contract';
 import { roleTags } from '../support/simulate';
 
 /** Roles of a template tagged as governed (the example may hold other roles, e.g. the sweeper's). */

@@ -1,7 +1,7 @@
 import { App, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { GovernedAgentRole, GovernedAgentRoleProps, TemporaryGrantOptions } from '../../lib';
-import { SYNTH_CLOCK_CONTEXT_KEY } from '../../lib/private/contract';
+import { SYNTH_CLOCK_CONTEXT_KEY } from '../../lib/contract';
 
 /** The synth clock of construct tests. */
 export const NOW = '2026-12-01T00:00:00Z';

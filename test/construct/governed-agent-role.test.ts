@@ -8,8 +8,8 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as fc from 'fast-check';
 import {
   canonicalPolicyJson, GOVERNED_ROLE_PATH, grantDocumentWithExpiry, LEDGER_TABLE_NAME_PREFIX, parseAgentSpec, specParameterName,
-} from '../../lib/private/contract';
-import { unknownActionReason } from '../../lib/private/action-catalogue';
+} from '../../lib/contract';
+import { unknownActionReason } from '../../lib/analysis/action-catalogue';
 import { boundaryStatements } from '../../lib/private/agent-boundary';
 import { governedRoleName } from '../../lib/private/agent-role';
 import { resolveIntrinsics, roleTags } from '../support/simulate';

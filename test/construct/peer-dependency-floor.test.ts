@@ -9,7 +9,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { GOVERNED_ROLE_PATH } from '../../lib/private/contract';
+import { GOVERNED_ROLE_PATH } from '../../lib/contract';
 
 /** What test/support/peer-floor.js returns. */
 interface FloorProbe {

@@ -5,7 +5,7 @@
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { buildExampleApp, EXAMPLE_GRANTS } from '../../bin/example-app';
-import { LEDGER_TABLE_NAME_PREFIX, MANAGED_BY_VALUE, specParameterName, TAG_MANAGED_BY } from '../../lib/private/contract';
+import { LEDGER_TABLE_NAME_PREFIX, MANAGED_BY_VALUE, specParameterName, TAG_MANAGED_BY } from '../../lib/contract';
 import { arnOf, rolePolicies, simulate, SIM_ACCOUNT, SIM_REGION } from '../support/simulate';
 
 const example = buildExampleApp(new App());

@@ -7,7 +7,7 @@
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { buildExampleApp } from '../../bin/example-app';
-import { SWEEPER_COMPONENT_VALUE, TAG_COMPONENT } from '../../lib/private/contract';
+import { SWEEPER_COMPONENT_VALUE, TAG_COMPONENT } from '../../lib/contract';
 import { arnOf, rolePolicies, simulate } from '../support/simulate';
 
 const example = buildExampleApp(new App());

@@ -10,7 +10,7 @@ import * as cdk from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { isCfnManagedPolicy, isCfnPolicy, isOwnedManagedPolicy, isPolicyDocument } from '../../lib/private/cdk-brands';
-import { parseAgentSpec, specParameterName } from '../../lib/private/contract';
+import { parseAgentSpec, specParameterName } from '../../lib/contract';
 import { resolveIntrinsics } from '../support/simulate';
 import { newAgent, newStack } from './fixtures';
 

@@ -1,7 +1,7 @@
 import { Duration, Lazy, Tags } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { GRANT_NAME_MAX_LENGTH } from '../../lib/private/contract';
+import { GRANT_NAME_MAX_LENGTH } from '../../lib/contract';
 import { grantOptions, newAgent, newStack, readStatement } from './fixtures';
 
 /** Literal bad input throws at once; the message names the agent, the grant and the fix. */

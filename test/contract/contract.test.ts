@@ -1,7 +1,7 @@
 import {
   ContractError, canonicalPolicyJson, formatExpiry, formatGrantTag, grantDocumentWithExpiry, grantTagKey,
   normalizeInstant, parseAgentSpec, parseExpiry, parseGrantTag, policyNameOfGrantTag, statementsOf, withExpiryCondition,
-} from '../../lib/private/contract';
+} from '../../lib/contract';
 
 describe('expiry instants', () => {
   test.each([

@@ -3,7 +3,7 @@
  * the rule, at the exact boundaries: only YYYY-MM-DDTHH:MM:SSZ of a real
  * calendar instant is an expiry; a grant tag is exactly expires, by and ticket.
  */
-import { ContractError, parseExpiry, parseGrantTag } from '../../lib/private/contract';
+import { ContractError, parseExpiry, parseGrantTag } from '../../lib/contract';
 
 function refusal(fn: () => unknown): { code: string; message: string } {
   try {

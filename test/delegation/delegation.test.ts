@@ -3,7 +3,7 @@ import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import {
   MANAGED_BY_VALUE, SESSION_TAG_CHAIN, SESSION_TAG_DELEGATED_BY, SESSION_TAG_ORIGIN, TAG_AGENT, TAG_MANAGED_BY,
-} from '../../lib/private/contract';
+} from '../../lib/contract';
 import { GovernedAgentRole } from '../../lib';
 import { resolveIntrinsics, rolePolicies, roleTags, SIM_ACCOUNT, TemplateJson } from '../support/simulate';
 import { agent, newApp } from '../report/governance-fixtures';

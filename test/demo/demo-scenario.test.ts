@@ -11,7 +11,7 @@ import { GetRoleCommand, GetRolePolicyCommand, IAMClient, ListRolePoliciesComman
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { EXAMPLE_GRANTS } from '../../bin/example-app';
-import { grantTagKey, parseGrantTag, rolePartition } from '../../lib/private/contract';
+import { grantTagKey, parseGrantTag, rolePartition } from '../../lib/contract';
 import { Narrator } from '../../demo/narrator';
 import { DecayScenario, defaultWorkDir, HAND_ADDED_POLICY, RENEWED_UNTIL, REQUESTED_GRANT, RESTORED_UNTIL } from '../../demo/scenario';
 import { clientConfig, Moto, startMoto } from '../support/moto';

@@ -26,7 +26,7 @@ import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import {
   GOVERNED_ROLE_PATH, grantTagKey, IDENTITY_ENV, LEDGER_KEYS, LEDGER_SIGNING_KEY_SPEC, REQUEST_PARTITION_PREFIX, RENEWAL_PARTITION_PREFIX,
   SEAL_PARTITION_PREFIX, sealPartition, SPEC_PARAMETER_PREFIX, SWEEPER_ENV, TAG_LEDGER_HEAD,
-} from '../../lib/private/contract';
+} from '../../lib/contract';
 import { LEDGER_EVIDENCE_SID } from '../../lib/private/ledger-evidence-statements';
 import { SWEEPER_SID } from '../../lib/private/sweeper-role-statements';
 import { PermissionSweeper } from '../../lib/permission-sweeper';

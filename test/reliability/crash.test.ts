@@ -11,7 +11,7 @@ import { mkdtempSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import { TagRoleCommand } from '@aws-sdk/client-iam';
-import { canonicalPolicyJson, grantTagKey, LedgerRecord } from '../../lib/private/contract';
+import { canonicalPolicyJson, grantTagKey, LedgerRecord } from '../../lib/contract';
 import { main } from '../../lib/cli/main';
 import { runSweep } from '../../lib/sweeper/sweep';
 import { createClients } from '../../lib/sweeper/aws-clients';

@@ -5,7 +5,7 @@
  */
 import {
   AgentSpec, grantDocumentWithExpiry, LedgerRoleState, MANAGED_BY_VALUE, PolicyDocumentJson, SPEC_VERSION, TAG_AGENT, TAG_MANAGED_BY, TAG_OWNER,
-} from '../../lib/private/contract';
+} from '../../lib/contract';
 import { DecideOptions, decideRole, patchState, RolePlan } from '../../lib/sweeper/decide';
 import { emptyState } from '../../lib/sweeper/ledger';
 import { RenewalIndex } from '../../lib/sweeper/renewal';

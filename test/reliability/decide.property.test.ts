@@ -20,7 +20,7 @@
 import * as fc from 'fast-check';
 import {
   formatExpiry, formatGrantTag, GrantMemory, grantTagKey, LedgerRoleState, RenewalRecord, renewalPartition, SpecGrant,
-} from '../../lib/private/contract';
+} from '../../lib/contract';
 import { documentHash } from '../../lib/sweeper/decide';
 import { renewalKey } from '../../lib/sweeper/renewal';
 import { RolePolicy } from '../../lib/sweeper/snapshot';

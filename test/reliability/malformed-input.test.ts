@@ -6,7 +6,7 @@
  * exit 2 and a message that names the input. A sample runs end to end.
  */
 import { PutRolePolicyCommand } from '@aws-sdk/client-iam';
-import { grantTagKey, LedgerRoleState, parseGrantTag } from '../../lib/private/contract';
+import { grantTagKey, LedgerRoleState, parseGrantTag } from '../../lib/contract';
 import { main } from '../../lib/cli/main';
 import { readRecords } from '../../lib/sweeper/ledger';
 import { renewalKey } from '../../lib/sweeper/renewal';

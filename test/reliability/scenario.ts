@@ -8,7 +8,7 @@ import {
   GetPolicyCommand, GetPolicyVersionCommand, GetRolePolicyCommand, ListAttachedRolePoliciesCommand, ListRolePoliciesCommand,
   ListRolesCommand, ListRoleTagsCommand, PutRolePolicyCommand, TagRoleCommand,
 } from '@aws-sdk/client-iam';
-import { canonicalPolicyJson, grantTagKey, LedgerRecord, MANAGED_BY_VALUE, TAG_MANAGED_BY } from '../../lib/private/contract';
+import { canonicalPolicyJson, grantTagKey, LedgerRecord, MANAGED_BY_VALUE, TAG_MANAGED_BY } from '../../lib/contract';
 import { AwsClients } from '../../lib/sweeper/aws-clients';
 import { readLedgerState, readRecords, verifyChain } from '../../lib/sweeper/ledger';
 import { createGovernedRole, doc, GovernedRoleFixture } from '../support/governed-fixtures';

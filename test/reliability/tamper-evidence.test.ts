@@ -10,7 +10,7 @@ import { ListRoleTagsCommand, UntagRoleCommand } from '@aws-sdk/client-iam';
 import { CreateKeyCommand } from '@aws-sdk/client-kms';
 import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { main } from '../../lib/cli/main';
-import { recordSortKey, rolePartition, TAG_LEDGER_HEAD } from '../../lib/private/contract';
+import { recordSortKey, rolePartition, TAG_LEDGER_HEAD } from '../../lib/contract';
 import { hashRecord, readRecords } from '../../lib/sweeper/ledger';
 import { runSweep } from '../../lib/sweeper/sweep';
 import { createGovernedRole, createTestLedger, memoryIo, testClients, TEST_LEDGER_TABLE } from '../support/governed-fixtures';

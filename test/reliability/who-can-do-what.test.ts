@@ -12,7 +12,7 @@ import * as fc from 'fast-check';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { buildExampleApp } from '../../bin/example-app';
-import { canonicalPolicyJson, EXPIRY_CONDITION_KEY, EXPIRY_CONDITION_OPERATOR, grantTagKey, MANAGED_BY_VALUE, statementsOf, TAG_MANAGED_BY } from '../../lib/private/contract';
+import { canonicalPolicyJson, EXPIRY_CONDITION_KEY, EXPIRY_CONDITION_OPERATOR, grantTagKey, MANAGED_BY_VALUE, statementsOf, TAG_MANAGED_BY } from '../../lib/contract';
 import { ensureSweeperHandlerBundle } from '../sweeper-construct/sweeper-fixture';
 import { arnOf, rolePolicies, simulate, SIM_ACCOUNT, SIM_REGION } from '../support/simulate';
 import { applyInMemory, decide1, grantDoc, OPTIONS, role, spec } from './decide-harness';

@@ -5,8 +5,8 @@ import * as path from 'path';
 import { App, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { GovernedAgentRole, GovernedAgentRoleProps } from '../../lib';
-import { GovernanceReport, REPORT_JSON_FILE, REPORT_MARKDOWN_FILE } from '../../lib/private/analysis';
-import { SYNTH_CLOCK_CONTEXT_KEY } from '../../lib/private/contract';
+import { GovernanceReport, REPORT_JSON_FILE, REPORT_MARKDOWN_FILE } from '../../lib/analysis';
+import { SYNTH_CLOCK_CONTEXT_KEY } from '../../lib/contract';
 
 export const NOW = '2027-01-01T00:00:00Z';
 

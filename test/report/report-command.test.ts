@@ -4,7 +4,7 @@ import * as path from 'path';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { main } from '../../lib/cli/main';
-import { REPORT_JSON_FILE, REPORT_MARKDOWN_FILE } from '../../lib/private/analysis';
+import { REPORT_JSON_FILE, REPORT_MARKDOWN_FILE } from '../../lib/analysis';
 import { agent, newApp } from './governance-fixtures';
 
 async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

@@ -9,7 +9,7 @@ import { Stack } from 'aws-cdk-lib';
 import {
   MANAGED_BY_VALUE, SESSION_TAG_CHAIN, SESSION_TAG_DELEGATED_BY, SESSION_TAG_ORIGIN, SWEEPER_COMPONENT_VALUE, TAG_COMPONENT,
   TAG_MANAGED_BY,
-} from '../../lib/private/contract';
+} from '../../lib/contract';
 import { arnOf, resolveIntrinsics, SIM_ACCOUNT, SIM_REGION } from '../support/simulate';
 import { buildGovernedApp, decide, logicalIdOf, simulatedRole, templates, trustOf } from './governed-app';
 

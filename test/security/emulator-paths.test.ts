@@ -12,7 +12,7 @@ import { App } from 'aws-cdk-lib';
 import { DescribeStackResourcesCommand, CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { buildExampleApp, EXAMPLE_STACK_NAME } from '../../bin/example-app';
-import { GOVERNED_ROLE_PATH, SWEEPER_ROLE_PATH } from '../../lib/private/contract';
+import { GOVERNED_ROLE_PATH, SWEEPER_ROLE_PATH } from '../../lib/contract';
 import { bootstrapEmulator, deployStack, EmulatorTarget } from '../../demo/emulator-deploy';
 import { ensureSweeperHandlerBundle } from '../sweeper-construct/sweeper-fixture';
 import { clientConfig, Moto, startMoto } from '../support/moto';

@@ -21,7 +21,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { GovernedAgentRole, PermissionSweeper } from '../../lib';
-import { SYNTH_CLOCK_CONTEXT_KEY } from '../../lib/private/contract';
+import { SYNTH_CLOCK_CONTEXT_KEY } from '../../lib/contract';
 import { ensureSweeperHandlerBundle } from '../sweeper-construct/sweeper-fixture';
 import { Decision, resolveIntrinsics, rolePolicies, roleTags, SIM_ACCOUNT, TemplateJson } from '../support/simulate';
 import { roleArnIn } from './governed-arns';

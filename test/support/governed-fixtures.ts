@@ -11,7 +11,7 @@ import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import {
   AgentSpec, formatGrantTag, GOVERNED_ROLE_PATH, grantDocumentWithExpiry, grantTagKey, MANAGED_BY_VALUE, PolicyDocumentJson, SpecGrant, SpecPolicy,
   specParameterName, SPEC_VERSION, TAG_AGENT, TAG_MANAGED_BY, TAG_OWNER,
-} from '../../lib/private/contract';
+} from '../../lib/contract';
 import { AwsClients, createClients } from '../../lib/sweeper/aws-clients';
 import { createLedgerTable } from '../../lib/sweeper/ledger';
 import { CliIo, main } from '../../lib/cli/main';

@@ -3,7 +3,7 @@
  * policy documents and renewal records, hand-written and generated. Each entry
  * says why it is malformed, so a failing test names it.
  */
-import { RenewalRecord, renewalPartition } from '../../lib/private/contract';
+import { RenewalRecord, renewalPartition } from '../../lib/contract';
 
 export interface CorpusEntry<T> {
   readonly why: string;

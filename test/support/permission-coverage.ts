@@ -11,7 +11,7 @@
  * resource ARNs AWS authorises it as, and simulated.
  */
 import { GetRoleCommand, IAMClient, ListPolicyTagsCommand, ListRoleTagsCommand } from '@aws-sdk/client-iam';
-import { LEDGER_KEYS } from '../../lib/private/contract';
+import { LEDGER_KEYS } from '../../lib/contract';
 import { FaultRequest, isWrite, startFaultProxy } from './fault-proxy';
 import { Decision, SIM_ACCOUNT, SIM_PARTITION, SIM_REGION, simulate } from './simulate';
 

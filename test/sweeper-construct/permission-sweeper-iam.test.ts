@@ -1,5 +1,5 @@
 import { Template } from 'aws-cdk-lib/assertions';
-import { MANAGED_BY_VALUE, TAG_AGENT, TAG_GRANT_PREFIX, TAG_MANAGED_BY, TAG_OWNER } from '../../lib/private/contract';
+import { MANAGED_BY_VALUE, TAG_AGENT, TAG_GRANT_PREFIX, TAG_MANAGED_BY, TAG_OWNER } from '../../lib/contract';
 import { sweeperStack } from './sweeper-fixture';
 
 type Statement = { Sid?: string; Effect: string; Action: string | string[]; Resource: unknown; Condition?: Record<string, Record<string, unknown>> };

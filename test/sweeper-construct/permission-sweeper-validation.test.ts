@@ -1,7 +1,7 @@
 import { App, Duration, Stack, aws_dynamodb as dynamodb } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { PermissionSweeper, PermissionSweeperProps } from '../../lib/permission-sweeper';
-import { LEDGER_TABLE_NAME_PREFIX } from '../../lib/private/contract';
+import { LEDGER_TABLE_NAME_PREFIX } from '../../lib/contract';
 import { ensureSweeperHandlerBundle } from './sweeper-fixture';
 
 beforeAll(() => ensureSweeperHandlerBundle());

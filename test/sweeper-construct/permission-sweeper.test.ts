@@ -1,6 +1,6 @@
 import { Duration, aws_dynamodb as dynamodb, aws_events as events, aws_iam as iam } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
-import { LEDGER_KEYS, LEDGER_TABLE_NAME_PREFIX, SWEEPER_ENV } from '../../lib/private/contract';
+import { LEDGER_KEYS, LEDGER_TABLE_NAME_PREFIX, SWEEPER_ENV } from '../../lib/contract';
 import { sweeperStack } from './sweeper-fixture';
 
 describe('PermissionSweeper resources', () => {

@@ -5,7 +5,7 @@
  */
 import { CreatePolicyVersionCommand, GetPolicyCommand, GetPolicyVersionCommand, ListPolicyVersionsCommand, ListRoleTagsCommand, UntagRoleCommand } from '@aws-sdk/client-iam';
 import { CreateTopicCommand } from '@aws-sdk/client-sns';
-import { grantTagKey, parseGrantTag } from '../../lib/private/contract';
+import { grantTagKey, parseGrantTag } from '../../lib/contract';
 import { main } from '../../lib/cli/main';
 import { createClients } from '../../lib/sweeper/aws-clients';
 import { readRecords } from '../../lib/sweeper/ledger';

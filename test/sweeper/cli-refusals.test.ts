@@ -16,7 +16,7 @@ import * as path from 'path';
 import { main } from '../../lib/cli/main';
 import { readRecords } from '../../lib/sweeper/ledger';
 import { readRenewals } from '../../lib/sweeper/renewal';
-import { renewalPartition, sealPartition } from '../../lib/private/contract';
+import { renewalPartition, sealPartition } from '../../lib/contract';
 import { createGovernedRole, createIdentity, Credentials, doc, memoryIo, runCli, TEST_LEDGER_TABLE, testClients, useEmulatorWithLedger } from '../support/governed-fixtures';
 import { Moto } from '../support/moto';
 

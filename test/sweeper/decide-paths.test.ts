@@ -9,7 +9,7 @@
  * expiry by IAM's date condition (a role short of any of these opens its plan
  * with a tampering or repaired step, which the tests that want it say).
  */
-import { AgentSpec, formatGrantTag, GrantMemory, LedgerRoleState } from '../../lib/private/contract';
+import { AgentSpec, formatGrantTag, GrantMemory, LedgerRoleState } from '../../lib/contract';
 import { decide, decideRole, DecideOptions, patchState, renewalKeysNeeded, specLookupOf } from '../../lib/sweeper/decide';
 import { emptyState } from '../../lib/sweeper/ledger';
 import { GovernedRole } from '../../lib/sweeper/snapshot';

@@ -1,5 +1,5 @@
 /** Table-driven tests of the pure decision function. */
-import { canonicalPolicyJson, formatGrantTag, grantDocumentWithExpiry, LedgerRoleState, RenewalRecord, renewalPartition } from '../../lib/private/contract';
+import { canonicalPolicyJson, formatGrantTag, grantDocumentWithExpiry, LedgerRoleState, RenewalRecord, renewalPartition } from '../../lib/contract';
 import { decideForeignMarker, decideRole, DecideOptions, patchState, specLookupOf } from '../../lib/sweeper/decide';
 import { emptyState, sha256 } from '../../lib/sweeper/ledger';
 import { isSelfApproval } from '../../lib/sweeper/renewal';

@@ -10,7 +10,7 @@ import { mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import { GetRoleCommand, GetRolePolicyCommand, ListRolePoliciesCommand, ListRoleTagsCommand } from '@aws-sdk/client-iam';
-import { delegationGrantName, grantTagKey, parseGrantTag, PolicyDocumentJson } from '../../lib/private/contract';
+import { delegationGrantName, grantTagKey, parseGrantTag, PolicyDocumentJson } from '../../lib/contract';
 import { continueHopConditions, DELEGATION_ACTIONS, startHopConditions } from '../../lib/private/delegation';
 import { readRecords } from '../../lib/sweeper/ledger';
 import { createGovernedRole, createIdentity, Credentials, runCli, TEST_LEDGER_TABLE, testClients, useEmulatorWithLedger } from '../support/governed-fixtures';

@@ -10,7 +10,7 @@ import * as path from 'path';
 import {
   GetRoleCommand, GetRolePolicyCommand, ListRolePoliciesCommand, ListRoleTagsCommand, PutRolePolicyCommand, TagRoleCommand, UntagRoleCommand,
 } from '@aws-sdk/client-iam';
-import { GOVERNED_ROLE_PATH, LedgerRecord } from '../../lib/private/contract';
+import { GOVERNED_ROLE_PATH, LedgerRecord } from '../../lib/contract';
 import { main } from '../../lib/cli/main';
 import { readRecords } from '../../lib/sweeper/ledger';
 import { runSweep } from '../../lib/sweeper/sweep';

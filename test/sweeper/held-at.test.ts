@@ -1,5 +1,5 @@
 import { heldAt } from '../../lib/cli/sweep-commands';
-import { LedgerRecord } from '../../lib/private/contract';
+import { LedgerRecord } from '../../lib/contract';
 
 let seq = 0;
 function rec(at: string, decision: LedgerRecord['decision'], grant: string, expiresAt?: string): LedgerRecord {

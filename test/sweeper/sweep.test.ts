@@ -6,7 +6,7 @@ import { GetRolePolicyCommand, ListAttachedRolePoliciesCommand, ListRolePolicies
 import { writeFileSync, mkdtempSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
-import { grantTagKey, LedgerRecord, parseGrantTag } from '../../lib/private/contract';
+import { grantTagKey, LedgerRecord, parseGrantTag } from '../../lib/contract';
 import { readLedgerState, readRecords, verifyChain } from '../../lib/sweeper/ledger';
 import { isWrite, startFaultProxy } from '../support/fault-proxy';
 import { handler } from '../../lib/sweeper/handler';

@@ -7,7 +7,7 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { PermissionSweeper } from '../../lib/permission-sweeper';
-import { GOVERNED_ROLE_PATH, grantTagKey, MANAGED_BY_VALUE, TAG_AGENT, TAG_MANAGED_BY, TAG_OWNER } from '../../lib/private/contract';
+import { GOVERNED_ROLE_PATH, grantTagKey, MANAGED_BY_VALUE, TAG_AGENT, TAG_MANAGED_BY, TAG_OWNER } from '../../lib/contract';
 import { ensureSweeperHandlerBundle } from '../sweeper-construct/sweeper-fixture';
 import { rolePolicies, simulate, SIM_ACCOUNT } from '../support/simulate';
 

@@ -10,7 +10,7 @@
  */
 import {
   DELEGATION_CHAIN_SEPARATOR, GOVERNED_ROLE_PATH, SESSION_TAG_CHAIN, SESSION_TAG_ORIGIN,
-} from '../../private/contract';
+} from '../../contract';
 import {
   ACTIVITY_LIMITS, ActivityAccess, ActivityAttribution, CLOUDTRAIL_API_CALL_DETAIL_TYPE, resourceDigest,
 } from '../../contract/activity';

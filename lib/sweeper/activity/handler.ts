@@ -9,7 +9,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ACTIVITY_ENV, DEFAULT_BASELINE_WINDOW_SECONDS } from '../../contract/activity';
-import { ContractError } from '../../private/contract';
+import { ContractError } from '../../contract';
 import { loadAccessLevels } from './access-levels';
 import { DeliveredEvent, RecorderContext, RecorderResult, recordBatch } from './recorder';
 

@@ -16,7 +16,7 @@
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { createHash } from 'crypto';
-import { EVENT_SOURCE } from '../../private/contract';
+import { EVENT_SOURCE } from '../../contract';
 import {
   ACCESS_REQUEST_PARTITION, ACCESS_REQUESTED_DETAIL_TYPE, AccessRequestItem, ACTIVITY_LIMITS, ActivityAccess, ActivityAttribution,
   ActivityItem, activityPartition, activitySeenPartition, ActivitySeenItem, activitySessionPartition, ActivitySessionItem, activitySortKey,

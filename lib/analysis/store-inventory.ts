@@ -58,7 +58,9 @@ export interface InventoryOptions {
 }
 
 /** Every data store each agent can write to. */
-export function storeInventory(agents: readonly AgentModel[], stores: readonly StoreModel[], options: InventoryOptions = {}): AgentInventory[] {
+export function storeInventory(
+  agents: readonly AgentModel[], stores: readonly StoreModel[], options: InventoryOptions = {},
+): AgentInventory[] {
   const expander = options.expander ?? new ActionExpander();
   const shadow = options.shadow ?? computeShadow(agents, { expander });
   const index = new StoreIndex(stores);
@@ -67,7 +69,8 @@ export function storeInventory(agents: readonly AgentModel[], stores: readonly S
     let w = writes.get(action);
     if (w === undefined) {
       const found = lookupAction(expander.catalogue, action);
-      w = !!found && isWriteAction(found) && actsOnResources(expander.catalogue, action) && SERVICE_STORE_KIND[serviceOf(action)] !== undefined;
+      w = !!found && isWriteAction(found) && actsOnResources(expander.catalogue, action)
+        && SERVICE_STORE_KIND[serviceOf(action)] !== undefined;
       writes.set(action, w);
     }
     return w;
@@ -75,8 +78,9 @@ export function storeInventory(agents: readonly AgentModel[], stores: readonly S
 
   const out: AgentInventory[] = [];
   for (const s of shadow.agents) {
-    const entries = new Map<string, { entry: Omit<InventoryEntry, 'writeActions' | 'routes' | 'expiresAt'>; actions: Set<string>; routes: Map<string, InventoryRoute> }>();
-    const add = (id: string, make: () => Omit<InventoryEntry, 'writeActions' | 'routes' | 'expiresAt'>, action: string, route: InventoryRoute) => {
+    type Entry = Omit<InventoryEntry, 'writeActions' | 'routes' | 'expiresAt'>;
+    const entries = new Map<string, { entry: Entry; actions: Set<string>; routes: Map<string, InventoryRoute> }>();
+    const add = (id: string, make: () => Entry, action: string, route: InventoryRoute) => {
       let e = entries.get(id);
       if (!e) {
         e = { entry: make(), actions: new Set(), routes: new Map() };
@@ -110,7 +114,8 @@ export function storeInventory(agents: readonly AgentModel[], stores: readonly S
       const expiresAt = routes.map(r => r.expiresAt).reduce(laterExpiry);
       return { ...e.entry, writeActions: [...e.actions].sort(), routes, ...(expiresAt !== undefined ? { expiresAt } : {}) };
     });
-    list.sort((x, y) => Number(y.known) - Number(x.known) || compareCodeUnits(x.kind, y.kind) || compareCodeUnits(x.name, y.name) || compareCodeUnits(x.store, y.store));
+    list.sort((x, y) => Number(y.known) - Number(x.known) || compareCodeUnits(x.kind, y.kind)
+      || compareCodeUnits(x.name, y.name) || compareCodeUnits(x.store, y.store));
     out.push({ agentId: s.agentId, stores: list });
   }
   return out;

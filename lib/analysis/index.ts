@@ -1,5 +1,5 @@
 /**
- * The governance analysis of issue 7: pure functions over a plain model
+ * The governance analysis (synth time): pure functions over a plain model
  * (model.ts). The construct builds the model at synth; the CLI reads the
  * report. Internal: not part of the public API.
  */

@@ -33,7 +33,9 @@ export interface GovernanceReport {
 }
 
 /** Runs the whole analysis once (one expander, one shadow) and assembles the report. */
-export function buildGovernanceReport(agents: readonly AgentModel[], stores: readonly StoreModel[], options: ShadowOptions = {}): GovernanceReport {
+export function buildGovernanceReport(
+  agents: readonly AgentModel[], stores: readonly StoreModel[], options: ShadowOptions = {},
+): GovernanceReport {
   const expander = options.expander ?? new ActionExpander();
   const shadow = computeShadow(agents, { ...options, expander });
   const compliance = checkCompliance(agents, stores, { shadow, expander });
@@ -54,7 +56,8 @@ export function buildGovernanceReport(agents: readonly AgentModel[], stores: rea
       };
     }),
     compliance,
-    problems: [...shadow.problems].sort((x, y) => compareCodeUnits(x.agentId ?? '', y.agentId ?? '') || compareCodeUnits(x.code, y.code) || compareCodeUnits(x.message, y.message)),
+    problems: [...shadow.problems].sort((x, y) => compareCodeUnits(x.agentId ?? '', y.agentId ?? '')
+      || compareCodeUnits(x.code, y.code) || compareCodeUnits(x.message, y.message)),
   };
 }
 
@@ -83,7 +86,8 @@ const MAX_ACTIONS_LISTED = 6;
 export function renderReportMarkdown(report: GovernanceReport): string {
   const lines: string[] = ['# Permission-decay governance report', ''];
   const v = report.compliance.violations;
-  lines.push(`${report.agents.length} agent(s), ${v.length} compliance violation(s), ${report.compliance.approved.length} approved regime crossing(s).`, '');
+  lines.push(`${report.agents.length} agent(s), ${v.length} compliance violation(s), `
+    + `${report.compliance.approved.length} approved regime crossing(s).`, '');
 
   if (v.length > 0 || report.compliance.approved.length > 0) {
     lines.push('## Compliance', '');
@@ -102,7 +106,8 @@ export function renderReportMarkdown(report: GovernanceReport): string {
   for (const a of report.agents) {
     lines.push(`## Agent \`${a.agentId}\``, '');
     lines.push(`- Regimes: ${a.regimes.join(', ') || 'none'}`);
-    lines.push(`- Delegates to: ${a.delegations.map(d => `${d.toAgentId} via ${d.via}${d.expiresAt ? ` until ${d.expiresAt}` : ''}`).join('; ') || 'nobody'}`);
+    const delegates = a.delegations.map(d => `${d.toAgentId} via ${d.via}${d.expiresAt ? ` until ${d.expiresAt}` : ''}`).join('; ');
+    lines.push(`- Delegates to: ${delegates || 'nobody'}`);
     if (a.shadow.truncated) lines.push('- **Shadow truncated**: too many delegation paths; see problems.');
     lines.push('');
     lines.push('### Permission shadow', '');
@@ -116,7 +121,8 @@ export function renderReportMarkdown(report: GovernanceReport): string {
       ])));
     lines.push('');
     lines.push('### Store inventory: data stores it can write to', '');
-    lines.push(a.inventory.length === 0 ? 'None.' : table(['Store', 'Kind', 'Regime', 'Retention', 'Owner', 'Write actions', 'Through', 'Until'],
+    const inventoryColumns = ['Store', 'Kind', 'Regime', 'Retention', 'Owner', 'Write actions', 'Through', 'Until'];
+    lines.push(a.inventory.length === 0 ? 'None.' : table(inventoryColumns,
       a.inventory.map(e => [
         e.known ? e.name : `${e.name} (not a known store)`,
         e.kind,
@@ -130,7 +136,8 @@ export function renderReportMarkdown(report: GovernanceReport): string {
     lines.push('');
     if (a.shadow.unknownActions.length > 0) {
       lines.push('### Actions the IAM catalogue does not know', '');
-      lines.push(table(['Action', 'Statement'], a.shadow.unknownActions.map(u => [u.action, u.grantName ? `${u.source} ${u.grantName}` : u.source])), '');
+      const rows = a.shadow.unknownActions.map(u => [u.action, u.grantName ? `${u.source} ${u.grantName}` : u.source]);
+      lines.push(table(['Action', 'Statement'], rows), '');
     }
   }
 

@@ -62,7 +62,9 @@ export function normalizeRegime(regime: string): string {
 const MAX_ACTIONS_NAMED = 5;
 
 /** Compliance findings for every agent. */
-export function checkCompliance(agents: readonly AgentModel[], stores: readonly StoreModel[], options: ComplianceOptions = {}): ComplianceResult {
+export function checkCompliance(
+  agents: readonly AgentModel[], stores: readonly StoreModel[], options: ComplianceOptions = {},
+): ComplianceResult {
   const expander = options.expander ?? new ActionExpander();
   const shadow = options.shadow ?? computeShadow(agents, { expander });
   const index = new StoreIndex(stores);
@@ -114,7 +116,9 @@ function storesReached(index: StoreIndex, reach: ShadowReach, touchesStores: (ac
   return out;
 }
 
-function describe(agent: AgentModel, shadow: AgentShadow, reach: ShadowReach, store: StoreModel, actions: readonly string[]): ComplianceFinding {
+function describe(
+  agent: AgentModel, shadow: AgentShadow, reach: ShadowReach, store: StoreModel, actions: readonly string[],
+): ComplianceFinding {
   const regime = normalizeRegime(store.regime!);
   const agentRegimes = [...new Set(agent.regimes.map(normalizeRegime))].sort();
   const storeName = store.displayName ?? store.key;
@@ -122,7 +126,8 @@ function describe(agent: AgentModel, shadow: AgentShadow, reach: ShadowReach, st
   const statement = reach.source === 'baseline'
     ? `baseline statement on ${quote(reach.resource.text)}`
     : `${reach.source} "${reach.grantName ?? '(unnamed)'}" on ${quote(reach.resource.text)}`;
-  const named = actions.slice(0, MAX_ACTIONS_NAMED).join(', ') + (actions.length > MAX_ACTIONS_NAMED ? `, and ${actions.length - MAX_ACTIONS_NAMED} more` : '');
+  const more = actions.length > MAX_ACTIONS_NAMED ? `, and ${actions.length - MAX_ACTIONS_NAMED} more` : '';
+  const named = actions.slice(0, MAX_ACTIONS_NAMED).join(', ') + more;
   const regimesText = agentRegimes.length > 0 ? agentRegimes.map(r => `"${r}"`).join(', ') : 'none';
   const base = {
     agentId: agent.agentId,
@@ -141,7 +146,8 @@ function describe(agent: AgentModel, shadow: AgentShadow, reach: ShadowReach, st
       ...base,
       code: 'REGIME_CROSSING',
       approved,
-      message: `agent "${agent.agentId}" (regimes: ${regimesText}) reaches store "${storeName}" of regime "${regime}" through its ${statement} (${named}). `
+      message: `agent "${agent.agentId}" (regimes: ${regimesText}) reaches store "${storeName}" of regime "${regime}" `
+        + `through its ${statement} (${named}). `
         + (approved
           ? `Approved for "${regime}" on the grant.`
           : `Fix: narrow the statement's resources, add "${regime}" to the agent's regimes, or approve "${regime}" on the grant.`),
@@ -157,7 +163,8 @@ function describe(agent: AgentModel, shadow: AgentShadow, reach: ShadowReach, st
     code: 'DELEGATED_REGIME_CROSSING',
     delegation: firstVia,
     approved,
-    message: `agent "${agentById}" (regimes: ${regimesText}) reaches store "${storeName}" of regime "${regime}" through delegation "${firstVia}" `
+    message: `agent "${agentById}" (regimes: ${regimesText}) reaches store "${storeName}" of regime "${regime}" `
+      + `through delegation "${firstVia}" `
       + `(path ${reach.path.join(' -> ')}; ${statement} of agent "${last}": ${named}). `
       + (approved
         ? `Approved for "${regime}" on the delegation.`

@@ -17,7 +17,9 @@ export class StoreIndex {
 
   constructor(stores: readonly StoreModel[]) {
     for (const s of stores) {
-      if (this.byKey.has(s.key)) throw new ContractError('DUPLICATE_STORE', `two stores have the key "${s.key}"; store keys must be unique`);
+      if (this.byKey.has(s.key)) {
+        throw new ContractError('DUPLICATE_STORE', `two stores have the key "${s.key}"; store keys must be unique`);
+      }
       this.byKey.set(s.key, s);
     }
   }

@@ -119,7 +119,8 @@ export function computeShadow(agents: readonly AgentModel[], options: ShadowOpti
         problems.push({
           code: 'UNKNOWN_DELEGATE',
           agentId: a.agentId,
-          message: `agent "${a.agentId}" delegates to "${d.toAgentId}" (via ${d.via}), which is not a governed agent in this analysis: its permissions are not in the shadow`,
+          message: `agent "${a.agentId}" delegates to "${d.toAgentId}" (via ${d.via}), which is not a governed agent in this analysis: `
+            + 'its permissions are not in the shadow',
         });
       }
     }
@@ -142,7 +143,8 @@ export function computeShadow(agents: readonly AgentModel[], options: ShadowOpti
       problems.push({
         code: 'SHADOW_TRUNCATED',
         agentId: origin,
-        message: `agent "${origin}" has more than ${maxPaths} delegation paths; its shadow lists the first ${maxPaths}. Simplify the delegation graph`,
+        message: `agent "${origin}" has more than ${maxPaths} delegation paths; its shadow lists the first ${maxPaths}. `
+          + 'Simplify the delegation graph',
       });
     }
     const reaches: ShadowReach[] = [];
@@ -194,7 +196,9 @@ function directReach(agent: AgentModel, expander: ActionExpander): DirectReach {
   const unknown = new Map<string, UnknownAction>();
   const noteUnknown = (s: AnalysedStatement, actions: readonly string[]) => {
     for (const action of actions) {
-      const u: UnknownAction = { agentId: agent.agentId, action, source: s.source, ...(s.grantName !== undefined ? { grantName: s.grantName } : {}) };
+      const u: UnknownAction = {
+        agentId: agent.agentId, action, source: s.source, ...(s.grantName !== undefined ? { grantName: s.grantName } : {}),
+      };
       unknown.set(`${action}\u0000${s.source}\u0000${s.grantName ?? ''}`, u);
     }
   };
@@ -215,7 +219,8 @@ function directReach(agent: AgentModel, expander: ActionExpander): DirectReach {
     const resources = s.notResources ? [{ text: '*' }] : s.resources;
     const approved = s.approvedRegimes && s.approvedRegimes.length > 0 ? [...new Set(s.approvedRegimes)].sort() : undefined;
     for (const resource of resources) {
-      const key = [resource.text, resource.storeKey ?? '', s.source, s.grantName ?? '', s.expiresAt ?? '', (approved ?? []).join(',')].join('\u0000');
+      const key = [resource.text, resource.storeKey ?? '', s.source, s.grantName ?? '', s.expiresAt ?? '', (approved ?? []).join(',')]
+        .join('\u0000');
       let g = groups.get(key);
       if (!g) {
         g = {
@@ -243,7 +248,9 @@ function directReach(agent: AgentModel, expander: ActionExpander): DirectReach {
     }
     if (g.actions.size > 0) reaches.push({ ...g.base, actions: [...g.actions].sort() });
   }
-  return { reaches, unknown: [...unknown.values()].sort((x, y) => compareCodeUnits(x.action, y.action) || compareCodeUnits(x.source, y.source) || compareCodeUnits(x.grantName ?? '', y.grantName ?? '')) };
+  const sorted = [...unknown.values()].sort((x, y) => compareCodeUnits(x.action, y.action) || compareCodeUnits(x.source, y.source)
+    || compareCodeUnits(x.grantName ?? '', y.grantName ?? ''));
+  return { reaches, unknown: sorted };
 }
 
 function denyCovers(deny: ResourceRef, allow: ResourceRef): boolean {
