@@ -1,0 +1,206 @@
+/**
+ * Decision paths the table, path and property suites did not reach (found by mutation testing): foreign
+ * markers through decide(), grant tags whose policy is gone, the tag reading the CLI's status shows, baseline
+ * lookup, documents IAM accepts in their short forms, and a ledger memory missing its requester. Expected
+ * plans are written out here (tag values, messages, documents), not computed with the code under test.
+ */
+import { AgentSpec, GrantMemory, LedgerRoleState } from '../../lib/private/contract';
+import { decide, decideRole, DecideOptions, grantTagReading, isBaselinePolicy, patchState } from '../../lib/sweeper/decide';
+import { emptyState } from '../../lib/sweeper/ledger';
+import { ForeignMarkedRole, GovernedRole, RolePolicy } from '../../lib/sweeper/snapshot';
+import { SpecLookup } from '../../lib/sweeper/specs';
+
+const NOW = new Date('2030-01-10T00:00:00Z');
+const OPTS: DecideOptions = { strict: false, driftPeriodSeconds: 7 * 86400, warningWindowSeconds: 3 * 86400 };
+const STATEMENT = { Effect: 'Allow', Action: 's3:GetObject', Resource: '*' };
+const DOC = { Version: '2012-10-17', Statement: [STATEMENT] };
+const bounded = (expiresAt: string) => ({ ...STATEMENT, Condition: { DateLessThan: { 'aws:CurrentTime': expiresAt } } });
+const GOVERNANCE = { 'governance:managed-by': 'permission-decay', 'governance:agent': 'a', 'governance:owner': 'o' };
+
+function role(tags: Record<string, string>, policies: RolePolicy[]): GovernedRole {
+  return { roleName: 'r', arn: 'arn:aws:iam::1:role/permission-decay/agents/r', agentId: 'a', owner: 'o', tags: { ...GOVERNANCE, ...tags }, policies };
+}
+const inline = (name: string, document: unknown): RolePolicy => ({ kind: 'inline', name, document: JSON.stringify(document) });
+function specOf(grants: AgentSpec['grants'] = [], baseline: AgentSpec['baseline'] = []): AgentSpec {
+  return { v: 1, agentId: 'a', roleName: 'r', owner: 'o', maxGrantDurationSeconds: 30 * 86400, maxRenewals: 2, baseline, grants };
+}
+const grantMemory = (extra: Partial<GrantMemory> = {}): GrantMemory => ({
+  expiresAt: '2030-01-20T00:00:00Z', requestedBy: 'bob', ticket: 'T-1', status: 'active', origin: 'grant', firstSeenAt: '2030-01-01T00:00:00Z', ...extra,
+});
+const stateWith = (grants: Record<string, GrantMemory>): LedgerRoleState => ({ ...emptyState('r'), seq: 1, grants });
+const plan = (r: GovernedRole, state: LedgerRoleState, lookup: SpecLookup = { spec: specOf() }) => decideRole(r, state, lookup, new Map(), NOW, OPTS);
+
+describe('foreign markers, through decide()', () => {
+  const marked = (tags: Record<string, string>): ForeignMarkedRole => ({ roleName: 'x', arn: 'arn:aws:iam::1:role/x', path: '/', tags });
+  const MESSAGE_TAIL = ' carries governance tags but is not under the governed path /permission-decay/agents/: the sweeper does not govern it and'
+    + ' changed nothing; remove the tags, or recreate the role with GovernedAgentRole';
+
+  test.each([
+    ['claiming an agent', { 'governance:agent': 'a', team: 'z' }, 'role x (path /) claiming agent a' + MESSAGE_TAIL, { 'governance:agent': 'a' }],
+    ['with a grant tag only', { 'Governance:Grant:g': 'v' }, 'role x (path /)' + MESSAGE_TAIL, { 'Governance:Grant:g': 'v' }],
+  ])('%s: recorded once, nothing changed, only the governance tags kept', (_name, tags, message, governanceTags) => {
+    const first = decide({ roles: [], foreignMarkers: [marked(tags)] }, new Map(), new Map(), new Map(), { now: NOW }, OPTS);
+    expect(first.roles).toHaveLength(1);
+    const [step] = first.roles[0].steps;
+    expect(step.actions).toEqual([]);
+    expect(step.record).toEqual({ decision: 'foreign-marker', governanceTags, message });
+    expect(step.memory?.foreignMarker).toMatch(/^[0-9a-f]{64}$/);
+
+    // The marker recorded, the same claim decides nothing.
+    const state = { ...emptyState('x'), ...patchState(emptyState('x'), step.memory) };
+    const again = decide({ roles: [], foreignMarkers: [marked(tags)] }, new Map([['x', state]]), new Map(), new Map(), { now: NOW }, OPTS);
+    expect(again.roles).toEqual([{ roleName: 'x', steps: [] }]);
+  });
+
+  test('a changed claim is recorded again', () => {
+    const first = decide({ roles: [], foreignMarkers: [marked({ 'governance:agent': 'a' })] }, new Map(), new Map(), new Map(), { now: NOW }, OPTS);
+    const state = { ...emptyState('x'), ...patchState(emptyState('x'), first.roles[0].steps[0].memory) };
+    const changed = decide({ roles: [], foreignMarkers: [marked({ 'governance:agent': 'b' })] }, new Map([['x', state]]), new Map(), new Map(), { now: NOW }, OPTS);
+    expect(changed.roles[0].steps.map(s => s.record?.decision)).toEqual(['foreign-marker']);
+  });
+});
+
+describe('grant tags whose policy is gone', () => {
+  const UNTAG = { type: 'untag', key: 'governance:grant:gone' };
+  const TAG = { 'governance:grant:gone': 'expires=2030-01-20T00:00:00Z by=bob ticket=T-1' };
+
+  test.each(['revoked', 'cleaned'] as const)('already %s in the ledger: untag only, no new record', status => {
+    const steps = plan(role(TAG, []), stateWith({ gone: grantMemory({ status }) })).steps;
+    expect(steps).toEqual([{ roleName: 'r', grant: 'gone', actions: [UNTAG] }]);
+  });
+
+  test('active in the ledger: recorded as cleaned, the memory kept with its status changed', () => {
+    const steps = plan(role(TAG, []), stateWith({ gone: grantMemory({ ticket: 'T-old' }) })).steps;
+    expect(steps).toEqual([{
+      roleName: 'r', grant: 'gone', actions: [UNTAG],
+      record: {
+        decision: 'cleaned', grant: 'gone', expiresAt: '2030-01-20T00:00:00Z', requestedBy: 'bob', ticket: 'T-1',
+        message: 'grant tag of gone removed: its policy is no longer on the role',
+      },
+      memory: { grants: { gone: grantMemory({ ticket: 'T-old', status: 'cleaned' }) } },
+    }]);
+  });
+
+  test('unknown to the ledger: the memory is made from the tag, first seen now', () => {
+    const steps = plan(role(TAG, []), emptyState('r')).steps;
+    expect(steps[0].memory).toEqual({ grants: { gone: {
+      expiresAt: '2030-01-20T00:00:00Z', requestedBy: 'bob', ticket: 'T-1', status: 'cleaned', origin: 'grant', firstSeenAt: '2030-01-10T00:00:00Z',
+    } } });
+  });
+
+  test('unknown to the ledger and malformed: recorded without an expiry or a memory', () => {
+    const steps = plan(role({ 'governance:grant:gone': 'forever' }, []), emptyState('r')).steps;
+    expect(steps).toEqual([{
+      roleName: 'r', grant: 'gone', actions: [UNTAG], memory: undefined,
+      record: {
+        decision: 'cleaned', grant: 'gone', expiresAt: undefined, requestedBy: undefined, ticket: undefined,
+        message: 'grant tag of gone removed: its policy is no longer on the role',
+      },
+    }]);
+  });
+
+  test('two keys that differ in case name one grant: it is cleaned once', () => {
+    const tags = { ...TAG, 'Governance:Grant:gone': 'expires=2030-01-21T00:00:00Z by=eve ticket=T-2' };
+    const steps = plan(role(tags, []), emptyState('r')).steps;
+    expect(steps.map(s => [s.record?.decision, s.grant])).toEqual([['cleaned', 'gone']]);
+  });
+
+  test('each gone grant once, in the order of its first key', () => {
+    const tags = { 'governance:grant:b': 'x', 'governance:grant:a': 'y', 'GOVERNANCE:GRANT:b': 'z' };
+    const steps = plan(role(tags, []), emptyState('r')).steps;
+    expect(steps.map(s => s.grant)).toEqual(['b', 'a']);
+  });
+});
+
+describe('grantTagReading (what the CLI status shows)', () => {
+  const TAGGED = { 'governance:grant:g': 'expires=2030-01-20T00:00:00Z by=bob ticket=T-1' };
+  const PARSED = { expiresAt: '2030-01-20T00:00:00Z', requestedBy: 'bob', ticket: 'T-1' };
+  const reading = (tags: Record<string, string>, state: LedgerRoleState, lookup: SpecLookup = { spec: specOf() }) =>
+    grantTagReading(role(tags, [inline('g', DOC)]), 'g', state, lookup, NOW);
+
+  test('no tag, no memory, no spec grant: nothing', () => {
+    expect(reading({}, emptyState('r'))).toEqual({});
+  });
+
+  test('a tag and an active memory: the parsed tag, the recorded expiry and the memory', () => {
+    const mem = grantMemory({ expiresAt: '2030-01-18T00:00:00Z' });
+    expect(reading(TAGGED, stateWith({ g: mem }))).toEqual({
+      tagValue: TAGGED['governance:grant:g'], parsedTag: PARSED, recorded: '2030-01-18T00:00:00Z', memory: mem,
+    });
+  });
+
+  test('a revoked memory records no expiry, and is still shown', () => {
+    const mem = grantMemory({ status: 'revoked' });
+    expect(reading(TAGGED, stateWith({ g: mem }))).toEqual({ tagValue: TAGGED['governance:grant:g'], parsedTag: PARSED, memory: mem });
+  });
+
+  test('the spec grant ending later than the memory is the recorded expiry', () => {
+    const specGrant = { kind: 'inline' as const, name: 'g', expiresAt: '2030-01-25T00:00:00Z', requestedBy: 'bob', ticket: 'T-1', reason: 'x' };
+    const out = reading(TAGGED, stateWith({ g: grantMemory() }), { spec: specOf([specGrant]) });
+    expect(out.recorded).toBe('2030-01-25T00:00:00Z');
+  });
+
+  test.each([
+    ['further than the maximum duration, first seen', { 'governance:grant:g': 'expires=2030-03-01T00:00:00Z by=bob ticket=T-1' },
+      'expiry 2030-03-01T00:00:00Z is more than the maximum grant duration (2592000s) from now'],
+    ['two keys', { ...TAGGED, 'GOVERNANCE:grant:g': 'expires=2030-01-20T00:00:00Z by=bob ticket=T-1' },
+      'grant g has more than one expiry tag (keys that differ only in case)'],
+    ['malformed', { 'governance:grant:g': 'expires=never by=bob ticket=T-1' },
+      'grant tag "expires=never by=bob ticket=T-1": expires "never" is not an instant of the form YYYY-MM-DDTHH:MM:SSZ (UTC)'],
+  ])('%s: not an expiry, and why', (_name, tags, malformed) => {
+    const out = reading(tags, emptyState('r'));
+    expect(out.malformed).toBe(malformed);
+    expect(out.parsedTag).toBeUndefined();
+  });
+});
+
+describe('isBaselinePolicy', () => {
+  const spec = specOf([], [
+    { kind: 'inline', name: 'base' },
+    { kind: 'managed', name: 'ReadOnly', arn: 'arn:aws:iam::1:policy/ReadOnly' },
+  ]);
+  test.each([
+    ['the inline baseline', { kind: 'inline', name: 'base' }, { spec }, true],
+    ['a managed policy named like the inline baseline', { kind: 'managed', name: 'base', arn: 'arn:aws:iam::1:policy/base' }, { spec }, false],
+    ['the managed baseline, by ARN', { kind: 'managed', name: 'ReadOnly', arn: 'arn:aws:iam::1:policy/ReadOnly' }, { spec }, true],
+    ['a managed policy of the same name at another ARN', { kind: 'managed', name: 'ReadOnly', arn: 'arn:aws:iam::1:policy/x/ReadOnly' }, { spec }, false],
+    ['any policy when the spec is unknown', { kind: 'inline', name: 'base' }, { error: { code: 'SPEC_MISSING', message: 'm' } }, false],
+  ] as [string, RolePolicy, SpecLookup, boolean][])('%s', (_name, p, lookup, expected) => {
+    expect(isBaselinePolicy(lookup, p)).toBe(expected);
+  });
+});
+
+describe('documents in the short forms IAM accepts', () => {
+  const TAG = { 'governance:grant:g': 'expires=2030-01-20T00:00:00Z by=bob ticket=T-1' };
+
+  test('one statement as an object and no Version: bounded with the 2012-10-17 version', () => {
+    const steps = plan(role(TAG, [inline('g', { Statement: STATEMENT })]), stateWith({ g: grantMemory() })).steps;
+    expect(steps.map(s => s.record?.decision)).toEqual(['repaired']);
+    const [action] = steps[0].actions;
+    expect(action.type).toBe('put-inline');
+    expect(JSON.parse((action as { document: string }).document)).toEqual({ Version: '2012-10-17', Statement: [bounded('2030-01-20T00:00:00Z')] });
+  });
+
+  test.each([
+    ['a statement list that is empty', { Version: '2012-10-17', Statement: [] }],
+    ['a statement that is a string', { Version: '2012-10-17', Statement: ['Allow'] }],
+    ['a statement that is a list', { Version: '2012-10-17', Statement: [[STATEMENT]] }],
+    ['a condition that is a string', { Version: '2012-10-17', Statement: [{ ...STATEMENT, Condition: 'x' }] }],
+    ['a condition that is null', { Version: '2012-10-17', Statement: [{ ...STATEMENT, Condition: null }] }],
+    ['a document that is a list', [DOC]],
+    ['a document that is null', null],
+  ])('%s cannot take the condition: left alone, no repair', (_name, document) => {
+    const steps = plan(role(TAG, [inline('g', document)]), stateWith({ g: grantMemory() })).steps;
+    expect(steps).toEqual([]);
+  });
+});
+
+describe('a ledger memory missing its requester and ticket (an item written by hand or by an older sweeper)', () => {
+  test('the tag put back names requester "unknown" and ticket "none"', () => {
+    const mem = { expiresAt: '2030-01-20T00:00:00Z', status: 'active', origin: 'grant', firstSeenAt: '2030-01-01T00:00:00Z' } as unknown as GrantMemory;
+    const steps = plan(role({}, [inline('g', { Version: '2012-10-17', Statement: [bounded('2030-01-20T00:00:00Z')] })]), stateWith({ g: mem })).steps;
+    expect(steps.map(s => s.record?.decision)).toEqual(['tampering']);
+    expect(steps[0].actions).toEqual([{ type: 'tag', key: 'governance:grant:g', value: 'expires=2030-01-20T00:00:00Z by=unknown ticket=none' }]);
+    expect(steps[0].record).toMatchObject({ requestedBy: 'unknown', ticket: 'none' });
+  });
+});
