@@ -18,28 +18,34 @@ const bounded = (expiresAt: string) => ({ ...STATEMENT, Condition: { DateLessTha
 const GOVERNANCE = { 'governance:managed-by': 'permission-decay', 'governance:agent': 'a', 'governance:owner': 'o' };
 
 function role(tags: Record<string, string>, policies: RolePolicy[]): GovernedRole {
-  return { roleName: 'r', arn: 'arn:aws:iam::1:role/permission-decay/agents/r', agentId: 'a', owner: 'o', tags: { ...GOVERNANCE, ...tags }, policies };
+  const arn = 'arn:aws:iam::1:role/permission-decay/agents/r';
+  return { roleName: 'r', arn, agentId: 'a', owner: 'o', tags: { ...GOVERNANCE, ...tags }, policies };
 }
 const inline = (name: string, document: unknown): RolePolicy => ({ kind: 'inline', name, document: JSON.stringify(document) });
 function specOf(grants: AgentSpec['grants'] = [], baseline: AgentSpec['baseline'] = []): AgentSpec {
   return { v: 1, agentId: 'a', roleName: 'r', owner: 'o', maxGrantDurationSeconds: 30 * 86400, maxRenewals: 2, baseline, grants };
 }
 const grantMemory = (extra: Partial<GrantMemory> = {}): GrantMemory => ({
-  expiresAt: '2030-01-20T00:00:00Z', requestedBy: 'bob', ticket: 'T-1', status: 'active', origin: 'grant', firstSeenAt: '2030-01-01T00:00:00Z', ...extra,
+  expiresAt: '2030-01-20T00:00:00Z', requestedBy: 'bob', ticket: 'T-1', status: 'active', origin: 'grant',
+  firstSeenAt: '2030-01-01T00:00:00Z', ...extra,
 });
 const stateWith = (grants: Record<string, GrantMemory>): LedgerRoleState => ({ ...emptyState('r'), seq: 1, grants });
-const plan = (r: GovernedRole, state: LedgerRoleState, lookup: SpecLookup = { spec: specOf() }) => decideRole(r, state, lookup, new Map(), NOW, OPTS);
+const plan = (r: GovernedRole, state: LedgerRoleState, lookup: SpecLookup = { spec: specOf() }) =>
+  decideRole(r, state, lookup, new Map(), NOW, OPTS);
+const sweepOf = (marked: ForeignMarkedRole, ledger: ReadonlyMap<string, LedgerRoleState> = new Map()) =>
+  decide({ roles: [], foreignMarkers: [marked] }, ledger, new Map(), new Map(), { now: NOW }, OPTS);
 
 describe('foreign markers, through decide()', () => {
   const marked = (tags: Record<string, string>): ForeignMarkedRole => ({ roleName: 'x', arn: 'arn:aws:iam::1:role/x', path: '/', tags });
-  const MESSAGE_TAIL = ' carries governance tags but is not under the governed path /permission-decay/agents/: the sweeper does not govern it and'
-    + ' changed nothing; remove the tags, or recreate the role with GovernedAgentRole';
+  const MESSAGE_TAIL = ' carries governance tags but is not under the governed path /permission-decay/agents/:'
+    + ' the sweeper does not govern it and changed nothing; remove the tags, or recreate the role with GovernedAgentRole';
 
   test.each([
-    ['claiming an agent', { 'governance:agent': 'a', team: 'z' }, 'role x (path /) claiming agent a' + MESSAGE_TAIL, { 'governance:agent': 'a' }],
+    ['claiming an agent', { 'governance:agent': 'a', team: 'z' }, 'role x (path /) claiming agent a' + MESSAGE_TAIL,
+      { 'governance:agent': 'a' }],
     ['with a grant tag only', { 'Governance:Grant:g': 'v' }, 'role x (path /)' + MESSAGE_TAIL, { 'Governance:Grant:g': 'v' }],
   ])('%s: recorded once, nothing changed, only the governance tags kept', (_name, tags, message, governanceTags) => {
-    const first = decide({ roles: [], foreignMarkers: [marked(tags)] }, new Map(), new Map(), new Map(), { now: NOW }, OPTS);
+    const first = sweepOf(marked(tags));
     expect(first.roles).toHaveLength(1);
     const [step] = first.roles[0].steps;
     expect(step.actions).toEqual([]);
@@ -48,14 +54,14 @@ describe('foreign markers, through decide()', () => {
 
     // The marker recorded, the same claim decides nothing.
     const state = { ...emptyState('x'), ...patchState(emptyState('x'), step.memory) };
-    const again = decide({ roles: [], foreignMarkers: [marked(tags)] }, new Map([['x', state]]), new Map(), new Map(), { now: NOW }, OPTS);
+    const again = sweepOf(marked(tags), new Map([['x', state]]));
     expect(again.roles).toEqual([{ roleName: 'x', steps: [] }]);
   });
 
   test('a changed claim is recorded again', () => {
-    const first = decide({ roles: [], foreignMarkers: [marked({ 'governance:agent': 'a' })] }, new Map(), new Map(), new Map(), { now: NOW }, OPTS);
+    const first = sweepOf(marked({ 'governance:agent': 'a' }));
     const state = { ...emptyState('x'), ...patchState(emptyState('x'), first.roles[0].steps[0].memory) };
-    const changed = decide({ roles: [], foreignMarkers: [marked({ 'governance:agent': 'b' })] }, new Map([['x', state]]), new Map(), new Map(), { now: NOW }, OPTS);
+    const changed = sweepOf(marked({ 'governance:agent': 'b' }), new Map([['x', state]]));
     expect(changed.roles[0].steps.map(s => s.record?.decision)).toEqual(['foreign-marker']);
   });
 });
@@ -84,7 +90,8 @@ describe('grant tags whose policy is gone', () => {
   test('unknown to the ledger: the memory is made from the tag, first seen now', () => {
     const steps = plan(role(TAG, []), emptyState('r')).steps;
     expect(steps[0].memory).toEqual({ grants: { gone: {
-      expiresAt: '2030-01-20T00:00:00Z', requestedBy: 'bob', ticket: 'T-1', status: 'cleaned', origin: 'grant', firstSeenAt: '2030-01-10T00:00:00Z',
+      expiresAt: '2030-01-20T00:00:00Z', requestedBy: 'bob', ticket: 'T-1', status: 'cleaned', origin: 'grant',
+      firstSeenAt: '2030-01-10T00:00:00Z',
     } } });
   });
 
@@ -135,7 +142,9 @@ describe('grantTagReading (what the CLI status shows)', () => {
   });
 
   test('the spec grant ending later than the memory is the recorded expiry', () => {
-    const specGrant = { kind: 'inline' as const, name: 'g', expiresAt: '2030-01-25T00:00:00Z', requestedBy: 'bob', ticket: 'T-1', reason: 'x' };
+    const specGrant = {
+      kind: 'inline' as const, name: 'g', expiresAt: '2030-01-25T00:00:00Z', requestedBy: 'bob', ticket: 'T-1', reason: 'x',
+    };
     const out = reading(TAGGED, stateWith({ g: grantMemory() }), { spec: specOf([specGrant]) });
     expect(out.recorded).toBe('2030-01-25T00:00:00Z');
   });
@@ -161,9 +170,11 @@ describe('isBaselinePolicy', () => {
   ]);
   test.each([
     ['the inline baseline', { kind: 'inline', name: 'base' }, { spec }, true],
-    ['a managed policy named like the inline baseline', { kind: 'managed', name: 'base', arn: 'arn:aws:iam::1:policy/base' }, { spec }, false],
+    ['a managed policy named like the inline baseline', { kind: 'managed', name: 'base', arn: 'arn:aws:iam::1:policy/base' },
+      { spec }, false],
     ['the managed baseline, by ARN', { kind: 'managed', name: 'ReadOnly', arn: 'arn:aws:iam::1:policy/ReadOnly' }, { spec }, true],
-    ['a managed policy of the same name at another ARN', { kind: 'managed', name: 'ReadOnly', arn: 'arn:aws:iam::1:policy/x/ReadOnly' }, { spec }, false],
+    ['a managed policy of the same name at another ARN', { kind: 'managed', name: 'ReadOnly', arn: 'arn:aws:iam::1:policy/x/ReadOnly' },
+      { spec }, false],
     ['any policy when the spec is unknown', { kind: 'inline', name: 'base' }, { error: { code: 'SPEC_MISSING', message: 'm' } }, false],
   ] as [string, RolePolicy, SpecLookup, boolean][])('%s', (_name, p, lookup, expected) => {
     expect(isBaselinePolicy(lookup, p)).toBe(expected);
@@ -178,7 +189,8 @@ describe('documents in the short forms IAM accepts', () => {
     expect(steps.map(s => s.record?.decision)).toEqual(['repaired']);
     const [action] = steps[0].actions;
     expect(action.type).toBe('put-inline');
-    expect(JSON.parse((action as { document: string }).document)).toEqual({ Version: '2012-10-17', Statement: [bounded('2030-01-20T00:00:00Z')] });
+    expect(JSON.parse((action as { document: string }).document))
+      .toEqual({ Version: '2012-10-17', Statement: [bounded('2030-01-20T00:00:00Z')] });
   });
 
   test.each([
@@ -197,10 +209,12 @@ describe('documents in the short forms IAM accepts', () => {
 
 describe('a ledger memory missing its requester and ticket (an item written by hand or by an older sweeper)', () => {
   test('the tag put back names requester "unknown" and ticket "none"', () => {
-    const mem = { expiresAt: '2030-01-20T00:00:00Z', status: 'active', origin: 'grant', firstSeenAt: '2030-01-01T00:00:00Z' } as unknown as GrantMemory;
-    const steps = plan(role({}, [inline('g', { Version: '2012-10-17', Statement: [bounded('2030-01-20T00:00:00Z')] })]), stateWith({ g: mem })).steps;
+    const mem = { expiresAt: '2030-01-20T00:00:00Z', status: 'active', origin: 'grant', firstSeenAt: '2030-01-01T00:00:00Z' };
+    const document = { Version: '2012-10-17', Statement: [bounded('2030-01-20T00:00:00Z')] };
+    const steps = plan(role({}, [inline('g', document)]), stateWith({ g: mem as unknown as GrantMemory })).steps;
     expect(steps.map(s => s.record?.decision)).toEqual(['tampering']);
-    expect(steps[0].actions).toEqual([{ type: 'tag', key: 'governance:grant:g', value: 'expires=2030-01-20T00:00:00Z by=unknown ticket=none' }]);
+    const value = 'expires=2030-01-20T00:00:00Z by=unknown ticket=none';
+    expect(steps[0].actions).toEqual([{ type: 'tag', key: 'governance:grant:g', value }]);
     expect(steps[0].record).toMatchObject({ requestedBy: 'unknown', ticket: 'none' });
   });
 });
