@@ -68,6 +68,8 @@ describe('foreign markers, through decide()', () => {
 
 describe('grant tags whose policy is gone', () => {
   const UNTAG = { type: 'untag', key: 'governance:grant:gone' };
+  // Another policy on the role: the gone grant is found by name, not by the role having no policy at all.
+  const OTHER = { kind: 'managed', name: 'ReadOnlyAccess', arn: 'arn:aws:iam::aws:policy/ReadOnlyAccess' } as const;
   const TAG = { 'governance:grant:gone': 'expires=2030-01-20T00:00:00Z by=bob ticket=T-1' };
 
   test.each(['revoked', 'cleaned'] as const)('already %s in the ledger: untag only, no new record', status => {
@@ -76,7 +78,7 @@ describe('grant tags whose policy is gone', () => {
   });
 
   test('active in the ledger: recorded as cleaned, the memory kept with its status changed', () => {
-    const steps = plan(role(TAG, []), stateWith({ gone: grantMemory({ ticket: 'T-old' }) })).steps;
+    const steps = plan(role(TAG, [OTHER]), stateWith({ gone: grantMemory({ ticket: 'T-old' }) }), { spec: specOf([], [OTHER]) }).steps;
     expect(steps).toEqual([{
       roleName: 'r', grant: 'gone', actions: [UNTAG],
       record: {
@@ -216,5 +218,53 @@ describe('a ledger memory missing its requester and ticket (an item written by h
     const value = 'expires=2030-01-20T00:00:00Z by=unknown ticket=none';
     expect(steps[0].actions).toEqual([{ type: 'tag', key: 'governance:grant:g', value }]);
     expect(steps[0].record).toMatchObject({ requestedBy: 'unknown', ticket: 'none' });
+  });
+});
+
+describe('a spec error that is gone', () => {
+  test('with nothing else to record: no step (the error is cleared with the next record)', () => {
+    const state = { ...emptyState('r'), seq: 3, specError: 'SPEC_MISSING' };
+    expect(plan(role({}, []), state).steps).toEqual([]);
+  });
+
+  test('cleared with the first record of the sweep', () => {
+    const state = { ...emptyState('r'), seq: 3, specError: 'SPEC_MISSING' };
+    const steps = plan(role({}, [inline('handmade', DOC)]), state).steps;
+    expect(steps.map(s => [s.record?.decision, s.memory?.specError])).toEqual([['drift', null]]);
+  });
+});
+
+describe('a baseline policy held against the approved spec', () => {
+  const BASE_STATEMENT = { Sid: 'Read', Effect: 'Allow', Action: ['s3:GetObject', 's3:ListBucket'], Resource: '*' };
+  const BASE_DOC = { Version: '2012-10-17', Statement: [BASE_STATEMENT] };
+  const BASELINE = [{ kind: 'inline' as const, name: 'base', document: BASE_DOC }];
+  const MANAGED_ARN = 'arn:aws:iam::aws:policy/ReadOnlyAccess';
+  const withBaseline = (baseline: AgentSpec['baseline']) => ({ spec: specOf([], baseline) });
+
+  test.each([
+    ['the same text', inline('base', BASE_DOC)],
+    ['the same policy written differently (keys, order, no Sid, one-element list, whitespace)', {
+      kind: 'inline', name: 'base',
+      document: '{ "Statement": { "Resource": ["*"], "Action": ["s3:ListBucket", "s3:GetObject"], "Effect": "Allow" }, "Version": "2012-10-17" }',
+    }],
+    ['a document the snapshot could not read', { kind: 'inline', name: 'base' }],
+  ] as [string, RolePolicy][])('%s: nothing to record', (_name, p) => {
+    expect(plan(role({}, [p]), emptyState('r'), withBaseline(BASELINE)).steps).toEqual([]);
+  });
+
+  test('an AWS-managed baseline (no document in the spec) is never judged by its document', () => {
+    const p: RolePolicy = { kind: 'managed', name: 'ReadOnlyAccess', arn: MANAGED_ARN, document: JSON.stringify(DOC) };
+    const lookup = withBaseline([{ kind: 'managed', name: 'ReadOnlyAccess', arn: MANAGED_ARN }]);
+    expect(plan(role({}, [p]), emptyState('r'), lookup).steps).toEqual([]);
+  });
+
+  test('a changed document is flagged once, and left in place', () => {
+    const changed = inline('base', { ...BASE_DOC, Statement: [{ ...BASE_STATEMENT, Action: 's3:*' }] });
+    const lookup = withBaseline(BASELINE);
+    const steps = plan(role({}, [changed]), emptyState('r'), lookup).steps;
+    expect(steps.map(s => [s.record?.decision, s.actions])).toEqual([['baseline-mismatch', []]]);
+    expect(steps[0].record?.message).toBe('baseline policy base no longer matches the approved spec; left in place for review');
+    const flagged = { ...emptyState('r'), ...patchState(emptyState('r'), steps[0].memory) };
+    expect(plan(role({}, [changed]), flagged, lookup).steps).toEqual([]);
   });
 });
