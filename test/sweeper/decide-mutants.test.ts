@@ -245,7 +245,8 @@ describe('a baseline policy held against the approved spec', () => {
     ['the same text', inline('base', BASE_DOC)],
     ['the same policy written differently (keys, order, no Sid, one-element list, whitespace)', {
       kind: 'inline', name: 'base',
-      document: '{ "Statement": { "Resource": ["*"], "Action": ["s3:ListBucket", "s3:GetObject"], "Effect": "Allow" }, "Version": "2012-10-17" }',
+      document: '{ "Statement": { "Resource": ["*"], "Action": ["s3:ListBucket", "s3:GetObject"], "Effect": "Allow" },'
+        + ' "Version": "2012-10-17" }',
     }],
     ['a document the snapshot could not read', { kind: 'inline', name: 'base' }],
   ] as [string, RolePolicy][])('%s: nothing to record', (_name, p) => {
