@@ -269,3 +269,26 @@ describe('a baseline policy held against the approved spec', () => {
     expect(plan(role({}, [changed]), flagged, lookup).steps).toEqual([]);
   });
 });
+
+describe('what is drift, and when it cannot be judged', () => {
+  const SPEC_MISSING: SpecLookup = { error: { code: 'SPEC_MISSING', message: 'no approved spec for agent a' } };
+  const ERROR_ONLY = [['error', 'SPEC_MISSING']];
+  const judged = (steps: readonly { record?: { decision: string; errorCode?: string } }[]) =>
+    steps.map(s => [s.record?.decision, s.record?.errorCode]);
+
+  test('spec unknown, a known grant whose tag was removed: not re-tagged (it may be baseline)', () => {
+    const steps = plan(role({}, [inline('g', DOC)]), stateWith({ g: grantMemory() }), SPEC_MISSING).steps;
+    expect(judged(steps)).toEqual(ERROR_ONLY);
+  });
+
+  test('spec unknown, a malformed expiry tag: no drift decision', () => {
+    const steps = plan(role({ 'governance:grant:g': 'forever' }, [inline('g', DOC)]), emptyState('r'), SPEC_MISSING).steps;
+    expect(judged(steps)).toEqual(ERROR_ONLY);
+  });
+
+  test.each(['revoked', 'cleaned'] as const)('a policy put back by hand after it was %s, without a tag: drift', status => {
+    const steps = plan(role({}, [inline('g', DOC)]), stateWith({ g: grantMemory({ status }) })).steps;
+    expect(judged(steps)).toEqual([['drift', undefined]]);
+    expect(steps[0].record?.message).toBe('policy g is neither baseline nor a tagged grant; it decays at 2030-01-17T00:00:00Z');
+  });
+});
