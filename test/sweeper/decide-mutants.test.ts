@@ -292,3 +292,38 @@ describe('what is drift, and when it cannot be judged', () => {
     expect(steps[0].record?.message).toBe('policy g is neither baseline nor a tagged grant; it decays at 2030-01-17T00:00:00Z');
   });
 });
+
+describe('a revocation recorded but not finished in IAM', () => {
+  const EXPIRED_TAG = { 'governance:grant:g': 'expires=2030-01-09T00:00:00Z by=bob ticket=T-1' };
+  const REMOVE = [{ type: 'delete-inline', policyName: 'g' }, { type: 'untag', key: 'governance:grant:g' }];
+  const expired = grantMemory({ expiresAt: '2030-01-09T00:00:00Z' });
+  const grantDoc = inline('g', { Version: '2012-10-17', Statement: [bounded('2030-01-09T00:00:00Z')] });
+  /** The ledger after the sweep that revoked g, whose IAM calls never ran. */
+  function afterRevocation(): LedgerRoleState {
+    const steps = plan(role(EXPIRED_TAG, [grantDoc]), stateWith({ g: expired })).steps;
+    expect(steps.map(s => [s.record?.decision, s.actions])).toEqual([['revoked', REMOVE]]);
+    return { ...emptyState('r'), ...patchState(stateWith({ g: expired }), steps[0].memory) };
+  }
+
+  test('the same policy and tag: removed and untagged again, without a second record', () => {
+    expect(plan(role(EXPIRED_TAG, [grantDoc]), afterRevocation()).steps).toEqual([{ roleName: 'r', grant: 'g', actions: REMOVE }]);
+  });
+
+  test('another document under the same name: a new revocation, recorded', () => {
+    const other = inline('g', { Version: '2012-10-17', Statement: [{ ...bounded('2030-01-09T00:00:00Z'), Action: 's3:*' }] });
+    expect(plan(role(EXPIRED_TAG, [other]), afterRevocation()).steps.map(s => s.record?.decision)).toEqual(['revoked']);
+  });
+
+  test('the tag moved later without a renewal: tampering, then revoked again (recorded)', () => {
+    const moved = { 'governance:grant:g': 'expires=2030-01-15T00:00:00Z by=bob ticket=T-1' };
+    expect(plan(role(moved, [grantDoc]), afterRevocation()).steps.map(s => s.record?.decision)).toEqual(['tampering', 'revoked']);
+  });
+
+  test('an active grant carrying a stale revocation hash is not removed', () => {
+    const state = afterRevocation();
+    const stale = stateWith({ g: { ...state.grants.g, status: 'active', expiresAt: '2030-01-20T00:00:00Z' } });
+    const live = { 'governance:grant:g': 'expires=2030-01-20T00:00:00Z by=bob ticket=T-1' };
+    const steps = plan(role(live, [grantDoc]), stale).steps;
+    expect(steps.flatMap(s => s.actions).filter(a => a.type === 'delete-inline' || a.type === 'untag')).toEqual([]);
+  });
+});
