@@ -327,3 +327,22 @@ describe('a revocation recorded but not finished in IAM', () => {
     expect(steps.flatMap(s => s.actions).filter(a => a.type === 'delete-inline' || a.type === 'untag')).toEqual([]);
   });
 });
+
+describe('a grant the ledger knows only as cleaned comes back', () => {
+  test('with its policy and the same tag: first seen again (kept, active, seen now), not silently trusted', () => {
+    const tags = { 'governance:grant:g': 'expires=2030-01-20T00:00:00Z by=bob ticket=T-1' };
+    const document = { Version: '2012-10-17', Statement: [bounded('2030-01-20T00:00:00Z')] };
+    const cleaned = grantMemory({ status: 'cleaned', warnedFor: '2030-01-20T00:00:00Z' });
+    const steps = plan(role(tags, [inline('g', document)]), stateWith({ g: cleaned })).steps;
+    expect(steps).toEqual([{
+      roleName: 'r', grant: 'g', actions: [],
+      record: {
+        decision: 'kept', grant: 'g', expiresAt: '2030-01-20T00:00:00Z', requestedBy: 'bob', ticket: 'T-1',
+        message: 'grant g first seen; expires at 2030-01-20T00:00:00Z',
+      },
+      memory: { grants: { g: {
+        expiresAt: '2030-01-20T00:00:00Z', requestedBy: 'bob', ticket: 'T-1', status: 'active', origin: 'grant', firstSeenAt: '2030-01-10T00:00:00Z',
+      } } },
+    }]);
+  });
+});
