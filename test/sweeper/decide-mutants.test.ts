@@ -341,8 +341,33 @@ describe('a grant the ledger knows only as cleaned comes back', () => {
         message: 'grant g first seen; expires at 2030-01-20T00:00:00Z',
       },
       memory: { grants: { g: {
-        expiresAt: '2030-01-20T00:00:00Z', requestedBy: 'bob', ticket: 'T-1', status: 'active', origin: 'grant', firstSeenAt: '2030-01-10T00:00:00Z',
+        expiresAt: '2030-01-20T00:00:00Z', requestedBy: 'bob', ticket: 'T-1', status: 'active', origin: 'grant',
+        firstSeenAt: '2030-01-10T00:00:00Z',
       } } },
     }]);
+  });
+});
+
+describe('governance tags taken or changed on a governed role', () => {
+  test('each one named, put back from the spec, the tags as found recorded', () => {
+    const tags = { 'governance:managed-by': 'permission-decay', 'governance:owner': 'eve', team: 'x' };
+    const r: GovernedRole = { ...role({}, []), tags };
+    const steps = plan(r, emptyState('r')).steps;
+    expect(steps).toEqual([{
+      roleName: 'r',
+      actions: [{ type: 'tag', key: 'governance:agent', value: 'a' }, { type: 'tag', key: 'governance:owner', value: 'o' }],
+      record: {
+        decision: 'tampering', governanceTags: { 'governance:managed-by': 'permission-decay', 'governance:owner': 'eve' },
+        message: 'governed role r: governance:agent was removed (put back: a); governance:owner was changed to "eve" (put back: o);'
+          + ' the role stays governed by its path /permission-decay/agents/',
+      },
+    }]);
+  });
+
+  test('without a spec only the marker is held', () => {
+    const r: GovernedRole = { ...role({}, []), tags: { 'governance:owner': 'eve' } };
+    const lookup: SpecLookup = { error: { code: 'SPEC_MISSING', message: 'm' } };
+    const steps = plan(r, emptyState('r'), lookup).steps;
+    expect(steps.map(s => s.actions)).toEqual([[], [{ type: 'tag', key: 'governance:managed-by', value: 'permission-decay' }]]);
   });
 });
