@@ -165,6 +165,28 @@ describe('grantTagReading (what the CLI status shows)', () => {
   });
 });
 
+describe('the maximum grant duration a first-seen tag is held to', () => {
+  const far = (expiresAt: string) => ({ 'governance:grant:g': `expires=${expiresAt} by=bob ticket=T-1` });
+  const readingOf = (tags: Record<string, string>, lookup: SpecLookup) =>
+    grantTagReading(role(tags, [inline('g', DOC)]), 'g', emptyState('r'), lookup, NOW);
+
+  test.each([
+    ['the spec\'s own maximum (5 days)', '2030-01-16T00:00:00Z', 5 * 86400,
+      'expiry 2030-01-16T00:00:00Z is more than the maximum grant duration (432000s) from now'],
+    ['the spec\'s own maximum (5 days), just inside', '2030-01-15T00:00:00Z', 5 * 86400, undefined],
+  ])('%s', (_name, expiresAt, maxGrantDurationSeconds, malformed) => {
+    const out = readingOf(far(expiresAt), { spec: { ...specOf(), maxGrantDurationSeconds } });
+    expect(out.malformed).toBe(malformed);
+  });
+
+  test('without a spec, the default of 30 days', () => {
+    const lookup: SpecLookup = { error: { code: 'SPEC_MISSING', message: 'm' } };
+    expect(readingOf(far('2030-02-09T00:00:01Z'), lookup).malformed)
+      .toBe('expiry 2030-02-09T00:00:01Z is more than the maximum grant duration (2592000s) from now');
+    expect(readingOf(far('2030-02-09T00:00:00Z'), lookup).malformed).toBeUndefined();
+  });
+});
+
 describe('isBaselinePolicy', () => {
   const spec = specOf([], [
     { kind: 'inline', name: 'base' },
