@@ -128,7 +128,7 @@ describe('grantTagReading (what the CLI status shows)', () => {
     grantTagReading(role(tags, [inline('g', DOC)]), 'g', state, lookup, NOW);
 
   test('no tag, no memory, no spec grant: nothing', () => {
-    expect(reading({}, emptyState('r'))).toEqual({});
+    expect(reading({}, emptyState('r'))).toStrictEqual({});
   });
 
   test('a tag and an active memory: the parsed tag, the recorded expiry and the memory', () => {
@@ -140,7 +140,8 @@ describe('grantTagReading (what the CLI status shows)', () => {
 
   test('a revoked memory records no expiry, and is still shown', () => {
     const mem = grantMemory({ status: 'revoked' });
-    expect(reading(TAGGED, stateWith({ g: mem }))).toEqual({ tagValue: TAGGED['governance:grant:g'], parsedTag: PARSED, memory: mem });
+    expect(reading(TAGGED, stateWith({ g: mem })))
+      .toStrictEqual({ tagValue: TAGGED['governance:grant:g'], parsedTag: PARSED, memory: mem });
   });
 
   test('the spec grant ending later than the memory is the recorded expiry', () => {
