@@ -394,3 +394,55 @@ describe('governance tags taken or changed on a governed role', () => {
     expect(steps.map(s => s.actions)).toEqual([[], [{ type: 'tag', key: 'governance:managed-by', value: 'permission-decay' }]]);
   });
 });
+
+describe('drift, each step whole', () => {
+  const DRIFT_TAG = (until: string) =>
+    ({ type: 'tag', key: 'governance:grant:hand', value: `expires=${until} by=permission-decay/drift ticket=none` });
+  const driftMemory = (until: string, extra: Partial<GrantMemory> = {}) => ({
+    expiresAt: until, requestedBy: 'permission-decay/drift', ticket: 'none', status: 'active', origin: 'drift',
+    firstSeenAt: '2030-01-10T00:00:00Z', ...extra,
+  });
+
+  test('a hand-made inline policy: decays at the drift period, bounded by the date condition, its document recorded', () => {
+    const p = inline('hand', DOC);
+    const steps = plan(role({}, [p]), emptyState('r')).steps;
+    expect(steps).toStrictEqual([{
+      roleName: 'r', grant: 'hand',
+      actions: [
+        { type: 'put-inline', policyName: 'hand',
+          document: JSON.stringify({ Version: '2012-10-17', Statement: [bounded('2030-01-17T00:00:00Z')] }) },
+        DRIFT_TAG('2030-01-17T00:00:00Z'),
+      ],
+      record: {
+        decision: 'drift', grant: 'hand', policy: { kind: 'inline', name: 'hand', document: JSON.stringify(DOC) },
+        expiresAt: '2030-01-17T00:00:00Z', requestedBy: 'permission-decay/drift', ticket: 'none',
+        message: 'policy hand is neither baseline nor a tagged grant; it decays at 2030-01-17T00:00:00Z',
+      },
+      memory: { grants: { hand: driftMemory('2030-01-17T00:00:00Z', { boundedDocumentHash: expect.stringMatching(/^[0-9a-f]{64}$/) }) } },
+      notify: {
+        subject: 'Drift found on r',
+        message: 'policy hand is neither baseline nor a tagged grant. It now expires at 2030-01-17T00:00:00Z'
+          + ' unless it is requested properly (owner o).',
+      },
+    }]);
+  });
+
+  test('a customer-managed policy attached by hand: tagged only (the sweeper has no standing to version it), no document hash', () => {
+    const p: RolePolicy = { kind: 'managed', name: 'hand', arn: 'arn:aws:iam::1:policy/hand', document: JSON.stringify(DOC) };
+    const [step] = plan(role({}, [p]), emptyState('r')).steps;
+    expect(step.actions).toStrictEqual([DRIFT_TAG('2030-01-17T00:00:00Z')]);
+    expect(step.memory).toStrictEqual({ grants: { hand: driftMemory('2030-01-17T00:00:00Z') } });
+  });
+
+  test.each([
+    ['recorded later than the drift period: the drift period wins', '2030-01-25T00:00:00Z', '2030-01-17T00:00:00Z', {}],
+    ['recorded earlier: the record wins, and inside the warning window it is the warning',
+      '2030-01-12T00:00:00Z', '2030-01-12T00:00:00Z', { warnedFor: '2030-01-12T00:00:00Z' }],
+  ])('a known grant whose tag became malformed, %s', (_name, recorded, until, extra) => {
+    const p = inline('hand', { Version: '2012-10-17', Statement: [bounded('2030-01-01T00:00:00Z')] });
+    const state = stateWith({ hand: grantMemory({ expiresAt: recorded }) });
+    const [step] = plan(role({ 'governance:grant:hand': 'forever' }, [p]), state).steps;
+    expect(step.actions).toStrictEqual([DRIFT_TAG(until)]);
+    expect(step.memory).toStrictEqual({ grants: { hand: driftMemory(until, { firstSeenAt: '2030-01-01T00:00:00Z', ...extra }) } });
+  });
+});
