@@ -438,6 +438,9 @@ describe('drift, each step whole', () => {
     ['recorded later than the drift period: the drift period wins', '2030-01-25T00:00:00Z', '2030-01-17T00:00:00Z', {}],
     ['recorded earlier: the record wins, and inside the warning window it is the warning',
       '2030-01-12T00:00:00Z', '2030-01-12T00:00:00Z', { warnedFor: '2030-01-12T00:00:00Z' }],
+    ['recorded at the end of the warning window exactly: warned', '2030-01-13T00:00:00Z', '2030-01-13T00:00:00Z',
+      { warnedFor: '2030-01-13T00:00:00Z' }],
+    ['recorded a second after the warning window: not warned', '2030-01-13T00:00:01Z', '2030-01-13T00:00:01Z', {}],
   ])('a known grant whose tag became malformed, %s', (_name, recorded, until, extra) => {
     const p = inline('hand', { Version: '2012-10-17', Statement: [bounded('2030-01-01T00:00:00Z')] });
     const state = stateWith({ hand: grantMemory({ expiresAt: recorded }) });
