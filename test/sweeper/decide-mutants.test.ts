@@ -448,4 +448,24 @@ describe('drift, each step whole', () => {
     expect(step.actions).toStrictEqual([DRIFT_TAG(until)]);
     expect(step.memory).toStrictEqual({ grants: { hand: driftMemory(until, { firstSeenAt: '2030-01-01T00:00:00Z', ...extra }) } });
   });
+
+  test('a malformed tag names itself and why in the record', () => {
+    const state = stateWith({ hand: grantMemory({ expiresAt: '2030-01-25T00:00:00Z' }) });
+    const [step] = plan(role({ 'governance:grant:hand': 'forever' }, [inline('hand', DOC)]), state).steps;
+    expect(step.record?.message).toBe('malformed expiry tag "forever" (grant tag "forever": "forever" is not a field=value pair);'
+      + ' it decays at 2030-01-17T00:00:00Z');
+  });
+
+  test('a malformed tag on a grant recorded as already expired: drift, then revoked in the same sweep', () => {
+    const state = stateWith({ hand: grantMemory({ expiresAt: '2030-01-09T00:00:00Z' }) });
+    const steps = plan(role({ 'governance:grant:hand': 'forever' }, [inline('hand', DOC)]), state).steps;
+    expect(steps.map(s => [s.record?.decision, s.actions.map(a => a.type)])).toEqual([
+      ['drift', ['put-inline', 'tag']], ['revoked', ['delete-inline', 'untag']],
+    ]);
+    expect(steps[1].record).toStrictEqual({
+      decision: 'revoked', grant: 'hand', expiresAt: '2030-01-09T00:00:00Z',
+      policy: { kind: 'inline', name: 'hand', document: JSON.stringify(DOC) },
+      requestedBy: 'permission-decay/drift', ticket: 'none', message: 'drift policy hand expired at 2030-01-09T00:00:00Z and was revoked',
+    });
+  });
 });
