@@ -469,3 +469,27 @@ describe('drift, each step whole', () => {
     });
   });
 });
+
+describe('drift recorded by a sweep interrupted before its re-tag (the tag still malformed)', () => {
+  const MALFORMED = { 'governance:grant:hand': 'forever' };
+  const REVOKED = ['revoked', ['delete-inline', 'untag']];
+  const handDoc = inline('hand', { Version: '2012-10-17', Statement: [bounded('2030-01-01T00:00:00Z')] });
+  const recordedDrift = (expiresAt: string, extra: Partial<GrantMemory> = {}) =>
+    stateWith({ hand: grantMemory({ expiresAt, origin: 'drift', requestedBy: 'permission-decay/drift', ticket: 'none', ...extra }) });
+  const shape = (steps: readonly { record?: { decision: string }; actions: readonly { type: string }[] }[]) =>
+    steps.map(s => [s.record?.decision ?? 'converge', s.actions.map(a => a.type)]);
+
+  test.each([
+    ['the same expiry, not yet due: re-tagged without a record', recordedDrift('2030-01-15T00:00:00Z'), [['converge', ['tag']]]],
+    ['the same expiry, already passed: re-tagged, then revoked (recorded)',
+      recordedDrift('2030-01-09T00:00:00Z', { warnedFor: '2030-01-09T00:00:00Z' }), [['converge', ['tag']], REVOKED]],
+    ['the same expiry, due this very second: revoked too',
+      recordedDrift('2030-01-10T00:00:00Z', { warnedFor: '2030-01-10T00:00:00Z' }), [['converge', ['tag']], REVOKED]],
+    ['a grant, not drift, with that expiry: drift recorded', stateWith({ hand: grantMemory({ expiresAt: '2030-01-15T00:00:00Z' }) }),
+      [['drift', ['tag']]]],
+    ['drift recorded with a later expiry than the drift period: drift recorded again', recordedDrift('2030-01-25T00:00:00Z'),
+      [['drift', ['tag']]]],
+  ] as [string, LedgerRoleState, [string, string[]][]][])('%s', (_name, state, expected) => {
+    expect(shape(plan(role(MALFORMED, [handDoc]), state).steps)).toEqual(expected);
+  });
+});
