@@ -493,3 +493,23 @@ describe('drift recorded by a sweep interrupted before its re-tag (the tag still
     expect(shape(plan(role(MALFORMED, [handDoc]), state).steps)).toEqual(expected);
   });
 });
+
+describe('strict mode', () => {
+  const STRICT: DecideOptions = { ...OPTS, strict: true };
+  const strictMemory = (extra: Partial<GrantMemory> = {}) => ({
+    expiresAt: '2030-01-10T00:00:00Z', requestedBy: 'permission-decay/drift', ticket: 'none', status: 'active', origin: 'drift',
+    firstSeenAt: '2030-01-10T00:00:00Z', boundedDocumentHash: expect.stringMatching(/^[0-9a-f]{64}$/), ...extra,
+  });
+
+  test.each([
+    ['an untagged hand-made policy: removed, nothing to untag', {}, [{ type: 'delete-inline', policyName: 'hand' }]],
+    ['a malformed tag: removed and untagged', { 'governance:grant:hand': 'forever' },
+      [{ type: 'delete-inline', policyName: 'hand' }, { type: 'untag', key: 'governance:grant:hand' }]],
+  ])('%s; recorded as expired now first, so an interrupted sweep revokes it next time', (_name, tags, removal) => {
+    const steps = decideRole(role(tags, [inline('hand', DOC)]), emptyState('r'), { spec: specOf() }, new Map(), NOW, STRICT).steps;
+    expect(steps.map(s => [s.record?.decision, s.actions])).toStrictEqual([['drift', []], ['revoked', removal]]);
+    expect(steps[0].memory).toStrictEqual({ grants: { hand: strictMemory() } });
+    const revokedDocumentHash = expect.stringMatching(/^[0-9a-f]{64}$/);
+    expect(steps[1].memory).toStrictEqual({ grants: { hand: strictMemory({ status: 'revoked', revokedDocumentHash }) } });
+  });
+});
