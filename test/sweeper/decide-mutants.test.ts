@@ -509,6 +509,10 @@ describe('strict mode', () => {
     const steps = decideRole(role(tags, [inline('hand', DOC)]), emptyState('r'), { spec: specOf() }, new Map(), NOW, STRICT).steps;
     expect(steps.map(s => [s.record?.decision, s.actions])).toStrictEqual([['drift', []], ['revoked', removal]]);
     expect(steps[0].memory).toStrictEqual({ grants: { hand: strictMemory() } });
+    expect(steps.map(s => s.record?.message)).toEqual([
+      expect.stringMatching(/; strict mode revokes it at once$/), 'drift policy hand revoked (strict mode)',
+    ]);
+    expect(steps[0].notify).toEqual({ subject: 'Drift revoked on r', message: expect.stringMatching(/\. Strict mode revoked it at once \(owner o\)\.$/) });
     const revokedDocumentHash = expect.stringMatching(/^[0-9a-f]{64}$/);
     expect(steps[1].memory).toStrictEqual({ grants: { hand: strictMemory({ status: 'revoked', revokedDocumentHash }) } });
   });
