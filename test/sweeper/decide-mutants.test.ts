@@ -512,7 +512,8 @@ describe('strict mode', () => {
     expect(steps.map(s => s.record?.message)).toEqual([
       expect.stringMatching(/; strict mode revokes it at once$/), 'drift policy hand revoked (strict mode)',
     ]);
-    expect(steps[0].notify).toEqual({ subject: 'Drift revoked on r', message: expect.stringMatching(/\. Strict mode revoked it at once \(owner o\)\.$/) });
+    const notice = expect.stringMatching(/\. Strict mode revoked it at once \(owner o\)\.$/);
+    expect(steps[0].notify).toEqual({ subject: 'Drift revoked on r', message: notice });
     const revokedDocumentHash = expect.stringMatching(/^[0-9a-f]{64}$/);
     expect(steps[1].memory).toStrictEqual({ grants: { hand: strictMemory({ status: 'revoked', revokedDocumentHash }) } });
   });
