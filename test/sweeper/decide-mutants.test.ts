@@ -518,3 +518,14 @@ describe('strict mode', () => {
     expect(steps[1].memory).toStrictEqual({ grants: { hand: strictMemory({ status: 'revoked', revokedDocumentHash }) } });
   });
 });
+
+describe('strict mode turned on after a drift sweep was interrupted before its re-tag', () => {
+  test('the recorded drift is revoked at once, not re-tagged to decay later', () => {
+    const state = stateWith({
+      hand: grantMemory({ expiresAt: '2030-01-17T00:00:00Z', origin: 'drift', requestedBy: 'permission-decay/drift', ticket: 'none' }),
+    });
+    const r = role({ 'governance:grant:hand': 'forever' }, [inline('hand', DOC)]);
+    const steps = decideRole(r, state, { spec: specOf() }, new Map(), NOW, { ...OPTS, strict: true }).steps;
+    expect(steps.map(s => s.record?.decision)).toEqual(['drift', 'revoked']);
+  });
+});
