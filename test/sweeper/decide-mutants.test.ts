@@ -529,3 +529,26 @@ describe('strict mode turned on after a drift sweep was interrupted before its r
     expect(steps.map(s => s.record?.decision)).toEqual(['drift', 'revoked']);
   });
 });
+
+describe('what a grant memory carries from one sweep to the next', () => {
+  const TAG = (expiresAt: string) => ({ 'governance:grant:g': `expires=${expiresAt} by=bob ticket=T-1` });
+  const grantDocAt = (expiresAt: string) => inline('g', { Version: '2012-10-17', Statement: [bounded(expiresAt)] });
+
+  test('a grant first seen with no memory at all: origin grant', () => {
+    const [step] = plan(role(TAG('2030-01-20T00:00:00Z'), [grantDocAt('2030-01-20T00:00:00Z')]), emptyState('r')).steps;
+    expect(step.memory).toStrictEqual({ grants: { g: grantMemory({ firstSeenAt: '2030-01-10T00:00:00Z' }) } });
+  });
+
+  test('a known grant keeps the expiry it was renewed from when it is warned', () => {
+    const mem = grantMemory({ expiresAt: '2030-01-12T00:00:00Z', previousExpiresAt: '2030-01-05T00:00:00Z' });
+    const [step] = plan(role(TAG('2030-01-12T00:00:00Z'), [grantDocAt('2030-01-12T00:00:00Z')]), stateWith({ g: mem })).steps;
+    expect(step.record?.decision).toBe('warned');
+    expect(step.memory).toStrictEqual({ grants: { g: { ...mem, warnedFor: '2030-01-12T00:00:00Z' } } });
+  });
+
+  test('a malformed tag on a grant recorded to end this very second: drift, and revoked in the same sweep', () => {
+    const state = stateWith({ g: grantMemory({ expiresAt: '2030-01-10T00:00:00Z' }) });
+    const steps = plan(role({ 'governance:grant:g': 'forever' }, [grantDocAt('2030-01-01T00:00:00Z')]), state).steps;
+    expect(steps.map(s => s.record?.decision)).toEqual(['drift', 'revoked']);
+  });
+});
