@@ -12,7 +12,7 @@ import {
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { Decision, EVENT_DETAIL_TYPE, EVENT_SOURCE, LedgerRecord, LedgerRoleState } from '../private/contract';
 import { AwsClients } from './aws-clients';
-import { IamAction, patchState, PlannedRecord, PlanStep, RolePlan } from './decide';
+import { IamAction, patchState, PlannedRecord, PlanStep, RolePlan } from './plan';
 import { errorOf, isNoSuchEntity } from './errors';
 import { appendRecord, LedgerConflictError, LedgerSealer } from './ledger';
 

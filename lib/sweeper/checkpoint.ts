@@ -30,8 +30,8 @@ import {
   CheckpointBody, CheckpointFlag, CheckpointPolicy, CheckpointStanding, EXPIRY_CONDITION_KEY, EXPIRY_CONDITION_OPERATOR,
   EXPIRY_PATTERN, formatExpiry, LedgerRoleState, parseExpiry, policyNameOfGrantTag, SpecPolicy, StatementJson,
 } from '../private/contract';
-import type { PlanStep } from './decide';
-import { sha256 } from './ledger';
+import type { PlanStep } from './plan';
+import { sha256 } from './ledger-chain';
 import { GovernedRole, RolePolicy } from './snapshot';
 import { SpecLookup } from './specs';
 

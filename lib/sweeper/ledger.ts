@@ -6,11 +6,14 @@
  */
 import { CreateTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { createHash } from 'crypto';
 import {
   ContractError, GENESIS_HASH, LEDGER_KEYS, LEDGER_TABLE_NAME_PREFIX, LedgerRecord, LedgerRoleState, ledgerSigningMessage,
   recordSortKey, rolePartition, STATE_PARTITION,
 } from '../private/contract';
+import { emptyState, hashRecord, sha256, stableJson } from './ledger-chain';
+
+// The pure hash chain lives in ledger-chain.ts (no AWS SDK), so the decision core can use it; re-exported here for callers.
+export { emptyState, hashRecord, sha256, stableJson };
 
 /** A record before the ledger gives it a place in the chain. */
 export type RecordDraft = Omit<LedgerRecord, 'pk' | 'sk' | 'seq' | 'prevHash' | 'hash'>;
@@ -25,32 +28,6 @@ export class LedgerConflictError extends Error {
     super(`another writer appended to the ledger of role ${roleName} first`);
     this.name = 'LedgerConflictError';
   }
-}
-
-/** JSON with object keys sorted at every level: the canonical form that is hashed. */
-export function stableJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.keys(value as object).sort()
-      .filter(k => (value as Record<string, unknown>)[k] !== undefined)
-      .map(k => `${JSON.stringify(k)}:${stableJson((value as Record<string, unknown>)[k])}`);
-    return `{${entries.join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
-
-export function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
-
-/** hash = sha256(canonical record content without `hash` and `signature`, then prevHash). */
-export function hashRecord(record: Omit<LedgerRecord, 'hash'>): string {
-  const { hash: _ignored, signature: _signature, ...content } = record as LedgerRecord;
-  return sha256(stableJson(content) + record.prevHash);
-}
-
-export function emptyState(roleName: string): LedgerRoleState {
-  return { pk: STATE_PARTITION, sk: roleName, roleName, seq: 0, hash: GENESIS_HASH, grants: {}, updatedAt: '' };
 }
 
 /** Every role's STATE item: one Query on pk=STATE, paginated. */
