@@ -2,6 +2,7 @@ import { Annotations, Duration, Fn, Lazy, Stack, Tags, Token } from 'aws-cdk-lib
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct, IDependable } from 'constructs';
+import { createHash } from 'crypto';
 import { unknownActionReason, isWildcardAction } from './private/action-catalogue';
 import {
   deniedResourcePolicyWrites, optInEndStatement, ownBoundary, ResourcePolicyOptIn, resourcePolicyWriteActions, sharedBoundary,
@@ -11,7 +12,7 @@ import { AgentModel, AnalysedStatement, DelegationModel } from './private/analys
 import {
   AgentSpec, BASELINE_POLICY_NAME, DEFAULT_MAX_GRANT_DURATION_SECONDS, delegationGrantName, DEFAULT_MAX_RENEWALS, EXPIRY_CONDITION_KEY, EXPIRY_CONDITION_OPERATOR,
   formatGrantTag, GOVERNED_ROLE_PATH, grantTagKey, IAM_LIMITS, MANAGED_BY_VALUE, normalizeInstant, parseExpiry, PolicyDocumentJson,
-  SPEC_VERSION, SpecGrant, SpecPolicy, specParameterName, SYNTH_CLOCK_CONTEXT_KEY, TAG_AGENT, TAG_MANAGED_BY, TAG_OWNER,
+  SPEC_VERSION, SpecGrant, SpecPolicy, specParameterName, SYNTH_CLOCK_CONTEXT_KEY, TAG_AGENT, TAG_MANAGED_BY, TAG_OWNER, TAG_SPEC_DIGEST,
 } from './private/contract';
 import { delegationIdentityStatements, delegationSid, delegationTrustStatements } from './private/delegation';
 import { analysedStatements, StatementOrigin, StoreLinker } from './private/governance-model';
@@ -340,11 +341,15 @@ export class GovernedAgentRole extends Construct implements iam.IGrantable {
 
     const stack = Stack.of(this);
     this.policyIndex = StackPolicyIndex.of(stack);
+    // One digest of the spec as synthesized, on the role (a governance tag the boundary keeps from the agent) and in the
+    // parameter: the sweeper reads SSM only when a role's digest is not the one it cached (lib/sweeper/spec-cache.ts).
+    const specDigest = Lazy.string({ produce: () => createHash('sha256').update(JSON.stringify(stack.resolve(this.spec()))).digest('hex') });
+    Tags.of(this.role).add(TAG_SPEC_DIGEST, specDigest, { priority: GOVERNANCE_TAG_PRIORITY });
     new ssm.CfnParameter(this, 'Spec', {
       name: this.specParameterName,
       type: 'String',
       description: `permission-decay approved spec of agent ${this.agentId}`,
-      value: Lazy.string({ produce: () => stack.toJsonString(this.spec()) }),
+      value: Lazy.string({ produce: () => stack.toJsonString({ ...this.spec(), digest: specDigest }) }),
       tier: Lazy.string({ produce: () => (this.estimatedSpecLength() < STANDARD_PARAMETER_CHARS ? 'Standard' : 'Advanced') }),
     });
     this.node.addValidation({ validate: () => this.validateRole() });
@@ -635,7 +640,7 @@ export class GovernedAgentRole extends Construct implements iam.IGrantable {
 
     const tags = ((this.role.node.defaultChild as iam.CfnRole).tags.renderTags() as unknown[] | undefined) ?? [];
     if (tags.length > IAM_LIMITS.maxTagsPerRole) {
-      errors.push(`${agent}: the role would carry ${tags.length} tags (3 governance tags, one per grant, and tags applied to it `
+      errors.push(`${agent}: the role would carry ${tags.length} tags (4 governance tags, one per grant, and tags applied to it `
         + `or its stack); IAM allows ${IAM_LIMITS.maxTagsPerRole}: remove grants or tags`);
     }
 

@@ -18,6 +18,12 @@ export const MANAGED_BY_VALUE = 'permission-decay';
 export const TAG_AGENT = 'governance:agent';
 /** A contact for the agent's owner. */
 export const TAG_OWNER = 'governance:owner';
+/**
+ * Digest of the approved spec the deploy wrote with the role (CloudFormation,
+ * in the same deploy as the spec parameter, which carries it as `digest`): the
+ * sweeper reads specs from SSM only when a role's digest is not the one cached.
+ */
+export const TAG_SPEC_DIGEST = 'governance:spec-digest';
 /** Prefix of a grant's expiry tag; the rest of the key is the grant's policy name. */
 export const TAG_GRANT_PREFIX = 'governance:grant:';
 /**
@@ -349,6 +355,8 @@ export interface AgentSpec {
   readonly grants: SpecGrant[];
   /** Delegations this agent may use (issue 7): role names it may assume. */
   readonly delegations?: { readonly toAgentId: string; readonly expiresAt?: string }[];
+  /** The digest the deploy also tagged on the role (TAG_SPEC_DIGEST). @default none (the spec is read every sweep) */
+  readonly digest?: string;
 }
 
 export const DEFAULT_MAX_GRANT_DURATION_SECONDS = 30 * 24 * 3600;
@@ -412,6 +420,8 @@ export function recordSortKey(seq: number): string {
   return `REC#${String(seq).padStart(12, '0')}`;
 }
 export const STATE_PARTITION = 'STATE';
+/** The sweeper's cache of approved specs (sk `AGENT#<agentId>`, and `READ` for the last full read): a cache, not records. */
+export const SPEC_CACHE_PARTITION = 'SPECCACHE';
 export function renewalPartition(roleName: string, grantName: string): string {
   return `RENEWAL#${roleName}#${grantName}`;
 }
