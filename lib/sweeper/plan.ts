@@ -4,7 +4,7 @@
  * step writes its record (with a STATE patch) first, then makes its IAM
  * changes, so nothing is removed before it is written down.
  */
-import { CheckpointBody, Decision, GrantMemory, LedgerRoleState, PolicyAttachment } from '../private/contract';
+import { CheckpointBody, Decision, GrantMemory, LedgerRoleState, PolicyAttachment, SealedIntent } from '../private/contract';
 
 /** One IAM change. Every action is idempotent when applied again. */
 export type IamAction =
@@ -12,6 +12,8 @@ export type IamAction =
   | { readonly type: 'create-policy-version'; readonly policyArn: string; readonly document: string }
   | { readonly type: 'delete-inline'; readonly policyName: string }
   | { readonly type: 'detach'; readonly policyArn: string }
+  /** Only the CLI's request and restore attach (a managed grant policy); the sweeper never widens a role. */
+  | { readonly type: 'attach'; readonly policyArn: string }
   | { readonly type: 'tag'; readonly key: string; readonly value: string }
   | { readonly type: 'untag'; readonly key: string };
 
@@ -54,6 +56,21 @@ export interface PlanStep {
   readonly actions: readonly IamAction[];
   /** Tell the owner (SNS). For `warned`, sent before the record so a failed send is retried. */
   readonly notify?: { readonly subject: string; readonly message: string };
+}
+
+/**
+ * A person's step (the CLI's request, renew and restore): write the sealed
+ * intent under the caller's own partition (and the pointer by which the
+ * sweeper finds it), then make the IAM changes. Intent first, so a change
+ * whose IAM call fails leaves only a harmless intent; the sweeper records the
+ * change, signed, when it next sees the role. A person never writes the chain.
+ */
+export interface IntentStep {
+  readonly roleName: string;
+  readonly intent: SealedIntent;
+  /** Where the sweeper finds the intent (its keys, and fields it reads there). @default no pointer */
+  readonly pointer?: { readonly pk: string; readonly sk: string; readonly extra?: Record<string, unknown> };
+  readonly actions: readonly IamAction[];
 }
 
 export interface RolePlan {
