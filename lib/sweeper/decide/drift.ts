@@ -10,7 +10,7 @@ import { RolePolicy } from '../snapshot';
 import { attachmentOf, boundingAction, documentHash, removalActions } from './documents';
 import { expiryMs, laterOf } from './memo';
 import { RoleContext } from './role-context';
-import { SpecGrant } from './spec-lookup';
+import { SpecGrant, specExpiryOf } from './spec-lookup';
 
 /** Drift: an untagged policy, or a malformed expiry tag (never "no expiry"). */
 export function driftSteps(
@@ -20,7 +20,7 @@ export function driftSteps(
   const { roleName, owner, options, nowText, driftUntil, horizonMs, steps } = r;
   const grant = p.name;
   // Drift: an untagged policy, or a malformed expiry tag (never "no expiry").
-  const recorded = laterOf(mem?.status === 'active' ? mem.expiresAt : undefined, specGrant?.expiresAt);
+  const recorded = laterOf(mem?.status === 'active' ? mem.expiresAt : undefined, specExpiryOf(specGrant, mem));
   const until = recorded !== undefined && recorded < driftUntil ? recorded : driftUntil;
   const bounds = boundingAction(p, until, 'drift') !== undefined;
   const memory: GrantMemory = {

@@ -25,6 +25,7 @@ export function grantSteps(
     ...(mem?.warnedFor && !firstSeen ? { warnedFor: mem.warnedFor } : {}),
     ...(mem?.previousExpiresAt && !firstSeen ? { previousExpiresAt: mem.previousExpiresAt } : {}),
     ...(mem?.boundedDocumentHash && !firstSeen ? { boundedDocumentHash: mem.boundedDocumentHash } : {}),
+    ...(mem?.shortenedFrom && !firstSeen ? { shortenedFrom: mem.shortenedFrom } : {}),
   };
   const planned: PlanStep[] = [];
   const tagExp = parsedTag?.expiresAt;
@@ -62,7 +63,8 @@ export function grantSteps(
       // A renewal was recorded but its IAM change did not finish: finish it.
       planned.push({ roleName, grant, actions: expiryActions(p, recorded, requestedBy, ticket) });
     } else {
-      current = { ...current, expiresAt: tagExp };
+      // Remembered, so the longer spec expiry it was shortened from does not make every sweep record it again.
+      current = { ...current, expiresAt: tagExp, shortenedFrom: recorded };
       planned.push({
         roleName, grant, actions: [],
         record: {

@@ -20,7 +20,7 @@ import {
   expiryMs, formatMs, grantTagsOf, isDoubleTagged, isFirstKeyOf, laterOf, MS, parsedTagAt, RoleGrantTags, tagIndexOf,
 } from './memo';
 import { DecideOptions, RoleContext } from './role-context';
-import { isBaseline, SpecGrant, specDocumentText, specGrantOf, specLookupOf } from './spec-lookup';
+import { isBaseline, SpecGrant, specDocumentText, specExpiryOf, specGrantOf, specLookupOf } from './spec-lookup';
 
 /** The grants a sweep must read renewal records for: expired or expiring (by tag or by record), or whose tag moved later. */
 export function renewalKeysNeeded(
@@ -39,7 +39,8 @@ export function renewalKeysNeeded(
       const parsed = parsedTagAt(tags, i);
       if (typeof parsed === 'string') continue;
       const tagExp = parsed.expiresAt;
-      const recorded = laterOf(state?.grants[grant]?.expiresAt, spec ? specGrantOf(spec, grant)?.expiresAt : undefined);
+      const mem = state?.grants[grant];
+      const recorded = laterOf(mem?.expiresAt, spec ? specExpiryOf(specGrantOf(spec, grant), mem) : undefined);
       const needed = tagExp <= horizon || (recorded !== undefined && (recorded <= horizon || tagExp > recorded));
       if (needed) keys.push(renewalKey(role.roleName, grant));
     }
@@ -184,7 +185,7 @@ function decidePolicy(r: RoleContext, p: RolePolicy): void {
   }
   const requestedBy = parsedTag?.requestedBy ?? (mem?.requestedBy ?? specGrant?.requestedBy ?? 'unknown');
   const ticket = parsedTag?.ticket ?? (mem?.ticket ?? specGrant?.ticket ?? 'none');
-  const recorded = laterOf(mem?.expiresAt, specGrant?.expiresAt);
+  const recorded = laterOf(mem?.expiresAt, specExpiryOf(specGrant, mem));
   const firstSeen = !mem || mem.status !== 'active';
   // The common case: a known grant whose tag says what the ledger says, not yet inside the warning window. Nothing to do.
   if (!firstSeen && parsedTag !== undefined && parsedTag.expiresAt === recorded && expiryMs(recorded) > horizonMs && horizonMs >= nowMs
@@ -213,7 +214,7 @@ function readGrantTag(
   }
   if (typeof parsed === 'string') return { tagValue, malformed: parsed };
   const maxSeconds = spec?.maxGrantDurationSeconds ?? DEFAULT_MAX_GRANT_DURATION_SECONDS;
-  if (laterOf(mem?.status === 'active' ? mem.expiresAt : undefined, specGrant?.expiresAt) === undefined
+  if (laterOf(mem?.status === 'active' ? mem.expiresAt : undefined, specExpiryOf(specGrant, mem)) === undefined
     && expiryMs(parsed.expiresAt) - nowMs > maxSeconds * MS) {
     // First seen with an expiry no request could have given it: not a grant, drift.
     return { tagValue, malformed: `expiry ${parsed.expiresAt} is more than the maximum grant duration (${maxSeconds}s) from now` };
@@ -233,6 +234,6 @@ export function grantTagReading(
   const mem = state.grants[grant];
   const specGrant = lookup.spec ? specGrantOf(lookup.spec, grant) : undefined;
   const reading = readGrantTag(tags, tagIndexOf(tags, grant), grant, mem, specGrant, lookup.spec, now.getTime());
-  const recorded = laterOf(mem?.status === 'active' ? mem.expiresAt : undefined, specGrant?.expiresAt);
+  const recorded = laterOf(mem?.status === 'active' ? mem.expiresAt : undefined, specExpiryOf(specGrant, mem));
   return { ...reading, ...(recorded !== undefined ? { recorded } : {}), ...(mem ? { memory: mem } : {}) };
 }

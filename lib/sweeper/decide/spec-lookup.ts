@@ -2,7 +2,7 @@
  * Spec errors and spec lookups: which approved spec a role is held against
  * (or why none can be), and what the spec says about one policy.
  */
-import { AgentSpec, PolicyDocumentJson, SpecPolicy, specParameterName } from '../../private/contract';
+import { AgentSpec, GrantMemory, PolicyDocumentJson, SpecPolicy, specParameterName } from '../../private/contract';
 import { GovernedRole, RolePolicy } from '../snapshot';
 import { SpecIndex, SpecLookup } from '../specs';
 
@@ -58,4 +58,14 @@ export function specDocumentText(doc: PolicyDocumentJson): string {
     specTextMemo.set(doc, text);
   }
   return text;
+}
+
+/**
+ * The approved spec's expiry of a grant, unless the ledger recorded the grant
+ * shortened from exactly that expiry (then the shorter recorded one holds
+ * until a deploy approves another expiry).
+ */
+export function specExpiryOf(specGrant: SpecGrant | undefined, mem: GrantMemory | undefined): string | undefined {
+  const expiry = specGrant?.expiresAt;
+  return expiry !== undefined && mem?.status === 'active' && mem.shortenedFrom === expiry ? undefined : expiry;
 }
