@@ -57,6 +57,10 @@ export function grantSteps(
         },
         memory: { grants: { [grant]: current } },
       });
+    } else if (expiryMs(tagExp) <= nowMs) {
+      // The renewal that moved the tag has already ended (no sweep saw it in time): the grant ran until the tag's expiry,
+      // so that is the expiry it is revoked at, not the older recorded one.
+      current = { ...current, expiresAt: tagExp };
     }
   } else if (recorded !== undefined && tagExp !== undefined && tagExp < recorded) {
     if (mem && mem.status === 'active' && mem.previousExpiresAt === tagExp) {
