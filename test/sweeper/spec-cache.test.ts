@@ -12,7 +12,8 @@ import { readRecords } from '../../lib/sweeper/ledger';
 import { runSweep } from '../../lib/sweeper/sweep';
 import { CallCounter } from '../support/call-counter';
 import { createGovernedRole, testClients, TEST_LEDGER_TABLE, useEmulatorWithLedger } from '../support/governed-fixtures';
-import { buildGovernedApp, decide, simulatedRole, templates } from '../security/governed-app';
+import { arnOf } from '../support/simulate';
+import { buildGovernedApp, decide, logicalIdOf, simulatedRole, templates } from '../security/governed-app';
 
 let clients: ReturnType<typeof testClients>;
 let counter: CallCounter;
@@ -109,6 +110,14 @@ describe('the digest tag is out of the agent\'s reach', () => {
   test.each(['iam:TagRole', 'iam:UntagRole'])('attack: %s of governance:spec-digest on its own role is denied', async action => {
     const context = { 'aws:TagKeys': [TAG_SPEC_DIGEST], [`aws:RequestTag/${TAG_SPEC_DIGEST}`]: 'digest-of-an-older-spec' };
     expect(await decide(greedy, { action, resource: greedy.arn, context })).toBe('ExplicitlyDenied');
+  });
+
+  test('control: the sweeper\'s role may read and write its spec cache in the ledger table (Query, PutItem)', async () => {
+    const sweeper = simulatedRole(agents, governed.sweeper.role);
+    const table = arnOf(agents, logicalIdOf(governed.sweeper.ledgerTable as unknown as { node: { defaultChild?: unknown } }));
+    for (const action of ['dynamodb:Query', 'dynamodb:PutItem']) {
+      expect([action, await decide(sweeper, { action, resource: table })]).toEqual([action, 'Allowed']);
+    }
   });
 
   test('control: the deploy writes the digest on the role and the same digest in the spec parameter', () => {
