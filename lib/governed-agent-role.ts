@@ -11,7 +11,7 @@ import { Construct } from 'constructs';
 import { AgentModel } from './analysis/model';
 import {
   DEFAULT_MAX_GRANT_DURATION_SECONDS, DEFAULT_MAX_RENEWALS, delegationGrantName, GOVERNED_ROLE_PATH,
-  MANAGED_BY_VALUE, normalizeInstant, parseExpiry, specParameterName, SYNTH_CLOCK_CONTEXT_KEY, TAG_AGENT, TAG_MANAGED_BY, TAG_OWNER,
+  MANAGED_BY_VALUE, normalizeInstant, parseExpiry, specParameterName, SYNTH_CLOCK_CONTEXT_KEY, TAG_AGENT, TAG_MANAGED_BY, TAG_OWNER, TAG_SPEC_DIGEST,
 } from './contract';
 import { agentAnalysisModel } from './private/agent-analysis';
 import { optInEndStatement, ownBoundary, ResourcePolicyOptIn, sharedBoundary } from './private/agent-boundary';
@@ -205,11 +205,14 @@ export class GovernedAgentRole extends Construct implements iam.IGrantable {
     const stack = Stack.of(this);
     this.policyIndex = StackPolicyIndex.of(stack);
     this.specCache = new AgentSpecCache(stack, () => this.policyIndex.generation, () => this.specSource());
+    // One digest of the spec as synthesized, on the role (a governance tag the boundary keeps from the agent) and in the
+    // parameter: the sweeper reads SSM only when a role's digest is not the one it cached (lib/sweeper/spec-cache.ts).
+    Tags.of(this.role).add(TAG_SPEC_DIGEST, Lazy.string({ produce: () => this.specCache.digest() }), { priority: GOVERNANCE_TAG_PRIORITY });
     new ssm.CfnParameter(this, 'Spec', {
       name: this.specParameterName,
       type: 'String',
       description: `permission-decay approved spec of agent ${this.agentId}`,
-      value: Lazy.string({ produce: () => stack.toJsonString(this.specCache.spec()) }),
+      value: Lazy.string({ produce: () => stack.toJsonString(this.specCache.parameterValue()) }),
       tier: Lazy.string({ produce: () => this.specCache.tier() }),
     });
     this.node.addValidation({ validate: () => this.validateRole() });

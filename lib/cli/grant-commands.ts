@@ -7,19 +7,18 @@
  * the IAM change; they never write the ledger's chain or STATE. The sweeper
  * records what they did, signed, when it next sees the role.
  */
-import { AttachRolePolicyCommand, PutRolePolicyCommand, TagRoleCommand } from '@aws-sdk/client-iam';
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'crypto';
 import { readFileSync } from 'fs';
 import {
   AgentSpec, CallerIdentity, ContractError, DEFAULT_MAX_RENEWALS, formatExpiry,
   formatGrantTag, GRANT_NAME_CHARS, GRANT_NAME_MAX_LENGTH, grantDocumentWithExpiry, grantTagKey, parseExpiry,
-  parseGrantTag, PolicyDocumentJson, renewalPartition, RenewalRecord, requestPartition, sealPartition, SealedIntent, sealSortKey,
+  parseGrantTag, PolicyDocumentJson, renewalPartition, RenewalRecord, requestPartition, SealedIntent,
   specParameterName, statementsOf,
 } from '../contract';
-import { ApplyContext, applyIamAction } from '../sweeper/apply';
+import { ApplyContext, applyIntentStep } from '../sweeper/apply';
 import { identityRuleFromEnv, personOf } from '../sweeper/identity';
+import { IamAction } from '../sweeper/plan';
 import { readRecords, readRoleState } from '../sweeper/ledger';
 import { chooseRenewal, isSelfApproval, readRenewals, renewalIntent, renewalProblem, sealedRequesters } from '../sweeper/renewal';
 import { GovernedRole, policyNameOfArn, readRole } from '../sweeper/snapshot';
@@ -51,21 +50,6 @@ async function governedRole(ctx: CommandContext): Promise<GovernedRole> {
 
 function applyContext(ctx: CommandContext, actor: string, at: string): ApplyContext {
   return { clients: ctx.clients, ledgerTable: ctx.ledgerTable(), runId: randomUUID(), actor, at };
-}
-
-/**
- * Writes an intent under the caller's own SEAL# partition (the proof of who),
- * then the pointer by which the sweeper finds it (`pointer`: its keys). Both
- * are new items: an existing key is never overwritten.
- */
-async function writeSealed(
-  ctx: CommandContext, intent: SealedIntent, pointer?: { pk: string; sk: string; extra?: Record<string, unknown> },
-): Promise<void> {
-  const put = (Item: Record<string, unknown>) => ctx.clients.ddb.send(new PutCommand({
-    TableName: ctx.ledgerTable(), Item, ConditionExpression: 'attribute_not_exists(pk)',
-  }));
-  await put({ pk: sealPartition(intent.userId), sk: sealSortKey(intent), ...intent });
-  if (pointer) await put({ ...intent, ...pointer.extra, pk: pointer.pk, sk: pointer.sk });
 }
 
 function intentOf(
@@ -141,14 +125,14 @@ export async function request(ctx: CommandContext): Promise<number> {
   const requestId = randomUUID();
   const intent = intentOf('request', caller, { id: requestId, roleName: role.roleName, grant, until, ticket, createdAt: at });
   // The seal first: a grant whose IAM change then fails leaves only a harmless intent behind.
-  await writeSealed(ctx, intent, { pk: requestPartition(role.roleName, grant), sk: `${at}#${requestId}`, extra: { reason } });
-  if (doc) {
-    const document = JSON.stringify(grantDocumentWithExpiry(doc, until));
-    await ctx.clients.iam.send(new PutRolePolicyCommand({ RoleName: role.roleName, PolicyName: grant, PolicyDocument: document }));
-  } else {
-    await ctx.clients.iam.send(new AttachRolePolicyCommand({ RoleName: role.roleName, PolicyArn: policyArn! }));
-  }
-  await ctx.clients.iam.send(new TagRoleCommand({ RoleName: role.roleName, Tags: [{ Key: grantTagKey(grant), Value: tagValue }] }));
+  const attach: IamAction = doc
+    ? { type: 'put-inline', policyName: grant, document: JSON.stringify(grantDocumentWithExpiry(doc, until)) }
+    : { type: 'attach', policyArn: policyArn! };
+  await applyIntentStep(applyContext(ctx, caller.arn, at), {
+    roleName: role.roleName, intent,
+    pointer: { pk: requestPartition(role.roleName, grant), sk: `${at}#${requestId}`, extra: { reason } },
+    actions: [attach, { type: 'tag', key: grantTagKey(grant), value: tagValue }],
+  });
   if (ctx.json) ctx.outJson({ roleName: role.roleName, grant, expiresAt: until, requestedBy, requesterUserId: caller.userId, ticket, requestId });
   else ctx.out(`Granted ${grant} to ${role.roleName} until ${until} (requested by ${requestedBy}, ticket ${ticket}). `
     + 'The next sweep records it.');
@@ -202,7 +186,10 @@ export async function renew(ctx: CommandContext): Promise<number> {
   const problem = renewalProblem(checked, role.roleName, grant, requestedBy, now.getTime(), spec, existing.length + 1);
   if (problem) throw new UsageError(`this renewal would not be valid: it ${problem}`, 'BAD_RENEWAL');
   const extra = { requestedBy, approvedBy: caller.arn, approverUserId: caller.userId, approverAccount: caller.account, renewalId };
-  await writeSealed(ctx, renewalIntent(renewal), { pk: renewal.pk, sk: renewal.sk, extra });
+  // No IAM change: the sweeper moves the grant's expiry when it applies the renewal (or restore puts it back).
+  await applyIntentStep(applyContext(ctx, caller.arn, createdAt), {
+    roleName: role.roleName, intent: renewalIntent(renewal), pointer: { pk: renewal.pk, sk: renewal.sk, extra }, actions: [],
+  });
   if (ctx.json) ctx.outJson({ renewal });
   else ctx.out(`Recorded renewal ${renewalId}: ${grant} on ${role.roleName} until ${until}, approved by ${caller.arn}. `
     + 'The next sweep applies it (or run restore if it was revoked).');
@@ -230,17 +217,17 @@ export async function restore(ctx: CommandContext): Promise<number> {
   const actx = applyContext(ctx, caller.arn, at);
   const ticket = revoked.ticket ?? renewal.ticket;
   const restoreId = randomUUID();
-  await writeSealed(ctx, intentOf('restore', caller, { id: restoreId, roleName: role.roleName, grant, until: renewal.until, ticket, createdAt: at }));
   const p = revoked.policy;
-  if (p.kind === 'inline') {
-    const document = JSON.stringify(grantDocumentWithExpiry(JSON.parse(p.document!), renewal.until));
-    await applyIamAction(actx, role.roleName, { type: 'put-inline', policyName: p.name, document });
-  } else {
-    // Re-attached as it was; the next sweep moves a customer-managed grant's date condition to the renewal's end
-    // (it renews it), so a requester never needs to write policy versions.
-    await ctx.clients.iam.send(new AttachRolePolicyCommand({ RoleName: role.roleName, PolicyArn: p.arn! }));
-  }
-  await applyIamAction(actx, role.roleName, { type: 'tag', key: grantTagKey(grant), value: formatGrantTag({ expiresAt: renewal.until, requestedBy, ticket }) });
+  // Re-attached as it was; the next sweep moves a customer-managed grant's date condition to the renewal's end
+  // (it renews it), so a requester never needs to write policy versions.
+  const putBack: IamAction = p.kind === 'inline'
+    ? { type: 'put-inline', policyName: p.name, document: JSON.stringify(grantDocumentWithExpiry(JSON.parse(p.document!), renewal.until)) }
+    : { type: 'attach', policyArn: p.arn! };
+  await applyIntentStep(actx, {
+    roleName: role.roleName,
+    intent: intentOf('restore', caller, { id: restoreId, roleName: role.roleName, grant, until: renewal.until, ticket, createdAt: at }),
+    actions: [putBack, { type: 'tag', key: grantTagKey(grant), value: formatGrantTag({ expiresAt: renewal.until, requestedBy, ticket }) }],
+  });
   if (ctx.json) {
     ctx.outJson({ roleName: role.roleName, grant, expiresAt: renewal.until, fromRecord: revoked.seq, renewalId: renewal.renewalId, restoredBy: caller.arn });
   } else {

@@ -33,6 +33,8 @@ export function recordSortKey(seq: number): string {
   return `REC#${String(seq).padStart(12, '0')}`;
 }
 export const STATE_PARTITION = 'STATE';
+/** The sweeper's cache of approved specs (sk `AGENT#<agentId>`, and `READ` for the last full read): a cache, not records. */
+export const SPEC_CACHE_PARTITION = 'SPECCACHE';
 export function renewalPartition(roleName: string, grantName: string): string {
   return `RENEWAL#${roleName}#${grantName}`;
 }

@@ -45,6 +45,8 @@ export interface AgentSpec {
   readonly grants: SpecGrant[];
   /** Delegations this agent may use: role names it may assume. */
   readonly delegations?: { readonly toAgentId: string; readonly expiresAt?: string }[];
+  /** The digest the deploy also tagged on the role (TAG_SPEC_DIGEST). @default none (the spec is read every sweep) */
+  readonly digest?: string;
 }
 
 export const DEFAULT_MAX_GRANT_DURATION_SECONDS = 30 * 24 * 3600;

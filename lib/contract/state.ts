@@ -6,6 +6,8 @@ export interface GrantMemory {
   readonly expiresAt: string;
   /** The recorded expiry before the last renewal (lets a sweep finish a renewal interrupted between ledger and IAM). */
   readonly previousExpiresAt?: string;
+  /** The approved spec's expiry this grant's tag was shortened from: that spec expiry no longer extends it. */
+  readonly shortenedFrom?: string;
   readonly requestedBy: string;
   readonly ticket: string;
   /** `active` while the grant is on the role; `revoked` once a revocation was recorded; `cleaned` when its tag was removed. */

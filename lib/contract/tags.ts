@@ -10,6 +10,12 @@ export const MANAGED_BY_VALUE = 'permission-decay';
 export const TAG_AGENT = 'governance:agent';
 /** A contact for the agent's owner. */
 export const TAG_OWNER = 'governance:owner';
+/**
+ * Digest of the approved spec the deploy wrote with the role (CloudFormation,
+ * in the same deploy as the spec parameter, which carries it as `digest`): the
+ * sweeper reads specs from SSM only when a role's digest is not the one cached.
+ */
+export const TAG_SPEC_DIGEST = 'governance:spec-digest';
 /** Prefix of a grant's expiry tag; the rest of the key is the grant's policy name. */
 export const TAG_GRANT_PREFIX = 'governance:grant:';
 /**

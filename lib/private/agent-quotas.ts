@@ -62,7 +62,7 @@ export function agentQuotaProblems(subject: QuotaSubject): string[] {
 
   const tags = ((subject.role.node.defaultChild as iam.CfnRole).tags.renderTags() as unknown[] | undefined) ?? [];
   if (tags.length > IAM_LIMITS.maxTagsPerRole) {
-    errors.push(`${agent}: the role would carry ${tags.length} tags (3 governance tags, one per grant, and tags applied to it `
+    errors.push(`${agent}: the role would carry ${tags.length} tags (4 governance tags, one per grant, and tags applied to it `
       + `or its stack); IAM allows ${IAM_LIMITS.maxTagsPerRole}: remove grants or tags`);
   }
 

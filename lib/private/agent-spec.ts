@@ -4,6 +4,7 @@
  * as put on the role, and its delegations. Cached per synthesis, with its
  * estimated deployed length (the parameter's tier and the size check read it).
  */
+import { createHash } from 'crypto';
 import { Fn, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
@@ -91,8 +92,11 @@ export function computeAgentSpec(source: SpecSource): AgentSpec {
  * tree does not change while a synthesis resolves it. Before the first
  * synthesis (generation undefined) nothing is cached: the tree is still being built.
  */
+/** `,"digest":"<64 hex>"` in the parameter's JSON. */
+const DIGEST_FIELD_CHARS = ',"digest":""'.length + 64;
+
 export class AgentSpecCache {
-  private cached?: { generation: number; spec: AgentSpec; length?: number };
+  private cached?: { generation: number; spec: AgentSpec; length?: number; digest?: string };
 
   constructor(
     private readonly stack: Stack,
@@ -107,11 +111,31 @@ export class AgentSpecCache {
     return this.cached.spec;
   }
 
-  /** Estimated length of the spec's JSON once deployed (references replaced by placeholders of their likely length). */
+  /**
+   * sha256 of the spec as synthesized (before deploy-time values are filled in): the role carries it as a
+   * governance tag and the parameter as `digest`, so the sweeper reads SSM only when a role's digest changed.
+   */
+  public digest(): string {
+    const spec = this.spec();
+    const compute = () => createHash('sha256').update(JSON.stringify(this.stack.resolve(spec))).digest('hex');
+    if (this.cached?.spec !== spec) return compute();
+    this.cached.digest ??= compute();
+    return this.cached.digest;
+  }
+
+  /** The parameter's value: the spec and its digest. */
+  public parameterValue(): AgentSpec {
+    return { ...this.spec(), digest: this.digest() };
+  }
+
+  /**
+   * Estimated length of the parameter's JSON once deployed (references replaced by placeholders of their likely
+   * length), the digest field included.
+   */
   public length(): number {
     const spec = this.spec();
-    if (this.cached?.spec !== spec) return estimatedJsonLength(this.stack.resolve(spec));
-    this.cached.length ??= estimatedJsonLength(this.stack.resolve(spec));
+    if (this.cached?.spec !== spec) return estimatedJsonLength(this.stack.resolve(spec)) + DIGEST_FIELD_CHARS;
+    this.cached.length ??= estimatedJsonLength(this.stack.resolve(spec)) + DIGEST_FIELD_CHARS;
     return this.cached.length;
   }
 

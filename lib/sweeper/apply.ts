@@ -6,13 +6,14 @@
  */
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import {
-  CreatePolicyVersionCommand, DeletePolicyVersionCommand, DeleteRolePolicyCommand, DetachRolePolicyCommand,
+  AttachRolePolicyCommand, CreatePolicyVersionCommand, DeletePolicyVersionCommand, DeleteRolePolicyCommand, DetachRolePolicyCommand,
   ListPolicyVersionsCommand, PutRolePolicyCommand, TagRoleCommand, UntagRoleCommand,
 } from '@aws-sdk/client-iam';
 import { PublishCommand } from '@aws-sdk/client-sns';
-import { Decision, EVENT_DETAIL_TYPE, EVENT_SOURCE, LedgerRecord, LedgerRoleState } from '../contract';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { Decision, EVENT_DETAIL_TYPE, EVENT_SOURCE, LedgerRecord, LedgerRoleState, sealPartition, sealSortKey } from '../contract';
 import { AwsClients } from './aws-clients';
-import { IamAction, patchState, PlannedRecord, PlanStep, RolePlan } from './decide';
+import { IamAction, IntentStep, patchState, PlannedRecord, PlanStep, RolePlan } from './plan';
 import { errorOf, isNoSuchEntity } from './errors';
 import { appendRecord, LedgerConflictError, LedgerSealer } from './ledger';
 
@@ -93,6 +94,9 @@ export async function applyIamAction(ctx: ApplyContext, roleName: string, a: Iam
     case 'delete-inline':
       try { await iam.send(new DeleteRolePolicyCommand({ RoleName: roleName, PolicyName: a.policyName })); } catch (e) { if (!isNoSuchEntity(e)) throw e; }
       return;
+    case 'attach':
+      await iam.send(new AttachRolePolicyCommand({ RoleName: roleName, PolicyArn: a.policyArn }));
+      return;
     case 'detach':
       try { await iam.send(new DetachRolePolicyCommand({ RoleName: roleName, PolicyArn: a.policyArn })); } catch (e) { if (!isNoSuchEntity(e)) throw e; }
       return;
@@ -110,6 +114,7 @@ export function describeAction(a: IamAction): string {
     case 'put-inline': return `put inline policy ${a.policyName}`;
     case 'create-policy-version': return `create a default version of ${a.policyArn}`;
     case 'delete-inline': return `delete inline policy ${a.policyName}`;
+    case 'attach': return `attach ${a.policyArn}`;
     case 'detach': return `detach ${a.policyArn}`;
     case 'tag': return `tag ${a.key}=${a.value}`;
     case 'untag': return `untag ${a.key}`;
@@ -189,4 +194,19 @@ export async function applyRolePlan(
       await recordError(step, err.code, err.message);
     }
   }
+}
+
+/**
+ * Applies a person's step: the sealed intent (and its pointer), then the IAM
+ * changes in order, through the same IAM calls a sweep's steps use. Both
+ * items are new: an existing key is never overwritten. An IAM error is thrown
+ * as the SDK gave it (the CLI reports it).
+ */
+export async function applyIntentStep(ctx: ApplyContext, step: IntentStep): Promise<void> {
+  const put = (Item: Record<string, unknown>) => ctx.clients.ddb.send(new PutCommand({
+    TableName: ctx.ledgerTable, Item, ConditionExpression: 'attribute_not_exists(pk)',
+  }));
+  await put({ pk: sealPartition(step.intent.userId), sk: sealSortKey(step.intent), ...step.intent });
+  if (step.pointer) await put({ ...step.intent, ...step.pointer.extra, pk: step.pointer.pk, sk: step.pointer.sk });
+  for (const action of step.actions) await applyIamAction(ctx, step.roleName, action);
 }

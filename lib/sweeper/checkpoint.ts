@@ -30,7 +30,7 @@ import {
   CheckpointBody, CheckpointFlag, CheckpointPolicy, CheckpointStanding, EXPIRY_CONDITION_KEY, EXPIRY_CONDITION_OPERATOR,
   EXPIRY_PATTERN, formatExpiry, LedgerRoleState, parseExpiry, policyNameOfGrantTag, SpecPolicy, StatementJson,
 } from '../contract';
-import type { PlanStep } from './decide';
+import type { PlanStep } from './plan';
 import { sha256 } from '../contract';
 import { GovernedRole, RolePolicy } from './snapshot';
 import { SpecLookup } from './specs';

@@ -1,6 +1,6 @@
 /** Read: the approved specs, one GetParametersByPath walk over SPEC_PARAMETER_PREFIX. */
 import { GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { AgentSpec, ContractError, parseAgentSpec, SPEC_PARAMETER_PREFIX } from '../contract';
+import { AgentSpec, ContractError, parseAgentSpec, SPEC_PARAMETER_PREFIX, specParameterName } from '../contract';
 import { SweepError } from './errors';
 
 /** An agent's approved spec, or why it cannot be used. */
@@ -14,13 +14,21 @@ export type SpecIndex = ReadonlyMap<string, SpecLookup>;
 
 export async function readSpecs(ssm: SSMClient): Promise<SpecIndex> {
   const out = new Map<string, SpecLookup>();
+  for (const [agentId, value] of await readSpecTexts(ssm)) out.set(agentId, parseSpecParameter(agentId, specParameterName(agentId), value));
+  return out;
+}
+
+/** agentId -> the spec parameter's value, as stored. */
+export async function readSpecTexts(ssm: SSMClient): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
   let token: string | undefined;
   do {
-    const page = await ssm.send(new GetParametersByPathCommand({ Path: SPEC_PARAMETER_PREFIX.replace(/\/$/, ''), Recursive: true, NextToken: token }));
+    const page = await ssm.send(new GetParametersByPathCommand({
+      Path: SPEC_PARAMETER_PREFIX.replace(/\/$/, ''), Recursive: true, NextToken: token,
+    }));
     for (const p of page.Parameters ?? []) {
       if (!p.Name || !p.Name.startsWith(SPEC_PARAMETER_PREFIX)) continue;
-      const agentId = p.Name.slice(SPEC_PARAMETER_PREFIX.length);
-      out.set(agentId, parseSpecParameter(agentId, p.Name, p.Value ?? ''));
+      out.set(p.Name.slice(SPEC_PARAMETER_PREFIX.length), p.Value ?? '');
     }
     token = page.NextToken;
   } while (token);

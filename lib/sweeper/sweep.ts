@@ -16,7 +16,7 @@ import { errorOf, SweepError } from './errors';
 import { emptyState, readLedgerState, readRoleState } from './ledger';
 import { readRenewals } from './renewal';
 import { readRole, readSnapshot } from './snapshot';
-import { readSpecs } from './specs';
+import { readSpecsWhenChanged } from './spec-cache';
 
 export interface SweepConfig {
   readonly ledgerTable: string;
@@ -113,11 +113,12 @@ export async function runSweep(clients: AwsClients, config: SweepConfig): Promis
   const options = decideOptionsOf(config);
   const clock = { now };
 
-  const [fullSnapshot, ledgerState, specs] = await Promise.all([
+  const [fullSnapshot, ledgerState] = await Promise.all([
     readSnapshot(clients.iam),
     readLedgerState(clients.ddb, config.ledgerTable),
-    readSpecs(clients.ssm),
   ]);
+  // Specs change only on deploy: read from SSM only when a role's spec digest is not the cached one.
+  const { specs } = await readSpecsWhenChanged(clients.ssm, clients.ddb, config.ledgerTable, fullSnapshot, now);
   const snapshot = config.roleNames
     ? { roles: fullSnapshot.roles.filter(r => config.roleNames!.includes(r.roleName)) }
     : fullSnapshot;

@@ -39,6 +39,7 @@ describe('role tags', () => {
       'governance:agent': 'billing-bot',
       'governance:owner': 'team@example.com',
       'governance:grant:reports-read': 'expires=2026-12-20T00:00:00Z by=alice@example.com ticket=SEC-1234',
+      'governance:spec-digest': expect.stringMatching(/^[0-9a-f]{64}$/),
     });
   });
 

@@ -5,7 +5,7 @@
 import {
   ContractError, delegationGrantName, formatExpiry, ledgerSigningMessage, normalizeInstant, recordSortKey, renewalPartition,
   requestPartition, rolePartition, sealPartition, sealSortKey,
-} from '../../lib/private/contract';
+} from '../../lib/contract';
 
 function refusal(fn: () => unknown): { name: string; code: string; message: string } {
   try {

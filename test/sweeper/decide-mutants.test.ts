@@ -4,7 +4,7 @@
  * lookup, documents IAM accepts in their short forms, and a ledger memory missing its requester. Expected
  * plans are written out here (tag values, messages, documents), not computed with the code under test.
  */
-import { AgentSpec, GrantMemory, LedgerRoleState } from '../../lib/private/contract';
+import { AgentSpec, GrantMemory, LedgerRoleState } from '../../lib/contract';
 import { decide, decideRole, DecideOptions, grantTagReading, isBaselinePolicy, patchState } from '../../lib/sweeper/decide';
 import { emptyState } from '../../lib/sweeper/ledger';
 import { ForeignMarkedRole, GovernedRole, RolePolicy } from '../../lib/sweeper/snapshot';

@@ -157,9 +157,8 @@ describe('expiry tags changed by hand', () => {
     });
   });
 
-  // Known defect, kept visible: the spec's later expiry stays "recorded", so the shortening is recorded on
-  // every sweep. When decide remembers the shorter expiry over the spec's, this test starts passing: flip it.
-  test.failing('a tag shortened below the approved spec\'s expiry is recorded once, then nothing', () => {
+  // The ledger remembers the spec expiry the tag was shortened from, so that expiry no longer counts as recorded.
+  test('a tag shortened below the approved spec\'s expiry is recorded once, then nothing', () => {
     const r = role('r', 'a', { 'governance:grant:g': tag('2030-01-20T00:00:00Z') }, [granted('g', '2030-02-01T00:00:00Z')]);
     const spec = specOf('a', 'r', [{
       kind: 'inline', name: 'g', document: boundedDoc('2030-02-01T00:00:00Z'), expiresAt: '2030-02-01T00:00:00Z',

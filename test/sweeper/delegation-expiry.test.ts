@@ -124,11 +124,10 @@ test.each([
   expect(again.map(r => r.expiresAt)).toEqual(['2030-01-12T00:00:00Z', '2030-01-15T00:00:00Z']);
 });
 
-// Known defect, kept visible: a restore is recorded only by the next sweep. When none runs between the restore
-// and the renewal's end, the moved tag is no longer called tampering, but no `renewed` record is written either
-// (the README's rule accepts only a renewal that ends in the future), so the revocation names the old expiry.
-// When decide records such a late restore, this passes: flip it.
-test.failing('a restore first seen after its renewal ended is not tampering; the revocation names the renewed expiry', async () => {
+// A restore is recorded only by the next sweep. When none runs between the restore and the renewal's end, no
+// `renewed` record is written (the README's rule accepts only a renewal that ends in the future), but the moved tag
+// is no tampering and the revocation names the renewed expiry the grant ran until.
+test('a restore first seen after its renewal ended is not tampering; the revocation names the renewed expiry', async () => {
   const { grant, planner, bob } = await plannerWithDelegation(true);
   expect(await sweepAt('2030-01-05T00:00:00Z')).toEqual([`kept:${grant}`]);
   expect(await sweepAt('2030-01-12T00:00:01Z')).toEqual([`revoked:${grant}`]);
