@@ -92,39 +92,39 @@ const CREDENTIAL_ERRORS = new Set([
 ]);
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'ECONNRESET', 'EAI_AGAIN', 'EHOSTUNREACH']);
 
-/** What to check for an error of this kind from this call. */
+/** What to check for an error of this kind from this call: a sentence without its final stop. */
 export function awsErrorHint(e: unknown, call: AwsCall): string {
   const err = (e ?? {}) as { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number } };
   const name = err.name ?? '';
   const message = err.message ?? '';
   const status = err.$metadata?.httpStatusCode;
   if (/Region is missing/i.test(message)) {
-    return 'no AWS region is set: export AWS_REGION=<region> (e.g. us-east-1), pass --region <region>, or set one in your AWS profile';
+    return 'No AWS region is set: export AWS_REGION=<region> (e.g. us-east-1), pass --region <region>, or set one in your AWS profile';
   }
   if (CREDENTIAL_ERRORS.has(name) || /Could not load credentials/i.test(message)) {
-    return 'your AWS credentials: AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or log in again (aws sso login); '
+    return 'Check your AWS credentials: AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or log in again (aws sso login); '
       + 'they must be for the account the sweeper is deployed in';
   }
   if (name === 'AccessDenied' || name === 'AccessDeniedException' || name === 'AuthorizationError') {
-    return `that your identity may call ${call.service} ${call.operation}: people get it from the sweeper's grantRequest, `
+    return `Check that your identity may call ${call.service} ${call.operation}: people get it from the sweeper's grantRequest, `
       + 'grantApprove or grantRead (see the README\'s "Who can do what")';
   }
   if (call.service === 'DynamoDB' && name === 'ResourceNotFoundException') {
-    return `that the ledger table exists in ${call.region ?? 'the region'}: deploy the PermissionSweeper stack (its LedgerTable output) `
+    return `Check that the ledger table exists in ${call.region ?? 'the region'}: deploy the PermissionSweeper stack (its LedgerTable output) `
       + 'or run "permission-decay ledger init", and name it with --ledger-table or $PERMISSION_DECAY_LEDGER_TABLE';
   }
   if (NETWORK_CODES.has(err.code ?? '') || NETWORK_CODES.has(name) || name === 'TimeoutError' || /ECONNREFUSED|ENOTFOUND|socket hang up/.test(message)) {
-    return `that the endpoint ${call.endpoint ?? ''} is reachable (network, proxy, AWS_ENDPOINT_URL)`.replace('  ', ' ');
+    return `Check that the endpoint ${call.endpoint ?? ''} is reachable (network, proxy, AWS_ENDPOINT_URL)`.replace('  ', ' ');
   }
   if ((status !== undefined && status >= 500) || /XML parse|Deserialization error|not valid JSON|Unexpected token/i.test(message)) {
-    return `that ${call.endpoint ?? 'the endpoint'} is a healthy AWS API endpoint: it answered${status ? ` HTTP ${status}` : ''} `
+    return `Check that ${call.endpoint ?? 'the endpoint'} is a healthy AWS API endpoint: it answered${status ? ` HTTP ${status}` : ''} `
       + 'with something that is not an AWS response (a local emulator answers so when it cannot serve the call; '
       + 'a wrong AWS_ENDPOINT_URL too); try again, or check the endpoint\'s own log';
   }
-  return 'your credentials and region, that the endpoint is reachable, and that the sweeper stack is deployed in this account and region';
+  return 'Check your credentials and region, that the endpoint is reachable, and that the sweeper stack is deployed in this account and region';
 }
 
-/** "<command>: <service> <operation> at <endpoint> (region R) failed: <message>. Check <hint>", or undefined when no AWS call threw. */
+/** "<command>: <service> <operation> at <endpoint> (region R) failed: <message>. <what to check>.", or undefined when no AWS call threw. */
 export function awsErrorMessage(e: unknown, command: string | undefined): string | undefined {
   const call = awsCallOf(e);
   if (!call) return undefined;
@@ -132,5 +132,5 @@ export function awsErrorMessage(e: unknown, command: string | undefined): string
   const status = err.$metadata?.httpStatusCode;
   const where = `${call.endpoint ? ` at ${call.endpoint}` : ''} (region ${call.region ?? 'not set'})`;
   return `${command ? `${command}: ` : ''}${call.service} ${call.operation}${where} failed${status ? ` with HTTP ${status}` : ''}: `
-    + `${err.message ?? String(e)}. Check ${awsErrorHint(e, call)}.`;
+    + `${(err.message ?? String(e)).trim().replace(/\.+$/, '')}. ${awsErrorHint(e, call)}.`;
 }
