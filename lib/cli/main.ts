@@ -25,7 +25,7 @@ const GRANT: OptionSpec = { type: 'string', value: 'NAME', description: 'the gra
 const TICKET: OptionSpec = { type: 'string', value: 'K', description: 'the change ticket that justifies it' };
 const UNTIL: OptionSpec = { type: 'string', value: 'T', description: 'when it ends (within the role\'s maximum grant duration)' };
 const NOW: OptionSpec = { type: 'string', value: 'T', description: 'judge as at this instant (default: now)' };
-const WARNING_WINDOW: OptionSpec = { type: 'string', value: 'D', description: 'warn this long before an expiry (default 24h)' };
+const WARNING_WINDOW: OptionSpec = { type: 'string', value: 'D', description: 'warn this long before an expiry (default 3d)' };
 const DRIFT_PERIOD: OptionSpec = { type: 'string', value: 'D', description: 'hand-added access decays after this long (default 7d)' };
 const SIGNING_KEY: OptionSpec = { type: 'string', value: 'K', description: 'the ledger signing key (default $PERMISSION_DECAY_SIGNING_KEY_ID)' };
 

@@ -754,7 +754,7 @@ function grantSteps(
     const left = Math.round((expiryAtMs - nowMs) / 3600000);
     grantSteps.push({
       roleName, grant, actions: [],
-      record: { decision: 'warned', grant, expiresAt: expiry, requestedBy, ticket, message: `${grant} expires at ${expiry} (in about ${left}h); owner ${owner} notified` },
+      record: { decision: 'warned', grant, expiresAt: expiry, requestedBy, ticket, message: `${grant} expires at ${expiry} (in about ${left}h); warning for owner ${owner}` },
       memory: { grants: { [grant]: stripped(current) } },
       notify: { subject: `Grant ${grant} on ${roleName} expires at ${expiry}`, message: `Grant ${grant} (requested by ${requestedBy}, ticket ${ticket}) on role ${roleName} expires at ${expiry}. Renew it with: permission-decay renew --role ${roleName} --grant ${grant} --until <instant> --ticket <ticket>` },
     });
