@@ -103,8 +103,11 @@ const COMMANDS: Record<string, Command> = {
     options: {
       'assembly': { type: 'string', value: 'DIR', description: 'the cloud assembly (default cdk.out)' },
       'agent': { type: 'string', value: 'A', description: 'only this agent' },
+      'html': { type: 'boolean', description: 'write one offline HTML page: per agent its ledger timeline, delegation graph and stores' },
+      'out': { type: 'string', value: 'FILE', description: 'where --html writes (default permission-decay-report.html)' },
     },
-    examples: ['permission-decay report --assembly cdk.out', 'permission-decay report --agent support-bot --json'],
+    examples: ['permission-decay report --assembly cdk.out', 'permission-decay report --agent support-bot --json',
+      'permission-decay report --html --out access.html --ledger-table permission-decay-ledger'],
     run: report,
   },
 };
