@@ -91,7 +91,7 @@ function timelineSvg(agentId: string, rows: GrantRow[], roleRecords: LedgerRecor
   const x = (iso: string) => left + ((ms(iso) - t0) / (t1 - t0)) * (width - left - right);
   const lines: string[] = [];
   const label = (y: number, text: string, cls = 'lbl') =>
-    `<text class="${cls}" x="${left - 8}" y="${y + 16}" text-anchor="end">${escapeHtml(text.length > 34 ? text.slice(0, 33) + '…' : text)}<title>${escapeHtml(text)}</title></text>`;
+    `<text class="${cls}" x="${left - 8}" y="${y + 16}" text-anchor="end">${escapeHtml(text.length > 30 ? text.slice(0, 29) + '…' : text)}<title>${escapeHtml(text)}</title></text>`;
   const marker = (r: LedgerRecord, y: number) => {
     const colour = DECISION_COLOURS[r.decision] ?? '#334155';
     const cx = x(r.at).toFixed(1);
@@ -102,8 +102,9 @@ function timelineSvg(agentId: string, rows: GrantRow[], roleRecords: LedgerRecor
     return `<g class="mark" data-decision="${escapeHtml(r.decision)}"><title>${escapeHtml(tip)}</title>${shape}</g>`;
   };
   let y = top;
-  lines.push(`<rect class="bar baseline" x="${left}" y="${y + 5}" width="${width - left - right}" height="12" rx="3"/>`);
-  lines.push(label(y, `baseline: ${baseline}`, 'lbl strong'));
+  lines.push(`<rect class="bar baseline" x="${left}" y="${y + 3}" width="${width - left - right}" height="16" rx="3"/>`
+    + `<text class="inbar" x="${left + 6}" y="${y + 15}">${escapeHtml(baseline.length > 110 ? baseline.slice(0, 109) + '…' : baseline)}</text>`);
+  lines.push(`<g><title>${escapeHtml(`baseline: ${baseline}`)}</title>${label(y, 'baseline', 'lbl strong')}</g>`);
   y += rowH;
   for (const row of rows) {
     lines.push(label(y, rows.some(o => o.roleName !== row.roleName) ? `${row.grant} (${row.roleName})` : row.grant));
@@ -183,7 +184,7 @@ function baselineOf(agent: AgentReport | undefined, records: readonly LedgerReco
   const names = checkpoint?.policies.filter(p => p.standing === 'baseline').map(p => p.name);
   if (names?.length) return names.join(', ');
   const reaches = agent?.shadow.reaches.filter(r => r.source === 'baseline' && r.path.length === 1) ?? [];
-  return reaches.length ? `${reaches.length} statement resource(s) in the assembly` : 'none known';
+  return reaches.length ? `${reaches.length} resource(s) its baseline statements reach in the assembly` : 'none known';
 }
 
 function agentSection(agentId: string, agent: AgentReport | undefined, input: HtmlReportInput): string {
@@ -235,7 +236,7 @@ main{padding:8px 24px 40px}nav{margin:12px 0}nav input{padding:4px 8px;font:inhe
 table{border-collapse:collapse;margin:8px 0;font-size:13px}th,td{border:1px solid #e2e8f0;padding:3px 8px;text-align:left;vertical-align:top}
 th{background:#f1f5f9}svg{max-width:100%;height:auto;display:block}
 .bar.baseline{fill:#cbd5e1}.bar.grant{fill:#93c5fd}.bar.drift{fill:#fdba74}.bar.open{opacity:.75}
-.lbl{font-size:12px;fill:#0f172a}.lbl.strong{font-weight:600}.axis{font-size:11px;fill:#475569}.tick{stroke:#e2e8f0}
+.lbl{font-size:12px;fill:#0f172a}.inbar{font-size:11px;fill:#1e293b}.lbl.strong{font-weight:600}.axis{font-size:11px;fill:#475569}.tick{stroke:#e2e8f0}
 .node rect{fill:#e0f2fe;stroke:#0369a1}.node.self rect{fill:#0369a1}.node.self text{fill:#fff}.node text{font-size:13px}
 .via{font-size:11px;fill:#334155}.legend span{display:inline-block;margin-right:12px}.legend i{display:inline-block;width:10px;height:10px;border-radius:5px;margin-right:4px}
 `;
