@@ -78,6 +78,7 @@ function rolesOf(agentId: string, ledger: ReadonlyMap<string, readonly LedgerRec
 }
 
 const ms = (iso: string) => Date.parse(iso);
+const drawOrder = (r: LedgerRecord) => (r.decision === 'kept' ? 0 : r.decision === 'warned' ? 1 : 2);
 
 function timelineSvg(agentId: string, rows: GrantRow[], roleRecords: LedgerRecord[], baseline: string): string {
   const all = [...rows.flatMap(r => r.records), ...roleRecords];
@@ -116,7 +117,8 @@ function timelineSvg(agentId: string, rows: GrantRow[], roleRecords: LedgerRecor
       lines.push(`<rect class="bar ${s.drift ? 'drift' : 'grant'}${s.to ? '' : ' open'}" x="${x1.toFixed(1)}" y="${y + 5}" `
         + `width="${(x2 - x1).toFixed(1)}" height="12" rx="3"><title>${escapeHtml(title)}</title></rect>`);
     }
-    for (const r of row.records) lines.push(marker(r, y));
+    // Records at one instant share a spot: routine ones are drawn first, so a renewal or revocation stays visible on top.
+    for (const r of [...row.records].sort((p, q) => drawOrder(p) - drawOrder(q))) lines.push(marker(r, y));
     y += rowH;
   }
   if (roleRecords.length) {
@@ -231,7 +233,7 @@ const CSS = `
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:#0f172a;background:#f8fafc}
 header{background:#0f172a;color:#f8fafc;padding:16px 24px}header h1{margin:0 0 4px;font-size:20px}header p{margin:0;color:#cbd5e1}
 main{padding:8px 24px 40px}nav{margin:12px 0}nav input{padding:4px 8px;font:inherit;width:260px}
-.agent{background:#fff;border:1px solid #e2e8f0;border-radius:8px;padding:4px 18px 16px;margin:16px 0}
+.agent{background:#fff;border:1px solid #e2e8f0;border-radius:8px;padding:4px 18px 16px;margin:16px 0;overflow-x:auto}
 .agent.hidden{display:none}.meta{color:#475569}.empty{color:#64748b;font-style:italic}
 table{border-collapse:collapse;margin:8px 0;font-size:13px}th,td{border:1px solid #e2e8f0;padding:3px 8px;text-align:left;vertical-align:top}
 th{background:#f1f5f9}svg{max-width:100%;height:auto;display:block}
