@@ -49,7 +49,8 @@ export interface ParsedCommandArgs {
  */
 export function parseCommandArgs(command: string, args: readonly string[], options: OptionSpecs): ParsedCommandArgs {
   const known: OptionSpecs = { ...options, ...GLOBAL_OPTIONS };
-  const config = Object.fromEntries(Object.entries(known).map(([name, o]) => [name, o.short ? { type: o.type, short: o.short } : { type: o.type }]));
+  const config = Object.fromEntries(Object.entries(known)
+    .map(([name, o]) => [name, o.short ? { type: o.type, short: o.short } : { type: o.type }]));
   const takes = () => Object.keys(known).map(n => `--${n}`).join(' ');
   // A lenient pass first, for refusals in our own words; then the strict pass is the authority.
   const { tokens } = parseArgs({ args: [...args], options: config, strict: false, allowPositionals: true, tokens: true });

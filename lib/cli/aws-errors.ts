@@ -107,13 +107,15 @@ export function awsErrorHint(e: unknown, call: AwsCall): string {
   }
   if (name === 'AccessDenied' || name === 'AccessDeniedException' || name === 'AuthorizationError') {
     return `Check that your identity may call ${call.service} ${call.operation}: people get it from the sweeper's grantRequest, `
-      + 'grantApprove or grantRead (see the README\'s "Who can do what")';
+      + 'grantApprove or grantRead (see the README\'s "People\'s permissions")';
   }
   if (call.service === 'DynamoDB' && name === 'ResourceNotFoundException') {
-    return `Check that the ledger table exists in ${call.region ?? 'the region'}: deploy the PermissionSweeper stack (its LedgerTable output) `
+    return `Check that the ledger table exists in ${call.region ?? 'the region'}: deploy the PermissionSweeper stack `
+      + '(the table is among its outputs) '
       + 'or run "permission-decay ledger init", and name it with --ledger-table or $PERMISSION_DECAY_LEDGER_TABLE';
   }
-  if (NETWORK_CODES.has(err.code ?? '') || NETWORK_CODES.has(name) || name === 'TimeoutError' || /ECONNREFUSED|ENOTFOUND|socket hang up/.test(message)) {
+  const network = NETWORK_CODES.has(err.code ?? '') || NETWORK_CODES.has(name) || name === 'TimeoutError';
+  if (network || /ECONNREFUSED|ENOTFOUND|socket hang up/.test(message)) {
     return `Check that the endpoint ${call.endpoint ?? ''} is reachable (network, proxy, AWS_ENDPOINT_URL)`.replace('  ', ' ');
   }
   if ((status !== undefined && status >= 500) || /XML parse|Deserialization error|not valid JSON|Unexpected token/i.test(message)) {
@@ -121,7 +123,8 @@ export function awsErrorHint(e: unknown, call: AwsCall): string {
       + 'with something that is not an AWS response (a local emulator answers so when it cannot serve the call; '
       + 'a wrong AWS_ENDPOINT_URL too); try again, or check the endpoint\'s own log';
   }
-  return 'Check your credentials and region, that the endpoint is reachable, and that the sweeper stack is deployed in this account and region';
+  return 'Check your credentials and region, that the endpoint is reachable, '
+    + 'and that the sweeper stack is deployed in this account and region';
 }
 
 /** "<command>: <service> <operation> at <endpoint> (region R) failed: <message>. <what to check>.", or undefined when no AWS call threw. */

@@ -78,6 +78,7 @@ function rolesOf(agentId: string, ledger: ReadonlyMap<string, readonly LedgerRec
 }
 
 const ms = (iso: string) => Date.parse(iso);
+const clip = (text: string, max: number) => (text.length > max ? text.slice(0, max - 1) + '…' : text);
 const drawOrder = (r: LedgerRecord) => (r.decision === 'kept' ? 0 : r.decision === 'warned' ? 1 : 2);
 
 function timelineSvg(agentId: string, rows: GrantRow[], roleRecords: LedgerRecord[], baseline: string): string {
@@ -92,7 +93,8 @@ function timelineSvg(agentId: string, rows: GrantRow[], roleRecords: LedgerRecor
   const x = (iso: string) => left + ((ms(iso) - t0) / (t1 - t0)) * (width - left - right);
   const lines: string[] = [];
   const label = (y: number, text: string, cls = 'lbl') =>
-    `<text class="${cls}" x="${left - 8}" y="${y + 16}" text-anchor="end">${escapeHtml(text.length > 30 ? text.slice(0, 29) + '…' : text)}<title>${escapeHtml(text)}</title></text>`;
+    `<text class="${cls}" x="${left - 8}" y="${y + 16}" text-anchor="end">${escapeHtml(clip(text, 30))}`
+    + `<title>${escapeHtml(text)}</title></text>`;
   const marker = (r: LedgerRecord, y: number) => {
     const colour = DECISION_COLOURS[r.decision] ?? '#334155';
     const cx = x(r.at).toFixed(1);
@@ -104,7 +106,7 @@ function timelineSvg(agentId: string, rows: GrantRow[], roleRecords: LedgerRecor
   };
   let y = top;
   lines.push(`<rect class="bar baseline" x="${left}" y="${y + 3}" width="${width - left - right}" height="16" rx="3"/>`
-    + `<text class="inbar" x="${left + 6}" y="${y + 15}">${escapeHtml(baseline.length > 110 ? baseline.slice(0, 109) + '…' : baseline)}</text>`);
+    + `<text class="inbar" x="${left + 6}" y="${y + 15}">${escapeHtml(clip(baseline, 110))}</text>`);
   lines.push(`<g><title>${escapeHtml(`baseline: ${baseline}`)}</title>${label(y, 'baseline', 'lbl strong')}</g>`);
   y += rowH;
   for (const row of rows) {
@@ -130,7 +132,8 @@ function timelineSvg(agentId: string, rows: GrantRow[], roleRecords: LedgerRecor
     const t = new Date(t0 + f * (t1 - t0)).toISOString().replace(/\.\d{3}Z$/, 'Z');
     const tx = left + f * (width - left - right);
     return `<line class="tick" x1="${tx}" y1="${top - 4}" x2="${tx}" y2="${y}"/>`
-      + `<text class="axis" x="${tx}" y="${top - 10}" text-anchor="${f === 0 ? 'start' : f === 1 ? 'end' : 'middle'}">${escapeHtml(t.slice(0, 16))}</text>`;
+      + `<text class="axis" x="${tx}" y="${top - 10}" text-anchor="${f === 0 ? 'start' : f === 1 ? 'end' : 'middle'}">`
+      + `${escapeHtml(t.slice(0, 16))}</text>`;
   });
   return `<svg class="timeline" role="img" aria-label="${escapeHtml(`timeline of ${agentId}`)}" viewBox="0 0 ${width} ${y + 6}" `
     + `width="${width}" height="${y + 6}" xmlns="http://www.w3.org/2000/svg">${ticks.join('')}${lines.join('')}</svg>`;
@@ -148,7 +151,8 @@ function delegationSvg(agent: AgentReport): string {
   }
   for (const d of agent.delegations) {
     if (!depth.has(d.toAgentId)) depth.set(d.toAgentId, 1);
-    edges.set(`${agent.agentId}\u0000${d.toAgentId}\u0000${d.via}`, { from: agent.agentId, to: d.toAgentId, via: d.via, expiresAt: d.expiresAt });
+    const key = `${agent.agentId}\u0000${d.toAgentId}\u0000${d.via}`;
+    edges.set(key, { from: agent.agentId, to: d.toAgentId, via: d.via, expiresAt: d.expiresAt });
   }
   if (edges.size === 0) return '<p class="empty">Delegates to nobody: it reaches only what its own role allows.</p>';
   const layers = new Map<number, string[]>();
@@ -166,13 +170,14 @@ function delegationSvg(agent: AgentReport): string {
     const text = `${e.via}${e.expiresAt ? ` until ${e.expiresAt}` : ''}`;
     parts.push(`<g class="edge"><title>${escapeHtml(`${e.from} → ${e.to} via ${text}`)}</title>`
       + `<line x1="${x1}" y1="${y1}" x2="${x2}" y2="${y2}" stroke="#475569" marker-end="url(#arrow)"/>`
-      + `<text class="via" x="${(x1 + x2) / 2}" y="${(y1 + y2) / 2 - 4}" text-anchor="middle">${escapeHtml(text.length > 30 ? text.slice(0, 29) + '…' : text)}</text></g>`);
+      + `<text class="via" x="${(x1 + x2) / 2}" y="${(y1 + y2) / 2 - 4}" text-anchor="middle">${escapeHtml(clip(text, 30))}</text></g>`);
   }
   for (const [n, p] of pos) {
     parts.push(`<g class="node${n === agent.agentId ? ' self' : ''}"><rect x="${p.x}" y="${p.y}" width="${boxW}" height="${boxH}" rx="6"/>`
       + `<text x="${p.x + boxW / 2}" y="${p.y + 22}" text-anchor="middle">${escapeHtml(n)}</text></g>`);
   }
-  return `<svg class="graph" role="img" aria-label="${escapeHtml(`delegation graph of ${agent.agentId}`)}" viewBox="0 0 ${width} ${height}" `
+  return `<svg class="graph" role="img" aria-label="${escapeHtml(`delegation graph of ${agent.agentId}`)}" `
+    + `viewBox="0 0 ${width} ${height}" `
     + `width="${width}" height="${height}" xmlns="http://www.w3.org/2000/svg">${parts.join('')}</svg>`;
 }
 
@@ -215,9 +220,10 @@ function agentSection(agentId: string, agent: AgentReport | undefined, input: Ht
     ['Role', 'Seq', 'At', 'Decision', 'Grant', 'Expires', 'Actor', 'Message'],
     records.map(r => [r.roleName, r.seq, r.at, r.decision, r.grant, r.expiresAt, r.actor, r.message]), 'records')}</details>`;
   const id = `agent-${agentId.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+  const roleText = roles.join(', ') || (ledger ? 'none in the ledger' : 'ledger not read');
   return `<section class="agent" id="${escapeHtml(id)}" data-agent="${escapeHtml(agentId)}">
 <h2>Agent <code>${escapeHtml(agentId)}</code></h2>
-<p class="meta">Regimes: ${escapeHtml(agent?.regimes.join(', ') || 'none')} · Roles: ${escapeHtml(roles.join(', ') || (ledger ? 'none in the ledger' : 'ledger not read'))}</p>
+<p class="meta">Regimes: ${escapeHtml(agent?.regimes.join(', ') || 'none')} · Roles: ${escapeHtml(roleText)}</p>
 <h3>Timeline: baseline, grants, renewals, drift, revocations</h3>
 ${ledger ? timelineSvg(agentId, rows, roleRecords, baselineOf(agent, records)) : '<p class="empty">The ledger was not read.</p>'}
 ${ledger ? grantTable : ''}
@@ -235,17 +241,21 @@ header{background:#0f172a;color:#f8fafc;padding:16px 24px}header h1{margin:0 0 4
 main{padding:8px 24px 40px}nav{margin:12px 0}nav input{padding:4px 8px;font:inherit;width:260px}
 .agent{background:#fff;border:1px solid #e2e8f0;border-radius:8px;padding:4px 18px 16px;margin:16px 0;overflow-x:auto}
 .agent.hidden{display:none}.meta{color:#475569}.empty{color:#64748b;font-style:italic}
-table{border-collapse:collapse;margin:8px 0;font-size:13px}th,td{border:1px solid #e2e8f0;padding:3px 8px;text-align:left;vertical-align:top}
+table{border-collapse:collapse;margin:8px 0;font-size:13px}
+th,td{border:1px solid #e2e8f0;padding:3px 8px;text-align:left;vertical-align:top}
 th{background:#f1f5f9}svg{max-width:100%;height:auto;display:block}
 .bar.baseline{fill:#cbd5e1}.bar.grant{fill:#93c5fd}.bar.drift{fill:#fdba74}.bar.open{opacity:.75}
-.lbl{font-size:12px;fill:#0f172a}.inbar{font-size:11px;fill:#1e293b}.lbl.strong{font-weight:600}.axis{font-size:11px;fill:#475569}.tick{stroke:#e2e8f0}
+.lbl{font-size:12px;fill:#0f172a}.inbar{font-size:11px;fill:#1e293b}.lbl.strong{font-weight:600}
+.axis{font-size:11px;fill:#475569}.tick{stroke:#e2e8f0}
 .node rect{fill:#e0f2fe;stroke:#0369a1}.node.self rect{fill:#0369a1}.node.self text{fill:#fff}.node text{font-size:13px}
-.via{font-size:11px;fill:#334155}.legend span{display:inline-block;margin-right:12px}.legend i{display:inline-block;width:10px;height:10px;border-radius:5px;margin-right:4px}
+.via{font-size:11px;fill:#334155}.legend span{display:inline-block;margin-right:12px}
+.legend i{display:inline-block;width:10px;height:10px;border-radius:5px;margin-right:4px}.legend i.held{border-radius:2px}
 `;
 
 // The only script: filters agents by id. Allowed by its hash in the page's CSP, so no injected script could run.
 const SCRIPT = `document.getElementById('filter').addEventListener('input',function(e){var q=e.target.value.toLowerCase();`
-  + `document.querySelectorAll('section.agent').forEach(function(s){s.classList.toggle('hidden',s.dataset.agent.toLowerCase().indexOf(q)<0);});});`;
+  + `document.querySelectorAll('section.agent').forEach(function(s){`
+  + `s.classList.toggle('hidden',s.dataset.agent.toLowerCase().indexOf(q)<0);});});`;
 
 /** The page. Pure: the same input gives the same bytes. */
 export function renderHtmlReport(input: HtmlReportInput): string {
@@ -257,6 +267,7 @@ export function renderHtmlReport(input: HtmlReportInput): string {
   const csp = `default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-${scriptHash}'; img-src data:`;
   const legend = Object.entries(DECISION_COLOURS).map(([d, c]) => `<span><i style="background:${c}"></i>${escapeHtml(d)}</span>`).join('');
   const v = input.report.compliance.violations;
+  const ledgerText = input.ledger ? input.ledgerTable ?? 'read' : 'not read';
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="${escapeHtml(csp)}">
@@ -264,9 +275,11 @@ export function renderHtmlReport(input: HtmlReportInput): string {
 <title>permission-decay: each agent's access</title>
 <style>${CSS}</style></head>
 <body><header><h1>permission-decay: each agent's access</h1>
-<p>${ids.length} agent(s) · ${v.length} compliance violation(s) · ledger ${escapeHtml(input.ledger ? input.ledgerTable ?? 'read' : 'not read')} · made ${escapeHtml(input.generatedAt)}</p></header>
+<p>${ids.length} agent(s) · ${v.length} compliance violation(s) · ledger ${escapeHtml(ledgerText)} ·
+made ${escapeHtml(input.generatedAt)}</p></header>
 <main><nav><label>Filter agents <input id="filter" type="search" placeholder="agent id"></label></nav>
-<p class="legend">${legend}<span><i style="background:#93c5fd;border-radius:2px"></i>grant held</span><span><i style="background:#fdba74;border-radius:2px"></i>drift held</span></p>
+<p class="legend">${legend}<span><i class="held" style="background:#93c5fd"></i>grant held</span>
+<span><i class="held" style="background:#fdba74"></i>drift held</span></p>
 ${v.length ? `<h2>Compliance violations</h2>${table(['Agent', 'Store', 'Store regime', 'Through', 'Detail'],
     v.map(f => [f.agentId, f.storeName, f.storeRegime, f.path.join(' → '), f.message]))}` : ''}
 ${ids.map(id => agentSection(id, reportAgents.get(id), input)).join('\n')}

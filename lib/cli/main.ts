@@ -27,7 +27,9 @@ const UNTIL: OptionSpec = { type: 'string', value: 'T', description: 'when it en
 const NOW: OptionSpec = { type: 'string', value: 'T', description: 'judge as at this instant (default: now)' };
 const WARNING_WINDOW: OptionSpec = { type: 'string', value: 'D', description: 'warn this long before an expiry (default 3d)' };
 const DRIFT_PERIOD: OptionSpec = { type: 'string', value: 'D', description: 'hand-added access decays after this long (default 7d)' };
-const SIGNING_KEY: OptionSpec = { type: 'string', value: 'K', description: 'the ledger signing key (default $PERMISSION_DECAY_SIGNING_KEY_ID)' };
+const SIGNING_KEY: OptionSpec = {
+  type: 'string', value: 'K', description: 'the ledger signing key (default $PERMISSION_DECAY_SIGNING_KEY_ID)',
+};
 
 // --now only where nothing changes (or for the sweep, which judges by it): who and when a person acts is never a flag.
 const COMMANDS: Record<string, Command> = {
@@ -50,7 +52,8 @@ const COMMANDS: Record<string, Command> = {
       'signing-key': SIGNING_KEY,
       'now': NOW,
     },
-    examples: ['permission-decay sweep --dry-run', 'permission-decay sweep --owner-topic-arn arn:aws:sns:us-east-1:123456789012:grant-owners'],
+    examples: ['permission-decay sweep --dry-run',
+      'permission-decay sweep --owner-topic-arn arn:aws:sns:us-east-1:123456789012:grant-owners'],
     run: sweep,
   },
   'status': {
@@ -138,7 +141,9 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       const topic = name === 'help' ? found.rest.filter(a => !a.startsWith('-')) : [];
       if (topic.length) {
         const wanted = topic[0] === 'ledger' ? topic.slice(0, 2).join(' ') : topic[0];
-        if (!COMMANDS[wanted]) throw new UsageError(`no command "${topic.join(' ')}" to help with; commands: ${Object.keys(COMMANDS).join(', ')}`);
+        if (!COMMANDS[wanted]) {
+          throw new UsageError(`no command "${topic.join(' ')}" to help with; commands: ${Object.keys(COMMANDS).join(', ')}`);
+        }
         io.stdout(commandHelp(wanted, COMMANDS[wanted]));
         return 0;
       }
@@ -151,14 +156,18 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       return asked ? 0 : 2;
     }
     const command = COMMANDS[name];
-    if (!command) throw new UsageError(`unknown command "${name}"; commands: ${Object.keys(COMMANDS).join(', ')} (permission-decay --help)`);
+    if (!command) {
+      throw new UsageError(`unknown command "${name}"; commands: ${Object.keys(COMMANDS).join(', ')} (permission-decay --help)`);
+    }
     if (found.rest.includes('--help') || found.rest.includes('-h')) {
       io.stdout(commandHelp(name, command));
       return 0;
     }
     const parsed = parseCommandArgs(name, found.rest, command.options);
     json = parsed.values.get('json') === true;
-    if (parsed.positionals.length) throw new UsageError(`${name} takes no argument "${parsed.positionals[0]}" (permission-decay ${name} --help)`);
+    if (parsed.positionals.length) {
+      throw new UsageError(`${name} takes no argument "${parsed.positionals[0]}" (permission-decay ${name} --help)`);
+    }
     return await command.run(new CommandContext(io, new Flags(parsed.values, name)));
   } catch (e) {
     const usage = e instanceof UsageError || e instanceof ContractError;

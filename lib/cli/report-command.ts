@@ -52,7 +52,8 @@ async function htmlReport(ctx: CommandContext, shown: GovernanceReport, agent: s
   const records = ledger ? [...ledger.values()].reduce((n, rs) => n + rs.length, 0) : 0;
   if (ctx.json) ctx.outJson({ file: out, agents: shown.agents.length, roles: ledger?.size ?? 0, records });
   else ctx.out(`Wrote ${out}: ${shown.agents.length} agent(s)`
-    + (ledger ? `, ${records} ledger record(s) of ${ledger.size} role(s) from ${table}.` : `; the ledger was not read (name it with --ledger-table or ${LEDGER_TABLE_ENV}).`));
+    + (ledger ? `, ${records} ledger record(s) of ${ledger.size} role(s) from ${table}.`
+      : `; the ledger was not read (name it with --ledger-table or ${LEDGER_TABLE_ENV}).`));
   return 0;
 }
 

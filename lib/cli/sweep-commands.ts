@@ -61,7 +61,8 @@ export async function sweep(ctx: CommandContext): Promise<number> {
     const detail = (o: StepOutcome) => (shared && o.eventProblem === shared ? o.message.slice(0, -` (${shared})`.length) : o.message);
     const rows = result.outcomes.map(o => [o.roleName, o.grant, o.decision, o.ok ? 'done' : 'FAILED', detail(o)]);
     ctx.out(`Sweep ${result.runId} at ${result.at}.\n` + (rows.length ? renderTable(['ROLE', 'GRANT', 'DECISION', 'RESULT', 'DETAIL'], rows) : 'Nothing changed.\n')
-      + (shared ? `Every one of the ${result.outcomes.filter(o => o.eventProblem).length} decisions above was recorded in the ledger, but: ${shared}. `
+      + (shared ? `Every one of the ${result.outcomes.filter(o => o.eventProblem).length} decisions above was recorded in the ledger, `
+        + `but: ${shared}. `
         + 'Check the event bus (--event-bus) and the owner topic (--owner-topic-arn) in this region.\n' : '')
       + (result.leftRoles.length ? `Time budget ran out; left for the next sweep: ${result.leftRoles.join(', ')}\n` : ''));
   }

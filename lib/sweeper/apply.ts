@@ -163,7 +163,8 @@ export async function applyRolePlan(
       if (step.record) {
         // A warning says whether it was sent: the plan cannot know whether this sweep has an owner topic.
         const sent = ctx.ownerTopicArn ? ` (sent to ${ctx.ownerTopicArn})` : ' (not sent: no owner topic)';
-        const planned = step.notify && step.record.decision === 'warned' ? { ...step.record, message: step.record.message + sent } : step.record;
+        const planned = step.notify && step.record.decision === 'warned'
+          ? { ...step.record, message: step.record.message + sent } : step.record;
         const r = await recordAndPublish(ctx, state, plan.agentId, planned, patchState(state, step.memory));
         state = r.state;
         seq = r.record.seq;

@@ -18,7 +18,10 @@ beforeAll(async () => {
   // A server that answers every call as a failing emulator does: HTTP 500 and a body that is no XML or JSON error.
   broken = http.createServer((req, res) => {
     req.resume();
-    req.on('end', () => { res.writeHead(500, { 'content-type': 'text/html' }); res.end('<html><body><h1>Internal Server Error</b></html>'); });
+    req.on('end', () => {
+      res.writeHead(500, { 'content-type': 'text/html' });
+      res.end('<html><body><h1>Internal Server Error</b></html>');
+    });
   });
   await new Promise<void>(r => broken.listen(0, '127.0.0.1', r));
   brokenEndpoint = `http://127.0.0.1:${(broken.address() as AddressInfo).port}`;
@@ -95,7 +98,8 @@ test('status on an emulator that cannot serve GetAccountAuthorizationDetails nam
     const r = await run(['status'], endpoint);
     expect(r.code).toBe(1);
     // IAM answers XML; the SDK's own words for the broken body stay in the message.
-    expect(r.error.message).toMatch(/^status: IAM GetAccountAuthorizationDetails at http:\/\/127\.0\.0\.1:\d+\/? \(region us-east-1\) failed with HTTP 500: .*XML/s);
+    expect(r.error.message)
+      .toMatch(/^status: IAM GetAccountAuthorizationDetails at http:\/\/127\.0\.0\.1:\d+\/? \(region us-east-1\) failed with HTTP 500: .*XML/s);
     expect(r.error.message).toContain(`at ${endpoint}`);
   } finally {
     await new Promise<void>(r => partial.close(() => r()));

@@ -17,7 +17,9 @@ import { buildExampleApp } from '../../bin/example-app';
 import { renderHtmlReport } from '../../lib/cli/html-report';
 import { GovernanceReport, REPORT_JSON_FILE } from '../../lib/private/analysis';
 import { readRecords } from '../../lib/sweeper/ledger';
-import { createGovernedRole, createIdentity, runCli, TEST_LEDGER_TABLE, testClients, useEmulatorWithLedger } from '../support/governed-fixtures';
+import {
+  createGovernedRole, createIdentity, runCli, TEST_LEDGER_TABLE, testClients, useEmulatorWithLedger,
+} from '../support/governed-fixtures';
 import { Moto } from '../support/moto';
 import { hostileLedger } from './html-fixtures';
 
@@ -77,8 +79,8 @@ test('the page of a real ledger loads cleanly, shows every grant, and is screens
   });
   const alice = await createIdentity(clients.iam, 'alice');
   expect((await runCli(moto.endpoint, ['sweep', '--now', '2030-01-10T00:00:00Z'])).code).toBe(0);
-  const renewed = await runCli(moto.endpoint, ['renew', '--role', 'support-bot', '--grant', 'customer-db-read', '--until', '2030-01-14T00:00:00Z',
-    '--ticket', 'SEC-2'], alice.credentials, '2030-01-10T01:00:00Z');
+  const renewed = await runCli(moto.endpoint, ['renew', '--role', 'support-bot', '--grant', 'customer-db-read',
+    '--until', '2030-01-14T00:00:00Z', '--ticket', 'SEC-2'], alice.credentials, '2030-01-10T01:00:00Z');
   expect(renewed.err).toBe('');
   expect((await runCli(moto.endpoint, ['sweep', '--now', '2030-01-12T00:00:00Z'])).code).toBe(0);
   expect((await runCli(moto.endpoint, ['sweep', '--now', '2030-01-18T00:00:00Z'])).code).toBe(0);
@@ -132,12 +134,14 @@ test('the page of a real ledger loads cleanly, shows every grant, and is screens
 test('a page of hostile ledger text runs none of it', async () => {
   const report = JSON.parse(fs.readFileSync(path.join(assembly, REPORT_JSON_FILE), 'utf8')) as GovernanceReport;
   const file = path.join(work, 'hostile.html');
-  fs.writeFileSync(file, renderHtmlReport({ report, ledger: hostileLedger('support-bot'), ledgerTable: 'ledger', generatedAt: '2030-01-01T00:00:00Z' }));
+  const ledger = hostileLedger('support-bot');
+  fs.writeFileSync(file, renderHtmlReport({ report, ledger, ledgerTable: 'ledger', generatedAt: '2030-01-01T00:00:00Z' }));
   const { page, problems, requests } = await open(file);
   expect(problems).toEqual([]);
   expect(requests).toEqual([pathToFileURL(file).href]);
-  expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+  expect(await page.evaluate(() => (globalThis as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
   // The hostile text is shown as text.
-  expect(await page.locator('section.agent[data-agent="support-bot"] table.grants').innerText()).toContain('<script>window.__pwned=1</script>');
+  const grants = await page.locator('section.agent[data-agent="support-bot"] table.grants').innerText();
+  expect(grants).toContain('<script>window.__pwned=1</script>');
   await page.close();
 });

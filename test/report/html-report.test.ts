@@ -43,7 +43,9 @@ test('self-contained: no URL to load (only the SVG namespace), a CSP that forbid
   const urls = [...page.matchAll(/\b(?:https?:)?\/\/[^\s"'<>)]+/g)].map(m => m[0]);
   expect([...new Set(urls)]).toEqual(['http://www.w3.org/2000/svg']);
   expect(page).not.toMatch(/<(link|img|iframe|object|embed|base)\b|<[^>]*\s(src|href)=|@import|url\((?!#)/i);
-  expect(page).toMatch(/<meta http-equiv="Content-Security-Policy" content="default-src &#39;none&#39;; style-src &#39;unsafe-inline&#39;; script-src &#39;sha256-[A-Za-z0-9+/=]+&#39;/);
+  const q = '&#39;';
+  expect(page).toContain(`<meta http-equiv="Content-Security-Policy" content="default-src ${q}none${q}; style-src ${q}unsafe-inline${q}; `
+    + `script-src ${q}sha256-`);
 });
 
 test('every agent of the report and of the ledger has a section; every grant of the ledger is in its agent\'s table', () => {
