@@ -100,3 +100,9 @@ describe('global help and version', () => {
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+test('report --out without --html says to add --html', async () => {
+  const r = await run(['report', '--out', 'x.html']);
+  expect(r.code).toBe(2);
+  expect(r.err).toMatch(/report --out FILE writes the page of --html: add --html/);
+});
