@@ -1,16 +1,10 @@
 /**
-<<<<<<< HEAD
- * The fast unit and property suites that judge lib/sweeper/decide.ts and
- * lib/contract/, for mutation testing (npm run mutation). No
- * globalSetup: none of these runs dist/, and a rebuild per mutant would be waste.
-=======
- * The fast, emulator-free suites that judge lib/sweeper/decide.ts and lib/private/contract.ts (and, after the
- * split, lib/sweeper/decide/ and lib/contract/), for mutation testing (npm run mutation).
+ * The fast, emulator-free suites that judge the decision core (lib/sweeper/decide/, lib/sweeper/plan.ts) and the
+ * contract (lib/contract/), for mutation testing (npm run mutation).
  * - No suite here starts moto_server or runs dist/, so there is no globalSetup (a rebuild per mutant is waste).
  * - Jest cannot bail and Stryker's runner loads every test file for every mutant (it filters by test name
  *   only), so the suites are loaded through one file, and only suites that exercise these modules directly
  *   (the CLI suites held-at and point-in-time load the whole CLI for a few contract calls).
->>>>>>> h16-mutation
  */
 module.exports = {
   testEnvironment: 'node',

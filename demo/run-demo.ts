@@ -36,6 +36,7 @@ async function run(): Promise<number> {
     await scenario.requestAndDrift();
     await scenario.timePasses();
     await scenario.historyAndRestore();
+    await scenario.writeHtmlReport(path.join(root, 'demo-report.html'));
   } catch (e) {
     failure = e;
     narrator.check('the scenario ran to the end', false, (e as Error).stack ?? String(e));

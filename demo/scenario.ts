@@ -493,6 +493,12 @@ export class DecayScenario {
     }));
     return (out.Items ?? []) as LedgerRecord[];
   }
+
+  /** The HTML page of each agent's access (`report --html`) from the deployed ledger and the synthesized assembly. */
+  async writeHtmlReport(file: string): Promise<void> {
+    const run = await this.cli('admin', ['report', '--html', '--assembly', path.join(this.env.workDir, 'cdk.out'), '--out', file], { quiet: true });
+    this.narrator.check(`report --html wrote ${path.basename(file)}`, run.status === 0 && fs.existsSync(file), run.stdout.trim());
+  }
 }
 
 /** A document's statements without the expiry condition, to compare a restored grant with what was revoked. */

@@ -4,6 +4,7 @@ import { CallerIdentity, IDENTITY_ENV, LEDGER_TABLE_ENV, normalizeInstant, parse
 import { AwsClients, ClientSettings, createClients } from '../sweeper/aws-clients';
 import { resolveRoleName } from '../sweeper/snapshot';
 import { Flags, UsageError } from './args';
+import { withNamedCalls } from './aws-errors';
 
 /** Where the CLI writes, and what it runs against. Tests pass their own. */
 export interface CliIo {
@@ -20,7 +21,9 @@ export class CommandContext {
   constructor(readonly io: CliIo, readonly flags: Flags) {}
 
   get clients(): AwsClients {
-    this._clients ??= createClients(this.io.clientSettings ?? {});
+    const region = this.flags.opt('region');
+    // Every client notes the call and endpoint on its errors, so the CLI can name them.
+    this._clients ??= withNamedCalls(createClients({ ...this.io.clientSettings, ...(region ? { region } : {}) }));
     return this._clients;
   }
   get json(): boolean {

@@ -4,71 +4,184 @@
  */
 import { ContractError } from '../contract';
 import { errorOf } from '../sweeper/errors';
-import { Flags, parseArgs, UsageError } from './args';
+import { Flags, GLOBAL_OPTIONS, OptionSpec, OptionSpecs, parseCommandArgs, UsageError } from './args';
+import { awsErrorMessage } from './aws-errors';
 import { CliIo, CommandContext } from './context';
 import { renew, request, restore } from './grant-commands';
-import { report } from './report-command';
+import { CommandHelp, commandHelp, globalHelp, packageVersion } from './help';
 import { history } from './history-command';
+import { report } from './report-command';
 import { ledgerInit, status, sweep } from './sweep-commands';
 
 export type { CliIo } from './context';
 
-const USAGE = `Usage: permission-decay <command> [flags]   (every command takes --json; --ledger-table or $PERMISSION_DECAY_LEDGER_TABLE)
-
-  ledger init                          create the ledger table (on demand, pk/sk)
-  sweep [--dry-run] [--strict] [--drift-period D] [--warning-window D] [--checkpoint-interval D] [--event-bus B] [--owner-topic-arn ARN] [--signing-key K] [--now T]
-  status [--role R] [--warning-window D] [--drift-period D] [--now T]   every grant's state and why, as a sweep at T reads it
-  request --role R --grant NAME (--policy-arn ARN | --policy-file F) --until T --ticket K --reason TEXT
-                                       you (STS caller) are the requester; the request is sealed under your aws:userid
-  renew --role R --grant NAME --until T --ticket K       seal a renewal; you (STS caller) are the approver
-  restore --role R --grant NAME                          bring a revoked grant back (needs a valid renewal)
-  history [--role R] [--at T] [--verify [--signing-key K]]
-                                       the ledger's account of a role; --verify checks chains, signatures (key K or
-                                       $PERMISSION_DECAY_SIGNING_KEY_ID), anchors and STATE (every role without --role)
-  report [--assembly DIR] [--agent A]                    the governance report synth wrote (shadow, compliance, stores); DIR default cdk.out
-
-  R: a role name or an agent id. T: an ISO-8601 instant with a zone, e.g. 2026-12-31T00:00:00Z. D: 3600, 90m, 12h, 7d.
-`;
-
-interface Command {
-  readonly flags: string[];
+/** A command: its help (summary, flags, examples) and what it runs. */
+interface Command extends CommandHelp {
   readonly run: (ctx: CommandContext) => Promise<number>;
 }
 
-const COMMANDS: Record<string, Command> = {
-  'ledger init': { flags: [], run: ledgerInit },
-  // --now only where nothing changes (or for the sweep, which judges by it): who and when a person acts is never a flag.
-  'sweep': { flags: ['dry-run', 'strict', 'drift-period', 'warning-window', 'checkpoint-interval', 'event-bus', 'owner-topic-arn', 'signing-key', 'now'],
-    run: sweep },
-  'status': { flags: ['role', 'warning-window', 'drift-period', 'now'], run: status },
-  'request': { flags: ['role', 'grant', 'policy-arn', 'policy-file', 'until', 'ticket', 'reason'], run: request },
-  'renew': { flags: ['role', 'grant', 'until', 'ticket'], run: renew },
-  'restore': { flags: ['role', 'grant'], run: restore },
-  'history': { flags: ['role', 'at', 'verify', 'signing-key', 'now'], run: history },
-  'report': { flags: ['assembly', 'agent'], run: report },
+const ROLE: OptionSpec = { type: 'string', value: 'R', description: 'the governed role: its name or its agent id' };
+const GRANT: OptionSpec = { type: 'string', value: 'NAME', description: 'the grant (its policy name)' };
+const TICKET: OptionSpec = { type: 'string', value: 'K', description: 'the change ticket that justifies it' };
+const UNTIL: OptionSpec = { type: 'string', value: 'T', description: 'when it ends (within the role\'s maximum grant duration)' };
+const NOW: OptionSpec = { type: 'string', value: 'T', description: 'judge as at this instant (default: now)' };
+const WARNING_WINDOW: OptionSpec = { type: 'string', value: 'D', description: 'warn this long before an expiry (default 3d)' };
+const DRIFT_PERIOD: OptionSpec = { type: 'string', value: 'D', description: 'hand-added access decays after this long (default 7d)' };
+const SIGNING_KEY: OptionSpec = {
+  type: 'string', value: 'K', description: 'the ledger signing key (default $PERMISSION_DECAY_SIGNING_KEY_ID)',
 };
+
+// --now only where nothing changes (or for the sweep, which judges by it): who and when a person acts is never a flag.
+const COMMANDS: Record<string, Command> = {
+  'ledger init': {
+    summary: 'create the ledger table (on demand, pk/sk) for sweeps run from the CLI',
+    options: {},
+    examples: ['permission-decay ledger init --ledger-table permission-decay-ledger'],
+    run: ledgerInit,
+  },
+  'sweep': {
+    summary: 'revoke expired grants, renew sealed renewals, make drift decay; record every decision in the ledger',
+    options: {
+      'dry-run': { type: 'boolean', description: 'print the plan; change nothing' },
+      'strict': { type: 'boolean', description: 'revoke what is not in the approved spec at once' },
+      'drift-period': DRIFT_PERIOD,
+      'warning-window': WARNING_WINDOW,
+      'checkpoint-interval': { type: 'string', value: 'D', description: 'write a checkpoint record per role this often' },
+      'event-bus': { type: 'string', value: 'B', description: 'send each decision as an event on this bus (default: the default bus)' },
+      'owner-topic-arn': { type: 'string', value: 'ARN', description: 'SNS topic that warns owners; without it nobody is notified' },
+      'signing-key': SIGNING_KEY,
+      'now': NOW,
+    },
+    examples: ['permission-decay sweep --dry-run',
+      'permission-decay sweep --owner-topic-arn arn:aws:sns:us-east-1:123456789012:grant-owners'],
+    run: sweep,
+  },
+  'status': {
+    summary: 'every grant\'s state and why, as a sweep at T reads it (changes nothing)',
+    options: { 'role': ROLE, 'warning-window': WARNING_WINDOW, 'drift-period': DRIFT_PERIOD, 'now': NOW },
+    examples: ['permission-decay status', 'permission-decay status --role support-bot --now 2026-12-31T00:00:00Z'],
+    run: status,
+  },
+  'request': {
+    summary: 'give a role a time-bound grant; you (the STS caller) are the requester',
+    details: ['The request is sealed under your aws:userid; the next sweep records it.'],
+    options: {
+      'role': ROLE, 'grant': GRANT,
+      'policy-arn': { type: 'string', value: 'ARN', description: 'a managed policy to attach (the grant is its name)' },
+      'policy-file': { type: 'string', value: 'FILE', description: 'an IAM policy document to put inline' },
+      'until': UNTIL, 'ticket': TICKET,
+      'reason': { type: 'string', value: 'TEXT', description: 'why the agent needs it' },
+    },
+    examples: ['permission-decay request --role support-bot --grant read-tickets --policy-file read-tickets.json '
+      + '--until 2026-12-31T00:00:00Z --ticket OPS-42 --reason "backfill"'],
+    run: request,
+  },
+  'renew': {
+    summary: 'seal a renewal of someone else\'s grant; you (the STS caller) are the approver',
+    options: { 'role': ROLE, 'grant': GRANT, 'until': UNTIL, 'ticket': TICKET },
+    examples: ['permission-decay renew --role support-bot --grant read-tickets --until 2027-01-03T00:00:00Z --ticket OPS-43'],
+    run: renew,
+  },
+  'restore': {
+    summary: 'bring a revoked grant back from the ledger (needs a valid renewal)',
+    options: { 'role': ROLE, 'grant': GRANT },
+    examples: ['permission-decay restore --role support-bot --grant read-tickets'],
+    run: restore,
+  },
+  'history': {
+    summary: 'the ledger\'s account of a role; --at: what it held then; --verify: check chains and signatures',
+    options: {
+      'role': ROLE,
+      'at': { type: 'string', value: 'T', description: 'show what the role held at this instant' },
+      'verify': { type: 'boolean', description: 'check hash chains, signatures, anchors and STATE (every role without --role)' },
+      'signing-key': SIGNING_KEY,
+      'now': NOW,
+    },
+    examples: ['permission-decay history --role support-bot', 'permission-decay history --role support-bot --at 2026-12-01T00:00:00Z',
+      'permission-decay history --verify --signing-key alias/permission-decay-ledger'],
+    run: history,
+  },
+  'report': {
+    summary: 'the governance report synth wrote (shadow, compliance, stores); --html: a page per agent with its ledger',
+    options: {
+      'assembly': { type: 'string', value: 'DIR', description: 'the cloud assembly (default cdk.out)' },
+      'agent': { type: 'string', value: 'A', description: 'only this agent' },
+      'html': { type: 'boolean', description: 'write one offline HTML page: per agent its ledger timeline, delegation graph and stores' },
+      'out': { type: 'string', value: 'FILE', description: 'where --html writes (default permission-decay-report.html)' },
+    },
+    examples: ['permission-decay report --assembly cdk.out', 'permission-decay report --agent support-bot --json',
+      'permission-decay report --html --out access.html --ledger-table permission-decay-ledger'],
+    run: report,
+  },
+};
+
+/** The command named by the leading words of argv ("ledger init" is two), and the words after it. */
+function commandOf(argv: readonly string[]): { name?: string; rest: string[] } {
+  // Global string flags may come before the command: skip them with their values.
+  const skip = new Set(Object.entries(GLOBAL_OPTIONS).filter(([, o]) => o.type === 'string').map(([n]) => `--${n}`));
+  const rest = [...argv];
+  const before: string[] = [];
+  while (rest.length && rest[0].startsWith('-')) {
+    const flag = rest.shift()!;
+    before.push(flag);
+    if (skip.has(flag) && rest.length) before.push(rest.shift()!);
+  }
+  if (!rest.length) return { rest: before };
+  const name = rest[0] === 'ledger' && rest[1] !== undefined && !rest[1].startsWith('-') ? `ledger ${rest[1]}` : rest[0];
+  return { name, rest: [...before, ...rest.slice(name.split(' ').length)] };
+}
 
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
   let json = argv.includes('--json');
+  let name: string | undefined;
   try {
-    const parsed = parseArgs(argv);
-    json = parsed.flags.get('json') === true;
-    const name = parsed.positional[0] === 'ledger' ? parsed.positional.slice(0, 2).join(' ') : parsed.positional[0];
-    if (!name || parsed.flags.get('help') === true) {
-      io.stdout(USAGE);
-      return name || parsed.flags.get('help') === true ? 0 : 2;
+    const found = commandOf(argv);
+    name = found.name;
+    if (name === undefined || name === 'help') {
+      const topic = name === 'help' ? found.rest.filter(a => !a.startsWith('-')) : [];
+      if (topic.length) {
+        const wanted = topic[0] === 'ledger' ? topic.slice(0, 2).join(' ') : topic[0];
+        if (!COMMANDS[wanted]) {
+          throw new UsageError(`no command "${topic.join(' ')}" to help with; commands: ${Object.keys(COMMANDS).join(', ')}`);
+        }
+        io.stdout(commandHelp(wanted, COMMANDS[wanted]));
+        return 0;
+      }
+      if (argv.includes('--version')) {
+        io.stdout(`${packageVersion()}\n`);
+        return 0;
+      }
+      const asked = name === 'help' || argv.includes('--help') || argv.includes('-h');
+      (asked ? io.stdout : io.stderr)(globalHelp(COMMANDS));
+      return asked ? 0 : 2;
     }
     const command = COMMANDS[name];
-    const extra = parsed.positional.slice(name.split(' ').length);
-    if (!command) throw new UsageError(`unknown command "${parsed.positional.join(' ')}"; commands: ${Object.keys(COMMANDS).join(', ')}`);
-    if (extra.length) throw new UsageError(`${name} takes no argument "${extra[0]}"`);
-    const flags = new Flags(parsed, name).allow(command.flags);
-    return await command.run(new CommandContext(io, flags));
+    if (!command) {
+      throw new UsageError(`unknown command "${name}"; commands: ${Object.keys(COMMANDS).join(', ')} (permission-decay --help)`);
+    }
+    if (found.rest.includes('--help') || found.rest.includes('-h')) {
+      io.stdout(commandHelp(name, command));
+      return 0;
+    }
+    const parsed = parseCommandArgs(name, found.rest, command.options);
+    json = parsed.values.get('json') === true;
+    if (parsed.positionals.length) {
+      throw new UsageError(`${name} takes no argument "${parsed.positionals[0]}" (permission-decay ${name} --help)`);
+    }
+    return await command.run(new CommandContext(io, new Flags(parsed.values, name)));
   } catch (e) {
     const usage = e instanceof UsageError || e instanceof ContractError;
     const { code, message } = errorOf(e, usage ? 'BAD_USAGE' : 'FAILED');
-    if (json) io.stdout(JSON.stringify({ error: { code, message } }, null, 2) + '\n');
-    io.stderr(`permission-decay: ${message}\n`);
+    const text = usage ? message : awsErrorMessage(e, name) ?? message;
+    if (json) io.stdout(JSON.stringify({ error: { code, message: text } }, null, 2) + '\n');
+    io.stderr(`permission-decay: ${text}\n`);
     return usage ? 2 : 1;
   }
 }
+
+/** Every command's name and help (for tests and docs). */
+export function commandHelps(): Readonly<Record<string, CommandHelp>> {
+  return COMMANDS;
+}
+
+export type { OptionSpecs };

@@ -1,22 +1,59 @@
 /**
  * `permission-decay report`: the governance report that synth wrote into the
  * cloud assembly (permission shadow, compliance, store inventory), as
- * Markdown or JSON. Reads files only; needs no AWS credentials.
+ * Markdown or JSON. Reads files only; needs no AWS credentials. With --html,
+ * a self-contained page that adds each agent's ledger timeline (which reads
+ * the ledger table).
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { GovernanceReport, renderReportJson, renderReportMarkdown, REPORT_JSON_FILE, REPORT_VERSION } from '../analysis';
+import { LEDGER_TABLE_ENV, LedgerRecord } from '../contract';
+import { readLedgerState, readRecords } from '../sweeper/ledger';
 import { UsageError } from './args';
 import { CommandContext } from './context';
+import { renderHtmlReport } from './html-report';
 
 export const DEFAULT_ASSEMBLY_DIR = 'cdk.out';
 
+export const DEFAULT_HTML_FILE = 'permission-decay-report.html';
+
 export async function report(ctx: CommandContext): Promise<number> {
   const dir = ctx.flags.opt('assembly') ?? DEFAULT_ASSEMBLY_DIR;
+  const html = ctx.flags.bool('html');
+  if (!html && ctx.flags.opt('out') !== undefined) throw new UsageError('report --out FILE writes the page of --html: add --html');
   const full = readReport(dir);
   const agent = ctx.flags.opt('agent');
   const shown = agent === undefined ? full : onlyAgent(full, agent);
+  if (html) return htmlReport(ctx, shown, agent);
   ctx.io.stdout(ctx.json ? renderReportJson(shown) : renderReportMarkdown(shown));
+  return 0;
+}
+
+/** Writes the HTML page: the report plus every governed role's ledger records (read as history reads them). */
+async function htmlReport(ctx: CommandContext, shown: GovernanceReport, agent: string | undefined): Promise<number> {
+  const out = ctx.flags.opt('out') ?? DEFAULT_HTML_FILE;
+  const table = ctx.flags.opt('ledger-table') ?? ctx.io.env[LEDGER_TABLE_ENV];
+  let ledger: Map<string, LedgerRecord[]> | undefined;
+  if (table) {
+    ledger = new Map();
+    const roles = [...(await readLedgerState(ctx.clients.ddb, table)).keys()].sort();
+    for (const role of roles) {
+      const records = await readRecords(ctx.clients.ddb, table, role);
+      if (agent === undefined || records.some(r => r.agentId === agent)) ledger.set(role, records);
+    }
+  }
+  const page = renderHtmlReport({ report: shown, ledger, ledgerTable: table, generatedAt: new Date().toISOString() });
+  try {
+    fs.writeFileSync(out, page);
+  } catch (e) {
+    throw new UsageError(`cannot write ${out}: ${(e as Error).message}`, 'BAD_OUT');
+  }
+  const records = ledger ? [...ledger.values()].reduce((n, rs) => n + rs.length, 0) : 0;
+  if (ctx.json) ctx.outJson({ file: out, agents: shown.agents.length, roles: ledger?.size ?? 0, records });
+  else ctx.out(`Wrote ${out}: ${shown.agents.length} agent(s)`
+    + (ledger ? `, ${records} ledger record(s) of ${ledger.size} role(s) from ${table}.`
+      : `; the ledger was not read (name it with --ledger-table or ${LEDGER_TABLE_ENV}).`));
   return 0;
 }
 

@@ -7,6 +7,7 @@ import {
 import {
   decide, DecideOptions, grantTagReading, isBaselinePolicy, renewalKeysNeeded, specLookupOf, SweepPlan,
 } from '../sweeper/decide';
+import { StepOutcome } from '../sweeper/apply';
 import { createLedgerTable, emptyState, readLedgerState } from '../sweeper/ledger';
 import { readRenewals } from '../sweeper/renewal';
 import { AccountSnapshot, readSnapshot } from '../sweeper/snapshot';
@@ -55,11 +56,25 @@ export async function sweep(ctx: CommandContext): Promise<number> {
     const rows = result.plan.roles.flatMap(r => r.steps.map(s => [r.roleName, s.grant, s.record?.decision ?? 'converge', s.actions.map(a => a.type).join(',') || '-', s.record?.message ?? '']));
     ctx.out(`Dry run at ${result.at}: nothing was changed.\n` + (rows.length ? renderTable(['ROLE', 'GRANT', 'WOULD RECORD', 'IAM CHANGES', 'WHY'], rows) : 'Nothing to do.\n'));
   } else {
-    const rows = result.outcomes.map(o => [o.roleName, o.grant, o.decision, o.ok ? 'done' : 'FAILED', o.message]);
+    const shared = sharedEventProblem(result.outcomes);
+    // One problem on every row (an event bus that refuses every event) is said once, under the table.
+    const detail = (o: StepOutcome) => (shared && o.eventProblem === shared ? o.message.slice(0, -` (${shared})`.length) : o.message);
+    const rows = result.outcomes.map(o => [o.roleName, o.grant, o.decision, o.ok ? 'done' : 'FAILED', detail(o)]);
     ctx.out(`Sweep ${result.runId} at ${result.at}.\n` + (rows.length ? renderTable(['ROLE', 'GRANT', 'DECISION', 'RESULT', 'DETAIL'], rows) : 'Nothing changed.\n')
+      + (shared ? `Every one of the ${result.outcomes.filter(o => o.eventProblem).length} decisions above was recorded in the ledger, `
+        + `but: ${shared}. `
+        + 'Check the event bus (--event-bus) and the owner topic (--owner-topic-arn) in this region.\n' : '')
       + (result.leftRoles.length ? `Time budget ran out; left for the next sweep: ${result.leftRoles.join(', ')}\n` : ''));
   }
   return result.ok ? 0 : 1;
+}
+
+/** The event problem every outcome that recorded a decision shares, when there are two or more of them. */
+export function sharedEventProblem(outcomes: readonly StepOutcome[]): string | undefined {
+  const recorded = outcomes.filter(o => o.seq !== undefined);
+  const problems = new Set(recorded.map(o => o.eventProblem));
+  const [only] = [...problems];
+  return recorded.length >= 2 && problems.size === 1 ? only : undefined;
 }
 
 export interface GrantStatus {

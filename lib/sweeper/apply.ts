@@ -43,6 +43,8 @@ export interface StepOutcome {
   readonly ok: boolean;
   readonly errorCode?: string;
   readonly seq?: number;
+  /** Why the decision's event (or the owner's notice) was not delivered; also at the end of `message`. */
+  readonly eventProblem?: string;
 }
 
 /** Sends a record as an event (detail = the record without pk/sk). A failed send is reported, not fatal. */
@@ -164,7 +166,11 @@ export async function applyRolePlan(
       let seq: number | undefined;
       let eventProblem: string | undefined;
       if (step.record) {
-        const r = await recordAndPublish(ctx, state, plan.agentId, step.record, patchState(state, step.memory));
+        // A warning says whether it was sent: the plan cannot know whether this sweep has an owner topic.
+        const sent = ctx.ownerTopicArn ? ` (sent to ${ctx.ownerTopicArn})` : ' (not sent: no owner topic)';
+        const planned = step.notify && step.record.decision === 'warned'
+          ? { ...step.record, message: step.record.message + sent } : step.record;
+        const r = await recordAndPublish(ctx, state, plan.agentId, planned, patchState(state, step.memory));
         state = r.state;
         seq = r.record.seq;
         eventProblem = r.eventProblem;
@@ -187,6 +193,7 @@ export async function applyRolePlan(
       outcomes.push({
         roleName: plan.roleName, grant: step.grant, decision: step.record?.decision ?? 'converge', ok: true, seq,
         message: (step.record?.message ?? `finished: ${step.actions.map(describeAction).join(', ')}`) + (eventProblem ? ` (${eventProblem})` : ''),
+        ...(eventProblem ? { eventProblem } : {}),
       });
     } catch (e) {
       if (e instanceof LedgerConflictError) throw e;

@@ -299,7 +299,7 @@ describe('each step, whole: record, memory, notice and actions', () => {
     const plan = decideRole(r, memory('g', exp), { spec: specOf('a', 'r', [], 'team@example.com') }, new Map(), NOW, OPTS);
     expect(plan.steps).toEqual([{
       roleName: 'r', grant: 'g', actions: [],
-      record: { decision: 'warned', grant: 'g', expiresAt: '2030-01-12T00:00:00Z', requestedBy: 'bob', ticket: 'T-1', message: 'g expires at 2030-01-12T00:00:00Z (in about 48h); owner team@example.com notified' },
+      record: { decision: 'warned', grant: 'g', expiresAt: '2030-01-12T00:00:00Z', requestedBy: 'bob', ticket: 'T-1', message: 'g expires at 2030-01-12T00:00:00Z (in about 48h); warning for owner team@example.com' },
       memory: { grants: { g: { expiresAt: '2030-01-12T00:00:00Z', requestedBy: 'bob', ticket: 'T-1', status: 'active', origin: 'grant', firstSeenAt: '2030-01-01T00:00:00Z', warnedFor: '2030-01-12T00:00:00Z' } } },
       notify: {
         subject: 'Grant g on r expires at 2030-01-12T00:00:00Z',
@@ -316,7 +316,7 @@ describe('each step, whole: record, memory, notice and actions', () => {
     const plan = decideRole(r, memory('g', exp), { spec: specOf('a', 'r', [], 'team@example.com') }, new Map(), NOW, OPTS);
     expect(decisions(plan.steps)).toEqual(['tampering:', 'warned:g']);
     expect(plan.steps[0].actions).toEqual([{ type: 'tag', key: 'governance:owner', value: 'team@example.com' }]);
-    expect(plan.steps[1].record!.message).toBe('g expires at 2030-01-12T00:00:00Z (in about 48h); owner team@example.com notified');
+    expect(plan.steps[1].record!.message).toBe('g expires at 2030-01-12T00:00:00Z (in about 48h); warning for owner team@example.com');
   });
 
   test('revoked: the record holds the policy and the expiry; memory is revoked with the document\'s hash', () => {

@@ -87,7 +87,7 @@ export function grantSteps(
       roleName, grant, actions: [],
       record: {
         decision: 'warned', grant, expiresAt: expiry, requestedBy, ticket,
-        message: `${grant} expires at ${expiry} (in about ${left}h); owner ${owner} notified`,
+        message: `${grant} expires at ${expiry} (in about ${left}h); warning for owner ${owner}`,
       },
       memory: { grants: { [grant]: stripped(current) } },
       notify: {
