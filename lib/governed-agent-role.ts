@@ -84,6 +84,16 @@ export interface GovernedAgentRoleProps {
    * @default - none: the agent may touch no store that has a regime
    */
   readonly complianceRegimes?: string[];
+
+  /**
+   * The account's shared boundary, when governance was deployed to the account
+   * by a `GovernedOrganization` (`GovernedOrganization.memberBoundary(scope)`):
+   * the role uses it, and this stack deploys no boundary and needs no sweeper of
+   * its own (the account's sweeper governs every role under the governed path).
+   * An agent with a `ceiling` or a resource-policy opt-in still gets a boundary of its own.
+   * @default - a boundary shared by the governed roles of this stack, made in it
+   */
+  readonly sharedBoundary?: iam.IManagedPolicy;
 }
 
 /**
@@ -296,7 +306,7 @@ export class GovernedAgentRole extends Construct implements iam.IGrantable {
   private readonly agentRole: AgentRole;
   private readonly grantContainer: Construct;
   private readonly ceiling?: iam.PolicyStatement[];
-  private currentBoundary: iam.ManagedPolicy;
+  private currentBoundary: iam.IManagedPolicy;
   private ownBoundary?: iam.ManagedPolicy;
   private readonly resourcePolicyOptIns: ResourcePolicyOptIn[] = [];
   private clock?: Date;
@@ -318,7 +328,7 @@ export class GovernedAgentRole extends Construct implements iam.IGrantable {
     this.specParameterName = specParameterName(this.agentId);
 
     this.ceiling = props.ceiling;
-    this.currentBoundary = props.ceiling ? this.makeOwnBoundary() : sharedBoundary(this);
+    this.currentBoundary = props.ceiling ? this.makeOwnBoundary() : props.sharedBoundary ?? sharedBoundary(this);
     // The path is the anchor of governance (boundaries, the sweeper's key policy); the deterministic
     // name lets delegation trust policies pin this role's exact ARN without a reference.
     this.agentRole = new AgentRole(this, 'Role', {
@@ -639,7 +649,9 @@ export class GovernedAgentRole extends Construct implements iam.IGrantable {
         + `or its stack); IAM allows ${IAM_LIMITS.maxTagsPerRole}: remove grants or tags`);
     }
 
-    const boundarySize = estimatedPolicySize(stack.resolve(this.currentBoundary.document));
+    // An account's shared boundary (deployed by GovernedOrganization) is not in this stack: its size is checked where it is made.
+    const ownDocument = this.ownBoundary?.document ?? (this.currentBoundary as Partial<iam.ManagedPolicy>).document;
+    const boundarySize = ownDocument ? estimatedPolicySize(stack.resolve(ownDocument)) : 0;
     if (boundarySize > IAM_LIMITS.managedPolicyChars) {
       errors.push(`${agent}: its boundary (ceiling, governance denies and resource-policy opt-ins) is about ${boundarySize} characters; `
         + `a managed policy holds ${IAM_LIMITS.managedPolicyChars}: shorten the ceiling or merge grants' resource-policy opt-ins`);

@@ -2,3 +2,4 @@
 export * from './permission-sweeper';
 export * from './governed-agent-role';
 export * from './compliance';
+export * from './governed-organization';
