@@ -96,9 +96,7 @@ export class MemberGovernanceStack extends Stack {
       path: SWEEPER_ROLE_PATH,
       description: 'permission-decay: forwards this account\'s decision events to the organisation\'s central bus',
     });
-    this.forwardRole.addToPrincipalPolicy(new iam.PolicyStatement({
-      sid: 'ForwardDecisions', actions: ['events:PutEvents'], resources: [props.centralBusArn],
-    }));
+    // The EventBus target grants this role events:PutEvents on the central bus, and nothing else.
     this.forwardRule = new events.Rule(this, 'ForwardDecisions', {
       description: 'Forwards permission-decay decisions to the organisation\'s central bus',
       eventBus: this.decisionBus,

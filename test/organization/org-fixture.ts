@@ -5,7 +5,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { GovernedAgentRole, GovernedOrganization, GovernedOrganizationProps } from '../../lib';
 
 export const MANAGEMENT_ACCOUNT = '111111111111';
-export const MEMBER_ACCOUNT = '222222222222';
+export const MEMBER_ACCOUNT = '123456789012';
 export const ORG_ID = 'o-abcdefghij';
 export const OU_ID = 'ou-ab12-cdefghij';
 
