@@ -99,10 +99,11 @@ export class MemberGovernanceStack extends Stack {
     // The EventBus target grants this role events:PutEvents on the central bus, and nothing else.
     this.forwardRule = new events.Rule(this, 'ForwardDecisions', {
       description: 'Forwards permission-decay decisions to the organisation\'s central bus',
-      eventBus: this.decisionBus,
+      eventBus: busByName(this, 'DecisionBusByName', this.decisionBus),
       eventPattern: { source: [EVENT_SOURCE] },
       targets: [new targets.EventBus(events.EventBus.fromEventBusArn(this, 'CentralBus', props.centralBusArn), { role: this.forwardRole })],
     });
+    this.forwardRule.node.addDependency(this.decisionBus);
 
     this.auditRole = new iam.Role(this, 'AuditRole', {
       roleName: AUDIT_ROLE_NAME,
@@ -139,14 +140,20 @@ export interface GovernedOrganizationProps {
   /** The organizational units (`ou-...`, or the root `r-...`) whose accounts are governed, now and when created or moved in. */
   readonly organizationalUnitIds: string[];
 
-  /** The regions governance is deployed to in every account. */
-  readonly regions: string[];
+  /**
+   * The region every account's governance lives in. One region: IAM is global,
+   * so each account has one sweeper and one ledger for all its governed roles
+   * (two regions would mean two sweepers racing on the same roles with two
+   * ledgers). Agents' stacks may be in any region; their approved specs are
+   * read from this one, so deploy agents here or copy their spec parameters.
+   */
+  readonly region: string;
 
   /**
-   * Prefix of the buckets the member template reads its sweeper code from:
-   * one bucket per region, `<assetBucketPrefix>-<region>`, whose policy lets
-   * the organisation read (`aws:PrincipalOrgID`). Upload each object of
-   * `assetObjects` to each of them before the StackSet deploys.
+   * Prefix of the bucket the member template reads its sweeper code from:
+   * `<assetBucketPrefix>-<region>` (a Lambda function reads its code in its own
+   * region), whose policy lets the organisation read (`aws:PrincipalOrgID`).
+   * Upload each object of `assetObjects` there before the StackSet deploys.
    */
   readonly assetBucketPrefix: string;
 
@@ -186,7 +193,7 @@ export interface GovernedOrganizationProps {
  * management (or delegated administrator) account: a service-managed
  * CloudFormation StackSet with automatic deployment puts a
  * {@link MemberGovernanceStack} in every account of the organizational units
- * and regions (a new account is governed on creation); every account's
+ * (a new account is governed on creation); every account's
  * decision events reach one central bus, which admits only the member
  * sweepers of the organisation, and a queue a governance team reads; an
  * org-view role reads every account through its read-only audit role
@@ -250,10 +257,11 @@ export class GovernedOrganization extends Construct {
     });
     this.decisionRule = new events.Rule(this, 'Decisions', {
       description: 'Every permission-decay decision of the organisation, for the governance team',
-      eventBus: this.centralBus,
+      eventBus: busByName(this, 'CentralBusByName', this.centralBus),
       eventPattern: { source: [EVENT_SOURCE] },
       targets: [new targets.SqsQueue(this.decisionQueue)],
     });
+    this.decisionRule.node.addDependency(this.centralBus);
 
     this.orgViewRole = new iam.Role(this, 'OrgViewRole', {
       roleName: ORG_VIEW_ROLE_NAME,
@@ -295,7 +303,7 @@ export class GovernedOrganization extends Construct {
       capabilities: ['CAPABILITY_NAMED_IAM'],
       managedExecution: { Active: true },
       operationPreferences: { regionConcurrencyType: 'PARALLEL', maxConcurrentPercentage: 25, failureTolerancePercentage: 10 },
-      stackInstancesGroup: [{ deploymentTargets: { organizationalUnitIds: props.organizationalUnitIds }, regions: props.regions }],
+      stackInstancesGroup: [{ deploymentTargets: { organizationalUnitIds: props.organizationalUnitIds }, regions: [props.region] }],
       templateBody: body,
     });
     // Member audit roles trust the org-view role by ARN (IAM refuses a trust policy naming a role that does not
@@ -306,10 +314,20 @@ export class GovernedOrganization extends Construct {
     new CfnOutput(this, 'DecisionQueueUrl', { description: 'Every decision of the organisation', value: this.decisionQueue.queueUrl });
     new CfnOutput(this, 'OrgViewRoleArn', { description: 'Assume it to run permission-decay status --org', value: this.orgViewRole.roleArn });
     new CfnOutput(this, 'MemberAssetObjects', {
-      description: `Upload these objects to ${props.assetBucketPrefix}-<region> in every region`,
+      description: `Upload these objects to ${props.assetBucketPrefix}-${props.region}`,
       value: this.assetObjects.map(o => o.objectKey).join(','),
     });
   }
+}
+
+/**
+ * A bus of this stack by its literal name, for a rule (which must then depend on the bus). The same as a `Ref` on AWS;
+ * moto 5.2.1's CloudFormation fails a rule whose EventBusName is a `Ref` to a bus of the same stack.
+ */
+function busByName(scope: Construct, id: string, bus: events.EventBus): events.IEventBus {
+  const name = (bus.node.defaultChild as events.CfnEventBus).name;
+  if (Token.isUnresolved(name)) throw new Error(`the bus ${bus.node.path} needs a literal name`);
+  return events.EventBus.fromEventBusName(scope, id, name);
 }
 
 function propProblems(props: GovernedOrganizationProps, stack: Stack): string[] {
@@ -321,12 +339,10 @@ function propProblems(props: GovernedOrganizationProps, stack: Stack): string[] 
   const targetIds = props.organizationalUnitIds ?? [];
   if (targetIds.length === 0) problems.push('organizationalUnitIds is empty: name at least one OU (ou-...) or the root (r-...)');
   for (const ou of targetIds.filter(o => !DEPLOYMENT_TARGET_ID.test(o))) problems.push(`"${ou}" is not an OU id (ou-...) or root id (r-...)`);
-  const regions = props.regions ?? [];
-  if (regions.length === 0) problems.push('regions is empty: name at least one region');
-  for (const r of regions.filter(x => !REGION.test(x))) problems.push(`region "${r}" is not a region name such as eu-west-1`);
+  const region = props.region ?? '';
+  if (!REGION.test(region)) problems.push(`region "${region}" is not a region name such as eu-west-1 (one region: IAM is global)`);
   const prefix = props.assetBucketPrefix ?? '';
-  const longestRegion = Math.max(0, ...regions.map(r => r.length));
-  if (!BUCKET_PREFIX.test(prefix) || prefix.length + 1 + longestRegion > 63) {
+  if (!BUCKET_PREFIX.test(prefix) || prefix.length + 1 + region.length > 63) {
     problems.push(`assetBucketPrefix "${prefix}" does not make bucket names "<prefix>-<region>" of at most 63 lowercase letters, digits, . and -`);
   }
   if (props.stackSetName !== undefined && !STACK_SET_NAME.test(props.stackSetName)) {

@@ -50,7 +50,7 @@ describe('GovernedOrganization', () => {
     [{ organizationId: 'org-1' }, 'organizationId "org-1" is not an organisation id'],
     [{ organizationalUnitIds: [] }, 'organizationalUnitIds is empty'],
     [{ organizationalUnitIds: ['engineering'] }, '"engineering" is not an OU id'],
-    [{ regions: ['Mars'] }, 'region "Mars" is not a region name'],
+    [{ region: 'Mars' }, 'region "Mars" is not a region name'],
     [{ assetBucketPrefix: 'Bad_Bucket' }, 'assetBucketPrefix "Bad_Bucket"'],
     [{ sweeper: { ledgerTableName: 'permission-decay-ledger-x' } }, 'sweeper.ledgerTableName cannot be set'],
   ])('refuses %j', (props, message) => {
@@ -62,7 +62,7 @@ describe('GovernedOrganization', () => {
     const { GovernedOrganization } = jest.requireActual('../../lib');
     const stack = new Stack(new App(), 'Agnostic');
     expect(() => new GovernedOrganization(stack, 'Org', {
-      organizationId: 'o-abcdefghij', organizationalUnitIds: [OU_ID], regions: ['us-east-1'], assetBucketPrefix: 'pd',
+      organizationId: 'o-abcdefghij', organizationalUnitIds: [OU_ID], region: 'us-east-1', assetBucketPrefix: 'pd',
     })).toThrow('literal env account and region');
   });
 });

@@ -10,12 +10,12 @@ export const ORG_ID = 'o-abcdefghij';
 export const OU_ID = 'ou-ab12-cdefghij';
 
 export const ORG_PROPS: GovernedOrganizationProps = {
-  organizationId: ORG_ID, organizationalUnitIds: [OU_ID], regions: ['us-east-1'], assetBucketPrefix: 'pd-org-assets',
+  organizationId: ORG_ID, organizationalUnitIds: [OU_ID], region: 'us-east-1', assetBucketPrefix: 'pd-org-assets',
 };
 
-export function organizationStack(props: Partial<GovernedOrganizationProps> = {}) {
+export function organizationStack(props: Partial<GovernedOrganizationProps> = {}, account = MANAGEMENT_ACCOUNT) {
   const app = new App();
-  const stack = new Stack(app, 'Governance', { env: { account: MANAGEMENT_ACCOUNT, region: 'us-east-1' } });
+  const stack = new Stack(app, 'Governance', { env: { account, region: 'us-east-1' } });
   const org = new GovernedOrganization(stack, 'Org', { ...ORG_PROPS, ...props });
   return { app, stack, org, template: Template.fromStack(stack) };
 }
