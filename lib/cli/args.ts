@@ -15,7 +15,7 @@ export interface ParsedArgs {
   readonly flags: Map<string, string | true>;
 }
 
-const BOOLEAN_FLAGS = new Set(['json', 'dry-run', 'strict', 'verify', 'help']);
+const BOOLEAN_FLAGS = new Set(['json', 'dry-run', 'strict', 'verify', 'help', 'org']);
 
 export function parseArgs(argv: readonly string[]): ParsedArgs {
   const positional: string[] = [];

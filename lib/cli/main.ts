@@ -9,6 +9,7 @@ import { CliIo, CommandContext } from './context';
 import { renew, request, restore } from './grant-commands';
 import { report } from './report-command';
 import { history } from './history-command';
+import { historyInAccount, statusOrg } from './org-commands';
 import { ledgerInit, status, sweep } from './sweep-commands';
 
 export type { CliIo } from './context';
@@ -25,6 +26,9 @@ const USAGE = `Usage: permission-decay <command> [flags]   (every command takes 
   history [--role R] [--at T] [--verify [--signing-key K]]
                                        the ledger's account of a role; --verify checks chains, signatures (key K or
                                        $PERMISSION_DECAY_SIGNING_KEY_ID), anchors and STATE (every role without --role)
+  status --org [--accounts A,B] [--concurrency N] [--now T]   every governed account's grants and totals, read through each
+                                       account's audit role (accounts from Organizations ListAccounts, or --accounts)
+  history --account A --role R [--at T] [--verify]       a role's history in member account A, through its audit role
   report [--assembly DIR] [--agent A]                    the governance report synth wrote (shadow, compliance, stores); DIR default cdk.out
 
   R: a role name or an agent id. T: an ISO-8601 instant with a zone, e.g. 2026-12-31T00:00:00Z. D: 3600, 90m, 12h, 7d.
@@ -40,11 +44,13 @@ const COMMANDS: Record<string, Command> = {
   // --now only where nothing changes (or for the sweep, which judges by it): who and when a person acts is never a flag.
   'sweep': { flags: ['dry-run', 'strict', 'drift-period', 'warning-window', 'checkpoint-interval', 'event-bus', 'owner-topic-arn', 'signing-key', 'now'],
     run: sweep },
-  'status': { flags: ['role', 'warning-window', 'drift-period', 'now'], run: status },
+  'status': { flags: ['role', 'warning-window', 'drift-period', 'now', 'org', 'accounts', 'concurrency'],
+    run: ctx => (ctx.flags.bool('org') ? statusOrg(ctx) : status(ctx)) },
   'request': { flags: ['role', 'grant', 'policy-arn', 'policy-file', 'until', 'ticket', 'reason'], run: request },
   'renew': { flags: ['role', 'grant', 'until', 'ticket'], run: renew },
   'restore': { flags: ['role', 'grant'], run: restore },
-  'history': { flags: ['role', 'at', 'verify', 'signing-key', 'now'], run: history },
+  'history': { flags: ['role', 'at', 'verify', 'signing-key', 'now', 'account'],
+    run: ctx => (ctx.flags.opt('account') !== undefined ? historyInAccount(ctx) : history(ctx)) },
   'report': { flags: ['assembly', 'agent'], run: report },
 };
 
