@@ -107,8 +107,7 @@ function settingsConfig(settings: ClientSettings) {
 }
 
 /** Client settings acting as the audit role of `account` (one STS AssumeRole), or why it cannot be assumed. */
-export async function auditSettings(ctx: CommandContext, account: string): Promise<AccountOutcome<ClientSettings>> {
-  const partition = (await ctx.caller()).arn.split(':')[1] || 'aws';
+export async function auditSettings(ctx: CommandContext, account: string, partition = 'aws'): Promise<AccountOutcome<ClientSettings>> {
   const roleArn = auditRoleArn(account, partition);
   const unavailable = (why: string): AccountOutcome<ClientSettings> => ({
     ok: false,
@@ -129,6 +128,11 @@ export async function auditSettings(ctx: CommandContext, account: string): Promi
     ok: true,
     value: { ...ctx.io.clientSettings, credentials: { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken } },
   };
+}
+
+/** The caller's partition (aws, aws-cn, aws-us-gov), read once: the audit roles' ARNs are in it. */
+async function callerPartition(ctx: CommandContext): Promise<string> {
+  return (await ctx.caller()).arn.split(':')[1] || 'aws';
 }
 
 /** Every grant's state in one account, as `status` reads it: one snapshot, the specs, the ledger, the sweep's plan. */
@@ -166,8 +170,9 @@ export async function statusOrg(ctx: CommandContext): Promise<number> {
   if (!Number.isInteger(limit) || limit < 1 || limit > 64) throw new UsageError(`--concurrency "${f.opt('concurrency')}": a whole number from 1 to 64`);
   const table = f.opt('ledger-table') ?? MEMBER_LEDGER_TABLE_NAME;
   const accounts = await orgAccounts(ctx);
+  const partition = await callerPartition(ctx);
   const readings = await readAccounts(accounts, limit, async (a): Promise<AccountOutcome<GrantStatus[]>> => {
-    const settings = await auditSettings(ctx, a.account);
+    const settings = await auditSettings(ctx, a.account, partition);
     if (!settings.ok) return settings;
     return { ok: true, value: await accountGrantStatuses(createClients(settings.value), table, now, options) };
   });
@@ -203,7 +208,7 @@ export async function statusOrg(ctx: CommandContext): Promise<number> {
 export async function historyInAccount(ctx: CommandContext): Promise<number> {
   const account = ctx.flags.req('account', '12-digit account id');
   if (!ACCOUNT_ID.test(account)) throw new UsageError(`--account "${account}" is not a 12-digit account id`);
-  const settings = await auditSettings(ctx, account);
+  const settings = await auditSettings(ctx, account, await callerPartition(ctx));
   if (!settings.ok) {
     if (ctx.json) ctx.outJson({ error: { ...settings.error, account } });
     ctx.io.stderr(`permission-decay: account ${account}: ${settings.error.message}\n`);
