@@ -312,7 +312,9 @@ export class GovernedOrganization extends Construct {
 
     new CfnOutput(this, 'CentralBusArn', { description: 'The organisation\'s central decision bus', value: this.centralBus.eventBusArn });
     new CfnOutput(this, 'DecisionQueueUrl', { description: 'Every decision of the organisation', value: this.decisionQueue.queueUrl });
-    new CfnOutput(this, 'OrgViewRoleArn', { description: 'Assume it to run permission-decay status --org', value: this.orgViewRole.roleArn });
+    new CfnOutput(this, 'OrgViewRoleArn', {
+      description: 'Assume it to run permission-decay status --org', value: this.orgViewRole.roleArn,
+    });
     new CfnOutput(this, 'MemberAssetObjects', {
       description: `Upload these objects to ${props.assetBucketPrefix}-${props.region}`,
       value: this.assetObjects.map(o => o.objectKey).join(','),
@@ -335,15 +337,20 @@ function propProblems(props: GovernedOrganizationProps, stack: Stack): string[] 
   if (Token.isUnresolved(stack.account) || Token.isUnresolved(stack.region)) {
     problems.push('its stack needs a literal env account and region (the member template names the central bus and org-view role by ARN)');
   }
-  if (!ORGANIZATION_ID.test(props.organizationId ?? '')) problems.push(`organizationId "${props.organizationId}" is not an organisation id (o-...)`);
+  if (!ORGANIZATION_ID.test(props.organizationId ?? '')) {
+    problems.push(`organizationId "${props.organizationId}" is not an organisation id (o-...)`);
+  }
   const targetIds = props.organizationalUnitIds ?? [];
   if (targetIds.length === 0) problems.push('organizationalUnitIds is empty: name at least one OU (ou-...) or the root (r-...)');
-  for (const ou of targetIds.filter(o => !DEPLOYMENT_TARGET_ID.test(o))) problems.push(`"${ou}" is not an OU id (ou-...) or root id (r-...)`);
+  for (const ou of targetIds.filter(o => !DEPLOYMENT_TARGET_ID.test(o))) {
+    problems.push(`"${ou}" is not an OU id (ou-...) or root id (r-...)`);
+  }
   const region = props.region ?? '';
   if (!REGION.test(region)) problems.push(`region "${region}" is not a region name such as eu-west-1 (one region: IAM is global)`);
   const prefix = props.assetBucketPrefix ?? '';
   if (!BUCKET_PREFIX.test(prefix) || prefix.length + 1 + region.length > 63) {
-    problems.push(`assetBucketPrefix "${prefix}" does not make bucket names "<prefix>-<region>" of at most 63 lowercase letters, digits, . and -`);
+    problems.push(`assetBucketPrefix "${prefix}" does not make bucket names "<prefix>-<region>" `
+      + 'of at most 63 lowercase letters, digits, . and -');
   }
   if (props.stackSetName !== undefined && !STACK_SET_NAME.test(props.stackSetName)) {
     problems.push(`stackSetName "${props.stackSetName}" must start with a letter and hold only letters, digits and - (at most 128)`);

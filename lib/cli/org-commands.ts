@@ -80,7 +80,8 @@ export async function orgAccounts(ctx: CommandContext): Promise<OrgAccount[]> {
     const ids = [...new Set(listed.split(',').map(a => a.trim()).filter(Boolean))];
     const bad = ids.filter(a => !ACCOUNT_ID.test(a));
     if (ids.length === 0 || bad.length > 0) {
-      throw new UsageError(`--accounts "${listed}": give 12-digit account ids separated by commas${bad.length ? ` (not ids: ${bad.join(', ')})` : ''}`);
+      const which = bad.length ? ` (not ids: ${bad.join(', ')})` : '';
+      throw new UsageError(`--accounts "${listed}": give 12-digit account ids separated by commas${which}`);
     }
     return ids.map(account => ({ account }));
   }
@@ -113,12 +114,14 @@ export async function auditSettings(ctx: CommandContext, account: string, partit
     ok: false,
     error: {
       code: 'AUDIT_ROLE_UNAVAILABLE',
-      message: `cannot assume ${roleArn} (${why}): is the account governed by the StackSet, and are you the central account's org-view role?`,
+      message: `cannot assume ${roleArn} (${why}): is the account governed by the StackSet, `
+        + 'and are you the central account\'s org-view role?',
     },
   });
   let c;
   try {
-    const r = await ctx.clients.sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: AUDIT_SESSION_NAME, DurationSeconds: 900 }));
+    const assume = new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: AUDIT_SESSION_NAME, DurationSeconds: 900 });
+    const r = await ctx.clients.sts.send(assume);
     c = r.Credentials;
   } catch (e) {
     return unavailable(errorOf(e).message);
@@ -126,7 +129,10 @@ export async function auditSettings(ctx: CommandContext, account: string, partit
   if (!c?.AccessKeyId || !c.SecretAccessKey) return unavailable('STS returned no credentials');
   return {
     ok: true,
-    value: { ...ctx.io.clientSettings, credentials: { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken } },
+    value: {
+      ...ctx.io.clientSettings,
+      credentials: { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken },
+    },
   };
 }
 
@@ -137,7 +143,9 @@ async function callerPartition(ctx: CommandContext): Promise<string> {
 
 /** Every grant's state in one account, as `status` reads it: one snapshot, the specs, the ledger, the sweep's plan. */
 export async function accountGrantStatuses(clients: AwsClients, table: string, now: Date, options: DecideOptions): Promise<GrantStatus[]> {
-  const [snapshot, specs, ledgerState] = await Promise.all([readSnapshot(clients.iam), readSpecs(clients.ssm), readLedgerState(clients.ddb, table)]);
+  const [snapshot, specs, ledgerState] = await Promise.all([
+    readSnapshot(clients.iam), readSpecs(clients.ssm), readLedgerState(clients.ddb, table),
+  ]);
   const clock = { now };
   const renewals = await readRenewals(clients.ddb, table, renewalKeysNeeded(snapshot, ledgerState, specs, clock, options));
   const plan = decide(snapshot, ledgerState, specs, renewals, clock, options);
@@ -159,7 +167,9 @@ function totalsOf<T>(items: readonly T[], key: (item: T) => string): Record<stri
 export async function statusOrg(ctx: CommandContext): Promise<number> {
   const now = ctx.now();
   const f = ctx.flags;
-  if (f.opt('role') !== undefined) throw new UsageError('status --org reads every role: leave out --role (or use history --account A --role R)');
+  if (f.opt('role') !== undefined) {
+    throw new UsageError('status --org reads every role: leave out --role (or use history --account A --role R)');
+  }
   const duration = (flag: string, fallback: number) => (f.opt(flag) !== undefined ? parseDuration(f.opt(flag)!, flag) : fallback);
   const options: DecideOptions = {
     strict: false,
@@ -167,7 +177,9 @@ export async function statusOrg(ctx: CommandContext): Promise<number> {
     warningWindowSeconds: duration('warning-window', DEFAULT_WARNING_WINDOW_SECONDS),
   };
   const limit = f.opt('concurrency') !== undefined ? Number(f.opt('concurrency')) : DEFAULT_ACCOUNT_CONCURRENCY;
-  if (!Number.isInteger(limit) || limit < 1 || limit > 64) throw new UsageError(`--concurrency "${f.opt('concurrency')}": a whole number from 1 to 64`);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 64) {
+    throw new UsageError(`--concurrency "${f.opt('concurrency')}": a whole number from 1 to 64`);
+  }
   const table = f.opt('ledger-table') ?? MEMBER_LEDGER_TABLE_NAME;
   const accounts = await orgAccounts(ctx);
   const partition = await callerPartition(ctx);

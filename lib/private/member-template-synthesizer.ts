@@ -8,7 +8,9 @@
  * `<assetBucketPrefix>-<region>`, which the organisation may read; the
  * synthesizer records what must be uploaded there.
  */
-import { DockerImageAssetLocation, FileAssetLocation, FileAssetPackaging, FileAssetSource, Fn, ISynthesisSession, StackSynthesizer } from 'aws-cdk-lib';
+import {
+  DockerImageAssetLocation, FileAssetLocation, FileAssetPackaging, FileAssetSource, Fn, ISynthesisSession, StackSynthesizer,
+} from 'aws-cdk-lib';
 
 /** One object the member template reads from every region's asset bucket. */
 export interface MemberAssetObject {
@@ -31,7 +33,9 @@ export class MemberTemplateSynthesizer extends StackSynthesizer {
     const packaging = asset.packaging ?? FileAssetPackaging.FILE;
     const extension = packaging === FileAssetPackaging.ZIP_DIRECTORY ? '.zip' : '';
     const objectKey = `permission-decay/${asset.sourceHash}${extension}`;
-    if (!this.assetObjects.some(o => o.objectKey === objectKey)) this.assetObjects.push({ objectKey, sourceHash: asset.sourceHash, packaging });
+    if (!this.assetObjects.some(o => o.objectKey === objectKey)) {
+      this.assetObjects.push({ objectKey, sourceHash: asset.sourceHash, packaging });
+    }
     const bucket = `${this.assetBucketPrefix}-\${AWS::Region}`;
     return {
       bucketName: Fn.sub(bucket),
