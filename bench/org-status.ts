@@ -27,9 +27,9 @@ const NOW = '2027-02-01T00:00:00Z';
 async function buildAccount(endpoint: string, account: string, roles: number): Promise<void> {
   const sts = new STSClient(clientConfig(endpoint));
   const c = (await sts.send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${account}:role/bench-admin`, RoleSessionName: 'bench' }))).Credentials!;
-  const clients = createClients({ ...clientConfig(endpoint), credentials: { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken } });
+  const clients = createClients({ ...clientConfig(endpoint), maxAttempts: 6, credentials: { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken } });
   await createLedgerTable(clients.ddb, MEMBER_LEDGER_TABLE_NAME);
-  await mapWithConcurrency(Array.from({ length: roles }, (_, i) => i), 16, async i => {
+  await mapWithConcurrency(Array.from({ length: roles }, (_, i) => i), 8, async i => {
     const roleName = `agent-${i}`;
     const expiresAt = i % 5 === 0 ? '2027-01-15T00:00:00Z' : '2027-03-01T00:00:00Z';
     await clients.iam.send(new CreateRoleCommand({
@@ -49,7 +49,7 @@ async function measure(accounts: number, roles: number) {
   try {
     const ids = Array.from({ length: accounts }, (_, i) => String(200000000000 + i));
     const t0 = Date.now();
-    await mapWithConcurrency(ids, 4, id => buildAccount(moto.endpoint, id, roles));
+    await mapWithConcurrency(ids, 2, id => buildAccount(moto.endpoint, id, roles));
     const buildMs = Date.now() - t0;
     const proxy = await startAwsProxy({ target: moto.endpoint });
     let out = '';
