@@ -12,7 +12,7 @@ import {
 import { Construct } from 'constructs';
 import { boundaryStatements, SHARED_BOUNDARY_ID, StackBoundaries } from './private/agent-boundary';
 import { EVENT_SOURCE, SWEEPER_COMPONENT_VALUE, SWEEPER_ROLE_PATH, TAG_COMPONENT } from './private/contract';
-import { MemberAssetObject, MemberTemplateSynthesizer } from './private/member-template-synthesizer';
+import { MemberTemplateSynthesizer } from './private/member-template-synthesizer';
 import {
   AUDIT_ROLE_NAME, AUDIT_ROLE_PATH, CENTRAL_BUS_WRITER_PATH, CENTRAL_DECISION_BUS_NAME, MEMBER_BOUNDARY_NAME, MEMBER_BOUNDARY_PATH,
   MEMBER_DECISION_BUS_NAME, MEMBER_LEDGER_TABLE_NAME, ORG_VIEW_ROLE_NAME, ORG_VIEW_ROLE_PATH,
@@ -27,6 +27,16 @@ const DEPLOYMENT_TARGET_ID = /^(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 const BUCKET_PREFIX = /^[a-z0-9][a-z0-9.-]*$/;
 const STACK_SET_NAME = /^[a-zA-Z][-a-zA-Z0-9]{0,127}$/;
+
+/** One object the member template reads from the organisation's asset bucket (`<assetBucketPrefix>-<region>`). */
+export interface MemberAssetObject {
+  /** The object key in the asset bucket. */
+  readonly objectKey: string;
+  /** The content hash CDK computed for the asset. */
+  readonly sourceHash: string;
+  /** How the asset is packaged: `zip` (a directory, zipped) or `file`. */
+  readonly packaging: string;
+}
 
 /** Properties of a {@link MemberGovernanceStack}. */
 export interface MemberGovernanceStackProps extends StackProps {
