@@ -13,7 +13,9 @@
 import { CreateRoleCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { main } from '../lib/cli/main';
-import { formatGrantTag, GOVERNED_ROLE_PATH, grantDocumentWithExpiry, grantTagKey, MANAGED_BY_VALUE, TAG_AGENT, TAG_MANAGED_BY, TAG_OWNER } from '../lib/private/contract';
+import {
+  formatGrantTag, GOVERNED_ROLE_PATH, grantDocumentWithExpiry, grantTagKey, MANAGED_BY_VALUE, TAG_AGENT, TAG_MANAGED_BY, TAG_OWNER,
+} from '../lib/private/contract';
 import { MEMBER_LEDGER_TABLE_NAME } from '../lib/private/organization-contract';
 import { createClients } from '../lib/sweeper/aws-clients';
 import { createLedgerTable } from '../lib/sweeper/ledger';
@@ -21,13 +23,18 @@ import { startAwsProxy } from '../test/support/aws-proxy';
 import { clientConfig, startMoto } from '../test/support/moto';
 import { mapWithConcurrency } from './bounded-concurrency';
 
-const TRUST = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'bedrock.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
+const TRUST = JSON.stringify({
+  Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'bedrock.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+});
 const NOW = '2027-02-01T00:00:00Z';
 
 async function buildAccount(endpoint: string, account: string, roles: number): Promise<void> {
   const sts = new STSClient(clientConfig(endpoint));
-  const c = (await sts.send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${account}:role/bench-admin`, RoleSessionName: 'bench' }))).Credentials!;
-  const clients = createClients({ ...clientConfig(endpoint), maxAttempts: 6, credentials: { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken } });
+  const assume = new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${account}:role/bench-admin`, RoleSessionName: 'bench' });
+  const c = (await sts.send(assume)).Credentials!;
+  const credentials = { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken };
+  // Retries: moto answers an occasional 500 under concurrent IAM writes.
+  const clients = createClients({ ...clientConfig(endpoint), maxAttempts: 6, credentials });
   await createLedgerTable(clients.ddb, MEMBER_LEDGER_TABLE_NAME);
   await mapWithConcurrency(Array.from({ length: roles }, (_, i) => i), 8, async i => {
     const roleName = `agent-${i}`;
@@ -35,11 +42,13 @@ async function buildAccount(endpoint: string, account: string, roles: number): P
     await clients.iam.send(new CreateRoleCommand({
       RoleName: roleName, Path: GOVERNED_ROLE_PATH, AssumeRolePolicyDocument: TRUST,
       Tags: [
-        { Key: TAG_MANAGED_BY, Value: MANAGED_BY_VALUE }, { Key: TAG_AGENT, Value: `bot-${i}` }, { Key: TAG_OWNER, Value: 'team@example.com' },
+        { Key: TAG_MANAGED_BY, Value: MANAGED_BY_VALUE }, { Key: TAG_AGENT, Value: `bot-${i}` },
+        { Key: TAG_OWNER, Value: 'team@example.com' },
         { Key: grantTagKey('read'), Value: formatGrantTag({ expiresAt, requestedBy: 'alice', ticket: 'T-1' }) },
       ],
     }));
-    const doc = grantDocumentWithExpiry({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }] }, expiresAt);
+    const read = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }] };
+    const doc = grantDocumentWithExpiry(read, expiresAt);
     await clients.iam.send(new PutRolePolicyCommand({ RoleName: roleName, PolicyName: 'read', PolicyDocument: JSON.stringify(doc) }));
   });
 }
