@@ -86,6 +86,16 @@ export interface GovernedAgentRoleProps {
    * @default - none: the agent may touch no store that has a regime
    */
   readonly complianceRegimes?: string[];
+
+  /**
+   * The account's shared boundary, when governance was deployed to the account
+   * by a `GovernedOrganization` (`GovernedOrganization.memberBoundary(scope)`):
+   * the role uses it, and this stack deploys no boundary and needs no sweeper of
+   * its own (the account's sweeper governs every role under the governed path).
+   * An agent with a `ceiling` or a resource-policy opt-in still gets a boundary of its own.
+   * @default - a boundary shared by the governed roles of this stack, made in it
+   */
+  readonly sharedBoundary?: iam.IManagedPolicy;
 }
 
 /**
@@ -160,7 +170,7 @@ export class GovernedAgentRole extends Construct implements iam.IGrantable {
   private readonly agentRole: AgentRole;
   private readonly grantContainer: Construct;
   private readonly ceiling?: iam.PolicyStatement[];
-  private currentBoundary: iam.ManagedPolicy;
+  private currentBoundary: iam.IManagedPolicy;
   private ownBoundary?: iam.ManagedPolicy;
   private readonly resourcePolicyOptIns: ResourcePolicyOptIn[] = [];
   private clock?: Date;
@@ -182,7 +192,7 @@ export class GovernedAgentRole extends Construct implements iam.IGrantable {
     this.specParameterName = specParameterName(this.agentId);
 
     this.ceiling = props.ceiling;
-    this.currentBoundary = props.ceiling ? this.makeOwnBoundary() : sharedBoundary(this);
+    this.currentBoundary = props.ceiling ? this.makeOwnBoundary() : props.sharedBoundary ?? sharedBoundary(this);
     // The path is the anchor of governance (boundaries, the sweeper's key policy); the deterministic
     // name lets delegation trust policies pin this role's exact ARN without a reference.
     this.agentRole = new AgentRole(this, 'Role', {

@@ -3,3 +3,4 @@ export * from './permission-sweeper';
 export * from './governed-agent-role';
 export * from './temporary-grant';
 export * from './compliance';
+export * from './governed-organization';

@@ -11,6 +11,7 @@ import { renew, request, restore } from './grant-commands';
 import { CommandHelp, commandHelp, globalHelp, packageVersion } from './help';
 import { history } from './history-command';
 import { report } from './report-command';
+import { historyInAccount, statusOrg } from './org-commands';
 import { ledgerInit, status, sweep } from './sweep-commands';
 
 export type { CliIo } from './context';
@@ -58,9 +59,17 @@ const COMMANDS: Record<string, Command> = {
   },
   'status': {
     summary: 'every grant\'s state and why, as a sweep at T reads it (changes nothing)',
-    options: { 'role': ROLE, 'warning-window': WARNING_WINDOW, 'drift-period': DRIFT_PERIOD, 'now': NOW },
-    examples: ['permission-decay status', 'permission-decay status --role support-bot --now 2026-12-31T00:00:00Z'],
-    run: status,
+    details: ['With --org: every governed account of the organisation, read through each account\'s audit role',
+      '(accounts from Organizations ListAccounts, or --accounts), with totals per account and state.'],
+    options: {
+      'role': ROLE, 'warning-window': WARNING_WINDOW, 'drift-period': DRIFT_PERIOD, 'now': NOW,
+      'org': { type: 'boolean', description: 'every governed account of the organisation (from the management account)' },
+      'accounts': { type: 'string', value: 'A,B', description: 'with --org: only these 12-digit account ids' },
+      'concurrency': { type: 'string', value: 'N', description: 'with --org: accounts read at once (default 8, at most 64)' },
+    },
+    examples: ['permission-decay status', 'permission-decay status --role support-bot --now 2026-12-31T00:00:00Z',
+      'permission-decay status --org --accounts 111111111111,222222222222'],
+    run: ctx => (ctx.flags.bool('org') ? statusOrg(ctx) : status(ctx)),
   },
   'request': {
     summary: 'give a role a time-bound grant; you (the STS caller) are the requester',
@@ -96,10 +105,11 @@ const COMMANDS: Record<string, Command> = {
       'verify': { type: 'boolean', description: 'check hash chains, signatures, anchors and STATE (every role without --role)' },
       'signing-key': SIGNING_KEY,
       'now': NOW,
+      'account': { type: 'string', value: 'A', description: 'a member account: read its ledger through its audit role' },
     },
-    examples: ['permission-decay history --role support-bot', 'permission-decay history --role support-bot --at 2026-12-01T00:00:00Z',
+    examples: ['permission-decay history --role support-bot', 'permission-decay history --account 111111111111 --role support-bot', 'permission-decay history --role support-bot --at 2026-12-01T00:00:00Z',
       'permission-decay history --verify --signing-key alias/permission-decay-ledger'],
-    run: history,
+    run: ctx => (ctx.flags.opt('account') !== undefined ? historyInAccount(ctx) : history(ctx)),
   },
   'report': {
     summary: 'the governance report synth wrote (shadow, compliance, stores); --html: a page per agent with its ledger',

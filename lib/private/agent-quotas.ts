@@ -10,6 +10,7 @@ import { unknownActionReason } from '../analysis/action-catalogue';
 import { IAM_LIMITS, PolicyDocumentJson } from '../contract';
 import { deniedResourcePolicyWrites, ResourcePolicyOptIn } from './agent-boundary';
 import { AttachedPolicies } from './agent-role';
+import { isOwnedManagedPolicy } from './cdk-brands';
 import { ADVANCED_PARAMETER_CHARS } from './agent-spec';
 import { estimatedPolicySize } from './rendered-size';
 
@@ -20,7 +21,8 @@ export interface QuotaSubject {
   readonly attached: AttachedPolicies;
   readonly managedPolicyAttachments: readonly iam.IManagedPolicy[];
   readonly grants: readonly { readonly grantName: string; readonly policy: iam.Policy }[];
-  readonly boundary: iam.ManagedPolicy;
+  /** Its boundary; one made outside the stack (an account's, deployed by GovernedOrganization) is sized where it is made. */
+  readonly boundary: iam.IManagedPolicy;
   readonly resourcePolicyOptIns: readonly ResourcePolicyOptIn[];
   /** The synthesis under way (undefined before the first): a boundary's size is resolved once per synthesis. */
   readonly generation: number | undefined;
@@ -87,7 +89,8 @@ export function agentQuotaProblems(subject: QuotaSubject): string[] {
 /** Sizes of boundaries by the synthesis they were measured in: a stack's shared boundary is measured once, not once per agent. */
 const boundarySizes = new WeakMap<iam.ManagedPolicy, { generation: number; size: number }>();
 
-function boundarySizeOf(stack: Stack, boundary: iam.ManagedPolicy, generation: number | undefined): number {
+function boundarySizeOf(stack: Stack, boundary: iam.IManagedPolicy, generation: number | undefined): number {
+  if (!isOwnedManagedPolicy(boundary)) return 0;
   const cached = boundarySizes.get(boundary);
   if (generation !== undefined && cached?.generation === generation) return cached.size;
   const size = estimatedPolicySize(stack.resolve(boundary.document));
