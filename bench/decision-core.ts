@@ -4,7 +4,17 @@
  * fixture), then the pure `decide`. CPU and memory only, no I/O. Run in a
  * child process started with --expose-gc so the heap figures are its own.
  */
-import { grantTagKey, LedgerRoleState, STATE_PARTITION, MANAGED_BY_VALUE, RenewalRecord, TAG_AGENT, TAG_MANAGED_BY, TAG_OWNER, BASELINE_POLICY_NAME } from '../lib/contract';
+import {
+  grantTagKey,
+  LedgerRoleState,
+  STATE_PARTITION,
+  MANAGED_BY_VALUE,
+  RenewalRecord,
+  TAG_AGENT,
+  TAG_MANAGED_BY,
+  TAG_OWNER,
+  BASELINE_POLICY_NAME,
+} from '../lib/contract';
 import { decide, renewalKeysNeeded } from '../lib/sweeper/decide';
 import { AccountSnapshot, GovernedRole, RolePolicy } from '../lib/sweeper/snapshot';
 import { SpecLookup } from '../lib/sweeper/specs';
@@ -34,9 +44,24 @@ export function buildDecisionInputs(shape: AccountShape): DecisionInputs {
       ...r.grants.map(g => ({ kind: 'inline' as const, name: g.name, document: JSON.stringify(g.document) })),
       ...(r.drift ? [{ kind: 'inline' as const, name: r.drift.name, document: JSON.stringify(r.drift.document) }] : []),
     ].sort((a, b) => a.name.localeCompare(b.name));
-    roles.push({ roleName: r.roleName, arn: `arn:aws:iam::123456789012:role/${r.roleName}`, agentId: r.agentId, owner: 'owner@example.com', tags, policies });
+    roles.push({
+      roleName: r.roleName,
+      arn: `arn:aws:iam::123456789012:role/${r.roleName}`,
+      agentId: r.agentId,
+      owner: 'owner@example.com',
+      tags,
+      policies,
+    });
     // The chain head (seq, hash) is the ledger's business, not decide's: a fixed stand-in saves hashing records.
-    ledger.set(r.roleName, { pk: STATE_PARTITION, sk: r.roleName, roleName: r.roleName, seq: r.grants.length, hash: 'f'.repeat(64), grants: grantMemoriesOf(r, seenAt), updatedAt: seenAt });
+    ledger.set(r.roleName, {
+      pk: STATE_PARTITION,
+      sk: r.roleName,
+      roleName: r.roleName,
+      seq: r.grants.length,
+      hash: 'f'.repeat(64),
+      grants: grantMemoriesOf(r, seenAt),
+      updatedAt: seenAt,
+    });
     specs.set(r.agentId, { spec: specOf(r) });
     if (r.renewal) renewals.set(r.renewal.pk, [r.renewal]);
   }
@@ -81,8 +106,14 @@ export function runDecisionCore(roles: number, grantsPerRole: number): DecisionC
   const retained = process.memoryUsage().heapUsed;
   const steps = plan.roles.reduce((n, r) => n + r.steps.length, 0);
   return {
-    roles, grantsPerRole, buildMs, decideMs, steps,
-    inputsHeapMb: mb(inputsHeap), peakHeapMb: mb(Math.max(peakHeap, retained)), retainedHeapMb: mb(retained),
+    roles,
+    grantsPerRole,
+    buildMs,
+    decideMs,
+    steps,
+    inputsHeapMb: mb(inputsHeap),
+    peakHeapMb: mb(Math.max(peakHeap, retained)),
+    retainedHeapMb: mb(retained),
     peakRssMb: process.resourceUsage().maxRSS / 1024,
   };
 }

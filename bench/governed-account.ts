@@ -12,9 +12,31 @@ import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudf
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import {
-  AgentSpec, BASELINE_POLICY_NAME, formatExpiry, formatGrantTag, GENESIS_HASH, GrantMemory, grantDocumentWithExpiry, grantTagKey,
-  LedgerRecord, LedgerRoleState, MANAGED_BY_VALUE, PolicyDocumentJson, recordSortKey, renewalPartition, RenewalRecord, rolePartition,
-  GOVERNED_ROLE_PATH, sealPartition, sealSortKey, SPEC_VERSION, specParameterName, STATE_PARTITION, TAG_AGENT, TAG_MANAGED_BY, TAG_OWNER,
+  AgentSpec,
+  BASELINE_POLICY_NAME,
+  formatExpiry,
+  formatGrantTag,
+  GENESIS_HASH,
+  GrantMemory,
+  grantDocumentWithExpiry,
+  grantTagKey,
+  LedgerRecord,
+  LedgerRoleState,
+  MANAGED_BY_VALUE,
+  PolicyDocumentJson,
+  recordSortKey,
+  renewalPartition,
+  RenewalRecord,
+  rolePartition,
+  GOVERNED_ROLE_PATH,
+  sealPartition,
+  sealSortKey,
+  SPEC_VERSION,
+  specParameterName,
+  STATE_PARTITION,
+  TAG_AGENT,
+  TAG_MANAGED_BY,
+  TAG_OWNER,
 } from '../lib/contract';
 import { createLedgerTable, hashRecord } from '../lib/sweeper/ledger';
 import { renewalIntent } from '../lib/sweeper/renewal';
@@ -70,7 +92,8 @@ export const isDriftRole = (i: number) => i % 20 === 7;
 /** Roles i with i % 50 === 0 have a renewal for grant 0 (2%); their grant 0 has expired. */
 export const isRenewalRole = (i: number) => i % 50 === 0;
 /** Grant g of role i has expired when (i·G + g) % 10 === 0 (10% of grants). */
-export const isExpired = (i: number, g: number, grantsPerRole: number) => (i * grantsPerRole + g) % 10 === 0 || (g === 0 && isRenewalRole(i));
+export const isExpired = (i: number, g: number, grantsPerRole: number) =>
+  (i * grantsPerRole + g) % 10 === 0 || (g === 0 && isRenewalRole(i));
 
 export function fixtureRole(shape: AccountShape, i: number): FixtureRole {
   const prefix = shape.prefix ?? 'pd-bench';
@@ -87,43 +110,67 @@ export function fixtureRole(shape: AccountShape, i: number): FixtureRole {
       name: `grant-${g}`,
       expiresAt,
       expired,
-      document: grantDocumentWithExpiry({
-        Version: '2012-10-17',
-        Statement: [{ Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: `arn:aws:s3:::bench-data-${id}/grant-${g}/*` }],
-      }, expiresAt),
+      document: grantDocumentWithExpiry(
+        {
+          Version: '2012-10-17',
+          Statement: [
+            { Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: `arn:aws:s3:::bench-data-${id}/grant-${g}/*` },
+          ],
+        },
+        expiresAt,
+      ),
     });
   }
-  const renewal: RenewalRecord | undefined = isRenewalRole(i) ? {
-    pk: renewalPartition(roleName, 'grant-0'),
-    sk: `${formatExpiry(new Date(nowMs - HOUR))}#r-${id}`,
-    renewalId: `r-${id}`,
-    roleName,
-    grant: 'grant-0',
-    until: formatExpiry(new Date(nowMs + 7 * DAY)),
-    ticket: `RENEW-${id}`,
-    requestedBy: BENCH_REQUESTER,
-    approvedBy: BENCH_APPROVER_ARN,
-    approverUserId: BENCH_APPROVER_USER_ID,
-    approverAccount: BENCH_ACCOUNT,
-    createdAt: formatExpiry(new Date(nowMs - HOUR)),
-  } : undefined;
+  const renewal: RenewalRecord | undefined = isRenewalRole(i)
+    ? {
+        pk: renewalPartition(roleName, 'grant-0'),
+        sk: `${formatExpiry(new Date(nowMs - HOUR))}#r-${id}`,
+        renewalId: `r-${id}`,
+        roleName,
+        grant: 'grant-0',
+        until: formatExpiry(new Date(nowMs + 7 * DAY)),
+        ticket: `RENEW-${id}`,
+        requestedBy: BENCH_REQUESTER,
+        approvedBy: BENCH_APPROVER_ARN,
+        approverUserId: BENCH_APPROVER_USER_ID,
+        approverAccount: BENCH_ACCOUNT,
+        createdAt: formatExpiry(new Date(nowMs - HOUR)),
+      }
+    : undefined;
   return {
     index: i,
     roleName,
     agentId,
-    baseline: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: `arn:aws:logs:us-east-1:123456789012:log-group:/agents/${id}:*` }] },
+    baseline: {
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          Resource: `arn:aws:logs:us-east-1:123456789012:log-group:/agents/${id}:*`,
+        },
+      ],
+    },
     grants,
-    drift: isDriftRole(i) ? { name: 'hand-added', document: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sqs:SendMessage', Resource: '*' }] } } : undefined,
+    drift: isDriftRole(i)
+      ? {
+          name: 'hand-added',
+          document: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sqs:SendMessage', Resource: '*' }] },
+        }
+      : undefined,
     renewal,
   };
 }
 
 export function expectedChanges(shape: AccountShape): ExpectedChanges {
-  let revoked = 0; let renewed = 0; let drift = 0;
+  let revoked = 0;
+  let renewed = 0;
+  let drift = 0;
   for (let i = 0; i < shape.roles; i++) {
     for (let g = 0; g < shape.grantsPerRole; g++) {
       if (!isExpired(i, g, shape.grantsPerRole)) continue;
-      if (g === 0 && isRenewalRole(i)) renewed++; else revoked++;
+      if (g === 0 && isRenewalRole(i)) renewed++;
+      else revoked++;
     }
     if (isDriftRole(i)) drift++;
   }
@@ -144,7 +191,13 @@ export function specOf(role: FixtureRole): AgentSpec {
     maxRenewals: 3,
     baseline: [{ kind: 'inline', name: BASELINE_POLICY_NAME, document: role.baseline }],
     grants: role.grants.map(g => ({
-      kind: 'inline', name: g.name, document: g.document, expiresAt: g.expiresAt, requestedBy: BENCH_REQUESTER, ticket: 'BENCH-1', reason: 'benchmark',
+      kind: 'inline',
+      name: g.name,
+      document: g.document,
+      expiresAt: g.expiresAt,
+      requestedBy: BENCH_REQUESTER,
+      ticket: 'BENCH-1',
+      reason: 'benchmark',
     })),
   };
 }
@@ -153,7 +206,14 @@ export function specOf(role: FixtureRole): AgentSpec {
 export function grantMemoriesOf(role: FixtureRole, seenAt: string): Record<string, GrantMemory> {
   const grants: Record<string, GrantMemory> = {};
   for (const g of role.grants) {
-    grants[g.name] = { expiresAt: g.expiresAt, requestedBy: BENCH_REQUESTER, ticket: 'BENCH-1', status: 'active', origin: 'grant', firstSeenAt: seenAt };
+    grants[g.name] = {
+      expiresAt: g.expiresAt,
+      requestedBy: BENCH_REQUESTER,
+      ticket: 'BENCH-1',
+      status: 'active',
+      origin: 'grant',
+      firstSeenAt: seenAt,
+    };
   }
   return grants;
 }
@@ -165,9 +225,21 @@ export function ledgerItemsOf(role: FixtureRole, seenAt: string): { records: Led
   role.grants.forEach((g, n) => {
     const seq = n + 1;
     const unhashed: Omit<LedgerRecord, 'hash'> = {
-      pk: rolePartition(role.roleName), sk: recordSortKey(seq), seq, roleName: role.roleName, agentId: role.agentId,
-      at: seenAt, runId: 'bench-seed', actor: 'sweeper', decision: 'kept', grant: g.name, expiresAt: g.expiresAt,
-      requestedBy: BENCH_REQUESTER, ticket: 'BENCH-1', message: `grant ${g.name} first seen; expires at ${g.expiresAt}`, prevHash,
+      pk: rolePartition(role.roleName),
+      sk: recordSortKey(seq),
+      seq,
+      roleName: role.roleName,
+      agentId: role.agentId,
+      at: seenAt,
+      runId: 'bench-seed',
+      actor: 'sweeper',
+      decision: 'kept',
+      grant: g.name,
+      expiresAt: g.expiresAt,
+      requestedBy: BENCH_REQUESTER,
+      ticket: 'BENCH-1',
+      message: `grant ${g.name} first seen; expires at ${g.expiresAt}`,
+      prevHash,
     };
     const record = { ...unhashed, hash: hashRecord(unhashed) };
     records.push(record);
@@ -175,7 +247,15 @@ export function ledgerItemsOf(role: FixtureRole, seenAt: string): { records: Led
   });
   return {
     records,
-    state: { pk: STATE_PARTITION, sk: role.roleName, roleName: role.roleName, seq: records.length, hash: prevHash, grants: grantMemoriesOf(role, seenAt), updatedAt: seenAt },
+    state: {
+      pk: STATE_PARTITION,
+      sk: role.roleName,
+      roleName: role.roleName,
+      seq: records.length,
+      hash: prevHash,
+      grants: grantMemoriesOf(role, seenAt),
+      updatedAt: seenAt,
+    },
   };
 }
 
@@ -196,7 +276,10 @@ export interface SeededAccount {
 
 /** The CloudFormation resources of one role: the role (tags, inline policies) and its approved spec parameter. */
 function roleResources(role: FixtureRole): Record<string, unknown> {
-  const inline: [string, PolicyDocumentJson][] = [[BASELINE_POLICY_NAME, role.baseline], ...role.grants.map(g => [g.name, g.document] as [string, PolicyDocumentJson])];
+  const inline: [string, PolicyDocumentJson][] = [
+    [BASELINE_POLICY_NAME, role.baseline],
+    ...role.grants.map(g => [g.name, g.document] as [string, PolicyDocumentJson]),
+  ];
   if (role.drift) inline.push([role.drift.name, role.drift.document]);
   return {
     [`Role${role.index}`]: {
@@ -222,7 +305,10 @@ function roleResources(role: FixtureRole): Record<string, unknown> {
   };
 }
 
-const TRUST = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
+const TRUST = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+});
 
 /**
  * Creates the account in the emulator. Roles and specs go in CloudFormation
@@ -231,11 +317,16 @@ const TRUST = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'All
  * six API calls per role. The ledger goes in with BatchWriteItem.
  */
 export async function seedGovernedAccount(
-  clients: FixtureClients, shape: AccountShape, options: { table: string; rolesPerStack?: number; concurrency?: number; withRecords?: boolean },
+  clients: FixtureClients,
+  shape: AccountShape,
+  options: { table: string; rolesPerStack?: number; concurrency?: number; withRecords?: boolean },
 ): Promise<SeededAccount> {
   const started = Date.now();
   let calls = 0;
-  const send = async <T>(p: Promise<T>): Promise<T> => { calls++; return p; };
+  const send = async <T>(p: Promise<T>): Promise<T> => {
+    calls++;
+    return p;
+  };
   await createLedgerTable(clients.ddb, options.table);
   const topic = await send(clients.sns.send(new CreateTopicCommand({ Name: 'permission-decay-bench-owners' })));
   const roles = Array.from({ length: shape.roles }, (_, i) => fixtureRole(shape, i));
@@ -244,9 +335,14 @@ export async function seedGovernedAccount(
   const perStack = options.rolesPerStack ?? 250;
   for (let s = 0; s < roles.length; s += perStack) {
     const Resources = Object.assign({}, ...roles.slice(s, s + perStack).map(roleResources));
-    await send(clients.cfn.send(new CreateStackCommand({
-      StackName: `${shape.prefix ?? 'pd-bench'}-roles-${s}`, TemplateBody: JSON.stringify({ Resources }),
-    })));
+    await send(
+      clients.cfn.send(
+        new CreateStackCommand({
+          StackName: `${shape.prefix ?? 'pd-bench'}-roles-${s}`,
+          TemplateBody: JSON.stringify({ Resources }),
+        }),
+      ),
+    );
   }
 
   // Ledger and renewals: BatchWriteItem, 25 items a call. A sweep reads only
@@ -256,12 +352,16 @@ export async function seedGovernedAccount(
   const items: Record<string, unknown>[] = [];
   for (const role of roles) {
     const { records, state } = ledgerItemsOf(role, seenAt);
-    if (options.withRecords) items.push(...records as unknown as Record<string, unknown>[]);
+    if (options.withRecords) items.push(...(records as unknown as Record<string, unknown>[]));
     items.push(state as unknown as Record<string, unknown>);
     if (role.renewal) {
       // The pointer, and the seal under the approver's own partition that makes it count (a bare pointer could be forged).
       const intent = renewalIntent(role.renewal);
-      items.push(role.renewal as unknown as Record<string, unknown>, { ...intent, pk: sealPartition(intent.userId), sk: sealSortKey(intent) });
+      items.push(role.renewal as unknown as Record<string, unknown>, {
+        ...intent,
+        pk: sealPartition(intent.userId),
+        sk: sealSortKey(intent),
+      });
     }
   }
   const batches: Record<string, unknown>[][] = [];
@@ -275,5 +375,12 @@ export async function seedGovernedAccount(
     }
   });
 
-  return { shape, table: options.table, topicArn: topic.TopicArn!, expected: expectedChanges(shape), seedMs: Date.now() - started, seedCalls: calls };
+  return {
+    shape,
+    table: options.table,
+    topicArn: topic.TopicArn!,
+    expected: expectedChanges(shape),
+    seedMs: Date.now() - started,
+    seedCalls: calls,
+  };
 }

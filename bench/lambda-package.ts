@@ -71,7 +71,11 @@ export async function measureLambdaPackage(bundlePath: string, runs: number): Pr
   };
   const run = (script: string): { ms: number; reached?: string } => {
     const r = spawnSync(process.execPath, ['-e', script, bundlePath], { env, encoding: 'utf8', timeout: 30000 });
-    const line = (r.stdout ?? '').trim().split('\n').filter(l => l.startsWith('{"ms"')).pop();
+    const line = (r.stdout ?? '')
+      .trim()
+      .split('\n')
+      .filter(l => l.startsWith('{"ms"'))
+      .pop();
     if (!line) throw new Error(`lambda load probe failed: ${r.stderr}`);
     return JSON.parse(line);
   };
@@ -81,5 +85,14 @@ export async function measureLambdaPackage(bundlePath: string, runs: number): Pr
     loadMs.push(run(LOAD_ONLY).ms);
     loadAndClientsMs.push(run(LOAD_AND_CLIENTS).ms);
   }
-  return { bundlePath, bytes, gzipBytes, runs, loadMs, loadAndClientsMs, medianLoadMs: median(loadMs), medianLoadAndClientsMs: median(loadAndClientsMs) };
+  return {
+    bundlePath,
+    bytes,
+    gzipBytes,
+    runs,
+    loadMs,
+    loadAndClientsMs,
+    medianLoadMs: median(loadMs),
+    medianLoadAndClientsMs: median(loadAndClientsMs),
+  };
 }

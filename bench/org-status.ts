@@ -14,7 +14,14 @@ import { CreateRoleCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { main } from '../lib/cli/main';
 import {
-  formatGrantTag, GOVERNED_ROLE_PATH, grantDocumentWithExpiry, grantTagKey, MANAGED_BY_VALUE, TAG_AGENT, TAG_MANAGED_BY, TAG_OWNER,
+  formatGrantTag,
+  GOVERNED_ROLE_PATH,
+  grantDocumentWithExpiry,
+  grantTagKey,
+  MANAGED_BY_VALUE,
+  TAG_AGENT,
+  TAG_MANAGED_BY,
+  TAG_OWNER,
 } from '../lib/contract';
 import { MEMBER_LEDGER_TABLE_NAME } from '../lib/private/organization-contract';
 import { createClients } from '../lib/sweeper/aws-clients';
@@ -24,7 +31,8 @@ import { clientConfig, startMoto } from '../test/support/moto';
 import { mapWithConcurrency } from './bounded-concurrency';
 
 const TRUST = JSON.stringify({
-  Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'bedrock.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Principal: { Service: 'bedrock.amazonaws.com' }, Action: 'sts:AssumeRole' }],
 });
 const NOW = '2027-02-01T00:00:00Z';
 
@@ -36,21 +44,30 @@ async function buildAccount(endpoint: string, account: string, roles: number): P
   // Retries: moto answers an occasional 500 under concurrent IAM writes.
   const clients = createClients({ ...clientConfig(endpoint), maxAttempts: 6, credentials });
   await createLedgerTable(clients.ddb, MEMBER_LEDGER_TABLE_NAME);
-  await mapWithConcurrency(Array.from({ length: roles }, (_, i) => i), 8, async i => {
-    const roleName = `agent-${i}`;
-    const expiresAt = i % 5 === 0 ? '2027-01-15T00:00:00Z' : '2027-03-01T00:00:00Z';
-    await clients.iam.send(new CreateRoleCommand({
-      RoleName: roleName, Path: GOVERNED_ROLE_PATH, AssumeRolePolicyDocument: TRUST,
-      Tags: [
-        { Key: TAG_MANAGED_BY, Value: MANAGED_BY_VALUE }, { Key: TAG_AGENT, Value: `bot-${i}` },
-        { Key: TAG_OWNER, Value: 'team@example.com' },
-        { Key: grantTagKey('read'), Value: formatGrantTag({ expiresAt, requestedBy: 'alice', ticket: 'T-1' }) },
-      ],
-    }));
-    const read = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }] };
-    const doc = grantDocumentWithExpiry(read, expiresAt);
-    await clients.iam.send(new PutRolePolicyCommand({ RoleName: roleName, PolicyName: 'read', PolicyDocument: JSON.stringify(doc) }));
-  });
+  await mapWithConcurrency(
+    Array.from({ length: roles }, (_, i) => i),
+    8,
+    async i => {
+      const roleName = `agent-${i}`;
+      const expiresAt = i % 5 === 0 ? '2027-01-15T00:00:00Z' : '2027-03-01T00:00:00Z';
+      await clients.iam.send(
+        new CreateRoleCommand({
+          RoleName: roleName,
+          Path: GOVERNED_ROLE_PATH,
+          AssumeRolePolicyDocument: TRUST,
+          Tags: [
+            { Key: TAG_MANAGED_BY, Value: MANAGED_BY_VALUE },
+            { Key: TAG_AGENT, Value: `bot-${i}` },
+            { Key: TAG_OWNER, Value: 'team@example.com' },
+            { Key: grantTagKey('read'), Value: formatGrantTag({ expiresAt, requestedBy: 'alice', ticket: 'T-1' }) },
+          ],
+        }),
+      );
+      const read = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }] };
+      const doc = grantDocumentWithExpiry(read, expiresAt);
+      await clients.iam.send(new PutRolePolicyCommand({ RoleName: roleName, PolicyName: 'read', PolicyDocument: JSON.stringify(doc) }));
+    },
+  );
 }
 
 async function measure(accounts: number, roles: number) {
@@ -62,17 +79,36 @@ async function measure(accounts: number, roles: number) {
     const buildMs = Date.now() - t0;
     const proxy = await startAwsProxy({ target: moto.endpoint });
     let out = '';
-    const io = { stdout: (t: string) => { out += t; }, stderr: () => undefined, env: {}, clientSettings: clientConfig(proxy.endpoint) };
+    const io = {
+      stdout: (t: string) => {
+        out += t;
+      },
+      stderr: () => undefined,
+      env: {},
+      clientSettings: clientConfig(proxy.endpoint),
+    };
     const started = process.hrtime.bigint();
     const code = await main(['status', '--org', '--json', '--now', NOW, '--accounts', ids.join(',')], io);
     const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
     const stats = proxy.stats();
     await proxy.close();
     const result = JSON.parse(out);
-    const byService = (s: string) => Object.entries(stats.byAction).filter(([k]) => k.startsWith(`${s}:`)).reduce((n, [, v]) => n + v, 0);
+    const byService = (s: string) =>
+      Object.entries(stats.byAction)
+        .filter(([k]) => k.startsWith(`${s}:`))
+        .reduce((n, [, v]) => n + v, 0);
     return {
-      accounts, roles, exitCode: code, wallMs: Math.round(wallMs), buildMs, totals: result.totals, failedAccounts: result.failedAccounts,
-      iamCalls: byService('iam'), stsCalls: byService('sts'), byAction: stats.byAction, requests: stats.requests,
+      accounts,
+      roles,
+      exitCode: code,
+      wallMs: Math.round(wallMs),
+      buildMs,
+      totals: result.totals,
+      failedAccounts: result.failedAccounts,
+      iamCalls: byService('iam'),
+      stsCalls: byService('sts'),
+      byAction: stats.byAction,
+      requests: stats.requests,
     };
   } finally {
     await moto.stop();
@@ -84,4 +120,7 @@ async function run(): Promise<void> {
   for (const [n, m] of shapes) console.log(JSON.stringify(await measure(n, m)));
 }
 
-run().catch(e => { console.error(e); process.exit(1); });
+run().catch(e => {
+  console.error(e);
+  process.exit(1);
+});

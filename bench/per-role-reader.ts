@@ -7,12 +7,26 @@
  * `readSnapshot`, so the same decision and the same writes follow from it.
  */
 import {
-  GetPolicyCommand, GetPolicyVersionCommand, GetRolePolicyCommand, IAMClient, ListAttachedRolePoliciesCommand, ListRolePoliciesCommand,
-  ListRolesCommand, ListRoleTagsCommand, Role, Tag,
+  GetPolicyCommand,
+  GetPolicyVersionCommand,
+  GetRolePolicyCommand,
+  IAMClient,
+  ListAttachedRolePoliciesCommand,
+  ListRolePoliciesCommand,
+  ListRolesCommand,
+  ListRoleTagsCommand,
+  Role,
+  Tag,
 } from '@aws-sdk/client-iam';
 import { TAG_AGENT, TAG_MANAGED_BY, TAG_OWNER } from '../lib/contract';
 import {
-  AccountSnapshot, decodeDocument, ForeignMarkedRole, GovernedRole, isGovernedPath, policyNameOfArn, RolePolicy,
+  AccountSnapshot,
+  decodeDocument,
+  ForeignMarkedRole,
+  GovernedRole,
+  isGovernedPath,
+  policyNameOfArn,
+  RolePolicy,
 } from '../lib/sweeper/snapshot';
 import { mapWithConcurrency } from './bounded-concurrency';
 
@@ -22,7 +36,8 @@ export interface PerRoleReaderOptions {
 }
 
 async function allPages<P extends { IsTruncated?: boolean; Marker?: string }, T>(
-  fetch: (marker: string | undefined) => Promise<P>, items: (page: P) => T[] | undefined,
+  fetch: (marker: string | undefined) => Promise<P>,
+  items: (page: P) => T[] | undefined,
 ): Promise<T[]> {
   const out: T[] = [];
   let marker: string | undefined;
@@ -36,11 +51,17 @@ async function allPages<P extends { IsTruncated?: boolean; Marker?: string }, T>
 
 /** Reads every governed role with per-role calls. */
 export async function readSnapshotPerRole(iam: IAMClient, options: PerRoleReaderOptions = {}): Promise<AccountSnapshot> {
-  const all: Role[] = await allPages(m => iam.send(new ListRolesCommand({ Marker: m, MaxItems: 1000 })), p => p.Roles);
+  const all: Role[] = await allPages(
+    m => iam.send(new ListRolesCommand({ Marker: m, MaxItems: 1000 })),
+    p => p.Roles,
+  );
   const foreignMarkers: ForeignMarkedRole[] = [];
   const read = await mapWithConcurrency(all, options.concurrency ?? 4, async (r): Promise<GovernedRole | undefined> => {
     const roleName = r.RoleName!;
-    const rawTags: Tag[] = await allPages(m => iam.send(new ListRoleTagsCommand({ RoleName: roleName, Marker: m })), p => p.Tags);
+    const rawTags: Tag[] = await allPages(
+      m => iam.send(new ListRoleTagsCommand({ RoleName: roleName, Marker: m })),
+      p => p.Tags,
+    );
     const tags: Record<string, string> = {};
     for (const t of rawTags) if (t.Key) tags[t.Key] = t.Value ?? '';
     // Custodian reads every role's policies before filtering; filtering on the path first is the generous reading of it.
@@ -51,12 +72,18 @@ export async function readSnapshotPerRole(iam: IAMClient, options: PerRoleReader
       return undefined;
     }
     const policies: RolePolicy[] = [];
-    const names = await allPages(m => iam.send(new ListRolePoliciesCommand({ RoleName: roleName, Marker: m })), p => p.PolicyNames);
+    const names = await allPages(
+      m => iam.send(new ListRolePoliciesCommand({ RoleName: roleName, Marker: m })),
+      p => p.PolicyNames,
+    );
     for (const name of names) {
       const p = await iam.send(new GetRolePolicyCommand({ RoleName: roleName, PolicyName: name }));
       policies.push({ kind: 'inline', name, document: decodeDocument(p.PolicyDocument) });
     }
-    const attached = await allPages(m => iam.send(new ListAttachedRolePoliciesCommand({ RoleName: roleName, Marker: m })), p => p.AttachedPolicies);
+    const attached = await allPages(
+      m => iam.send(new ListAttachedRolePoliciesCommand({ RoleName: roleName, Marker: m })),
+      p => p.AttachedPolicies,
+    );
     for (const a of attached) {
       if (!a.PolicyArn) continue;
       let document: string | undefined;
@@ -64,7 +91,9 @@ export async function readSnapshotPerRole(iam: IAMClient, options: PerRoleReader
       if (!a.PolicyArn.startsWith('arn:aws:iam::aws:')) {
         defaultVersionId = (await iam.send(new GetPolicyCommand({ PolicyArn: a.PolicyArn }))).Policy?.DefaultVersionId;
         if (defaultVersionId) {
-          document = decodeDocument((await iam.send(new GetPolicyVersionCommand({ PolicyArn: a.PolicyArn, VersionId: defaultVersionId }))).PolicyVersion?.Document);
+          document = decodeDocument(
+            (await iam.send(new GetPolicyVersionCommand({ PolicyArn: a.PolicyArn, VersionId: defaultVersionId }))).PolicyVersion?.Document,
+          );
         }
       }
       policies.push({ kind: 'managed', name: policyNameOfArn(a.PolicyArn), arn: a.PolicyArn, document, defaultVersionId });

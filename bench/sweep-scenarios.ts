@@ -60,10 +60,17 @@ export interface SweepRunOutput {
 
 export function planStats(plan: SweepPlan): PlanStats {
   const byDecision: Record<string, number> = {};
-  let steps = 0; let records = 0; let iamActions = 0; let notifies = 0;
-  const canonical = plan.roles.filter(r => r.steps.length > 0).map(r => ({
-    roleName: r.roleName, agentId: r.agentId, steps: r.steps.map(s => stableJson(s)).sort(),
-  }));
+  let steps = 0;
+  let records = 0;
+  let iamActions = 0;
+  let notifies = 0;
+  const canonical = plan.roles
+    .filter(r => r.steps.length > 0)
+    .map(r => ({
+      roleName: r.roleName,
+      agentId: r.agentId,
+      steps: r.steps.map(s => stableJson(s)).sort(),
+    }));
   for (const r of plan.roles) {
     for (const s of r.steps) {
       steps++;
@@ -92,7 +99,9 @@ export async function runSweepScenario(input: SweepRunInput): Promise<SweepRunOu
   const config: SweepConfig = { ledgerTable: input.table, ownerTopicArn: input.topicArn, now: input.now, runId: `bench-${input.mode}` };
   let peakHeap = 0;
   const sampleEveryMs = 20;
-  const sampler = setInterval(() => { peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed); }, sampleEveryMs);
+  const sampler = setInterval(() => {
+    peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
+  }, sampleEveryMs);
   const started = process.hrtime.bigint();
   let plan: SweepPlan;
   const outcomes: Record<string, number> = {};

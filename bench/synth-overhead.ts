@@ -36,7 +36,10 @@ const EXPIRIES = ['2026-06-10T00:00:00Z', '2026-06-20T00:00:00Z'];
 const GRANTS_PER_ROLE = EXPIRIES.length;
 
 function baselineStatement(i: number): iam.PolicyStatement {
-  return new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [`arn:aws:logs:us-east-1:123456789012:log-group:/agents/${i}:*`] });
+  return new iam.PolicyStatement({
+    actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+    resources: [`arn:aws:logs:us-east-1:123456789012:log-group:/agents/${i}:*`],
+  });
 }
 
 function grantStatement(i: number, g: number): iam.PolicyStatement {
@@ -64,10 +67,20 @@ function resourceCount(assembly: ReturnType<App['synth']>): number {
 }
 
 /** The part of GovernedAgentRole (lib/governed-agent-role.ts) the benchmark uses. */
-type GovernedAgentRoleClass = new (scope: Stack, id: string, props: {
-  agentId: string; owner: string; assumedBy: iam.IPrincipal; baseline?: iam.PolicyStatement[];
-}) => {
-  temporaryGrant(name: string, options: { expiresAt: string; requestedBy: string; ticket: string; reason: string; statements?: iam.PolicyStatement[] }): iam.IGrantable;
+type GovernedAgentRoleClass = new (
+  scope: Stack,
+  id: string,
+  props: {
+    agentId: string;
+    owner: string;
+    assumedBy: iam.IPrincipal;
+    baseline?: iam.PolicyStatement[];
+  },
+) => {
+  temporaryGrant(
+    name: string,
+    options: { expiresAt: string; requestedBy: string; ticket: string; reason: string; statements?: iam.PolicyStatement[] },
+  ): iam.IGrantable;
 };
 
 function synthGoverned(GovernedAgentRole: GovernedAgentRoleClass, n: number): { ms: number; resources: number } {
@@ -75,10 +88,19 @@ function synthGoverned(GovernedAgentRole: GovernedAgentRoleClass, n: number): { 
   const { app, stackFor, outdir } = newApp();
   for (let i = 0; i < n; i++) {
     const agent = new GovernedAgentRole(stackFor(i), `Agent${i}`, {
-      agentId: `bench-agent-${i}`, owner: 'owner@example.com', assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), baseline: [baselineStatement(i)],
+      agentId: `bench-agent-${i}`,
+      owner: 'owner@example.com',
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      baseline: [baselineStatement(i)],
     });
     EXPIRIES.forEach((expiresAt, g) => {
-      agent.temporaryGrant(`grant-${g}`, { expiresAt, requestedBy: 'alice', ticket: 'BENCH-1', reason: 'benchmark', statements: [grantStatement(i, g)] });
+      agent.temporaryGrant(`grant-${g}`, {
+        expiresAt,
+        requestedBy: 'alice',
+        ticket: 'BENCH-1',
+        reason: 'benchmark',
+        statements: [grantStatement(i, g)],
+      });
     });
   }
   const assembly = app.synth();
@@ -121,7 +143,16 @@ function loadConstruct(): GovernedAgentRoleClass | string {
 }
 
 export async function runSynthOverhead(roles: number, repeats: number): Promise<SynthOverheadResult> {
-  const empty = { roles, grantsPerRole: GRANTS_PER_ROLE, repeats, governedMs: [], plainMs: [], medianGovernedMs: NaN, medianPlainMs: NaN, ratio: NaN };
+  const empty = {
+    roles,
+    grantsPerRole: GRANTS_PER_ROLE,
+    repeats,
+    governedMs: [],
+    plainMs: [],
+    medianGovernedMs: NaN,
+    medianPlainMs: NaN,
+    ratio: NaN,
+  };
   const construct = loadConstruct();
   if (typeof construct === 'string') return { available: false, reason: construct, ...empty };
   try {
@@ -142,7 +173,19 @@ export async function runSynthOverhead(roles: number, repeats: number): Promise<
     }
     const medianGovernedMs = median(governedMs);
     const medianPlainMs = median(plainMs);
-    return { available: true, roles, grantsPerRole: GRANTS_PER_ROLE, repeats, governedMs, plainMs, medianGovernedMs, medianPlainMs, ratio: medianGovernedMs / medianPlainMs, governedResources, plainResources };
+    return {
+      available: true,
+      roles,
+      grantsPerRole: GRANTS_PER_ROLE,
+      repeats,
+      governedMs,
+      plainMs,
+      medianGovernedMs,
+      medianPlainMs,
+      ratio: medianGovernedMs / medianPlainMs,
+      governedResources,
+      plainResources,
+    };
   } catch (e) {
     return { available: false, reason: `synth failed: ${(e as Error).message}`, ...empty };
   }

@@ -120,23 +120,27 @@ export function buildExampleApp(app: App = new App(), options: ExampleAppOptions
   });
   knowledgeBucket.grantRead(supportBot);
   const { customerDbRead, refundStatusWrite } = EXAMPLE_GRANTS.supportBot;
-  customerTable.grantReadData(supportBot.temporaryGrant(customerDbRead.name, {
-    expiresAt: customerDbRead.expiresAt,
-    requestedBy: 'alice@example.com',
-    ticket: 'SEC-1234',
-    reason: 'answer billing questions',
-  }));
+  customerTable.grantReadData(
+    supportBot.temporaryGrant(customerDbRead.name, {
+      expiresAt: customerDbRead.expiresAt,
+      requestedBy: 'alice@example.com',
+      ticket: 'SEC-1234',
+      reason: 'answer billing questions',
+    }),
+  );
   supportBot.temporaryGrant(refundStatusWrite.name, {
     expiresAt: refundStatusWrite.expiresAt,
     requestedBy: 'bob@example.com',
     ticket: 'SEC-1240',
     reason: 'mark refunds as processed during the December backlog',
-    statements: [new iam.PolicyStatement({
-      actions: ['dynamodb:UpdateItem'],
-      resources: [customerTable.tableArn],
-      // Only the refundStatus attribute; the expiry condition is merged in.
-      conditions: { 'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['customerId', 'refundStatus'] } },
-    })],
+    statements: [
+      new iam.PolicyStatement({
+        actions: ['dynamodb:UpdateItem'],
+        resources: [customerTable.tableArn],
+        // Only the refundStatus attribute; the expiry condition is merged in.
+        conditions: { 'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['customerId', 'refundStatus'] } },
+      }),
+    ],
   });
 
   // ops-bot reads metrics and logs; during an incident it may write incident
@@ -159,21 +163,27 @@ export function buildExampleApp(app: App = new App(), options: ExampleAppOptions
     ],
   });
   const { incidentLogsWrite, runbooksWrite } = EXAMPLE_GRANTS.opsBot;
-  incidentLogs.grantWrite(opsBot.temporaryGrant(incidentLogsWrite.name, {
-    expiresAt: incidentLogsWrite.expiresAt,
-    requestedBy: 'carol@example.com',
-    ticket: 'INC-42',
-    reason: 'write incident notes while INC-42 is open',
-  }));
-  opsBot.temporaryGrant(runbooksWrite.name, {
-    expiresAt: runbooksWrite.expiresAt,
-    requestedBy: 'carol@example.com',
-    ticket: 'OPS-77',
-    reason: 'update runbooks after the incident review',
-  }).addStatements(new iam.PolicyStatement({
-    actions: ['s3:PutObject'],
-    resources: [knowledgeBucket.arnForObjects('runbooks/*')],
-  }));
+  incidentLogs.grantWrite(
+    opsBot.temporaryGrant(incidentLogsWrite.name, {
+      expiresAt: incidentLogsWrite.expiresAt,
+      requestedBy: 'carol@example.com',
+      ticket: 'INC-42',
+      reason: 'write incident notes while INC-42 is open',
+    }),
+  );
+  opsBot
+    .temporaryGrant(runbooksWrite.name, {
+      expiresAt: runbooksWrite.expiresAt,
+      requestedBy: 'carol@example.com',
+      ticket: 'OPS-77',
+      reason: 'update runbooks after the incident review',
+    })
+    .addStatements(
+      new iam.PolicyStatement({
+        actions: ['s3:PutObject'],
+        resources: [knowledgeBucket.arnForObjects('runbooks/*')],
+      }),
+    );
 
   // During an incident ops-bot asks support-bot about affected customers: it may assume
   // support-bot's role (with the delegation session tags), and so reach the pci table
@@ -233,14 +243,22 @@ function acknowledgeNagFindings(supportBot: GovernedAgentRole, opsBot: GovernedA
   const acknowledge = (scope: Construct, findings: string[], reason: string) => {
     for (const finding of findings) Validations.of(scope).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason });
   };
-  acknowledge(supportBot.boundary, ['Action::*', 'Resource::*'],
-    'A permissions boundary only caps what identity policies allow: Allow * on * is the default ceiling, and the boundary exists for its denies.');
-  acknowledge(supportBot.role, ['Action::s3:GetObject*', 'Action::s3:GetBucket*', 'Action::s3:List*', 'Resource::<KnowledgeBaseB1C941BD.Arn>/*'],
-    'bucket.grantRead: the support agent reads every object of the knowledge base bucket.');
-  acknowledge(opsBot.role, ['Resource::*'],
-    'cloudwatch:GetMetricData and cloudwatch:ListMetrics support no resource-level permissions.');
-  acknowledge(opsBot.grants.find(g => g.grantName === EXAMPLE_GRANTS.opsBot.runbooksWrite.name)!, ['Resource::<KnowledgeBaseB1C941BD.Arn>/runbooks/*'],
-    'The runbooks grant writes objects under runbooks/ only, and only until it expires.');
+  acknowledge(
+    supportBot.boundary,
+    ['Action::*', 'Resource::*'],
+    'A permissions boundary only caps what identity policies allow: Allow * on * is the default ceiling, and the boundary exists for its denies.',
+  );
+  acknowledge(
+    supportBot.role,
+    ['Action::s3:GetObject*', 'Action::s3:GetBucket*', 'Action::s3:List*', 'Resource::<KnowledgeBaseB1C941BD.Arn>/*'],
+    'bucket.grantRead: the support agent reads every object of the knowledge base bucket.',
+  );
+  acknowledge(opsBot.role, ['Resource::*'], 'cloudwatch:GetMetricData and cloudwatch:ListMetrics support no resource-level permissions.');
+  acknowledge(
+    opsBot.grants.find(g => g.grantName === EXAMPLE_GRANTS.opsBot.runbooksWrite.name)!,
+    ['Resource::<KnowledgeBaseB1C941BD.Arn>/runbooks/*'],
+    'The runbooks grant writes objects under runbooks/ only, and only until it expires.',
+  );
 }
 
 // Only when this file is the program: bundled into another tool (the demo's esbuild bundle) `require.main === module`

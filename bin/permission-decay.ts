@@ -5,7 +5,12 @@ main(process.argv.slice(2), {
   stdout: text => process.stdout.write(text),
   stderr: text => process.stderr.write(text),
   env: process.env,
-}).then(code => { process.exitCode = code; }, e => {
-  process.stderr.write(`permission-decay: ${(e as Error).message}\n`);
-  process.exitCode = 1;
-});
+}).then(
+  code => {
+    process.exitCode = code;
+  },
+  e => {
+    process.stderr.write(`permission-decay: ${(e as Error).message}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -42,10 +42,13 @@ const BOOTSTRAP_QUALIFIER = 'hnb659fds';
 const BOOTSTRAP_VERSION = '30';
 
 interface AssetManifest {
-  files?: Record<string, {
-    source: { path: string; packaging?: 'file' | 'zip' };
-    destinations: Record<string, { bucketName: string; objectKey: string }>;
-  }>;
+  files?: Record<
+    string,
+    {
+      source: { path: string; packaging?: 'file' | 'zip' };
+      destinations: Record<string, { bucketName: string; objectKey: string }>;
+    }
+  >;
 }
 
 export interface DeployedStack {
@@ -72,9 +75,14 @@ export async function bootstrapEmulator(target: EmulatorTarget): Promise<string>
   const { s3, ssm } = clients(target);
   const bucket = `cdk-${BOOTSTRAP_QUALIFIER}-assets-${target.accountId}-${target.region}`;
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-  await ssm.send(new PutParameterCommand({
-    Name: `/cdk-bootstrap/${BOOTSTRAP_QUALIFIER}/version`, Value: BOOTSTRAP_VERSION, Type: 'String', Overwrite: true,
-  }));
+  await ssm.send(
+    new PutParameterCommand({
+      Name: `/cdk-bootstrap/${BOOTSTRAP_QUALIFIER}/version`,
+      Value: BOOTSTRAP_VERSION,
+      Type: 'String',
+      Overwrite: true,
+    }),
+  );
   return bucket;
 }
 
@@ -106,20 +114,26 @@ export async function deployStack(assemblyDir: string, stackName: string, target
       const source = path.join(assemblyDir, asset.source.path);
       const body = asset.source.packaging === 'zip' ? zipDirectory(source) : fs.readFileSync(source);
       for (const dest of Object.values(asset.destinations)) {
-        await s3.send(new PutObjectCommand({
-          Bucket: placeholders(dest.bucketName, target), Key: placeholders(dest.objectKey, target), Body: body,
-        }));
+        await s3.send(
+          new PutObjectCommand({
+            Bucket: placeholders(dest.bucketName, target),
+            Key: placeholders(dest.objectKey, target),
+            Body: body,
+          }),
+        );
       }
       published++;
     }
   }
 
   const templateBody = fs.readFileSync(path.join(assemblyDir, stack.properties.templateFile), 'utf8');
-  await cfn.send(new CreateStackCommand({
-    StackName: stackName,
-    TemplateBody: templateBody,
-    Capabilities: ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM'],
-  }));
+  await cfn.send(
+    new CreateStackCommand({
+      StackName: stackName,
+      TemplateBody: templateBody,
+      Capabilities: ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM'],
+    }),
+  );
   const described = await cfn.send(new DescribeStacksCommand({ StackName: stackName }));
   const s = described.Stacks?.[0];
   if (!s || s.StackStatus !== 'CREATE_COMPLETE') {
@@ -163,11 +177,16 @@ function runCdk(args: string[], target: EmulatorTarget, setup: CdkCliSetup): { c
     CI: 'true',
   };
   const run = spawnSync(process.execPath, [cdk, ...args, '--no-notices', '--no-color'], {
-    cwd: setup.workDir, env, encoding: 'utf8', timeout: 600_000, maxBuffer: 64 * 1024 * 1024,
+    cwd: setup.workDir,
+    env,
+    encoding: 'utf8',
+    timeout: 600_000,
+    maxBuffer: 64 * 1024 * 1024,
   });
   const output = `${run.stdout ?? ''}${run.stderr ?? ''}`;
-  const shown = args.map(a => (a.startsWith(setup.workDir) ? path.basename(a)
-    : a.startsWith(setup.root) ? path.relative(setup.root, a) : a));
+  const shown = args.map(a =>
+    a.startsWith(setup.workDir) ? path.basename(a) : a.startsWith(setup.root) ? path.relative(setup.root, a) : a,
+  );
   const commandLine = `AWS_ENDPOINT_URL=${env.AWS_ENDPOINT_URL} npx cdk ${shown.join(' ')}`;
   if (run.status !== 0) {
     throw new Error(`cdk ${args[0]} failed (exit ${run.status ?? run.signal}) against ${env.AWS_ENDPOINT_URL}:\n${output.slice(-4000)}`);
@@ -183,12 +202,18 @@ export function cdkBootstrap(target: EmulatorTarget, setup: CdkCliSetup): { comm
 }
 
 /** `cdk deploy` of one stack of an already synthesized assembly; the stack's outputs from the CLI's outputs file. */
-export function cdkDeploy(assemblyDir: string, stackName: string, target: EmulatorTarget, setup: CdkCliSetup):
-{ commandLine: string; output: string; outputs: Record<string, string> } {
+export function cdkDeploy(
+  assemblyDir: string,
+  stackName: string,
+  target: EmulatorTarget,
+  setup: CdkCliSetup,
+): { commandLine: string; output: string; outputs: Record<string, string> } {
   const outputsFile = path.join(setup.workDir, `${stackName}.outputs.json`);
-  const { commandLine, output } = runCdk([
-    'deploy', stackName, '--app', assemblyDir, '--method=direct', '--require-approval', 'never', '--outputs-file', outputsFile,
-  ], target, setup);
+  const { commandLine, output } = runCdk(
+    ['deploy', stackName, '--app', assemblyDir, '--method=direct', '--require-approval', 'never', '--outputs-file', outputsFile],
+    target,
+    setup,
+  );
   const all = JSON.parse(fs.readFileSync(outputsFile, 'utf8')) as Record<string, Record<string, string>>;
   return { commandLine: commandLine.replace(` --app ${path.basename(assemblyDir)}`, ''), output, outputs: all[stackName] ?? {} };
 }

@@ -31,7 +31,14 @@ export class Narrator {
 
   /** Shows a command and what it printed, indented like a terminal (a Markdown code block in the report). */
   command(commandLine: string, output: string): void {
-    const lines = [`    $ ${commandLine}`, ...output.replace(/\s+$/, '').split('\n').filter(l => l !== '').map(l => `    ${l}`)];
+    const lines = [
+      `    $ ${commandLine}`,
+      ...output
+        .replace(/\s+$/, '')
+        .split('\n')
+        .filter(l => l !== '')
+        .map(l => `    ${l}`),
+    ];
     this.block('code', `${lines.join('\n')}\n`);
   }
 
@@ -51,10 +58,11 @@ export class Narrator {
   }
 
   writeReport(file: string, header: string): void {
-    const summary = this.failures.length === 0
-      ? `All ${this.checks.length} checks passed.`
-      : `${this.failures.length} of ${this.checks.length} checks FAILED:\n\n`
-        + this.failures.map(f => `- ${f.step}: ${f.check.what}`).join('\n');
+    const summary =
+      this.failures.length === 0
+        ? `All ${this.checks.length} checks passed.`
+        : `${this.failures.length} of ${this.checks.length} checks FAILED:\n\n` +
+          this.failures.map(f => `- ${f.step}: ${f.check.what}`).join('\n');
     fs.writeFileSync(file, `${header}\n\n${summary}\n\n${this.lines.join('')}`);
   }
 

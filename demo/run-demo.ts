@@ -29,9 +29,16 @@ async function run(): Promise<number> {
   const workDir = defaultWorkDir();
   let failure: unknown;
   try {
-    const scenario = new DecayScenario({
-      endpoint: moto.endpoint, region: 'us-east-1', accountId: '123456789012', workDir, cliPath,
-    }, narrator);
+    const scenario = new DecayScenario(
+      {
+        endpoint: moto.endpoint,
+        region: 'us-east-1',
+        accountId: '123456789012',
+        workDir,
+        cliPath,
+      },
+      narrator,
+    );
     await scenario.deploy();
     await scenario.requestAndDrift();
     await scenario.timePasses();
@@ -45,17 +52,27 @@ async function run(): Promise<number> {
     fs.rmSync(workDir, { recursive: true, force: true });
   }
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  narrator.say(`\nEmulator stopped. ${narrator.checkCount} checks in ${seconds} s; report written to ${path.relative(process.cwd(), reportFile) || reportFile}.`);
-  narrator.writeReport(reportFile, `# permission-decay demo report\n\nRun on ${new Date().toISOString()} against moto_server (local AWS emulator).`);
+  narrator.say(
+    `\nEmulator stopped. ${narrator.checkCount} checks in ${seconds} s; report written to ${path.relative(process.cwd(), reportFile) || reportFile}.`,
+  );
+  narrator.writeReport(
+    reportFile,
+    `# permission-decay demo report\n\nRun on ${new Date().toISOString()} against moto_server (local AWS emulator).`,
+  );
   if (failure || narrator.failures.length) {
-    process.stderr.write(`\ndemo: ${narrator.failures.length} check(s) failed:\n${narrator.failures.map(f => `  - ${f.step}: ${f.check.what}`).join('\n')}\n`);
+    process.stderr.write(
+      `\ndemo: ${narrator.failures.length} check(s) failed:\n${narrator.failures.map(f => `  - ${f.step}: ${f.check.what}`).join('\n')}\n`,
+    );
     return 1;
   }
   process.stdout.write(`\nEvery step did what it says (${narrator.checkCount} checks).\n`);
   return 0;
 }
 
-run().then(code => process.exit(code), e => {
-  process.stderr.write(`demo: ${(e as Error).stack ?? e}\n`);
-  process.exit(1);
-});
+run().then(
+  code => process.exit(code),
+  e => {
+    process.stderr.write(`demo: ${(e as Error).stack ?? e}\n`);
+    process.exit(1);
+  },
+);

@@ -29,24 +29,31 @@ import * as path from 'path';
 import { CloudFormationClient, DescribeStackResourcesCommand } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
-  CreateAccessKeyCommand, CreateUserCommand, GetRoleCommand, GetRolePolicyCommand, IAMClient, ListRolePoliciesCommand,
+  CreateAccessKeyCommand,
+  CreateUserCommand,
+  GetRoleCommand,
+  GetRolePolicyCommand,
+  IAMClient,
+  ListRolePoliciesCommand,
   PutRolePolicyCommand,
 } from '@aws-sdk/client-iam';
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
-import { GetFunctionCommand, GetFunctionConfigurationCommand, LambdaClient, UpdateFunctionConfigurationCommand } from '@aws-sdk/client-lambda';
+import {
+  GetFunctionCommand,
+  GetFunctionConfigurationCommand,
+  LambdaClient,
+  UpdateFunctionConfigurationCommand,
+} from '@aws-sdk/client-lambda';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { App } from 'aws-cdk-lib';
 import { buildExampleApp, EXAMPLE_GRANTS, EXAMPLE_NOW, EXAMPLE_STACK_NAME } from '../bin/example-app';
-import {
-  grantTagKey, IDENTITY_ENV, LedgerRecord, parseGrantTag, rolePartition, statementsOf, TAG_AGENT,
-} from '../lib/contract';
+import { grantTagKey, IDENTITY_ENV, LedgerRecord, parseGrantTag, rolePartition, statementsOf, TAG_AGENT } from '../lib/contract';
 import { cdkBootstrap, cdkDeploy, EmulatorTarget } from './emulator-deploy';
 import { Narrator } from './narrator';
 
 type Credentials = { accessKeyId: string; secretAccessKey: string };
-
 
 /** The instants of the scenario (the example app is synthesized at EXAMPLE_NOW). */
 export const TIMELINE = {
@@ -94,7 +101,10 @@ export class DecayScenario {
   private readonly people = new Map<string, Credentials>();
   private deployment?: Deployment;
 
-  constructor(private readonly env: ScenarioEnvironment, readonly narrator: Narrator) {
+  constructor(
+    private readonly env: ScenarioEnvironment,
+    readonly narrator: Narrator,
+  ) {
     this.target = { endpoint: env.endpoint, region: env.region, accountId: env.accountId, credentials: this.admin };
   }
 
@@ -125,7 +135,10 @@ export class DecayScenario {
 
   async deploy(): Promise<Deployment> {
     const n = this.narrator;
-    n.section('1. Deploy two agents from CDK', 'The example app (bin/example-app.ts) defines support-bot and ops-bot, each with a baseline and time-bound grants, and a PermissionSweeper.');
+    n.section(
+      '1. Deploy two agents from CDK',
+      'The example app (bin/example-app.ts) defines support-bot and ops-bot, each with a baseline and time-bound grants, and a PermissionSweeper.',
+    );
     const outdir = path.join(this.env.workDir, 'cdk.out');
     const { app } = buildExampleApp(new App({ outdir }), { now: TIMELINE.deployed, captureDecisions: true });
     app.synth();
@@ -145,8 +158,11 @@ export class DecayScenario {
     const ledgerTable = deployed.outputs.SweeperLedgerTableName;
     const captureQueueUrl = deployed.outputs.DecisionCaptureQueueUrl;
     const functionName = physical('AWS::Lambda::Function', 'Sweeper');
-    n.check('`cdk deploy` printed the stack outputs SweeperLedgerTableName and DecisionCaptureQueueUrl',
-      !!ledgerTable && !!captureQueueUrl, JSON.stringify(deployed.outputs));
+    n.check(
+      '`cdk deploy` printed the stack outputs SweeperLedgerTableName and DecisionCaptureQueueUrl',
+      !!ledgerTable && !!captureQueueUrl,
+      JSON.stringify(deployed.outputs),
+    );
     if (!supportBot || !opsBot || !ledgerTable || !functionName || !captureQueueUrl) {
       const found = { supportBot, opsBot, ledgerTable, functionName, captureQueueUrl };
       throw new Error(`the deployed stack lacks a resource the scenario needs: ${JSON.stringify(found)}`);
@@ -154,15 +170,24 @@ export class DecayScenario {
     this.deployment = { roles: { supportBot, opsBot }, ledgerTable, functionName, captureQueueUrl };
     await this.signingKeyForEmulator(functionName);
 
-    for (const [agent, role] of [['support-bot', supportBot], ['ops-bot', opsBot]] as const) {
+    for (const [agent, role] of [
+      ['support-bot', supportBot],
+      ['ops-bot', opsBot],
+    ] as const) {
       const tags = await this.roleTags(role);
       n.check(`${agent}'s role ${role} carries governance:agent=${agent}`, tags[TAG_AGENT] === agent);
     }
-    for (const [role, grants] of [[supportBot, EXAMPLE_GRANTS.supportBot], [opsBot, EXAMPLE_GRANTS.opsBot]] as const) {
+    for (const [role, grants] of [
+      [supportBot, EXAMPLE_GRANTS.supportBot],
+      [opsBot, EXAMPLE_GRANTS.opsBot],
+    ] as const) {
       for (const g of Object.values(grants)) {
         const expiry = await this.grantExpiry(role, g.name);
-        n.check(`grant ${g.name} is on the role with expiry tag and date condition ${g.expiresAt}`,
-          expiry.tag === g.expiresAt && expiry.condition === g.expiresAt, JSON.stringify(expiry));
+        n.check(
+          `grant ${g.name} is on the role with expiry tag and date condition ${g.expiresAt}`,
+          expiry.tag === g.expiresAt && expiry.condition === g.expiresAt,
+          JSON.stringify(expiry),
+        );
       }
     }
 
@@ -170,11 +195,16 @@ export class DecayScenario {
     await this.cli('admin', ['status', '--now', TIMELINE.deployed]);
     n.say('\nThe first scheduled sweep runs (the deployed Lambda, on an EventBridge schedule):');
     const summary = await this.scheduledSweep(TIMELINE.firstSweep);
-    n.check('the first sweep records three grants as kept (first seen) and warns the owner of incident-logs-write, two days from expiry',
-      summary.decisions.kept === 3 && summary.decisions.warned === 1 && Object.keys(summary.decisions).length === 2, JSON.stringify(summary.decisions));
+    n.check(
+      'the first sweep records three grants as kept (first seen) and warns the owner of incident-logs-write, two days from expiry',
+      summary.decisions.kept === 3 && summary.decisions.warned === 1 && Object.keys(summary.decisions).length === 2,
+      JSON.stringify(summary.decisions),
+    );
     const opsLedger = await this.ledger(opsBot);
-    n.check('the warning is in the ledger for ops-bot\'s incident-logs-write',
-      opsLedger.some(r => r.decision === 'warned' && r.grant === EXAMPLE_GRANTS.opsBot.incidentLogsWrite.name));
+    n.check(
+      "the warning is in the ledger for ops-bot's incident-logs-write",
+      opsLedger.some(r => r.decision === 'warned' && r.grant === EXAMPLE_GRANTS.opsBot.incidentLogsWrite.name),
+    );
     return this.deployment;
   }
 
@@ -183,32 +213,72 @@ export class DecayScenario {
   async requestAndDrift(): Promise<void> {
     const n = this.narrator;
     const { supportBot, opsBot } = this.deployed.roles;
-    n.section('2. A grant requested via tags, and a policy added by hand',
-      `dave asks for read access to the knowledge base exports for support-bot until ${REQUESTED_GRANT.until}. Someone else attaches a policy to ops-bot directly in IAM, with no tag and no ticket.`);
+    n.section(
+      '2. A grant requested via tags, and a policy added by hand',
+      `dave asks for read access to the knowledge base exports for support-bot until ${REQUESTED_GRANT.until}. Someone else attaches a policy to ops-bot directly in IAM, with no tag and no ticket.`,
+    );
     const policyFile = path.join(this.env.workDir, 'kb-export-read.json');
-    fs.writeFileSync(policyFile, JSON.stringify({
-      Version: '2012-10-17',
-      Statement: [{ Effect: 'Allow', Action: ['s3:GetObject'], Resource: 'arn:aws:s3:::example-exports/*' }],
-    }, null, 2));
-    await this.cli('dave', ['request', '--role', 'support-bot', '--grant', REQUESTED_GRANT.name, '--policy-file', policyFile,
-      '--until', REQUESTED_GRANT.until, '--ticket', REQUESTED_GRANT.ticket, '--reason', 'export FAQ answers for the knowledge base review',
-    ], { at: TIMELINE.requestAndDrift });
+    fs.writeFileSync(
+      policyFile,
+      JSON.stringify(
+        {
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Action: ['s3:GetObject'], Resource: 'arn:aws:s3:::example-exports/*' }],
+        },
+        null,
+        2,
+      ),
+    );
+    await this.cli(
+      'dave',
+      [
+        'request',
+        '--role',
+        'support-bot',
+        '--grant',
+        REQUESTED_GRANT.name,
+        '--policy-file',
+        policyFile,
+        '--until',
+        REQUESTED_GRANT.until,
+        '--ticket',
+        REQUESTED_GRANT.ticket,
+        '--reason',
+        'export FAQ answers for the knowledge base review',
+      ],
+      { at: TIMELINE.requestAndDrift },
+    );
     const requested = await this.grantExpiry(supportBot, REQUESTED_GRANT.name);
-    n.check(`support-bot now has ${REQUESTED_GRANT.name} with tag and date condition ${REQUESTED_GRANT.until}, requested by dave`,
-      requested.tag === REQUESTED_GRANT.until && requested.condition === REQUESTED_GRANT.until && /:user\/dave$/.test(requested.requestedBy ?? ''), JSON.stringify(requested));
+    n.check(
+      `support-bot now has ${REQUESTED_GRANT.name} with tag and date condition ${REQUESTED_GRANT.until}, requested by dave`,
+      requested.tag === REQUESTED_GRANT.until &&
+        requested.condition === REQUESTED_GRANT.until &&
+        /:user\/dave$/.test(requested.requestedBy ?? ''),
+      JSON.stringify(requested),
+    );
 
     const { iam } = this.clients();
-    await iam.send(new PutRolePolicyCommand({
-      RoleName: opsBot, PolicyName: HAND_ADDED_POLICY,
-      PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }] }),
-    }));
-    n.command(`aws iam put-role-policy --role-name ${opsBot} --policy-name ${HAND_ADDED_POLICY} --policy-document '{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}'`, '(no output)');
+    await iam.send(
+      new PutRolePolicyCommand({
+        RoleName: opsBot,
+        PolicyName: HAND_ADDED_POLICY,
+        PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }] }),
+      }),
+    );
+    n.command(
+      `aws iam put-role-policy --role-name ${opsBot} --policy-name ${HAND_ADDED_POLICY} --policy-document '{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}'`,
+      '(no output)',
+    );
 
     n.say('\nThe next scheduled sweep notices the hand-added policy:');
     const summary = await this.scheduledSweep(TIMELINE.driftSweep);
     const drift = await this.grantExpiry(opsBot, HAND_ADDED_POLICY);
     n.check('the sweep records drift for the hand-added policy', (summary.decisions.drift ?? 0) === 1, JSON.stringify(summary.decisions));
-    n.check('the drift policy now carries a decay tag of sweep time + 7 days (2027-01-08T10:00:00Z)', drift.tag === '2027-01-08T10:00:00Z', JSON.stringify(drift));
+    n.check(
+      'the drift policy now carries a decay tag of sweep time + 7 days (2027-01-08T10:00:00Z)',
+      drift.tag === '2027-01-08T10:00:00Z',
+      JSON.stringify(drift),
+    );
   }
 
   // ------------------------------------------------------------------ step 3
@@ -219,44 +289,80 @@ export class DecayScenario {
     const { refundStatusWrite } = EXAMPLE_GRANTS.supportBot;
     const { incidentLogsWrite } = EXAMPLE_GRANTS.opsBot;
 
-    n.section('3a. The clock moves to 2 January: an owner is warned',
-      `refund-status-write ends ${refundStatusWrite.expiresAt}: it is now inside the 3-day warning window. (incident-logs-write, ending ${incidentLogsWrite.expiresAt}, was warned for at the first sweep and is not warned for again.)`);
+    n.section(
+      '3a. The clock moves to 2 January: an owner is warned',
+      `refund-status-write ends ${refundStatusWrite.expiresAt}: it is now inside the 3-day warning window. (incident-logs-write, ending ${incidentLogsWrite.expiresAt}, was warned for at the first sweep and is not warned for again.)`,
+    );
     const warned = await this.scheduledSweep(TIMELINE.warningSweep);
-    n.check('the sweep warns the owner of refund-status-write, and nobody else', warned.decisions.warned === 1 && Object.keys(warned.decisions).length === 1, JSON.stringify(warned.decisions));
+    n.check(
+      'the sweep warns the owner of refund-status-write, and nobody else',
+      warned.decisions.warned === 1 && Object.keys(warned.decisions).length === 1,
+      JSON.stringify(warned.decisions),
+    );
     const supportLedger = await this.ledger(supportBot);
-    n.check('the warning is in the ledger for support-bot\'s refund-status-write',
-      supportLedger.some(r => r.decision === 'warned' && r.grant === refundStatusWrite.name && r.at === TIMELINE.warningSweep));
+    n.check(
+      "the warning is in the ledger for support-bot's refund-status-write",
+      supportLedger.some(r => r.decision === 'warned' && r.grant === refundStatusWrite.name && r.at === TIMELINE.warningSweep),
+    );
     const again = await this.scheduledSweep('2027-01-02T02:00:00Z');
-    n.check('an hour later the next sweep changes nothing and warns nobody again', Object.keys(again.decisions).length === 0, JSON.stringify(again.decisions));
+    n.check(
+      'an hour later the next sweep changes nothing and warns nobody again',
+      Object.keys(again.decisions).length === 0,
+      JSON.stringify(again.decisions),
+    );
 
-    n.section('3b. A renewal needs a second person',
-      `bob requested refund-status-write. He cannot approve his own renewal; alice can.`);
-    const selfApproval = await this.cli('bob', ['renew', '--role', 'support-bot', '--grant', refundStatusWrite.name,
-      '--until', RENEWED_UNTIL, '--ticket', 'SEC-1240'], { expectExit: 2, at: TIMELINE.renewal });
-    n.check('bob\'s self-approval is refused (exit 2)', selfApproval.status === 2);
-    const renewal = await this.cli('alice', ['renew', '--role', 'support-bot', '--grant', refundStatusWrite.name,
-      '--until', RENEWED_UNTIL, '--ticket', 'SEC-1240'], { at: TIMELINE.renewal });
-    n.check('alice\'s renewal is recorded', renewal.status === 0);
+    n.section('3b. A renewal needs a second person', `bob requested refund-status-write. He cannot approve his own renewal; alice can.`);
+    const selfApproval = await this.cli(
+      'bob',
+      ['renew', '--role', 'support-bot', '--grant', refundStatusWrite.name, '--until', RENEWED_UNTIL, '--ticket', 'SEC-1240'],
+      { expectExit: 2, at: TIMELINE.renewal },
+    );
+    n.check("bob's self-approval is refused (exit 2)", selfApproval.status === 2);
+    const renewal = await this.cli(
+      'alice',
+      ['renew', '--role', 'support-bot', '--grant', refundStatusWrite.name, '--until', RENEWED_UNTIL, '--ticket', 'SEC-1240'],
+      { at: TIMELINE.renewal },
+    );
+    n.check("alice's renewal is recorded", renewal.status === 0);
 
-    n.section('3c. The clock moves to 5 January: an expired grant is revoked, a renewed one moves its expiry',
-      'Before removing anything, the sweeper writes the policy document to the ledger, so it can be restored exactly.');
+    n.section(
+      '3c. The clock moves to 5 January: an expired grant is revoked, a renewed one moves its expiry',
+      'Before removing anything, the sweeper writes the policy document to the ledger, so it can be restored exactly.',
+    );
     const expired = await this.scheduledSweep(TIMELINE.expirySweep);
     const incidentPolicies = await this.policyNames(opsBot);
-    n.check(`incident-logs-write (expired ${incidentLogsWrite.expiresAt}) is gone from ops-bot's role, policy and tag`,
-      !incidentPolicies.includes(incidentLogsWrite.name) && (await this.roleTags(opsBot))[grantTagKey(incidentLogsWrite.name)] === undefined);
+    n.check(
+      `incident-logs-write (expired ${incidentLogsWrite.expiresAt}) is gone from ops-bot's role, policy and tag`,
+      !incidentPolicies.includes(incidentLogsWrite.name) &&
+        (await this.roleTags(opsBot))[grantTagKey(incidentLogsWrite.name)] === undefined,
+    );
     const revokedRecord = (await this.ledger(opsBot)).find(r => r.decision === 'revoked' && r.grant === incidentLogsWrite.name);
-    n.check('the ledger holds the revoked policy document for restore', !!revokedRecord?.policy?.document, JSON.stringify(revokedRecord?.policy));
+    n.check(
+      'the ledger holds the revoked policy document for restore',
+      !!revokedRecord?.policy?.document,
+      JSON.stringify(revokedRecord?.policy),
+    );
     const refund = await this.grantExpiry(supportBot, refundStatusWrite.name);
-    n.check(`refund-status-write was renewed: tag and date condition both say ${RENEWED_UNTIL}`,
-      refund.tag === RENEWED_UNTIL && refund.condition === RENEWED_UNTIL, JSON.stringify(refund));
-    n.check('the sweep decided revoked once and renewed once', expired.decisions.revoked === 1 && expired.decisions.renewed === 1, JSON.stringify(expired.decisions));
+    n.check(
+      `refund-status-write was renewed: tag and date condition both say ${RENEWED_UNTIL}`,
+      refund.tag === RENEWED_UNTIL && refund.condition === RENEWED_UNTIL,
+      JSON.stringify(refund),
+    );
+    n.check(
+      'the sweep decided revoked once and renewed once',
+      expired.decisions.revoked === 1 && expired.decisions.renewed === 1,
+      JSON.stringify(expired.decisions),
+    );
     n.say('\nStatus on 5 January:');
     await this.cli('admin', ['status', '--now', TIMELINE.expirySweep]);
 
     n.section('3d. The clock moves to 8 January: the drift and the requested grant decay');
     const decayed = await this.scheduledSweep(TIMELINE.driftDecaySweep);
     n.check(`the hand-added ${HAND_ADDED_POLICY} is revoked from ops-bot`, !(await this.policyNames(opsBot)).includes(HAND_ADDED_POLICY));
-    n.check(`${REQUESTED_GRANT.name} (expired ${REQUESTED_GRANT.until}) is revoked from support-bot`, !(await this.policyNames(supportBot)).includes(REQUESTED_GRANT.name));
+    n.check(
+      `${REQUESTED_GRANT.name} (expired ${REQUESTED_GRANT.until}) is revoked from support-bot`,
+      !(await this.policyNames(supportBot)).includes(REQUESTED_GRANT.name),
+    );
     n.check('the sweep decided exactly two revocations', decayed.decisions.revoked === 2, JSON.stringify(decayed.decisions));
   }
 
@@ -266,29 +372,51 @@ export class DecayScenario {
     const n = this.narrator;
     const { opsBot } = this.deployed.roles;
     const { incidentLogsWrite } = EXAMPLE_GRANTS.opsBot;
-    n.section('4. What did ops-bot hold on 2 January, and bringing a grant back',
-      'The ledger answers for any instant; a revoked grant comes back only with a renewal approved by someone other than its requester.');
+    n.section(
+      '4. What did ops-bot hold on 2 January, and bringing a grant back',
+      'The ledger answers for any instant; a revoked grant comes back only with a renewal approved by someone other than its requester.',
+    );
     await this.cli('admin', ['history', '--role', 'ops-bot', '--at', TIMELINE.historyAt]);
     const held = await this.cli('admin', ['history', '--role', 'ops-bot', '--at', TIMELINE.historyAt, '--json'], { quiet: true });
     const heldNames = ((JSON.parse(held.stdout).held ?? []) as { grant: string }[]).map(h => h.grant).sort();
-    n.check(`on ${TIMELINE.historyAt} ops-bot held incident-logs-write, runbooks-write and the drift policy`,
-      JSON.stringify(heldNames) === JSON.stringify([HAND_ADDED_POLICY, incidentLogsWrite.name, EXAMPLE_GRANTS.opsBot.runbooksWrite.name].sort()), heldNames.join(', '));
+    n.check(
+      `on ${TIMELINE.historyAt} ops-bot held incident-logs-write, runbooks-write and the drift policy`,
+      JSON.stringify(heldNames) ===
+        JSON.stringify([HAND_ADDED_POLICY, incidentLogsWrite.name, EXAMPLE_GRANTS.opsBot.runbooksWrite.name].sort()),
+      heldNames.join(', '),
+    );
 
-    const refused = await this.cli('carol', ['restore', '--role', 'ops-bot', '--grant', incidentLogsWrite.name], { expectExit: 2, at: TIMELINE.restore });
+    const refused = await this.cli('carol', ['restore', '--role', 'ops-bot', '--grant', incidentLogsWrite.name], {
+      expectExit: 2,
+      at: TIMELINE.restore,
+    });
     n.check('restore without a renewal is refused', refused.status !== 0);
-    await this.cli('dave', ['renew', '--role', 'ops-bot', '--grant', incidentLogsWrite.name, '--until', RESTORED_UNTIL,
-      '--ticket', 'INC-42'], { at: TIMELINE.restore });
+    await this.cli(
+      'dave',
+      ['renew', '--role', 'ops-bot', '--grant', incidentLogsWrite.name, '--until', RESTORED_UNTIL, '--ticket', 'INC-42'],
+      { at: TIMELINE.restore },
+    );
     await this.cli('carol', ['restore', '--role', 'ops-bot', '--grant', incidentLogsWrite.name], { at: TIMELINE.restore });
     const restored = await this.grantExpiry(opsBot, incidentLogsWrite.name);
     const revoked = (await this.ledger(opsBot)).find(r => r.decision === 'revoked' && r.grant === incidentLogsWrite.name);
     const restoredDoc = await this.policyDocument(opsBot, incidentLogsWrite.name);
-    const sameStatements = JSON.stringify(stripExpiry(restoredDoc)) === JSON.stringify(stripExpiry(JSON.parse(revoked?.policy?.document ?? '{}')));
-    n.check(`incident-logs-write is back on ops-bot until ${RESTORED_UNTIL} (tag and date condition)`,
-      restored.tag === RESTORED_UNTIL && restored.condition === RESTORED_UNTIL, JSON.stringify(restored));
+    const sameStatements =
+      JSON.stringify(stripExpiry(restoredDoc)) === JSON.stringify(stripExpiry(JSON.parse(revoked?.policy?.document ?? '{}')));
+    n.check(
+      `incident-logs-write is back on ops-bot until ${RESTORED_UNTIL} (tag and date condition)`,
+      restored.tag === RESTORED_UNTIL && restored.condition === RESTORED_UNTIL,
+      JSON.stringify(restored),
+    );
     n.check('its statements are exactly those the ledger recorded when it was revoked', sameStatements);
 
-    const verify = await this.cli('admin', ['history', '--role', 'ops-bot', '--verify', ...(this.signingKeyArn ? ['--signing-key', this.signingKeyArn] : [])]);
-    n.check('the ledger\'s hash chain for ops-bot verifies', verify.status === 0);
+    const verify = await this.cli('admin', [
+      'history',
+      '--role',
+      'ops-bot',
+      '--verify',
+      ...(this.signingKeyArn ? ['--signing-key', this.signingKeyArn] : []),
+    ]);
+    n.check("the ledger's hash chain for ops-bot verifies", verify.status === 0);
   }
 
   // ------------------------------------------------------------- machinery
@@ -309,10 +437,19 @@ export class DecayScenario {
     const deployed = variables[IDENTITY_ENV.signingKeyId];
     if (!deployed) return;
     // (DescribeKey on a key that moto's CloudFormation made answers HTTP 500, so the demo does not ask: it always replaces it.)
-    const key = await kms.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', Description: 'permission-decay ledger signing (emulator)' }));
-    await lambda.send(new UpdateFunctionConfigurationCommand({
-      FunctionName: functionName, Environment: { Variables: { ...variables, [IDENTITY_ENV.signingKeyId]: key.KeyMetadata!.Arn! } },
-    }));
+    const key = await kms.send(
+      new CreateKeyCommand({
+        KeySpec: 'ECC_NIST_P256',
+        KeyUsage: 'SIGN_VERIFY',
+        Description: 'permission-decay ledger signing (emulator)',
+      }),
+    );
+    await lambda.send(
+      new UpdateFunctionConfigurationCommand({
+        FunctionName: functionName,
+        Environment: { Variables: { ...variables, [IDENTITY_ENV.signingKeyId]: key.KeyMetadata!.Arn! } },
+      }),
+    );
     this.signingKeyArn = key.KeyMetadata!.Arn!;
   }
   private signingKeyArn?: string;
@@ -331,7 +468,11 @@ export class DecayScenario {
   }
 
   /** Runs the built permission-decay CLI as `who`, shows the command and its output. */
-  async cli(who: string, args: string[], options: { expectExit?: number; quiet?: boolean; at?: string } = {}): Promise<{ status: number; stdout: string }> {
+  async cli(
+    who: string,
+    args: string[],
+    options: { expectExit?: number; quiet?: boolean; at?: string } = {},
+  ): Promise<{ status: number; stdout: string }> {
     const creds = await this.person(who);
     // request, renew and restore act at the real time only: the scenario moves their clock with the harness preload.
     // The harness (never shipped) sits at the repository root, beside dist/ that holds the CLI.
@@ -379,29 +520,43 @@ export class DecayScenario {
     const dir = await this.lambdaCode();
     const { lambda } = this.clients();
     const config = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: this.deployed.functionName }));
-    const event = { 'version': '0', 'source': 'aws.events', 'detail-type': 'Scheduled Event', 'time': at, 'detail': {} };
+    const event = { version: '0', source: 'aws.events', 'detail-type': 'Scheduled Event', time: at, detail: {} };
     const clock = this.harness(at);
-    const run = spawnSync(process.execPath, [...clock.args, '-e', `
+    const run = spawnSync(
+      process.execPath,
+      [
+        ...clock.args,
+        '-e',
+        `
       require(${JSON.stringify(path.join(dir, 'index.js'))}).handler(${JSON.stringify(event)})
         .then(s => process.stdout.write('\\nSUMMARY ' + JSON.stringify(s) + '\\n'), e => { console.error(e); process.exit(1); });
-    `], {
-      encoding: 'utf8',
-      env: {
-        PATH: process.env.PATH,
-        ...config.Environment?.Variables,
-        AWS_ENDPOINT_URL: this.env.endpoint,
-        AWS_REGION: this.env.region,
-        AWS_ACCESS_KEY_ID: this.admin.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: this.admin.secretAccessKey,
-        NODE_NO_WARNINGS: '1',
-        ...clock.env,
+    `,
+      ],
+      {
+        encoding: 'utf8',
+        env: {
+          PATH: process.env.PATH,
+          ...config.Environment?.Variables,
+          AWS_ENDPOINT_URL: this.env.endpoint,
+          AWS_REGION: this.env.region,
+          AWS_ACCESS_KEY_ID: this.admin.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: this.admin.secretAccessKey,
+          NODE_NO_WARNINGS: '1',
+          ...clock.env,
+        },
       },
-    });
+    );
     const line = run.stdout.split('\n').find(l => l.startsWith('SUMMARY '));
     if (run.status !== 0 || !line) throw new Error(`the sweeper Lambda failed: ${run.stderr || run.stdout}`);
     const summary = JSON.parse(line.slice('SUMMARY '.length)) as { decisions: Record<string, number>; ok: boolean; errors: unknown[] };
-    const text = Object.entries(summary.decisions).map(([d, c]) => `${c} ${d}`).join(', ') || 'nothing to do';
-    this.narrator.command(`(scheduled) ${this.deployed.functionName} at ${at}`, `sweep decided: ${text}${summary.errors.length ? `; errors: ${JSON.stringify(summary.errors)}` : ''}`);
+    const text =
+      Object.entries(summary.decisions)
+        .map(([d, c]) => `${c} ${d}`)
+        .join(', ') || 'nothing to do';
+    this.narrator.command(
+      `(scheduled) ${this.deployed.functionName} at ${at}`,
+      `sweep decided: ${text}${summary.errors.length ? `; errors: ${JSON.stringify(summary.errors)}` : ''}`,
+    );
     this.narrator.check(`the sweep at ${at} succeeded`, summary.ok, JSON.stringify(summary.errors));
     await this.checkEventsArrived(at, summary.decisions);
     return summary;
@@ -415,16 +570,23 @@ export class DecayScenario {
     const { sqs } = this.clients();
     let read = 0;
     for (;;) {
-      const got = await sqs.send(new ReceiveMessageCommand({
-        QueueUrl: this.deployed.captureQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0,
-      }));
+      const got = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: this.deployed.captureQueueUrl,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 0,
+        }),
+      );
       const messages = got.Messages ?? [];
       if (!messages.length) return read;
       for (const m of messages) this.events.push(JSON.parse(m.Body ?? '{}').detail);
       read += messages.length;
-      await sqs.send(new DeleteMessageBatchCommand({
-        QueueUrl: this.deployed.captureQueueUrl, Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
-      }));
+      await sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: this.deployed.captureQueueUrl,
+          Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
+        }),
+      );
     }
   }
 
@@ -434,8 +596,11 @@ export class DecayScenario {
     const arrived: Record<string, number> = {};
     for (const e of this.events.filter(x => x.at === at)) arrived[e.decision] = (arrived[e.decision] ?? 0) + 1;
     for (const [decision, count] of Object.entries(decisions)) {
-      this.narrator.check(`${count} \`${decision}\` event(s) of this sweep arrived on the decision bus (read back from the capture queue)`,
-        arrived[decision] === count, JSON.stringify(arrived));
+      this.narrator.check(
+        `${count} \`${decision}\` event(s) of this sweep arrived on the decision bus (read back from the capture queue)`,
+        arrived[decision] === count,
+        JSON.stringify(arrived),
+      );
     }
     for (const extra of Object.keys(arrived).filter(d => !(d in decisions))) {
       this.narrator.check(`no \`${extra}\` event arrived for a sweep that decided none`, false, JSON.stringify(arrived));
@@ -480,23 +645,32 @@ export class DecayScenario {
     const tag = tagValue ? parseGrantTag(tagValue) : undefined;
     let condition: string | undefined;
     if ((await this.policyNames(roleName)).includes(grant)) {
-      const dates = new Set(statementsOf(await this.policyDocument(roleName, grant) as never)
-        .map(s => ((s.Condition as Record<string, Record<string, string>> | undefined)?.DateLessThan ?? {})['aws:CurrentTime']));
+      const dates = new Set(
+        statementsOf((await this.policyDocument(roleName, grant)) as never).map(
+          s => ((s.Condition as Record<string, Record<string, string>> | undefined)?.DateLessThan ?? {})['aws:CurrentTime'],
+        ),
+      );
       condition = dates.size === 1 ? [...dates][0] : `mixed: ${[...dates].join(',')}`;
     }
     return { tag: tag?.expiresAt, condition, requestedBy: tag?.requestedBy };
   }
 
   async ledger(roleName: string): Promise<LedgerRecord[]> {
-    const out = await this.clients().ddb.send(new QueryCommand({
-      TableName: this.deployed.ledgerTable, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': rolePartition(roleName) },
-    }));
+    const out = await this.clients().ddb.send(
+      new QueryCommand({
+        TableName: this.deployed.ledgerTable,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': rolePartition(roleName) },
+      }),
+    );
     return (out.Items ?? []) as LedgerRecord[];
   }
 
   /** The HTML page of each agent's access (`report --html`) from the deployed ledger and the synthesized assembly. */
   async writeHtmlReport(file: string): Promise<void> {
-    const run = await this.cli('admin', ['report', '--html', '--assembly', path.join(this.env.workDir, 'cdk.out'), '--out', file], { quiet: true });
+    const run = await this.cli('admin', ['report', '--html', '--assembly', path.join(this.env.workDir, 'cdk.out'), '--out', file], {
+      quiet: true,
+    });
     this.narrator.check(`report --html wrote ${path.basename(file)}`, run.status === 0 && fs.existsSync(file), run.stdout.trim());
   }
 }
@@ -508,7 +682,8 @@ function stripExpiry(doc: { Statement?: unknown }): unknown {
     if (condition.DateLessThan) {
       const rest = { ...condition.DateLessThan };
       delete rest['aws:CurrentTime'];
-      if (Object.keys(rest).length) condition.DateLessThan = rest; else delete condition.DateLessThan;
+      if (Object.keys(rest).length) condition.DateLessThan = rest;
+      else delete condition.DateLessThan;
     }
     return { ...s, Condition: Object.keys(condition).length ? condition : undefined };
   });
@@ -516,7 +691,11 @@ function stripExpiry(doc: { Statement?: unknown }): unknown {
 
 /** The last `count` non-empty lines of a command's output. */
 function lastLines(text: string, count: number): string {
-  return text.split('\n').filter(l => l.trim()).slice(-count).join('\n');
+  return text
+    .split('\n')
+    .filter(l => l.trim())
+    .slice(-count)
+    .join('\n');
 }
 
 export function defaultWorkDir(): string {

@@ -71,8 +71,10 @@ export class Compliance {
   private store(problems: string[]) {
     const cfn = cfnResourceOf(this.resource);
     if (!cfn || STORE_KIND_BY_CFN_TYPE[cfn.cfnResourceType] === undefined) {
-      problems.push(`${cfn ? cfn.cfnResourceType : 'it has no CloudFormation resource'} is not a data store the inventory knows `
-        + `(${Object.keys(STORE_KIND_BY_CFN_TYPE).join(', ')}): pass the store construct itself`);
+      problems.push(
+        `${cfn ? cfn.cfnResourceType : 'it has no CloudFormation resource'} is not a data store the inventory knows ` +
+          `(${Object.keys(STORE_KIND_BY_CFN_TYPE).join(', ')}): pass the store construct itself`,
+      );
     }
     if (problems.length > 0) throw new Error(`Compliance.of(${this.resource.node.path}): ${problems.join('; ')}`);
     return cfn!;

@@ -10,14 +10,30 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { AgentModel } from './analysis/model';
 import {
-  DEFAULT_MAX_GRANT_DURATION_SECONDS, DEFAULT_MAX_RENEWALS, delegationGrantName, GOVERNED_ROLE_PATH,
-  MANAGED_BY_VALUE, normalizeInstant, parseExpiry, specParameterName, SYNTH_CLOCK_CONTEXT_KEY, TAG_AGENT, TAG_MANAGED_BY, TAG_OWNER, TAG_SPEC_DIGEST,
+  DEFAULT_MAX_GRANT_DURATION_SECONDS,
+  DEFAULT_MAX_RENEWALS,
+  delegationGrantName,
+  GOVERNED_ROLE_PATH,
+  MANAGED_BY_VALUE,
+  normalizeInstant,
+  parseExpiry,
+  specParameterName,
+  SYNTH_CLOCK_CONTEXT_KEY,
+  TAG_AGENT,
+  TAG_MANAGED_BY,
+  TAG_OWNER,
+  TAG_SPEC_DIGEST,
 } from './contract';
 import { agentAnalysisModel } from './private/agent-analysis';
 import { optInEndStatement, ownBoundary, ResourcePolicyOptIn, sharedBoundary } from './private/agent-boundary';
 import { actionProblems, agentQuotaProblems } from './private/agent-quotas';
 import {
-  AgentRole, AttachedPolicies, GOVERNANCE_TAG_PRIORITY, governedRoleArn, governedRoleName, StackPolicyIndex,
+  AgentRole,
+  AttachedPolicies,
+  GOVERNANCE_TAG_PRIORITY,
+  governedRoleArn,
+  governedRoleName,
+  StackPolicyIndex,
 } from './private/agent-role';
 import { AgentSpecCache, SpecSource } from './private/agent-spec';
 import { delegationIdentityStatements, delegationSid, delegationTrustStatements } from './private/delegation';
@@ -185,36 +201,49 @@ export class GovernedAgentRole extends Construct implements iam.IGrantable {
     this.owner = props.owner;
     this.maxGrantDurationSeconds = props.maxGrantDuration?.toSeconds() ?? DEFAULT_MAX_GRANT_DURATION_SECONDS;
     this.maxRenewals = props.maxRenewals ?? DEFAULT_MAX_RENEWALS;
-    this.complianceRegimes = [...props.complianceRegimes ?? []];
+    this.complianceRegimes = [...(props.complianceRegimes ?? [])];
     // Registered before the checks, as the construct is in the tree from here on even when they throw.
     agentsOfStack(Stack.of(this), this.agentId).push(this);
     this.checkProps(props);
     this.specParameterName = specParameterName(this.agentId);
 
     this.ceiling = props.ceiling;
-    this.currentBoundary = props.ceiling ? this.makeOwnBoundary() : props.sharedBoundary ?? sharedBoundary(this);
+    this.currentBoundary = props.ceiling ? this.makeOwnBoundary() : (props.sharedBoundary ?? sharedBoundary(this));
     // The path is the anchor of governance (boundaries, the sweeper's key policy); the deterministic
     // name lets delegation trust policies pin this role's exact ARN without a reference.
-    this.agentRole = new AgentRole(this, 'Role', {
-      assumedBy: props.assumedBy,
-      description: props.description ?? `permission-decay agent ${this.agentId}`,
-      permissionsBoundary: this.currentBoundary,
-      path: GOVERNED_ROLE_PATH,
-      roleName: governedRoleName(this.agentId, Stack.of(this).region),
-    }, statement => this._checkActions(statement, 'baseline'));
+    this.agentRole = new AgentRole(
+      this,
+      'Role',
+      {
+        assumedBy: props.assumedBy,
+        description: props.description ?? `permission-decay agent ${this.agentId}`,
+        permissionsBoundary: this.currentBoundary,
+        path: GOVERNED_ROLE_PATH,
+        roleName: governedRoleName(this.agentId, Stack.of(this).region),
+      },
+      statement => this._checkActions(statement, 'baseline'),
+    );
     this.role = this.agentRole;
     this.grantPrincipal = this.agentRole;
     this.grantContainer = new Construct(this, 'Grants');
 
-    for (const [key, value] of [[TAG_MANAGED_BY, MANAGED_BY_VALUE], [TAG_AGENT, this.agentId], [TAG_OWNER, this.owner]]) {
+    for (const [key, value] of [
+      [TAG_MANAGED_BY, MANAGED_BY_VALUE],
+      [TAG_AGENT, this.agentId],
+      [TAG_OWNER, this.owner],
+    ]) {
       Tags.of(this.role).add(key, value, { priority: GOVERNANCE_TAG_PRIORITY });
     }
-    this.addToBaseline(...props.baseline ?? []);
+    this.addToBaseline(...(props.baseline ?? []));
     props.ceiling?.forEach(statement => this._checkActions(statement, 'ceiling'));
 
     const stack = Stack.of(this);
     this.policyIndex = StackPolicyIndex.of(stack);
-    this.specCache = new AgentSpecCache(stack, () => this.policyIndex.generation, () => this.specSource());
+    this.specCache = new AgentSpecCache(
+      stack,
+      () => this.policyIndex.generation,
+      () => this.specSource(),
+    );
     // One digest of the spec as synthesized, on the role (a governance tag the boundary keeps from the agent) and in the
     // parameter: the sweeper reads SSM only when a role's digest is not the one it cached (lib/sweeper/spec-cache.ts).
     Tags.of(this.role).add(TAG_SPEC_DIGEST, Lazy.string({ produce: () => this.specCache.digest() }), { priority: GOVERNANCE_TAG_PRIORITY });
@@ -277,8 +306,9 @@ export class GovernedAgentRole extends Construct implements iam.IGrantable {
       problems.push(`it already delegates to '${agent.agentId}': one delegation per pair of agents`);
     }
     if (options.expiresAt === undefined && [options.requestedBy, options.ticket, options.reason].some(v => v !== undefined)) {
-      problems.push('requestedBy, ticket and reason record a time-bound delegation: '
-        + 'give expiresAt too, or drop them for a baseline delegation');
+      problems.push(
+        'requestedBy, ticket and reason record a time-bound delegation: ' + 'give expiresAt too, or drop them for a baseline delegation',
+      );
     }
     if (problems.length > 0) {
       throw new Error(`GovernedAgentRole '${this.agentId}' delegation to '${agent.agentId}': ${problems.join('; ')}`);
@@ -300,7 +330,7 @@ export class GovernedAgentRole extends Construct implements iam.IGrantable {
       this.addToBaseline(...identity);
     }
     agent.role.assumeRolePolicy!.addStatements(...delegationTrustStatements(this.agentId, Stack.of(this), sid, options.expiresAt));
-    this.delegations.push({ to: agent, sid, grant, approvedRegimes: [...options.approvedRegimes ?? []] });
+    this.delegations.push({ to: agent, sid, grant, approvedRegimes: [...(options.approvedRegimes ?? [])] });
   }
 
   /**
@@ -308,15 +338,23 @@ export class GovernedAgentRole extends Construct implements iam.IGrantable {
    * @internal
    */
   public _analysisModel(link: StoreLinker): AgentModel {
-    return agentAnalysisModel({
-      stack: Stack.of(this),
-      agentId: this.agentId,
-      regimes: this.complianceRegimes,
-      attached: this.attachedPolicies(),
-      managedPolicyAttachments: this.agentRole.managedPolicyAttachments,
-      grants: this.grants,
-      delegations: this.delegations.map(d => ({ toAgentId: d.to.agentId, sid: d.sid, grant: d.grant, approvedRegimes: d.approvedRegimes })),
-    }, link);
+    return agentAnalysisModel(
+      {
+        stack: Stack.of(this),
+        agentId: this.agentId,
+        regimes: this.complianceRegimes,
+        attached: this.attachedPolicies(),
+        managedPolicyAttachments: this.agentRole.managedPolicyAttachments,
+        grants: this.grants,
+        delegations: this.delegations.map(d => ({
+          toAgentId: d.to.agentId,
+          sid: d.sid,
+          grant: d.grant,
+          approvedRegimes: d.approvedRegimes,
+        })),
+      },
+      link,
+    );
   }
 
   /**
@@ -378,7 +416,7 @@ export class GovernedAgentRole extends Construct implements iam.IGrantable {
       problems.push(`agentId "${props.agentId}" must be a literal of 1 to 128 letters, digits and _ . -: choose such an id`);
     }
     if (!Token.isUnresolved(props.owner)) {
-      if (!props.owner) problems.push('owner is missing: give a contact for the agent\'s owner');
+      if (!props.owner) problems.push("owner is missing: give a contact for the agent's owner");
       else problems.push(...tagValueProblems('owner', props.owner));
     }
     if (!Number.isInteger(this.maxGrantDurationSeconds) || this.maxGrantDurationSeconds <= 0) {
@@ -397,8 +435,10 @@ export class GovernedAgentRole extends Construct implements iam.IGrantable {
     }
     const twin = agentsOfStack(Stack.of(this), props.agentId).find(c => c !== this);
     if (twin) {
-      problems.push(`another GovernedAgentRole (${twin.node.path}) has this agentId, and both would write one spec parameter: `
-        + 'choose another agentId');
+      problems.push(
+        `another GovernedAgentRole (${twin.node.path}) has this agentId, and both would write one spec parameter: ` +
+          'choose another agentId',
+      );
     }
     if (problems.length > 0) throw new Error(`GovernedAgentRole '${props.agentId}': ${problems.join('; ')}`);
   }
@@ -445,9 +485,9 @@ const agentsByStack = new WeakMap<Stack, Map<unknown, GovernedAgentRole[]>>();
 
 function agentsOfStack(stack: Stack, agentId: unknown): GovernedAgentRole[] {
   let byId = agentsByStack.get(stack);
-  if (!byId) agentsByStack.set(stack, byId = new Map());
+  if (!byId) agentsByStack.set(stack, (byId = new Map()));
   let agents = byId.get(agentId);
-  if (!agents) byId.set(agentId, agents = []);
+  if (!agents) byId.set(agentId, (agents = []));
   return agents;
 }
 

@@ -2,7 +2,14 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import {
-  App, Aws, CfnOutput, Duration, Stack, StackProps, Tags, Token,
+  App,
+  Aws,
+  CfnOutput,
+  Duration,
+  Stack,
+  StackProps,
+  Tags,
+  Token,
   aws_cloudformation as cloudformation,
   aws_events as events,
   aws_events_targets as targets,
@@ -14,8 +21,16 @@ import { boundaryStatements, SHARED_BOUNDARY_ID, StackBoundaries } from './priva
 import { EVENT_SOURCE, SWEEPER_COMPONENT_VALUE, SWEEPER_ROLE_PATH, TAG_COMPONENT } from './contract';
 import { MemberTemplateSynthesizer } from './private/member-template-synthesizer';
 import {
-  AUDIT_ROLE_NAME, AUDIT_ROLE_PATH, CENTRAL_BUS_WRITER_PATH, CENTRAL_DECISION_BUS_NAME, MEMBER_BOUNDARY_NAME, MEMBER_BOUNDARY_PATH,
-  MEMBER_DECISION_BUS_NAME, MEMBER_LEDGER_TABLE_NAME, ORG_VIEW_ROLE_NAME, ORG_VIEW_ROLE_PATH,
+  AUDIT_ROLE_NAME,
+  AUDIT_ROLE_PATH,
+  CENTRAL_BUS_WRITER_PATH,
+  CENTRAL_DECISION_BUS_NAME,
+  MEMBER_BOUNDARY_NAME,
+  MEMBER_BOUNDARY_PATH,
+  MEMBER_DECISION_BUS_NAME,
+  MEMBER_LEDGER_TABLE_NAME,
+  ORG_VIEW_ROLE_NAME,
+  ORG_VIEW_ROLE_PATH,
 } from './private/organization-contract';
 import { PermissionSweeper, PermissionSweeperProps } from './permission-sweeper';
 
@@ -81,16 +96,20 @@ export class MemberGovernanceStack extends Stack {
     super(scope, id, props);
     const fixed = (['ledgerTable', 'ledgerTableName', 'eventBus', 'agents'] as const).filter(k => props.sweeper?.[k] !== undefined);
     if (fixed.length > 0) {
-      throw new Error(`MemberGovernanceStack: sweeper.${fixed.join(', sweeper.')} cannot be set: the member template fixes them `
-        + '(the CLI and agents find the ledger and bus by name); remove them');
+      throw new Error(
+        `MemberGovernanceStack: sweeper.${fixed.join(', sweeper.')} cannot be set: the member template fixes them ` +
+          '(the CLI and agents find the ledger and bus by name); remove them',
+      );
     }
 
-    this.boundary = StackBoundaries.of(this).track(new iam.ManagedPolicy(this, SHARED_BOUNDARY_ID, {
-      managedPolicyName: MEMBER_BOUNDARY_NAME,
-      path: MEMBER_BOUNDARY_PATH,
-      description: 'permission-decay boundary of this account: governed agents cannot change their own governance',
-      statements: boundaryStatements(undefined),
-    }));
+    this.boundary = StackBoundaries.of(this).track(
+      new iam.ManagedPolicy(this, SHARED_BOUNDARY_ID, {
+        managedPolicyName: MEMBER_BOUNDARY_NAME,
+        path: MEMBER_BOUNDARY_PATH,
+        description: 'permission-decay boundary of this account: governed agents cannot change their own governance',
+        statements: boundaryStatements(undefined),
+      }),
+    );
 
     this.decisionBus = new events.EventBus(this, 'DecisionBus', { eventBusName: MEMBER_DECISION_BUS_NAME });
     this.sweeper = new PermissionSweeper(this, 'Sweeper', {
@@ -104,11 +123,11 @@ export class MemberGovernanceStack extends Stack {
     this.forwardRole = new iam.Role(this, 'ForwardRole', {
       assumedBy: new iam.ServicePrincipal('events.amazonaws.com'),
       path: SWEEPER_ROLE_PATH,
-      description: 'permission-decay: forwards this account\'s decision events to the organisation\'s central bus',
+      description: "permission-decay: forwards this account's decision events to the organisation's central bus",
     });
     // The EventBus target grants this role events:PutEvents on the central bus, and nothing else.
     this.forwardRule = new events.Rule(this, 'ForwardDecisions', {
-      description: 'Forwards permission-decay decisions to the organisation\'s central bus',
+      description: "Forwards permission-decay decisions to the organisation's central bus",
       eventBus: busByName(this, 'DecisionBusByName', this.decisionBus),
       eventPattern: { source: [EVENT_SOURCE] },
       targets: [new targets.EventBus(events.EventBus.fromEventBusArn(this, 'CentralBus', props.centralBusArn), { role: this.forwardRole })],
@@ -120,7 +139,7 @@ export class MemberGovernanceStack extends Stack {
       path: AUDIT_ROLE_PATH,
       assumedBy: new iam.ArnPrincipal(props.orgViewRoleArn),
       maxSessionDuration: Duration.hours(1),
-      description: 'permission-decay: read-only view of this account\'s governance for the organisation\'s central account',
+      description: "permission-decay: read-only view of this account's governance for the organisation's central account",
     });
     this.sweeper.grantRead(this.auditRole);
 
@@ -221,8 +240,11 @@ export class GovernedOrganization extends Construct {
     const stack = Stack.of(scope);
     const existing = stack.node.tryFindChild(id);
     if (existing) return existing as iam.IManagedPolicy;
-    return iam.ManagedPolicy.fromManagedPolicyArn(stack, id,
-      `arn:${Aws.PARTITION}:iam::${stack.account}:policy${MEMBER_BOUNDARY_PATH}${MEMBER_BOUNDARY_NAME}`);
+    return iam.ManagedPolicy.fromManagedPolicyArn(
+      stack,
+      id,
+      `arn:${Aws.PARTITION}:iam::${stack.account}:policy${MEMBER_BOUNDARY_PATH}${MEMBER_BOUNDARY_NAME}`,
+    );
   }
 
   /** The StackSet that deploys the member template. */
@@ -250,16 +272,18 @@ export class GovernedOrganization extends Construct {
     // Only the organisation, and in it only roles under the sweeper path (member sweepers and their forwarding
     // roles): a governed agent's role is under the agents path, and its boundary denies creating or passing a
     // role under the permission-decay root, so no agent can write here whatever its identity policy says.
-    this.centralBus.addToResourcePolicy(new iam.PolicyStatement({
-      sid: 'MemberSweepersOnly',
-      principals: [new iam.AnyPrincipal()],
-      actions: ['events:PutEvents'],
-      resources: [this.centralBus.eventBusArn],
-      conditions: {
-        StringEquals: { 'aws:PrincipalOrgID': props.organizationId },
-        ArnLike: { 'aws:PrincipalArn': `arn:${stack.partition}:iam::*:role${CENTRAL_BUS_WRITER_PATH}*` },
-      },
-    }));
+    this.centralBus.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'MemberSweepersOnly',
+        principals: [new iam.AnyPrincipal()],
+        actions: ['events:PutEvents'],
+        resources: [this.centralBus.eventBusArn],
+        conditions: {
+          StringEquals: { 'aws:PrincipalOrgID': props.organizationId },
+          ArnLike: { 'aws:PrincipalArn': `arn:${stack.partition}:iam::*:role${CENTRAL_BUS_WRITER_PATH}*` },
+        },
+      }),
+    );
     this.decisionQueue = new sqs.Queue(this, 'DecisionQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
@@ -280,15 +304,21 @@ export class GovernedOrganization extends Construct {
       maxSessionDuration: Duration.hours(1),
       description: 'permission-decay: reads every governed account of the organisation through its audit role',
     });
-    this.orgViewRole.addToPrincipalPolicy(new iam.PolicyStatement({
-      sid: 'AssumeMemberAuditRoles',
-      actions: ['sts:AssumeRole'],
-      resources: [`arn:${stack.partition}:iam::*:role${AUDIT_ROLE_PATH}${AUDIT_ROLE_NAME}`],
-      conditions: { StringEquals: { 'aws:ResourceOrgID': props.organizationId } },
-    }));
-    this.orgViewRole.addToPrincipalPolicy(new iam.PolicyStatement({
-      sid: 'ListAccounts', actions: ['organizations:ListAccounts', 'organizations:ListAccountsForParent'], resources: ['*'],
-    }));
+    this.orgViewRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'AssumeMemberAuditRoles',
+        actions: ['sts:AssumeRole'],
+        resources: [`arn:${stack.partition}:iam::*:role${AUDIT_ROLE_PATH}${AUDIT_ROLE_NAME}`],
+        conditions: { StringEquals: { 'aws:ResourceOrgID': props.organizationId } },
+      }),
+    );
+    this.orgViewRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ListAccounts',
+        actions: ['organizations:ListAccounts', 'organizations:ListAccountsForParent'],
+        resources: ['*'],
+      }),
+    );
 
     const member = synthesizeMemberTemplate(props, {
       centralBusArn: `arn:${stack.partition}:events:${stack.region}:${stack.account}:event-bus/${CENTRAL_DECISION_BUS_NAME}`,
@@ -300,8 +330,10 @@ export class GovernedOrganization extends Construct {
     // admit the StackSets service, and the template is reviewable in this stack's own template. Its size is checked.
     const body = JSON.stringify(member.template);
     if (Buffer.byteLength(body) > TEMPLATE_BODY_MAX_BYTES) {
-      throw new Error(`GovernedOrganization: the member template is ${Buffer.byteLength(body)} bytes; a StackSet TemplateBody holds `
-        + `${TEMPLATE_BODY_MAX_BYTES}: report this, the member template must shrink`);
+      throw new Error(
+        `GovernedOrganization: the member template is ${Buffer.byteLength(body)} bytes; a StackSet TemplateBody holds ` +
+          `${TEMPLATE_BODY_MAX_BYTES}: report this, the member template must shrink`,
+      );
     }
 
     this.stackSet = new cloudformation.CfnStackSet(this, 'StackSet', {
@@ -320,10 +352,11 @@ export class GovernedOrganization extends Construct {
     // exist), and their forwarding rules target the central bus.
     this.stackSet.node.addDependency(this.orgViewRole, this.centralBus);
 
-    new CfnOutput(this, 'CentralBusArn', { description: 'The organisation\'s central decision bus', value: this.centralBus.eventBusArn });
+    new CfnOutput(this, 'CentralBusArn', { description: "The organisation's central decision bus", value: this.centralBus.eventBusArn });
     new CfnOutput(this, 'DecisionQueueUrl', { description: 'Every decision of the organisation', value: this.decisionQueue.queueUrl });
     new CfnOutput(this, 'OrgViewRoleArn', {
-      description: 'Assume it to run permission-decay status --org', value: this.orgViewRole.roleArn,
+      description: 'Assume it to run permission-decay status --org',
+      value: this.orgViewRole.roleArn,
     });
     new CfnOutput(this, 'MemberAssetObjects', {
       description: `Upload these objects to ${props.assetBucketPrefix}-${props.region}`,
@@ -359,8 +392,9 @@ function propProblems(props: GovernedOrganizationProps, stack: Stack): string[] 
   if (!REGION.test(region)) problems.push(`region "${region}" is not a region name such as eu-west-1 (one region: IAM is global)`);
   const prefix = props.assetBucketPrefix ?? '';
   if (!BUCKET_PREFIX.test(prefix) || prefix.length + 1 + region.length > 63) {
-    problems.push(`assetBucketPrefix "${prefix}" does not make bucket names "<prefix>-<region>" `
-      + 'of at most 63 lowercase letters, digits, . and -');
+    problems.push(
+      `assetBucketPrefix "${prefix}" does not make bucket names "<prefix>-<region>" ` + 'of at most 63 lowercase letters, digits, . and -',
+    );
   }
   if (props.stackSetName !== undefined && !STACK_SET_NAME.test(props.stackSetName)) {
     problems.push(`stackSetName "${props.stackSetName}" must start with a letter and hold only letters, digits and - (at most 128)`);
@@ -373,7 +407,8 @@ function propProblems(props: GovernedOrganizationProps, stack: Stack): string[] 
  * as a document, and its assets are named in the organisation's asset buckets.
  */
 function synthesizeMemberTemplate(
-  props: GovernedOrganizationProps, arns: { centralBusArn: string; orgViewRoleArn: string },
+  props: GovernedOrganizationProps,
+  arns: { centralBusArn: string; orgViewRoleArn: string },
 ): { template: { [key: string]: any }; assetObjects: MemberAssetObject[] } {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'permission-decay-member-'));
   try {

@@ -1,7 +1,14 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import {
-  Annotations, CfnOutput, Duration, Lazy, RemovalPolicy, Stack, Tags, Token,
+  Annotations,
+  CfnOutput,
+  Duration,
+  Lazy,
+  RemovalPolicy,
+  Stack,
+  Tags,
+  Token,
   aws_cloudwatch as cloudwatch,
   aws_cloudwatch_actions as cloudwatchActions,
   aws_dynamodb as dynamodb,
@@ -17,8 +24,17 @@ import {
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import {
-  DEFAULT_CHECKPOINT_INTERVAL_SECONDS, DEFAULT_DRIFT_PERIOD_SECONDS, DEFAULT_WARNING_WINDOW_SECONDS, LEDGER_KEYS, LEDGER_TABLE_NAME_PREFIX,
-  IDENTITY_ENV, SWEEPER_COMPONENT_VALUE, SWEEPER_ENV, SWEEPER_METRICS, SWEEPER_ROLE_PATH, TAG_COMPONENT,
+  DEFAULT_CHECKPOINT_INTERVAL_SECONDS,
+  DEFAULT_DRIFT_PERIOD_SECONDS,
+  DEFAULT_WARNING_WINDOW_SECONDS,
+  LEDGER_KEYS,
+  LEDGER_TABLE_NAME_PREFIX,
+  IDENTITY_ENV,
+  SWEEPER_COMPONENT_VALUE,
+  SWEEPER_ENV,
+  SWEEPER_METRICS,
+  SWEEPER_ROLE_PATH,
+  TAG_COMPONENT,
 } from './contract';
 import { GOVERNED_ROLES_ARN, StackBoundaries } from './private/agent-boundary';
 import { isOwnedManagedPolicy } from './private/cdk-brands';
@@ -233,8 +249,10 @@ export class PermissionSweeper extends Construct {
     const warningWindowSeconds = wholeSeconds('warningWindow', props.warningWindow, DEFAULT_WARNING_WINDOW_SECONDS, 0);
     const checkpointIntervalSeconds = wholeSeconds('checkpointInterval', props.checkpointInterval, DEFAULT_CHECKPOINT_INTERVAL_SECONDS, 0);
     const timeout = props.timeout ?? Duration.minutes(5);
-    if (!timeout.isUnresolved()
-      && (timeout.toMilliseconds() < MIN_TIMEOUT.toMilliseconds() || timeout.toMilliseconds() > MAX_TIMEOUT.toMilliseconds())) {
+    if (
+      !timeout.isUnresolved() &&
+      (timeout.toMilliseconds() < MIN_TIMEOUT.toMilliseconds() || timeout.toMilliseconds() > MAX_TIMEOUT.toMilliseconds())
+    ) {
       throw new Error(`PermissionSweeper timeout must be between 1 and 15 minutes; got ${timeout.toHumanString()}`);
     }
     const memorySize = props.memorySize ?? 512;
@@ -251,13 +269,15 @@ export class PermissionSweeper extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
     });
     // CloudWatch alarms publish to the (encrypted) owner topic by default.
-    this.encryptionKey.addToResourcePolicy(new iam.PolicyStatement({
-      sid: 'AllowCloudWatchAlarmsToPublish',
-      principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
-      actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-      resources: ['*'],
-      conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
-    }));
+    this.encryptionKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowCloudWatchAlarmsToPublish',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+      }),
+    );
     denyGovernedAgents(this.encryptionKey);
 
     this.ownerTopic = new sns.Topic(this, 'OwnerTopic', {
@@ -281,7 +301,7 @@ export class PermissionSweeper extends Construct {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       // Under the permission-decay path, which every governed role's boundary denies passing, assuming or changing.
       path: SWEEPER_ROLE_PATH,
-      description: 'permission-decay sweeper: reads IAM, changes only governed roles\' grants, appends to the ledger',
+      description: "permission-decay sweeper: reads IAM, changes only governed roles' grants, appends to the ledger",
     });
     for (const statement of sweeperRoleStatements({
       stack,
@@ -298,14 +318,16 @@ export class PermissionSweeper extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
     });
     // The key policy, not only the sweeper's identity policy: no other principal's IAM policy can let it sign.
-    this.signingKey.addToResourcePolicy(new iam.PolicyStatement({
-      sid: 'OnlyTheSweeperSigns',
-      effect: iam.Effect.DENY,
-      principals: [new iam.AnyPrincipal()],
-      actions: ['kms:Sign'],
-      resources: ['*'],
-      conditions: { ArnNotEquals: { 'aws:PrincipalArn': this.role.roleArn } },
-    }));
+    this.signingKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'OnlyTheSweeperSigns',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['kms:Sign'],
+        resources: ['*'],
+        conditions: { ArnNotEquals: { 'aws:PrincipalArn': this.role.roleArn } },
+      }),
+    );
     // Disabling or deleting the signing key would stop sweeps and leave old records unverifiable.
     denyGovernedAgents(this.signingKey);
     for (const statement of ledgerEvidenceStatements({ stack, signingKeyArn: this.signingKey.keyArn })) {
@@ -348,11 +370,13 @@ export class PermissionSweeper extends Construct {
     this.rule = new events.Rule(this, 'Schedule', {
       description: 'Starts a permission-decay sweep',
       schedule: props.schedule ?? events.Schedule.rate(Duration.hours(1)),
-      targets: [new targets.LambdaFunction(this.function, {
-        deadLetterQueue: this.deadLetterQueue,
-        retryAttempts: 2,
-        maxEventAge: Duration.hours(1),
-      })],
+      targets: [
+        new targets.LambdaFunction(this.function, {
+          deadLetterQueue: this.deadLetterQueue,
+          retryAttempts: 2,
+          maxEventAge: Duration.hours(1),
+        }),
+      ],
     });
 
     this.alarm = new cloudwatch.Alarm(this, 'ErrorsAlarm', {
@@ -365,15 +389,18 @@ export class PermissionSweeper extends Construct {
     });
     this.deadLetterQueueAlarm = new cloudwatch.Alarm(this, 'DeadLetterQueueAlarm', {
       alarmDescription: 'A permission-decay sweep invocation failed for good and is parked in the dead-letter queue',
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: cloudwatch.Stats.MAXIMUM }),
+      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(5),
+        statistic: cloudwatch.Stats.MAXIMUM,
+      }),
       threshold: 1,
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     this.failedRevocationsAlarm = new cloudwatch.Alarm(this, 'FailedRevocationsAlarm', {
-      alarmDescription: 'A permission-decay sweep could not revoke an expired grant or drift: '
-        + 'it outlives its expiry until a sweep succeeds',
+      alarmDescription:
+        'A permission-decay sweep could not revoke an expired grant or drift: ' + 'it outlives its expiry until a sweep succeeds',
       metric: this.metricFailedRevocations(),
       threshold: 1,
       evaluationPeriods: 1,
@@ -506,11 +533,15 @@ export class PermissionSweeper extends Construct {
   /** One Grant for the statements (each added to the grantee's policy with its own conditions). */
   private grantStatements(grantee: iam.IGrantable, statements: iam.PolicyStatement[]): iam.Grant {
     return statements
-      .map(st => iam.Grant.addToPrincipal({
-        // No `scope`: aws-cdk-lib ignores it and prints a deprecation warning into every consumer's synth.
-        grantee, actions: st.actions, resourceArns: st.resources,
-        ...(Object.keys(st.conditions).length ? { conditions: st.conditions } : {}),
-      }))
+      .map(st =>
+        iam.Grant.addToPrincipal({
+          // No `scope`: aws-cdk-lib ignores it and prints a deprecation warning into every consumer's synth.
+          grantee,
+          actions: st.actions,
+          resourceArns: st.resources,
+          ...(Object.keys(st.conditions).length ? { conditions: st.conditions } : {}),
+        }),
+      )
       .reduce((all, g) => all.combine(g));
   }
 
@@ -525,8 +556,7 @@ export class PermissionSweeper extends Construct {
    * governance:managed-by=permission-decay, registered or not.
    */
   public register(agent: IGovernedAgent): void {
-    if (!Token.isUnresolved(agent.agentId)
-      && this.agents.some(a => !Token.isUnresolved(a.agentId) && a.agentId === agent.agentId)) {
+    if (!Token.isUnresolved(agent.agentId) && this.agents.some(a => !Token.isUnresolved(a.agentId) && a.agentId === agent.agentId)) {
       throw new Error(`PermissionSweeper: agent "${agent.agentId}" is already registered`);
     }
     this.agents.push(agent);
@@ -568,9 +598,16 @@ export class PermissionSweeper extends Construct {
       // aws:ResourceTag): the local emulator skips AWS::CloudWatch::Alarm and
       // cannot resolve its ARN. Subscriptions' ARNs extend the topic's.
       resources: [
-        this.function.functionArn, `${this.function.functionArn}:*`, this.rule.ruleArn, this.role.roleArn,
-        this.ownerTopic.topicArn, `${this.ownerTopic.topicArn}:*`, this.deadLetterQueue.queueArn,
-        this.encryptionKey.keyArn, this.signingKey.keyArn, this.logGroup.logGroupArn,
+        this.function.functionArn,
+        `${this.function.functionArn}:*`,
+        this.rule.ruleArn,
+        this.role.roleArn,
+        this.ownerTopic.topicArn,
+        `${this.ownerTopic.topicArn}:*`,
+        this.deadLetterQueue.queueArn,
+        this.encryptionKey.keyArn,
+        this.signingKey.keyArn,
+        this.logGroup.logGroupArn,
       ],
     });
   }
@@ -582,8 +619,10 @@ export class PermissionSweeper extends Construct {
     if (props.ledgerTable) {
       const name = props.ledgerTable.tableName;
       if (Token.isUnresolved(name)) {
-        Annotations.of(this).addWarningV2('permission-decay:ledgerTableNameUnresolved',
-          `cannot check the ledger table's name at synth; it must start with "${LEDGER_TABLE_NAME_PREFIX}" or governed roles' boundaries will not protect it`);
+        Annotations.of(this).addWarningV2(
+          'permission-decay:ledgerTableNameUnresolved',
+          `cannot check the ledger table's name at synth; it must start with "${LEDGER_TABLE_NAME_PREFIX}" or governed roles' boundaries will not protect it`,
+        );
       } else {
         checkLedgerTableName(name);
       }
@@ -610,20 +649,24 @@ export class PermissionSweeper extends Construct {
  * policy or grants, or use it.
  */
 function denyGovernedAgents(key: kms.Key): void {
-  key.addToResourcePolicy(new iam.PolicyStatement({
-    sid: 'DenyGovernedAgents',
-    effect: iam.Effect.DENY,
-    principals: [new iam.AnyPrincipal()],
-    actions: ['kms:*'],
-    resources: ['*'],
-    conditions: { ArnLike: { 'aws:PrincipalArn': GOVERNED_ROLES_ARN } },
-  }));
+  key.addToResourcePolicy(
+    new iam.PolicyStatement({
+      sid: 'DenyGovernedAgents',
+      effect: iam.Effect.DENY,
+      principals: [new iam.AnyPrincipal()],
+      actions: ['kms:*'],
+      resources: ['*'],
+      conditions: { ArnLike: { 'aws:PrincipalArn': GOVERNED_ROLES_ARN } },
+    }),
+  );
 }
 
 function checkLedgerTableName(name: string): void {
   if (!name.startsWith(LEDGER_TABLE_NAME_PREFIX)) {
-    throw new Error(`PermissionSweeper: ledger table name "${name}" must start with "${LEDGER_TABLE_NAME_PREFIX}" `
-      + '(governed roles\' permission boundaries deny writing tables with that prefix)');
+    throw new Error(
+      `PermissionSweeper: ledger table name "${name}" must start with "${LEDGER_TABLE_NAME_PREFIX}" ` +
+        "(governed roles' permission boundaries deny writing tables with that prefix)",
+    );
   }
   if (!DYNAMODB_TABLE_NAME.test(name)) {
     throw new Error(`PermissionSweeper: ledger table name "${name}" is not a DynamoDB table name (3-255 of a-z A-Z 0-9 _ . -)`);
@@ -656,10 +699,7 @@ function timeBudgetMs(timeout: Duration): string {
  * TypeScript (ts-jest), under dist/ of the package.
  */
 function sweeperHandlerDir(): string {
-  const candidates = [
-    path.join(__dirname, '..', 'handlers', 'sweeper'),
-    path.join(__dirname, '..', 'dist', 'handlers', 'sweeper'),
-  ];
+  const candidates = [path.join(__dirname, '..', 'handlers', 'sweeper'), path.join(__dirname, '..', 'dist', 'handlers', 'sweeper')];
   const found = candidates.find(dir => fs.existsSync(path.join(dir, 'index.js')));
   if (!found) {
     throw new Error(`PermissionSweeper: the bundled sweeper handler is missing (looked in ${candidates.join(', ')}); run npm run build`);

@@ -95,13 +95,15 @@ export class TemporaryGrant extends Construct implements iam.IGrantable {
     this.requestedBy = options.requestedBy;
     this.ticket = options.ticket;
     this.reason = options.reason;
-    this.approvedRegimes = [...options.approvedRegimes ?? []];
+    this.approvedRegimes = [...(options.approvedRegimes ?? [])];
 
     const problems = grantRequestProblems({ name, ...options }, agent._synthClock(), agent.maxGrantDurationSeconds);
     const writes = resourcePolicyWriteActions(options.allowResourcePolicyWrites ?? []);
     if (writes.unknown.length > 0) {
-      problems.push(`allowResourcePolicyWrites ${writes.unknown.join(', ')}: not a resource-policy write the boundary denies; `
-        + 'name exact actions such as s3:PutBucketPolicy (no wildcards)');
+      problems.push(
+        `allowResourcePolicyWrites ${writes.unknown.join(', ')}: not a resource-policy write the boundary denies; ` +
+          'name exact actions such as s3:PutBucketPolicy (no wildcards)',
+      );
     }
     if (problems.length > 0) throw new Error(agent._grantError(name, problems));
     this.allowedResourcePolicyWrites = writes.known;
@@ -110,7 +112,7 @@ export class TemporaryGrant extends Construct implements iam.IGrantable {
     agent.role.attachInlinePolicy(this.policy);
     Tags.of(agent.role).add(grantTagKey(name), formatGrantTag(options), { priority: GOVERNANCE_TAG_PRIORITY });
     this.grantPrincipal = new GrantPrincipal(agent.role, this.expiresAt, statement => this.addStatement(statement));
-    this.addStatements(...options.statements ?? []);
+    this.addStatements(...(options.statements ?? []));
     if (this.allowedResourcePolicyWrites.length > 0) {
       agent._allowResourcePolicyWrites({ grantName: name, actions: this.allowedResourcePolicyWrites, expiresAt: this.expiresAt });
     }
@@ -129,9 +131,11 @@ export class TemporaryGrant extends Construct implements iam.IGrantable {
     const wildcards = [...statement.actions, ...statement.notActions].filter(a => !Token.isUnresolved(a) && isWildcardAction(a));
     if (wildcards.length > 0 || statement.notActions.length > 0) {
       const what = wildcards.length > 0 ? `wildcard actions ${wildcards.join(', ')}` : 'NotAction';
-      Annotations.of(this.agent).addWarningV2('permission-decay:grant-wildcard-action',
-        `agent '${this.agent.agentId}' grant '${this.grantName}': ${what} may allow more than the ticket approved: `
-        + 'list the actions the agent needs');
+      Annotations.of(this.agent).addWarningV2(
+        'permission-decay:grant-wildcard-action',
+        `agent '${this.agent.agentId}' grant '${this.grantName}': ${what} may allow more than the ticket approved: ` +
+          'list the actions the agent needs',
+      );
     }
     const bound = statement.copy();
     bound.addCondition(EXPIRY_CONDITION_OPERATOR, { [EXPIRY_CONDITION_KEY]: this.expiresAt });
@@ -144,9 +148,11 @@ function checkedGrantName(agent: GovernedAgentRole, name: string): string {
   const problems = grantNameProblems(name);
   const clash = agent.grants.find(g => g.grantName.toLowerCase() === name?.toLowerCase());
   if (clash) {
-    problems.push(clash.grantName === name
-      ? 'the agent already has a grant of this name: add statements to that grant or choose another name'
-      : `IAM tag keys ignore case, so this name clashes with grant '${clash.grantName}': choose another name`);
+    problems.push(
+      clash.grantName === name
+        ? 'the agent already has a grant of this name: add statements to that grant or choose another name'
+        : `IAM tag keys ignore case, so this name clashes with grant '${clash.grantName}': choose another name`,
+    );
   }
   if (problems.length > 0) throw new Error(agent._grantError(name, problems));
   return name;

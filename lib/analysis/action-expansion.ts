@@ -72,7 +72,10 @@ export class ActionExpander {
 
   private compute(pattern: string): readonly string[] {
     if (pattern === '*') {
-      return this.catalogue.services().flatMap(s => [...(this.catalogue.actionsOf(s)?.values() ?? [])].map(a => a.fullName)).sort();
+      return this.catalogue
+        .services()
+        .flatMap(s => [...(this.catalogue.actionsOf(s)?.values() ?? [])].map(a => a.fullName))
+        .sort();
     }
     const colon = pattern.indexOf(':');
     if (colon <= 0) return [];

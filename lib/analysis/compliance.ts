@@ -63,7 +63,9 @@ const MAX_ACTIONS_NAMED = 5;
 
 /** Compliance findings for every agent. */
 export function checkCompliance(
-  agents: readonly AgentModel[], stores: readonly StoreModel[], options: ComplianceOptions = {},
+  agents: readonly AgentModel[],
+  stores: readonly StoreModel[],
+  options: ComplianceOptions = {},
 ): ComplianceResult {
   const expander = options.expander ?? new ActionExpander();
   const shadow = options.shadow ?? computeShadow(agents, { expander });
@@ -117,15 +119,20 @@ function storesReached(index: StoreIndex, reach: ShadowReach, touchesStores: (ac
 }
 
 function describe(
-  agent: AgentModel, shadow: AgentShadow, reach: ShadowReach, store: StoreModel, actions: readonly string[],
+  agent: AgentModel,
+  shadow: AgentShadow,
+  reach: ShadowReach,
+  store: StoreModel,
+  actions: readonly string[],
 ): ComplianceFinding {
   const regime = normalizeRegime(store.regime!);
   const agentRegimes = [...new Set(agent.regimes.map(normalizeRegime))].sort();
   const storeName = store.displayName ?? store.key;
   const direct = reach.path.length === 1;
-  const statement = reach.source === 'baseline'
-    ? `baseline statement on ${quote(reach.resource.text)}`
-    : `${reach.source} "${reach.grantName ?? '(unnamed)'}" on ${quote(reach.resource.text)}`;
+  const statement =
+    reach.source === 'baseline'
+      ? `baseline statement on ${quote(reach.resource.text)}`
+      : `${reach.source} "${reach.grantName ?? '(unnamed)'}" on ${quote(reach.resource.text)}`;
   const more = actions.length > MAX_ACTIONS_NAMED ? `, and ${actions.length - MAX_ACTIONS_NAMED} more` : '';
   const named = actions.slice(0, MAX_ACTIONS_NAMED).join(', ') + more;
   const regimesText = agentRegimes.length > 0 ? agentRegimes.map(r => `"${r}"`).join(', ') : 'none';
@@ -146,9 +153,10 @@ function describe(
       ...base,
       code: 'REGIME_CROSSING',
       approved,
-      message: `agent "${agent.agentId}" (regimes: ${regimesText}) reaches store "${storeName}" of regime "${regime}" `
-        + `through its ${statement} (${named}). `
-        + (approved
+      message:
+        `agent "${agent.agentId}" (regimes: ${regimesText}) reaches store "${storeName}" of regime "${regime}" ` +
+        `through its ${statement} (${named}). ` +
+        (approved
           ? `Approved for "${regime}" on the grant.`
           : `Fix: narrow the statement's resources, add "${regime}" to the agent's regimes, or approve "${regime}" on the grant.`),
     };
@@ -163,10 +171,11 @@ function describe(
     code: 'DELEGATED_REGIME_CROSSING',
     delegation: firstVia,
     approved,
-    message: `agent "${agentById}" (regimes: ${regimesText}) reaches store "${storeName}" of regime "${regime}" `
-      + `through delegation "${firstVia}" `
-      + `(path ${reach.path.join(' -> ')}; ${statement} of agent "${last}": ${named}). `
-      + (approved
+    message:
+      `agent "${agentById}" (regimes: ${regimesText}) reaches store "${storeName}" of regime "${regime}" ` +
+      `through delegation "${firstVia}" ` +
+      `(path ${reach.path.join(' -> ')}; ${statement} of agent "${last}": ${named}). ` +
+      (approved
         ? `Approved for "${regime}" on the delegation.`
         : `Fix: add "${regime}" to "${agentById}"'s regimes, approve "${regime}" on the delegation, or remove the delegation.`),
   };

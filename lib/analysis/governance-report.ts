@@ -34,7 +34,9 @@ export interface GovernanceReport {
 
 /** Runs the whole analysis once (one expander, one shadow) and assembles the report. */
 export function buildGovernanceReport(
-  agents: readonly AgentModel[], stores: readonly StoreModel[], options: ShadowOptions = {},
+  agents: readonly AgentModel[],
+  stores: readonly StoreModel[],
+  options: ShadowOptions = {},
 ): GovernanceReport {
   const expander = options.expander ?? new ActionExpander();
   const shadow = computeShadow(agents, { ...options, expander });
@@ -56,8 +58,10 @@ export function buildGovernanceReport(
       };
     }),
     compliance,
-    problems: [...shadow.problems].sort((x, y) => compareCodeUnits(x.agentId ?? '', y.agentId ?? '')
-      || compareCodeUnits(x.code, y.code) || compareCodeUnits(x.message, y.message)),
+    problems: [...shadow.problems].sort(
+      (x, y) =>
+        compareCodeUnits(x.agentId ?? '', y.agentId ?? '') || compareCodeUnits(x.code, y.code) || compareCodeUnits(x.message, y.message),
+    ),
   };
 }
 
@@ -86,21 +90,29 @@ const MAX_ACTIONS_LISTED = 6;
 export function renderReportMarkdown(report: GovernanceReport): string {
   const lines: string[] = ['# Permission-decay governance report', ''];
   const v = report.compliance.violations;
-  lines.push(`${report.agents.length} agent(s), ${v.length} compliance violation(s), `
-    + `${report.compliance.approved.length} approved regime crossing(s).`, '');
+  lines.push(
+    `${report.agents.length} agent(s), ${v.length} compliance violation(s), ` +
+      `${report.compliance.approved.length} approved regime crossing(s).`,
+    '',
+  );
 
   if (v.length > 0 || report.compliance.approved.length > 0) {
     lines.push('## Compliance', '');
-    lines.push(table(['Agent', 'Store', 'Store regime', 'Agent regimes', 'Through', 'Status', 'Detail'],
-      [...v, ...report.compliance.approved].map(f => [
-        f.agentId,
-        f.storeName,
-        f.storeRegime,
-        f.agentRegimes.join(', ') || 'none',
-        f.path.join(' → ') + (f.grantName ? ` (${f.source} ${f.grantName})` : ` (${f.source})`),
-        f.approved ? 'approved' : '**violation**',
-        f.message,
-      ])), '');
+    lines.push(
+      table(
+        ['Agent', 'Store', 'Store regime', 'Agent regimes', 'Through', 'Status', 'Detail'],
+        [...v, ...report.compliance.approved].map(f => [
+          f.agentId,
+          f.storeName,
+          f.storeRegime,
+          f.agentRegimes.join(', ') || 'none',
+          f.path.join(' → ') + (f.grantName ? ` (${f.source} ${f.grantName})` : ` (${f.source})`),
+          f.approved ? 'approved' : '**violation**',
+          f.message,
+        ]),
+      ),
+      '',
+    );
   }
 
   for (const a of report.agents) {
@@ -111,28 +123,43 @@ export function renderReportMarkdown(report: GovernanceReport): string {
     if (a.shadow.truncated) lines.push('- **Shadow truncated**: too many delegation paths; see problems.');
     lines.push('');
     lines.push('### Permission shadow', '');
-    lines.push(a.shadow.reaches.length === 0 ? 'Reaches nothing.' : table(['Path', 'Resource', 'Actions', 'Statement', 'Expires'],
-      a.shadow.reaches.map(r => [
-        r.path.join(' → '),
-        r.resource.storeKey ? `${r.resource.text} (${r.resource.storeKey})` : r.resource.text,
-        summarizeActions(r.actions),
-        r.grantName ? `${r.source} ${r.grantName}` : r.source,
-        r.expiresAt ?? 'never',
-      ])));
+    lines.push(
+      a.shadow.reaches.length === 0
+        ? 'Reaches nothing.'
+        : table(
+            ['Path', 'Resource', 'Actions', 'Statement', 'Expires'],
+            a.shadow.reaches.map(r => [
+              r.path.join(' → '),
+              r.resource.storeKey ? `${r.resource.text} (${r.resource.storeKey})` : r.resource.text,
+              summarizeActions(r.actions),
+              r.grantName ? `${r.source} ${r.grantName}` : r.source,
+              r.expiresAt ?? 'never',
+            ]),
+          ),
+    );
     lines.push('');
     lines.push('### Store inventory: data stores it can write to', '');
     const inventoryColumns = ['Store', 'Kind', 'Regime', 'Retention', 'Owner', 'Write actions', 'Through', 'Until'];
-    lines.push(a.inventory.length === 0 ? 'None.' : table(inventoryColumns,
-      a.inventory.map(e => [
-        e.known ? e.name : `${e.name} (not a known store)`,
-        e.kind,
-        e.regime,
-        e.retention,
-        e.owner,
-        summarizeActions(e.writeActions),
-        e.routes.map(r => r.path.join(' → ')).filter((p, i, all) => all.indexOf(p) === i).join('; '),
-        e.expiresAt ?? 'never',
-      ])));
+    lines.push(
+      a.inventory.length === 0
+        ? 'None.'
+        : table(
+            inventoryColumns,
+            a.inventory.map(e => [
+              e.known ? e.name : `${e.name} (not a known store)`,
+              e.kind,
+              e.regime,
+              e.retention,
+              e.owner,
+              summarizeActions(e.writeActions),
+              e.routes
+                .map(r => r.path.join(' → '))
+                .filter((p, i, all) => all.indexOf(p) === i)
+                .join('; '),
+              e.expiresAt ?? 'never',
+            ]),
+          ),
+    );
     lines.push('');
     if (a.shadow.unknownActions.length > 0) {
       lines.push('### Actions the IAM catalogue does not know', '');
@@ -143,7 +170,13 @@ export function renderReportMarkdown(report: GovernanceReport): string {
 
   if (report.problems.length > 0) {
     lines.push('## Problems', '');
-    lines.push(table(['Code', 'Agent', 'Message'], report.problems.map(p => [p.code, p.agentId ?? '', p.message])), '');
+    lines.push(
+      table(
+        ['Code', 'Agent', 'Message'],
+        report.problems.map(p => [p.code, p.agentId ?? '', p.message]),
+      ),
+      '',
+    );
   }
   return `${lines.join('\n').replace(/\n+$/, '')}\n`;
 }
@@ -160,7 +193,10 @@ export function summarizeActions(actions: readonly string[]): string {
     return `${actions.slice(0, MAX_ACTIONS_LISTED).join(', ')} and ${actions.length - MAX_ACTIONS_LISTED} more`;
   }
   const services = [...perService.entries()].sort((x, y) => y[1] - x[1] || compareCodeUnits(x[0], y[0]));
-  const shown = services.slice(0, MAX_ACTIONS_LISTED).map(([s, n]) => `${s} (${n})`).join(', ');
+  const shown = services
+    .slice(0, MAX_ACTIONS_LISTED)
+    .map(([s, n]) => `${s} (${n})`)
+    .join(', ');
   const rest = services.length - MAX_ACTIONS_LISTED;
   return `${actions.length} actions: ${shown}${rest > 0 ? ` and ${rest} more services` : ''}`;
 }

@@ -119,8 +119,9 @@ export function computeShadow(agents: readonly AgentModel[], options: ShadowOpti
         problems.push({
           code: 'UNKNOWN_DELEGATE',
           agentId: a.agentId,
-          message: `agent "${a.agentId}" delegates to "${d.toAgentId}" (via ${d.via}), which is not a governed agent in this analysis: `
-            + 'its permissions are not in the shadow',
+          message:
+            `agent "${a.agentId}" delegates to "${d.toAgentId}" (via ${d.via}), which is not a governed agent in this analysis: ` +
+            'its permissions are not in the shadow',
         });
       }
     }
@@ -143,8 +144,9 @@ export function computeShadow(agents: readonly AgentModel[], options: ShadowOpti
       problems.push({
         code: 'SHADOW_TRUNCATED',
         agentId: origin,
-        message: `agent "${origin}" has more than ${maxPaths} delegation paths; its shadow lists the first ${maxPaths}. `
-          + 'Simplify the delegation graph',
+        message:
+          `agent "${origin}" has more than ${maxPaths} delegation paths; its shadow lists the first ${maxPaths}. ` +
+          'Simplify the delegation graph',
       });
     }
     const reaches: ShadowReach[] = [];
@@ -197,7 +199,10 @@ function directReach(agent: AgentModel, expander: ActionExpander): DirectReach {
   const noteUnknown = (s: AnalysedStatement, actions: readonly string[]) => {
     for (const action of actions) {
       const u: UnknownAction = {
-        agentId: agent.agentId, action, source: s.source, ...(s.grantName !== undefined ? { grantName: s.grantName } : {}),
+        agentId: agent.agentId,
+        action,
+        source: s.source,
+        ...(s.grantName !== undefined ? { grantName: s.grantName } : {}),
       };
       unknown.set(`${action}\u0000${s.source}\u0000${s.grantName ?? ''}`, u);
     }
@@ -219,8 +224,9 @@ function directReach(agent: AgentModel, expander: ActionExpander): DirectReach {
     const resources = s.notResources ? [{ text: '*' }] : s.resources;
     const approved = s.approvedRegimes && s.approvedRegimes.length > 0 ? [...new Set(s.approvedRegimes)].sort() : undefined;
     for (const resource of resources) {
-      const key = [resource.text, resource.storeKey ?? '', s.source, s.grantName ?? '', s.expiresAt ?? '', (approved ?? []).join(',')]
-        .join('\u0000');
+      const key = [resource.text, resource.storeKey ?? '', s.source, s.grantName ?? '', s.expiresAt ?? '', (approved ?? []).join(',')].join(
+        '\u0000',
+      );
       let g = groups.get(key);
       if (!g) {
         g = {
@@ -248,8 +254,12 @@ function directReach(agent: AgentModel, expander: ActionExpander): DirectReach {
     }
     if (g.actions.size > 0) reaches.push({ ...g.base, actions: [...g.actions].sort() });
   }
-  const sorted = [...unknown.values()].sort((x, y) => compareCodeUnits(x.action, y.action) || compareCodeUnits(x.source, y.source)
-    || compareCodeUnits(x.grantName ?? '', y.grantName ?? ''));
+  const sorted = [...unknown.values()].sort(
+    (x, y) =>
+      compareCodeUnits(x.action, y.action) ||
+      compareCodeUnits(x.source, y.source) ||
+      compareCodeUnits(x.grantName ?? '', y.grantName ?? ''),
+  );
   return { reaches, unknown: sorted };
 }
 
@@ -259,21 +269,26 @@ function denyCovers(deny: ResourceRef, allow: ResourceRef): boolean {
 }
 
 function compareReaches(x: ShadowReach, y: ShadowReach): number {
-  return compareCodeUnits(x.path.join('\u0000'), y.path.join('\u0000'))
-    || compareCodeUnits(x.via.join('\u0000'), y.via.join('\u0000'))
-    || compareCodeUnits(x.resource.text, y.resource.text)
-    || compareCodeUnits(x.resource.storeKey ?? '', y.resource.storeKey ?? '')
-    || compareCodeUnits(x.source, y.source)
-    || compareCodeUnits(x.grantName ?? '', y.grantName ?? '')
-    || compareCodeUnits(x.expiresAt ?? '~', y.expiresAt ?? '~')
-    || compareCodeUnits((x.approvedRegimes ?? []).join(','), (y.approvedRegimes ?? []).join(','));
+  return (
+    compareCodeUnits(x.path.join('\u0000'), y.path.join('\u0000')) ||
+    compareCodeUnits(x.via.join('\u0000'), y.via.join('\u0000')) ||
+    compareCodeUnits(x.resource.text, y.resource.text) ||
+    compareCodeUnits(x.resource.storeKey ?? '', y.resource.storeKey ?? '') ||
+    compareCodeUnits(x.source, y.source) ||
+    compareCodeUnits(x.grantName ?? '', y.grantName ?? '') ||
+    compareCodeUnits(x.expiresAt ?? '~', y.expiresAt ?? '~') ||
+    compareCodeUnits((x.approvedRegimes ?? []).join(','), (y.approvedRegimes ?? []).join(','))
+  );
 }
 
 /** Every reach of the shadow that allows `action` (catalogue spelling, any case) on a resource overlapping `resourceText`. */
 export function reachesFor(shadow: AgentShadow, action: string, resourceText?: string): readonly ShadowReach[] {
   const wanted = action.toLowerCase();
-  return shadow.reaches.filter(r => r.actions.some(a => a.toLowerCase() === wanted)
-    && (resourceText === undefined || r.resource.text === resourceText || wildcardCovers(r.resource.text, resourceText)));
+  return shadow.reaches.filter(
+    r =>
+      r.actions.some(a => a.toLowerCase() === wanted) &&
+      (resourceText === undefined || r.resource.text === resourceText || wildcardCovers(r.resource.text, resourceText)),
+  );
 }
 
 /**

@@ -59,7 +59,9 @@ export interface InventoryOptions {
 
 /** Every data store each agent can write to. */
 export function storeInventory(
-  agents: readonly AgentModel[], stores: readonly StoreModel[], options: InventoryOptions = {},
+  agents: readonly AgentModel[],
+  stores: readonly StoreModel[],
+  options: InventoryOptions = {},
 ): AgentInventory[] {
   const expander = options.expander ?? new ActionExpander();
   const shadow = options.shadow ?? computeShadow(agents, { expander });
@@ -69,8 +71,11 @@ export function storeInventory(
     let w = writes.get(action);
     if (w === undefined) {
       const found = lookupAction(expander.catalogue, action);
-      w = !!found && isWriteAction(found) && actsOnResources(expander.catalogue, action)
-        && SERVICE_STORE_KIND[serviceOf(action)] !== undefined;
+      w =
+        !!found &&
+        isWriteAction(found) &&
+        actsOnResources(expander.catalogue, action) &&
+        SERVICE_STORE_KIND[serviceOf(action)] !== undefined;
       writes.set(action, w);
     }
     return w;
@@ -101,8 +106,9 @@ export function storeInventory(
         const known = index.storesActedOn(action, reach.resource);
         for (const store of known) add(`k\u0000${store.key}`, () => knownEntry(store), action, route);
         // A store the model does not know, or a wildcard that reaches past the known ones.
-        const covered = reach.resource.storeKey !== undefined && known.length > 0
-          || known.some(st => st.arnPatterns.some(p => wildcardCovers(p, reach.resource.text)));
+        const covered =
+          (reach.resource.storeKey !== undefined && known.length > 0) ||
+          known.some(st => st.arnPatterns.some(p => wildcardCovers(p, reach.resource.text)));
         if (known.length === 0 || (!covered && hasWildcard(reach.resource.text))) {
           const kind = SERVICE_STORE_KIND[serviceOf(action)];
           add(`u\u0000${kind}\u0000${reach.resource.text}`, () => unknownEntry(kind, reach.resource.text), action, route);
@@ -114,8 +120,13 @@ export function storeInventory(
       const expiresAt = routes.map(r => r.expiresAt).reduce(laterExpiry);
       return { ...e.entry, writeActions: [...e.actions].sort(), routes, ...(expiresAt !== undefined ? { expiresAt } : {}) };
     });
-    list.sort((x, y) => Number(y.known) - Number(x.known) || compareCodeUnits(x.kind, y.kind)
-      || compareCodeUnits(x.name, y.name) || compareCodeUnits(x.store, y.store));
+    list.sort(
+      (x, y) =>
+        Number(y.known) - Number(x.known) ||
+        compareCodeUnits(x.kind, y.kind) ||
+        compareCodeUnits(x.name, y.name) ||
+        compareCodeUnits(x.store, y.store),
+    );
     out.push({ agentId: s.agentId, stores: list });
   }
   return out;

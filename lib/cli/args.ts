@@ -31,10 +31,10 @@ export type OptionSpecs = Readonly<Record<string, OptionSpec>>;
 
 /** Flags every command takes. */
 export const GLOBAL_OPTIONS: OptionSpecs = {
-  'json': { type: 'boolean', description: 'print JSON instead of text (errors too: {"error": {code, message}})' },
+  json: { type: 'boolean', description: 'print JSON instead of text (errors too: {"error": {code, message}})' },
   'ledger-table': { type: 'string', value: 'TABLE', description: 'the ledger table (default $PERMISSION_DECAY_LEDGER_TABLE)' },
-  'region': { type: 'string', value: 'REGION', description: 'the AWS region (default $AWS_REGION, then your AWS profile\'s)' },
-  'help': { type: 'boolean', short: 'h', description: 'show this help' },
+  region: { type: 'string', value: 'REGION', description: "the AWS region (default $AWS_REGION, then your AWS profile's)" },
+  help: { type: 'boolean', short: 'h', description: 'show this help' },
 };
 
 /** What parsing a command's arguments gives. */
@@ -49,9 +49,13 @@ export interface ParsedCommandArgs {
  */
 export function parseCommandArgs(command: string, args: readonly string[], options: OptionSpecs): ParsedCommandArgs {
   const known: OptionSpecs = { ...options, ...GLOBAL_OPTIONS };
-  const config = Object.fromEntries(Object.entries(known)
-    .map(([name, o]) => [name, o.short ? { type: o.type, short: o.short } : { type: o.type }]));
-  const takes = () => Object.keys(known).map(n => `--${n}`).join(' ');
+  const config = Object.fromEntries(
+    Object.entries(known).map(([name, o]) => [name, o.short ? { type: o.type, short: o.short } : { type: o.type }]),
+  );
+  const takes = () =>
+    Object.keys(known)
+      .map(n => `--${n}`)
+      .join(' ');
   // A lenient pass first, for refusals in our own words; then the strict pass is the authority.
   const { tokens } = parseArgs({ args: [...args], options: config, strict: false, allowPositionals: true, tokens: true });
   const seen = new Set<string>();
@@ -83,7 +87,10 @@ export function parseCommandArgs(command: string, args: readonly string[], optio
 
 /** Reads the flags a command was given (already checked against its options). */
 export class Flags {
-  constructor(private readonly values: ReadonlyMap<string, string | true>, private readonly command: string) {}
+  constructor(
+    private readonly values: ReadonlyMap<string, string | true>,
+    private readonly command: string,
+  ) {}
   bool(name: string): boolean {
     return this.values.get(name) === true;
   }

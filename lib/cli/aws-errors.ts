@@ -43,23 +43,27 @@ async function valueOf(provider: unknown): Promise<unknown> {
 /** Adds, to the client's own middleware, the note of the call and endpoint on any error. */
 function nameCalls<T>(client: T, service: string): T {
   const c = client as unknown as NamedClient;
-  c.middlewareStack.add((next: (a: unknown) => Promise<unknown>, context: { commandName?: string; endpointV2?: { url?: URL } }) =>
-    async (args: unknown) => {
+  c.middlewareStack.add(
+    (next: (a: unknown) => Promise<unknown>, context: { commandName?: string; endpointV2?: { url?: URL } }) => async (args: unknown) => {
       try {
         return await next(args);
       } catch (e) {
         if (e && typeof e === 'object' && !(CALL in e)) {
-          const endpoint = endpointText(context.endpointV2?.url) ?? endpointText(await valueOf(c.config.endpoint) as Endpoint);
+          const endpoint = endpointText(context.endpointV2?.url) ?? endpointText((await valueOf(c.config.endpoint)) as Endpoint);
           const region = await valueOf(c.config.region);
           const call: AwsCall = {
-            service, operation: (context.commandName ?? 'unknown call').replace(/Command$/, ''),
-            ...(endpoint ? { endpoint } : {}), ...(typeof region === 'string' ? { region } : {}),
+            service,
+            operation: (context.commandName ?? 'unknown call').replace(/Command$/, ''),
+            ...(endpoint ? { endpoint } : {}),
+            ...(typeof region === 'string' ? { region } : {}),
           };
           Object.defineProperty(e, CALL, { value: call, enumerable: false });
         }
         throw e;
       }
-    }, { step: 'initialize', name: 'permissionDecayNameCalls', priority: 'high' });
+    },
+    { step: 'initialize', name: 'permissionDecayNameCalls', priority: 'high' },
+  );
   return client;
 }
 
@@ -71,13 +75,27 @@ export function withNamedCalls(clients: AwsClients): AwsClients {
     return cache.get(key) as AwsClients[K];
   };
   return {
-    get iam() { return named('iam', 'IAM'); },
-    get ddb() { return named('ddb', 'DynamoDB'); },
-    get ssm() { return named('ssm', 'SSM'); },
-    get events() { return named('events', 'EventBridge'); },
-    get sns() { return named('sns', 'SNS'); },
-    get sts() { return named('sts', 'STS'); },
-    get kms() { return named('kms', 'KMS'); },
+    get iam() {
+      return named('iam', 'IAM');
+    },
+    get ddb() {
+      return named('ddb', 'DynamoDB');
+    },
+    get ssm() {
+      return named('ssm', 'SSM');
+    },
+    get events() {
+      return named('events', 'EventBridge');
+    },
+    get sns() {
+      return named('sns', 'SNS');
+    },
+    get sts() {
+      return named('sts', 'STS');
+    },
+    get kms() {
+      return named('kms', 'KMS');
+    },
   };
 }
 
@@ -87,8 +105,15 @@ export function awsCallOf(e: unknown): AwsCall | undefined {
 }
 
 const CREDENTIAL_ERRORS = new Set([
-  'CredentialsProviderError', 'InvalidClientTokenId', 'UnrecognizedClientException', 'ExpiredToken', 'ExpiredTokenException',
-  'InvalidSignatureException', 'SignatureDoesNotMatch', 'IncompleteSignature', 'MissingAuthenticationToken',
+  'CredentialsProviderError',
+  'InvalidClientTokenId',
+  'UnrecognizedClientException',
+  'ExpiredToken',
+  'ExpiredTokenException',
+  'InvalidSignatureException',
+  'SignatureDoesNotMatch',
+  'IncompleteSignature',
+  'MissingAuthenticationToken',
 ]);
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'ECONNRESET', 'EAI_AGAIN', 'EHOSTUNREACH']);
 
@@ -102,29 +127,39 @@ export function awsErrorHint(e: unknown, call: AwsCall): string {
     return 'No AWS region is set: export AWS_REGION=<region> (e.g. us-east-1), pass --region <region>, or set one in your AWS profile';
   }
   if (CREDENTIAL_ERRORS.has(name) || /Could not load credentials/i.test(message)) {
-    return 'Check your AWS credentials: AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or log in again (aws sso login); '
-      + 'they must be for the account the sweeper is deployed in';
+    return (
+      'Check your AWS credentials: AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or log in again (aws sso login); ' +
+      'they must be for the account the sweeper is deployed in'
+    );
   }
   if (name === 'AccessDenied' || name === 'AccessDeniedException' || name === 'AuthorizationError') {
-    return `Check that your identity may call ${call.service} ${call.operation}: people get it from the sweeper's grantRequest, `
-      + 'grantApprove or grantRead (see the README\'s "People\'s permissions")';
+    return (
+      `Check that your identity may call ${call.service} ${call.operation}: people get it from the sweeper's grantRequest, ` +
+      'grantApprove or grantRead (see the README\'s "People\'s permissions")'
+    );
   }
   if (call.service === 'DynamoDB' && name === 'ResourceNotFoundException') {
-    return `Check that the ledger table exists in ${call.region ?? 'the region'}: deploy the PermissionSweeper stack `
-      + '(the table is among its outputs) '
-      + 'or run "permission-decay ledger init", and name it with --ledger-table or $PERMISSION_DECAY_LEDGER_TABLE';
+    return (
+      `Check that the ledger table exists in ${call.region ?? 'the region'}: deploy the PermissionSweeper stack ` +
+      '(the table is among its outputs) ' +
+      'or run "permission-decay ledger init", and name it with --ledger-table or $PERMISSION_DECAY_LEDGER_TABLE'
+    );
   }
   const network = NETWORK_CODES.has(err.code ?? '') || NETWORK_CODES.has(name) || name === 'TimeoutError';
   if (network || /ECONNREFUSED|ENOTFOUND|socket hang up/.test(message)) {
     return `Check that the endpoint ${call.endpoint ?? ''} is reachable (network, proxy, AWS_ENDPOINT_URL)`.replace('  ', ' ');
   }
   if ((status !== undefined && status >= 500) || /XML parse|Deserialization error|not valid JSON|Unexpected token/i.test(message)) {
-    return `Check that ${call.endpoint ?? 'the endpoint'} is a healthy AWS API endpoint: it answered${status ? ` HTTP ${status}` : ''} `
-      + 'with something that is not an AWS response (a local emulator answers so when it cannot serve the call; '
-      + 'a wrong AWS_ENDPOINT_URL too); try again, or check the endpoint\'s own log';
+    return (
+      `Check that ${call.endpoint ?? 'the endpoint'} is a healthy AWS API endpoint: it answered${status ? ` HTTP ${status}` : ''} ` +
+      'with something that is not an AWS response (a local emulator answers so when it cannot serve the call; ' +
+      "a wrong AWS_ENDPOINT_URL too); try again, or check the endpoint's own log"
+    );
   }
-  return 'Check your credentials and region, that the endpoint is reachable, '
-    + 'and that the sweeper stack is deployed in this account and region';
+  return (
+    'Check your credentials and region, that the endpoint is reachable, ' +
+    'and that the sweeper stack is deployed in this account and region'
+  );
 }
 
 /** "<command>: <service> <operation> at <endpoint> (region R) failed: <message>. <what to check>.", or undefined when no AWS call threw. */
@@ -134,6 +169,8 @@ export function awsErrorMessage(e: unknown, command: string | undefined): string
   const err = e as { message?: string; $metadata?: { httpStatusCode?: number } };
   const status = err.$metadata?.httpStatusCode;
   const where = `${call.endpoint ? ` at ${call.endpoint}` : ''} (region ${call.region ?? 'not set'})`;
-  return `${command ? `${command}: ` : ''}${call.service} ${call.operation}${where} failed${status ? ` with HTTP ${status}` : ''}: `
-    + `${(err.message ?? String(e)).trim().replace(/\.+$/, '')}. ${awsErrorHint(e, call)}.`;
+  return (
+    `${command ? `${command}: ` : ''}${call.service} ${call.operation}${where} failed${status ? ` with HTTP ${status}` : ''}: ` +
+    `${(err.message ?? String(e)).trim().replace(/\.+$/, '')}. ${awsErrorHint(e, call)}.`
+  );
 }

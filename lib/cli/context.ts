@@ -18,7 +18,10 @@ export interface CliIo {
 export class CommandContext {
   private _clients?: AwsClients;
   private _caller?: CallerIdentity;
-  constructor(readonly io: CliIo, readonly flags: Flags) {}
+  constructor(
+    readonly io: CliIo,
+    readonly flags: Flags,
+  ) {}
 
   get clients(): AwsClients {
     const region = this.flags.opt('region');
@@ -68,7 +71,8 @@ export class CommandContext {
   async caller(): Promise<CallerIdentity> {
     if (!this._caller) {
       const r = await this.clients.sts.send(new GetCallerIdentityCommand({}));
-      if (!r.Arn || !r.UserId || !r.Account) throw new UsageError('STS GetCallerIdentity did not say who you are: check your AWS credentials', 'NO_IDENTITY');
+      if (!r.Arn || !r.UserId || !r.Account)
+        throw new UsageError('STS GetCallerIdentity did not say who you are: check your AWS credentials', 'NO_IDENTITY');
       this._caller = { arn: r.Arn, userId: r.UserId, account: r.Account };
     }
     return this._caller;

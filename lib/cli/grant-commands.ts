@@ -11,10 +11,25 @@ import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import { randomUUID } from 'crypto';
 import { readFileSync } from 'fs';
 import {
-  AgentSpec, CallerIdentity, ContractError, DEFAULT_MAX_RENEWALS, formatExpiry,
-  formatGrantTag, GRANT_NAME_CHARS, GRANT_NAME_MAX_LENGTH, grantDocumentWithExpiry, grantTagKey, parseExpiry,
-  parseGrantTag, PolicyDocumentJson, renewalPartition, RenewalRecord, requestPartition, SealedIntent,
-  specParameterName, statementsOf,
+  AgentSpec,
+  CallerIdentity,
+  ContractError,
+  DEFAULT_MAX_RENEWALS,
+  formatExpiry,
+  formatGrantTag,
+  GRANT_NAME_CHARS,
+  GRANT_NAME_MAX_LENGTH,
+  grantDocumentWithExpiry,
+  grantTagKey,
+  parseExpiry,
+  parseGrantTag,
+  PolicyDocumentJson,
+  renewalPartition,
+  RenewalRecord,
+  requestPartition,
+  SealedIntent,
+  specParameterName,
+  statementsOf,
 } from '../contract';
 import { ApplyContext, applyIntentStep } from '../sweeper/apply';
 import { identityRuleFromEnv, personOf } from '../sweeper/identity';
@@ -33,7 +48,8 @@ async function readSpec(ctx: CommandContext, role: GovernedRole): Promise<AgentS
   try {
     value = (await ctx.clients.ssm.send(new GetParameterCommand({ Name: name }))).Parameter?.Value;
   } catch (e) {
-    if ((e as { name?: string }).name === 'ParameterNotFound') throw new UsageError(`no approved spec at ${name}: deploy the agent's stack first`, 'SPEC_MISSING');
+    if ((e as { name?: string }).name === 'ParameterNotFound')
+      throw new UsageError(`no approved spec at ${name}: deploy the agent's stack first`, 'SPEC_MISSING');
     throw e;
   }
   const lookup = parseSpecParameter(role.agentId, name, value ?? '');
@@ -53,7 +69,9 @@ function applyContext(ctx: CommandContext, actor: string, at: string): ApplyCont
 }
 
 function intentOf(
-  kind: SealedIntent['kind'], caller: CallerIdentity, f: Omit<SealedIntent, 'kind' | 'callerArn' | 'userId' | 'account'>,
+  kind: SealedIntent['kind'],
+  caller: CallerIdentity,
+  f: Omit<SealedIntent, 'kind' | 'callerArn' | 'userId' | 'account'>,
 ): SealedIntent {
   return { kind, ...f, callerArn: caller.arn, userId: caller.userId, account: caller.account };
 }
@@ -62,7 +80,10 @@ function checkUntil(until: string, now: Date, spec: AgentSpec): void {
   const ms = parseExpiry(until).getTime() - now.getTime();
   if (ms <= 0) throw new UsageError(`--until ${until} is not in the future (now is ${formatExpiry(now)})`, 'BAD_UNTIL');
   if (ms / 1000 > spec.maxGrantDurationSeconds) {
-    throw new UsageError(`--until ${until} is more than the role's maximum grant duration (${spec.maxGrantDurationSeconds}s) from now; pick an instant before ${formatExpiry(new Date(now.getTime() + spec.maxGrantDurationSeconds * 1000))}`, 'TOO_LONG');
+    throw new UsageError(
+      `--until ${until} is more than the role's maximum grant duration (${spec.maxGrantDurationSeconds}s) from now; pick an instant before ${formatExpiry(new Date(now.getTime() + spec.maxGrantDurationSeconds * 1000))}`,
+      'TOO_LONG',
+    );
   }
 }
 
@@ -81,9 +102,12 @@ function readPolicyFile(file: string): PolicyDocumentJson {
   }
   statements.forEach((s, i) => {
     if (!s || typeof s !== 'object') throw new UsageError(`--policy-file ${file}: statement ${i + 1} is not an object`, 'BAD_POLICY_FILE');
-    if (s.Effect !== 'Allow' && s.Effect !== 'Deny') throw new UsageError(`--policy-file ${file}: statement ${i + 1} needs Effect Allow or Deny`, 'BAD_POLICY_FILE');
-    if (s.Action === undefined && s.NotAction === undefined) throw new UsageError(`--policy-file ${file}: statement ${i + 1} needs Action or NotAction`, 'BAD_POLICY_FILE');
-    if (s.Resource === undefined && s.NotResource === undefined) throw new UsageError(`--policy-file ${file}: statement ${i + 1} needs Resource or NotResource`, 'BAD_POLICY_FILE');
+    if (s.Effect !== 'Allow' && s.Effect !== 'Deny')
+      throw new UsageError(`--policy-file ${file}: statement ${i + 1} needs Effect Allow or Deny`, 'BAD_POLICY_FILE');
+    if (s.Action === undefined && s.NotAction === undefined)
+      throw new UsageError(`--policy-file ${file}: statement ${i + 1} needs Action or NotAction`, 'BAD_POLICY_FILE');
+    if (s.Resource === undefined && s.NotResource === undefined)
+      throw new UsageError(`--policy-file ${file}: statement ${i + 1} needs Resource or NotResource`, 'BAD_POLICY_FILE');
   });
   return doc;
 }
@@ -93,11 +117,16 @@ export async function request(ctx: CommandContext): Promise<number> {
   const grantFlag = f.opt('grant');
   const policyArn = f.opt('policy-arn');
   const policyFile = f.opt('policy-file');
-  if ((policyArn === undefined) === (policyFile === undefined)) throw new UsageError('request needs exactly one of --policy-arn <arn> or --policy-file <file>');
+  if ((policyArn === undefined) === (policyFile === undefined))
+    throw new UsageError('request needs exactly one of --policy-arn <arn> or --policy-file <file>');
   const grant = grantFlag ?? (policyArn ? policyNameOfArn(policyArn) : f.req('grant', 'grant name'));
-  if (policyArn && grant !== policyNameOfArn(policyArn)) throw new UsageError(`--grant ${grant} must be the managed policy's name (${policyNameOfArn(policyArn)})`);
+  if (policyArn && grant !== policyNameOfArn(policyArn))
+    throw new UsageError(`--grant ${grant} must be the managed policy's name (${policyNameOfArn(policyArn)})`);
   if (!GRANT_NAME_CHARS.test(grant) || grant.length > GRANT_NAME_MAX_LENGTH) {
-    throw new UsageError(`grant name "${grant}" must be 1..${GRANT_NAME_MAX_LENGTH} characters of letters, digits and _ . + = @ -`, 'BAD_GRANT_NAME');
+    throw new UsageError(
+      `grant name "${grant}" must be 1..${GRANT_NAME_MAX_LENGTH} characters of letters, digits and _ . + = @ -`,
+      'BAD_GRANT_NAME',
+    );
   }
   const until = ctx.instant('until', 'instant');
   const ticket = f.req('ticket', 'ticket');
@@ -107,11 +136,15 @@ export async function request(ctx: CommandContext): Promise<number> {
   const spec = await readSpec(ctx, role);
   const now = ctx.clock();
   checkUntil(until, now, spec);
-  if (spec.baseline.some(b => b.name === grant)) throw new UsageError(`${grant} is a baseline policy of ${role.roleName}; pick another grant name`, 'BASELINE_NAME');
+  if (spec.baseline.some(b => b.name === grant))
+    throw new UsageError(`${grant} is a baseline policy of ${role.roleName}; pick another grant name`, 'BASELINE_NAME');
   // A live grant asked for again is an extension: that is a renewal, approved by someone else.
   if (role.policies.some(p => p.name === grant)) {
-    throw new UsageError(`${grant} is already on ${role.roleName}; to extend it, ask someone else to run `
-      + `"permission-decay renew --role ${role.roleName} --grant ${grant} --until <instant> --ticket <ticket>"`, 'ALREADY_PRESENT');
+    throw new UsageError(
+      `${grant} is already on ${role.roleName}; to extend it, ask someone else to run ` +
+        `"permission-decay renew --role ${role.roleName} --grant ${grant} --until <instant> --ticket <ticket>"`,
+      'ALREADY_PRESENT',
+    );
   }
   const caller = await ctx.caller();
   const requestedBy = caller.arn;
@@ -129,13 +162,18 @@ export async function request(ctx: CommandContext): Promise<number> {
     ? { type: 'put-inline', policyName: grant, document: JSON.stringify(grantDocumentWithExpiry(doc, until)) }
     : { type: 'attach', policyArn: policyArn! };
   await applyIntentStep(applyContext(ctx, caller.arn, at), {
-    roleName: role.roleName, intent,
+    roleName: role.roleName,
+    intent,
     pointer: { pk: requestPartition(role.roleName, grant), sk: `${at}#${requestId}`, extra: { reason } },
     actions: [attach, { type: 'tag', key: grantTagKey(grant), value: tagValue }],
   });
-  if (ctx.json) ctx.outJson({ roleName: role.roleName, grant, expiresAt: until, requestedBy, requesterUserId: caller.userId, ticket, requestId });
-  else ctx.out(`Granted ${grant} to ${role.roleName} until ${until} (requested by ${requestedBy}, ticket ${ticket}). `
-    + 'The next sweep records it.');
+  if (ctx.json)
+    ctx.outJson({ roleName: role.roleName, grant, expiresAt: until, requestedBy, requesterUserId: caller.userId, ticket, requestId });
+  else
+    ctx.out(
+      `Granted ${grant} to ${role.roleName} until ${until} (requested by ${requestedBy}, ticket ${ticket}). ` +
+        'The next sweep records it.',
+    );
   return 0;
 }
 
@@ -143,7 +181,11 @@ export async function request(ctx: CommandContext): Promise<number> {
 async function claimedRequester(ctx: CommandContext, role: GovernedRole, grant: string): Promise<string | undefined> {
   const tag = role.tags[grantTagKey(grant)];
   if (tag !== undefined) {
-    try { return parseGrantTag(tag).requestedBy; } catch { /* fall through to the ledger */ }
+    try {
+      return parseGrantTag(tag).requestedBy;
+    } catch {
+      /* fall through to the ledger */
+    }
   }
   const state = await readRoleState(ctx.clients.ddb, ctx.ledgerTable(), role.roleName);
   return state.grants[grant]?.requestedBy;
@@ -175,12 +217,26 @@ export async function renew(ctx: CommandContext): Promise<number> {
   const key = renewalPartition(role.roleName, grant);
   const existing = (await readRenewals(ctx.clients.ddb, table, [key], undefined, rule)).get(key) ?? [];
   const maxRenewals = spec.maxRenewals ?? DEFAULT_MAX_RENEWALS;
-  if (existing.length >= maxRenewals) throw new UsageError(`${grant} was renewed ${existing.length} times; the spec allows ${maxRenewals}. Request it anew instead`, 'TOO_MANY_RENEWALS');
+  if (existing.length >= maxRenewals)
+    throw new UsageError(
+      `${grant} was renewed ${existing.length} times; the spec allows ${maxRenewals}. Request it anew instead`,
+      'TOO_MANY_RENEWALS',
+    );
   const createdAt = formatExpiry(now);
   const renewalId = randomUUID();
   const renewal: RenewalRecord = {
-    pk: key, sk: `${createdAt}#${renewalId}`, renewalId, roleName: role.roleName, grant, until, ticket, requestedBy,
-    approvedBy: caller.arn, createdAt, approverUserId: caller.userId, approverAccount: caller.account,
+    pk: key,
+    sk: `${createdAt}#${renewalId}`,
+    renewalId,
+    roleName: role.roleName,
+    grant,
+    until,
+    ticket,
+    requestedBy,
+    approvedBy: caller.arn,
+    createdAt,
+    approverUserId: caller.userId,
+    approverAccount: caller.account,
   };
   const checked = { ...renewal, verified: { approver, requesters } };
   const problem = renewalProblem(checked, role.roleName, grant, requestedBy, now.getTime(), spec, existing.length + 1);
@@ -188,11 +244,17 @@ export async function renew(ctx: CommandContext): Promise<number> {
   const extra = { requestedBy, approvedBy: caller.arn, approverUserId: caller.userId, approverAccount: caller.account, renewalId };
   // No IAM change: the sweeper moves the grant's expiry when it applies the renewal (or restore puts it back).
   await applyIntentStep(applyContext(ctx, caller.arn, createdAt), {
-    roleName: role.roleName, intent: renewalIntent(renewal), pointer: { pk: renewal.pk, sk: renewal.sk, extra }, actions: [],
+    roleName: role.roleName,
+    intent: renewalIntent(renewal),
+    pointer: { pk: renewal.pk, sk: renewal.sk, extra },
+    actions: [],
   });
   if (ctx.json) ctx.outJson({ renewal });
-  else ctx.out(`Recorded renewal ${renewalId}: ${grant} on ${role.roleName} until ${until}, approved by ${caller.arn}. `
-    + 'The next sweep applies it (or run restore if it was revoked).');
+  else
+    ctx.out(
+      `Recorded renewal ${renewalId}: ${grant} on ${role.roleName} until ${until}, approved by ${caller.arn}. ` +
+        'The next sweep applies it (or run restore if it was revoked).',
+    );
   return 0;
 }
 
@@ -204,14 +266,20 @@ export async function restore(ctx: CommandContext): Promise<number> {
   const now = ctx.clock();
   const records = await readRecords(ctx.clients.ddb, table, role.roleName);
   const revoked = [...records].reverse().find(r => r.grant === grant && r.decision === 'revoked');
-  if (!revoked || !revoked.policy) throw new UsageError(`the ledger has no revocation of ${grant} on ${role.roleName} to restore from`, 'NOTHING_TO_RESTORE');
-  if (role.policies.some(p => p.name === grant)) throw new UsageError(`${grant} is already on ${role.roleName}; use renew instead`, 'ALREADY_PRESENT');
+  if (!revoked || !revoked.policy)
+    throw new UsageError(`the ledger has no revocation of ${grant} on ${role.roleName} to restore from`, 'NOTHING_TO_RESTORE');
+  if (role.policies.some(p => p.name === grant))
+    throw new UsageError(`${grant} is already on ${role.roleName}; use renew instead`, 'ALREADY_PRESENT');
   const requestedBy = revoked.requestedBy ?? 'unknown';
   const key = renewalPartition(role.roleName, grant);
   const rule = identityRuleFromEnv(ctx.io.env);
   const sealed = (await readRenewals(ctx.clients.ddb, table, [key], undefined, rule)).get(key);
   const renewal = chooseRenewal(sealed, role.roleName, grant, requestedBy, now.getTime(), spec);
-  if (!renewal) throw new UsageError(`restore needs a valid renewal of ${grant}: ask someone other than ${requestedBy} to run "permission-decay renew --role ${role.roleName} --grant ${grant} --until <instant> --ticket <ticket>"`, 'NO_VALID_RENEWAL');
+  if (!renewal)
+    throw new UsageError(
+      `restore needs a valid renewal of ${grant}: ask someone other than ${requestedBy} to run "permission-decay renew --role ${role.roleName} --grant ${grant} --until <instant> --ticket <ticket>"`,
+      'NO_VALID_RENEWAL',
+    );
   const caller = await ctx.caller();
   const at = formatExpiry(now);
   const actx = applyContext(ctx, caller.arn, at);
@@ -220,18 +288,32 @@ export async function restore(ctx: CommandContext): Promise<number> {
   const p = revoked.policy;
   // Re-attached as it was; the next sweep moves a customer-managed grant's date condition to the renewal's end
   // (it renews it), so a requester never needs to write policy versions.
-  const putBack: IamAction = p.kind === 'inline'
-    ? { type: 'put-inline', policyName: p.name, document: JSON.stringify(grantDocumentWithExpiry(JSON.parse(p.document!), renewal.until)) }
-    : { type: 'attach', policyArn: p.arn! };
+  const putBack: IamAction =
+    p.kind === 'inline'
+      ? {
+          type: 'put-inline',
+          policyName: p.name,
+          document: JSON.stringify(grantDocumentWithExpiry(JSON.parse(p.document!), renewal.until)),
+        }
+      : { type: 'attach', policyArn: p.arn! };
   await applyIntentStep(actx, {
     roleName: role.roleName,
     intent: intentOf('restore', caller, { id: restoreId, roleName: role.roleName, grant, until: renewal.until, ticket, createdAt: at }),
     actions: [putBack, { type: 'tag', key: grantTagKey(grant), value: formatGrantTag({ expiresAt: renewal.until, requestedBy, ticket }) }],
   });
   if (ctx.json) {
-    ctx.outJson({ roleName: role.roleName, grant, expiresAt: renewal.until, fromRecord: revoked.seq, renewalId: renewal.renewalId, restoredBy: caller.arn });
+    ctx.outJson({
+      roleName: role.roleName,
+      grant,
+      expiresAt: renewal.until,
+      fromRecord: revoked.seq,
+      renewalId: renewal.renewalId,
+      restoredBy: caller.arn,
+    });
   } else {
-    ctx.out(`Restored ${grant} on ${role.roleName} from ledger record ${revoked.seq}; it now expires at ${renewal.until}. The next sweep records it.`);
+    ctx.out(
+      `Restored ${grant} on ${role.roleName} from ledger record ${revoked.seq}; it now expires at ${renewal.until}. The next sweep records it.`,
+    );
   }
   return 0;
 }

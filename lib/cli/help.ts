@@ -15,8 +15,8 @@ export interface CommandHelp {
   readonly details?: readonly string[];
 }
 
-const NOTATION = 'R: a role name or an agent id. T: an ISO-8601 instant with a zone, e.g. 2026-12-31T00:00:00Z. '
-  + 'D: 3600, 90m, 12h or 7d.';
+const NOTATION =
+  'R: a role name or an agent id. T: an ISO-8601 instant with a zone, e.g. 2026-12-31T00:00:00Z. ' + 'D: 3600, 90m, 12h or 7d.';
 
 function optionLines(options: OptionSpecs): string[] {
   const left = Object.entries(options).map(([name, o]) => (o.short ? `-${o.short}, ` : '') + `--${name}` + (o.value ? ` ${o.value}` : ''));
@@ -26,7 +26,9 @@ function optionLines(options: OptionSpecs): string[] {
 
 /** `permission-decay <name> --help`. */
 export function commandHelp(name: string, command: CommandHelp): string {
-  const usage = Object.entries(command.options).map(([n, o]) => `[--${n}${o.value ? ` ${o.value}` : ''}]`).join(' ');
+  const usage = Object.entries(command.options)
+    .map(([n, o]) => `[--${n}${o.value ? ` ${o.value}` : ''}]`)
+    .join(' ');
   return [
     `permission-decay ${name}: ${command.summary}`,
     ...(command.details ?? []).map(d => `  ${d}`),
@@ -58,7 +60,7 @@ export function globalHelp(commands: Readonly<Record<string, CommandHelp>>): str
     ...optionLines(GLOBAL_OPTIONS),
     '  --version  print the version',
     '',
-    'permission-decay <command> --help (or help <command>) shows a command\'s flags and examples.',
+    "permission-decay <command> --help (or help <command>) shows a command's flags and examples.",
     NOTATION,
     '',
   ].join('\n');

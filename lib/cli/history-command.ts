@@ -26,8 +26,12 @@ export interface VerifyProblem {
 
 /** Everything --verify checks for one role. */
 function verifyRole(
-  role: GovernedRole | undefined, roleName: string, records: readonly LedgerRecord[],
-  state: LedgerRoleState | undefined, publicKey: KeyObject | undefined, hasSpec: boolean,
+  role: GovernedRole | undefined,
+  roleName: string,
+  records: readonly LedgerRecord[],
+  state: LedgerRoleState | undefined,
+  publicKey: KeyObject | undefined,
+  hasSpec: boolean,
 ): VerifyProblem[] {
   const chain = verifyChain(records, state && state.seq > 0 ? state : undefined);
   const evidence = verifyEvidence({ roleName, records, state, publicKey, anchor: role?.tags[TAG_LEDGER_HEAD], hasSpec });
@@ -45,7 +49,9 @@ export async function history(ctx: CommandContext): Promise<number> {
   }
   const roleName = await ctx.role();
   const [records, state, role] = await Promise.all([
-    readRecords(ctx.clients.ddb, table, roleName), readRoleState(ctx.clients.ddb, table, roleName), readRole(ctx.clients.iam, roleName),
+    readRecords(ctx.clients.ddb, table, roleName),
+    readRoleState(ctx.clients.ddb, table, roleName),
+    readRole(ctx.clients.iam, roleName),
   ]);
   const atFlag = ctx.flags.opt('at') !== undefined ? ctx.instant('at', 'instant') : undefined;
   const point = atFlag ? pointInTime(records, atFlag) : undefined;
@@ -56,24 +62,37 @@ export async function history(ctx: CommandContext): Promise<number> {
   const problems = verify ? verifyRole(role, roleName, records, state, publicKey, hasSpec) : undefined;
   if (ctx.json) {
     ctx.outJson({
-      roleName, records: shown,
-      ...(point ? { at: atFlag, held: point.held, ...(point.checkpoint ? { checkpoint: point.checkpoint, baseline: point.baseline } : {}) }
+      roleName,
+      records: shown,
+      ...(point
+        ? { at: atFlag, held: point.held, ...(point.checkpoint ? { checkpoint: point.checkpoint, baseline: point.baseline } : {}) }
         : {}),
       ...(problems ? { verified: problems.length === 0, signaturesChecked: publicKey !== undefined, problems } : {}),
     });
   } else {
-    ctx.out(shown.length ? renderTable(['SEQ', 'AT', 'DECISION', 'GRANT', 'EXPIRES', 'ACTOR', 'MESSAGE'],
-      shown.map(r => [r.seq, r.at, r.decision, r.grant, r.expiresAt, r.actor, r.message]))
-      : `No records for ${roleName}${atFlag ? ` at or before ${atFlag}` : ''}.`);
+    ctx.out(
+      shown.length
+        ? renderTable(
+            ['SEQ', 'AT', 'DECISION', 'GRANT', 'EXPIRES', 'ACTOR', 'MESSAGE'],
+            shown.map(r => [r.seq, r.at, r.decision, r.grant, r.expiresAt, r.actor, r.message]),
+          )
+        : `No records for ${roleName}${atFlag ? ` at or before ${atFlag}` : ''}.`,
+    );
     if (point && held) {
       const from = point.checkpoint
-        ? `from checkpoint #${point.checkpoint.seq} at ${point.checkpoint.at} (${point.checkpoint.flagged} flagged) `
-          + 'and the records after it'
+        ? `from checkpoint #${point.checkpoint.seq} at ${point.checkpoint.at} (${point.checkpoint.flagged} flagged) ` +
+          'and the records after it'
         : 'from the decision records (no checkpoint at or before it)';
-      ctx.out(`\nAt ${atFlag}, ${roleName} held (${from}):\n`
-        + (held.length ? renderTable(['GRANT', 'KIND', 'EXPIRES', 'SINCE', 'SOURCE', 'FLAGS'],
-          held.map(h => [h.grant, h.policy?.kind, h.expiresAt, h.since, h.source, h.flags?.join(',')])) : 'no grants\n')
-        + (point.checkpoint ? `Baseline at the checkpoint: ${baselineText(point.baseline)}\n` : ''));
+      ctx.out(
+        `\nAt ${atFlag}, ${roleName} held (${from}):\n` +
+          (held.length
+            ? renderTable(
+                ['GRANT', 'KIND', 'EXPIRES', 'SINCE', 'SOURCE', 'FLAGS'],
+                held.map(h => [h.grant, h.policy?.kind, h.expiresAt, h.since, h.source, h.flags?.join(',')]),
+              )
+            : 'no grants\n') +
+          (point.checkpoint ? `Baseline at the checkpoint: ${baselineText(point.baseline)}\n` : ''),
+      );
     }
     if (problems) ctx.out(verdict(problems, `${records.length} records of ${roleName}`, publicKey !== undefined));
   }
@@ -95,7 +114,9 @@ function verdict(problems: readonly VerifyProblem[], what: string, signed: boole
 /** --verify over every governed role (the snapshot) and every role the ledger's STATE names. */
 async function verifyAll(ctx: CommandContext, table: string, publicKey: KeyObject | undefined): Promise<number> {
   const [snapshot, states, specs] = await Promise.all([
-    readSnapshot(ctx.clients.iam), readLedgerState(ctx.clients.ddb, table), readSpecs(ctx.clients.ssm),
+    readSnapshot(ctx.clients.iam),
+    readLedgerState(ctx.clients.ddb, table),
+    readSpecs(ctx.clients.ssm),
   ]);
   const roles = new Map(snapshot.roles.map(r => [r.roleName, r]));
   const names = [...new Set([...roles.keys(), ...states.keys()])].sort();

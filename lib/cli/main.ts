@@ -24,12 +24,14 @@ interface Command extends CommandHelp {
 const ROLE: OptionSpec = { type: 'string', value: 'R', description: 'the governed role: its name or its agent id' };
 const GRANT: OptionSpec = { type: 'string', value: 'NAME', description: 'the grant (its policy name)' };
 const TICKET: OptionSpec = { type: 'string', value: 'K', description: 'the change ticket that justifies it' };
-const UNTIL: OptionSpec = { type: 'string', value: 'T', description: 'when it ends (within the role\'s maximum grant duration)' };
+const UNTIL: OptionSpec = { type: 'string', value: 'T', description: "when it ends (within the role's maximum grant duration)" };
 const NOW: OptionSpec = { type: 'string', value: 'T', description: 'judge as at this instant (default: now)' };
 const WARNING_WINDOW: OptionSpec = { type: 'string', value: 'D', description: 'warn this long before an expiry (default 3d)' };
 const DRIFT_PERIOD: OptionSpec = { type: 'string', value: 'D', description: 'hand-added access decays after this long (default 7d)' };
 const SIGNING_KEY: OptionSpec = {
-  type: 'string', value: 'K', description: 'the ledger signing key (default $PERMISSION_DECAY_SIGNING_KEY_ID)',
+  type: 'string',
+  value: 'K',
+  description: 'the ledger signing key (default $PERMISSION_DECAY_SIGNING_KEY_ID)',
 };
 
 // --now only where nothing changes (or for the sweep, which judges by it): who and when a person acts is never a flag.
@@ -40,87 +42,108 @@ const COMMANDS: Record<string, Command> = {
     examples: ['permission-decay ledger init --ledger-table permission-decay-ledger'],
     run: ledgerInit,
   },
-  'sweep': {
+  sweep: {
     summary: 'revoke expired grants, renew sealed renewals, make drift decay; record every decision in the ledger',
     options: {
       'dry-run': { type: 'boolean', description: 'print the plan; change nothing' },
-      'strict': { type: 'boolean', description: 'revoke what is not in the approved spec at once' },
+      strict: { type: 'boolean', description: 'revoke what is not in the approved spec at once' },
       'drift-period': DRIFT_PERIOD,
       'warning-window': WARNING_WINDOW,
       'checkpoint-interval': { type: 'string', value: 'D', description: 'write a checkpoint record per role this often' },
       'event-bus': { type: 'string', value: 'B', description: 'send each decision as an event on this bus (default: the default bus)' },
       'owner-topic-arn': { type: 'string', value: 'ARN', description: 'SNS topic that warns owners; without it nobody is notified' },
       'signing-key': SIGNING_KEY,
-      'now': NOW,
+      now: NOW,
     },
-    examples: ['permission-decay sweep --dry-run',
-      'permission-decay sweep --owner-topic-arn arn:aws:sns:us-east-1:123456789012:grant-owners'],
+    examples: [
+      'permission-decay sweep --dry-run',
+      'permission-decay sweep --owner-topic-arn arn:aws:sns:us-east-1:123456789012:grant-owners',
+    ],
     run: sweep,
   },
-  'status': {
-    summary: 'every grant\'s state and why, as a sweep at T reads it (changes nothing)',
-    details: ['With --org: every governed account of the organisation, read through each account\'s audit role',
-      '(accounts from Organizations ListAccounts, or --accounts), with totals per account and state.'],
+  status: {
+    summary: "every grant's state and why, as a sweep at T reads it (changes nothing)",
+    details: [
+      "With --org: every governed account of the organisation, read through each account's audit role",
+      '(accounts from Organizations ListAccounts, or --accounts), with totals per account and state.',
+    ],
     options: {
-      'role': ROLE, 'warning-window': WARNING_WINDOW, 'drift-period': DRIFT_PERIOD, 'now': NOW,
-      'org': { type: 'boolean', description: 'every governed account of the organisation (from the management account)' },
-      'accounts': { type: 'string', value: 'A,B', description: 'with --org: only these 12-digit account ids' },
-      'concurrency': { type: 'string', value: 'N', description: 'with --org: accounts read at once (default 8, at most 64)' },
+      role: ROLE,
+      'warning-window': WARNING_WINDOW,
+      'drift-period': DRIFT_PERIOD,
+      now: NOW,
+      org: { type: 'boolean', description: 'every governed account of the organisation (from the management account)' },
+      accounts: { type: 'string', value: 'A,B', description: 'with --org: only these 12-digit account ids' },
+      concurrency: { type: 'string', value: 'N', description: 'with --org: accounts read at once (default 8, at most 64)' },
     },
-    examples: ['permission-decay status', 'permission-decay status --role support-bot --now 2026-12-31T00:00:00Z',
-      'permission-decay status --org --accounts 111111111111,222222222222'],
+    examples: [
+      'permission-decay status',
+      'permission-decay status --role support-bot --now 2026-12-31T00:00:00Z',
+      'permission-decay status --org --accounts 111111111111,222222222222',
+    ],
     run: ctx => (ctx.flags.bool('org') ? statusOrg(ctx) : status(ctx)),
   },
-  'request': {
+  request: {
     summary: 'give a role a time-bound grant; you (the STS caller) are the requester',
     details: ['The request is sealed under your aws:userid; the next sweep records it.'],
     options: {
-      'role': ROLE, 'grant': GRANT,
+      role: ROLE,
+      grant: GRANT,
       'policy-arn': { type: 'string', value: 'ARN', description: 'a managed policy to attach (the grant is its name)' },
       'policy-file': { type: 'string', value: 'FILE', description: 'an IAM policy document to put inline' },
-      'until': UNTIL, 'ticket': TICKET,
-      'reason': { type: 'string', value: 'TEXT', description: 'why the agent needs it' },
+      until: UNTIL,
+      ticket: TICKET,
+      reason: { type: 'string', value: 'TEXT', description: 'why the agent needs it' },
     },
-    examples: ['permission-decay request --role support-bot --grant read-tickets --policy-file read-tickets.json '
-      + '--until 2026-12-31T00:00:00Z --ticket OPS-42 --reason "backfill"'],
+    examples: [
+      'permission-decay request --role support-bot --grant read-tickets --policy-file read-tickets.json ' +
+        '--until 2026-12-31T00:00:00Z --ticket OPS-42 --reason "backfill"',
+    ],
     run: request,
   },
-  'renew': {
-    summary: 'seal a renewal of someone else\'s grant; you (the STS caller) are the approver',
-    options: { 'role': ROLE, 'grant': GRANT, 'until': UNTIL, 'ticket': TICKET },
+  renew: {
+    summary: "seal a renewal of someone else's grant; you (the STS caller) are the approver",
+    options: { role: ROLE, grant: GRANT, until: UNTIL, ticket: TICKET },
     examples: ['permission-decay renew --role support-bot --grant read-tickets --until 2027-01-03T00:00:00Z --ticket OPS-43'],
     run: renew,
   },
-  'restore': {
+  restore: {
     summary: 'bring a revoked grant back from the ledger (needs a valid renewal)',
-    options: { 'role': ROLE, 'grant': GRANT },
+    options: { role: ROLE, grant: GRANT },
     examples: ['permission-decay restore --role support-bot --grant read-tickets'],
     run: restore,
   },
-  'history': {
-    summary: 'the ledger\'s account of a role; --at: what it held then; --verify: check chains and signatures',
+  history: {
+    summary: "the ledger's account of a role; --at: what it held then; --verify: check chains and signatures",
     options: {
-      'role': ROLE,
-      'at': { type: 'string', value: 'T', description: 'show what the role held at this instant' },
-      'verify': { type: 'boolean', description: 'check hash chains, signatures, anchors and STATE (every role without --role)' },
+      role: ROLE,
+      at: { type: 'string', value: 'T', description: 'show what the role held at this instant' },
+      verify: { type: 'boolean', description: 'check hash chains, signatures, anchors and STATE (every role without --role)' },
       'signing-key': SIGNING_KEY,
-      'now': NOW,
-      'account': { type: 'string', value: 'A', description: 'a member account: read its ledger through its audit role' },
+      now: NOW,
+      account: { type: 'string', value: 'A', description: 'a member account: read its ledger through its audit role' },
     },
-    examples: ['permission-decay history --role support-bot', 'permission-decay history --account 111111111111 --role support-bot', 'permission-decay history --role support-bot --at 2026-12-01T00:00:00Z',
-      'permission-decay history --verify --signing-key alias/permission-decay-ledger'],
+    examples: [
+      'permission-decay history --role support-bot',
+      'permission-decay history --account 111111111111 --role support-bot',
+      'permission-decay history --role support-bot --at 2026-12-01T00:00:00Z',
+      'permission-decay history --verify --signing-key alias/permission-decay-ledger',
+    ],
     run: ctx => (ctx.flags.opt('account') !== undefined ? historyInAccount(ctx) : history(ctx)),
   },
-  'report': {
+  report: {
     summary: 'the governance report synth wrote (shadow, compliance, stores); --html: a page per agent with its ledger',
     options: {
-      'assembly': { type: 'string', value: 'DIR', description: 'the cloud assembly (default cdk.out)' },
-      'agent': { type: 'string', value: 'A', description: 'only this agent' },
-      'html': { type: 'boolean', description: 'write one offline HTML page: per agent its ledger timeline, delegation graph and stores' },
-      'out': { type: 'string', value: 'FILE', description: 'where --html writes (default permission-decay-report.html)' },
+      assembly: { type: 'string', value: 'DIR', description: 'the cloud assembly (default cdk.out)' },
+      agent: { type: 'string', value: 'A', description: 'only this agent' },
+      html: { type: 'boolean', description: 'write one offline HTML page: per agent its ledger timeline, delegation graph and stores' },
+      out: { type: 'string', value: 'FILE', description: 'where --html writes (default permission-decay-report.html)' },
     },
-    examples: ['permission-decay report --assembly cdk.out', 'permission-decay report --agent support-bot --json',
-      'permission-decay report --html --out access.html --ledger-table permission-decay-ledger'],
+    examples: [
+      'permission-decay report --assembly cdk.out',
+      'permission-decay report --agent support-bot --json',
+      'permission-decay report --html --out access.html --ledger-table permission-decay-ledger',
+    ],
     run: report,
   },
 };
@@ -128,7 +151,11 @@ const COMMANDS: Record<string, Command> = {
 /** The command named by the leading words of argv ("ledger init" is two), and the words after it. */
 function commandOf(argv: readonly string[]): { name?: string; rest: string[] } {
   // Global string flags may come before the command: skip them with their values.
-  const skip = new Set(Object.entries(GLOBAL_OPTIONS).filter(([, o]) => o.type === 'string').map(([n]) => `--${n}`));
+  const skip = new Set(
+    Object.entries(GLOBAL_OPTIONS)
+      .filter(([, o]) => o.type === 'string')
+      .map(([n]) => `--${n}`),
+  );
   const rest = [...argv];
   const before: string[] = [];
   while (rest.length && rest[0].startsWith('-')) {
@@ -182,7 +209,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   } catch (e) {
     const usage = e instanceof UsageError || e instanceof ContractError;
     const { code, message } = errorOf(e, usage ? 'BAD_USAGE' : 'FAILED');
-    const text = usage ? message : awsErrorMessage(e, name) ?? message;
+    const text = usage ? message : (awsErrorMessage(e, name) ?? message);
     if (json) io.stdout(JSON.stringify({ error: { code, message: text } }, null, 2) + '\n');
     io.stderr(`permission-decay: ${text}\n`);
     return usage ? 2 : 1;

@@ -52,7 +52,9 @@ export type AccountReading<T> = OrgAccount & AccountOutcome<T>;
  * it never stops the others.
  */
 export async function readAccounts<T>(
-  accounts: readonly OrgAccount[], limit: number, read: (account: OrgAccount) => Promise<AccountOutcome<T>>,
+  accounts: readonly OrgAccount[],
+  limit: number,
+  read: (account: OrgAccount) => Promise<AccountOutcome<T>>,
 ): Promise<AccountReading<T>[]> {
   const out = new Array<AccountReading<T>>(accounts.length);
   let next = 0;
@@ -61,7 +63,7 @@ export async function readAccounts<T>(
       const i = next++;
       const a = accounts[i];
       try {
-        out[i] = { ...a, ...await read(a) };
+        out[i] = { ...a, ...(await read(a)) };
       } catch (e) {
         const { code, message } = errorOf(e, 'ACCOUNT_FAILED');
         out[i] = { ...a, ok: false, error: { code, message } };
@@ -77,7 +79,14 @@ export async function readAccounts<T>(
 export async function orgAccounts(ctx: CommandContext): Promise<OrgAccount[]> {
   const listed = ctx.flags.opt('accounts');
   if (listed !== undefined) {
-    const ids = [...new Set(listed.split(',').map(a => a.trim()).filter(Boolean))];
+    const ids = [
+      ...new Set(
+        listed
+          .split(',')
+          .map(a => a.trim())
+          .filter(Boolean),
+      ),
+    ];
     const bad = ids.filter(a => !ACCOUNT_ID.test(a));
     if (ids.length === 0 || bad.length > 0) {
       const which = bad.length ? ` (not ids: ${bad.join(', ')})` : '';
@@ -114,8 +123,8 @@ export async function auditSettings(ctx: CommandContext, account: string, partit
     ok: false,
     error: {
       code: 'AUDIT_ROLE_UNAVAILABLE',
-      message: `cannot assume ${roleArn} (${why}): is the account governed by the StackSet, `
-        + 'and are you the central account\'s org-view role?',
+      message:
+        `cannot assume ${roleArn} (${why}): is the account governed by the StackSet, ` + "and are you the central account's org-view role?",
     },
   });
   let c;
@@ -144,7 +153,9 @@ async function callerPartition(ctx: CommandContext): Promise<string> {
 /** Every grant's state in one account, as `status` reads it: one snapshot, the specs, the ledger, the sweep's plan. */
 export async function accountGrantStatuses(clients: AwsClients, table: string, now: Date, options: DecideOptions): Promise<GrantStatus[]> {
   const [snapshot, specs, ledgerState] = await Promise.all([
-    readSnapshot(clients.iam), readSpecs(clients.ssm), readLedgerState(clients.ddb, table),
+    readSnapshot(clients.iam),
+    readSpecs(clients.ssm),
+    readLedgerState(clients.ddb, table),
   ]);
   const clock = { now };
   const renewals = await readRenewals(clients.ddb, table, renewalKeysNeeded(snapshot, ledgerState, specs, clock, options));
@@ -194,23 +205,35 @@ export async function statusOrg(ctx: CommandContext): Promise<number> {
   if (ctx.json) {
     ctx.outJson({
       at: formatExpiry(now),
-      accounts: readings.map(r => (r.ok
-        ? { account: r.account, name: r.name, ok: true, totals: totalsOf(r.value, g => g.state), grants: r.value }
-        : { account: r.account, name: r.name, ok: false, error: r.error })),
+      accounts: readings.map(r =>
+        r.ok
+          ? { account: r.account, name: r.name, ok: true, totals: totalsOf(r.value, g => g.state), grants: r.value }
+          : { account: r.account, name: r.name, ok: false, error: r.error },
+      ),
       totals: totalsOf(rows, g => g.state),
       failedAccounts: failed.length,
     });
   } else {
-    ctx.out(rows.length
-      ? renderTable(['ACCOUNT', 'ROLE', 'GRANT', 'EXPIRES', 'LEFT', 'STATE', 'REQUESTED BY', 'TICKET', 'WHY'],
-        rows.map(g => [g.account, g.roleName, g.grant, g.expiresAt, g.timeLeft, g.state, g.requestedBy, g.ticket, g.reason]))
-      : 'No grants on governed roles in any account read.');
+    ctx.out(
+      rows.length
+        ? renderTable(
+            ['ACCOUNT', 'ROLE', 'GRANT', 'EXPIRES', 'LEFT', 'STATE', 'REQUESTED BY', 'TICKET', 'WHY'],
+            rows.map(g => [g.account, g.roleName, g.grant, g.expiresAt, g.timeLeft, g.state, g.requestedBy, g.ticket, g.reason]),
+          )
+        : 'No grants on governed roles in any account read.',
+    );
     const states = [...new Set(rows.map(g => g.state))].sort();
-    ctx.out('\n' + renderTable(['ACCOUNT', 'NAME', 'READ', ...states.map(s => s.toUpperCase()), 'TOTAL'], readings.map(r => {
-      if (!r.ok) return [r.account, r.name, `failed: ${r.error.code}`, ...states.map(() => undefined), undefined];
-      const t = totalsOf(r.value, g => g.state);
-      return [r.account, r.name, 'ok', ...states.map(s => t[s] ?? 0), r.value.length];
-    })));
+    ctx.out(
+      '\n' +
+        renderTable(
+          ['ACCOUNT', 'NAME', 'READ', ...states.map(s => s.toUpperCase()), 'TOTAL'],
+          readings.map(r => {
+            if (!r.ok) return [r.account, r.name, `failed: ${r.error.code}`, ...states.map(() => undefined), undefined];
+            const t = totalsOf(r.value, g => g.state);
+            return [r.account, r.name, 'ok', ...states.map(s => t[s] ?? 0), r.value.length];
+          }),
+        ),
+    );
     for (const r of failed) if (!r.ok) ctx.io.stderr(`permission-decay: account ${r.account}: ${r.error.code}: ${r.error.message}\n`);
   }
   return failed.length > 0 ? 1 : 0;

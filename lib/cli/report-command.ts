@@ -51,9 +51,13 @@ async function htmlReport(ctx: CommandContext, shown: GovernanceReport, agent: s
   }
   const records = ledger ? [...ledger.values()].reduce((n, rs) => n + rs.length, 0) : 0;
   if (ctx.json) ctx.outJson({ file: out, agents: shown.agents.length, roles: ledger?.size ?? 0, records });
-  else ctx.out(`Wrote ${out}: ${shown.agents.length} agent(s)`
-    + (ledger ? `, ${records} ledger record(s) of ${ledger.size} role(s) from ${table}.`
-      : `; the ledger was not read (name it with --ledger-table or ${LEDGER_TABLE_ENV}).`));
+  else
+    ctx.out(
+      `Wrote ${out}: ${shown.agents.length} agent(s)` +
+        (ledger
+          ? `, ${records} ledger record(s) of ${ledger.size} role(s) from ${table}.`
+          : `; the ledger was not read (name it with --ledger-table or ${LEDGER_TABLE_ENV}).`),
+    );
   return 0;
 }
 
@@ -61,12 +65,17 @@ async function htmlReport(ctx: CommandContext, shown: GovernanceReport, agent: s
 export function readReport(dir: string): GovernanceReport {
   const file = path.join(dir, REPORT_JSON_FILE);
   if (!fs.existsSync(file)) {
-    const stages = fs.existsSync(dir) && fs.statSync(dir).isDirectory()
-      ? fs.readdirSync(dir).filter(d => d.startsWith('assembly-') && fs.existsSync(path.join(dir, d, REPORT_JSON_FILE))).sort()
-      : [];
-    const hint = stages.length > 0
-      ? `; stages have their own: pass --assembly ${stages.map(s => path.join(dir, s)).join(' or --assembly ')}`
-      : ': run cdk synth first (an app with a GovernedAgentRole writes it), or pass --assembly <dir>';
+    const stages =
+      fs.existsSync(dir) && fs.statSync(dir).isDirectory()
+        ? fs
+            .readdirSync(dir)
+            .filter(d => d.startsWith('assembly-') && fs.existsSync(path.join(dir, d, REPORT_JSON_FILE)))
+            .sort()
+        : [];
+    const hint =
+      stages.length > 0
+        ? `; stages have their own: pass --assembly ${stages.map(s => path.join(dir, s)).join(' or --assembly ')}`
+        : ': run cdk synth first (an app with a GovernedAgentRole writes it), or pass --assembly <dir>';
     throw new UsageError(`no governance report at ${file}${hint}`, 'NO_REPORT');
   }
   let parsed: GovernanceReport;
@@ -76,7 +85,10 @@ export function readReport(dir: string): GovernanceReport {
     throw new UsageError(`${file} is not JSON (${(e as Error).message}): run cdk synth again`, 'BAD_REPORT');
   }
   if (!parsed || parsed.version !== REPORT_VERSION || !Array.isArray(parsed.agents)) {
-    throw new UsageError(`${file} is report version ${parsed?.version}; this CLI reads version ${REPORT_VERSION}: synth with the same permission-decay version`, 'BAD_REPORT');
+    throw new UsageError(
+      `${file} is report version ${parsed?.version}; this CLI reads version ${REPORT_VERSION}: synth with the same permission-decay version`,
+      'BAD_REPORT',
+    );
   }
   return parsed;
 }
@@ -85,7 +97,10 @@ export function readReport(dir: string): GovernanceReport {
 function onlyAgent(report: GovernanceReport, agentId: string): GovernanceReport {
   const agents = report.agents.filter(a => a.agentId === agentId);
   if (agents.length === 0) {
-    throw new UsageError(`the report has no agent "${agentId}"; agents: ${report.agents.map(a => a.agentId).join(', ') || 'none'}`, 'NO_SUCH_AGENT');
+    throw new UsageError(
+      `the report has no agent "${agentId}"; agents: ${report.agents.map(a => a.agentId).join(', ') || 'none'}`,
+      'NO_SUCH_AGENT',
+    );
   }
   return {
     ...report,

@@ -1,12 +1,20 @@
 /** ledger init, sweep, status; what a role held at an instant (history: history-command.ts). */
 import {
-  CheckpointFlagCode, CheckpointStanding, DEFAULT_DRIFT_PERIOD_SECONDS, DEFAULT_WARNING_WINDOW_SECONDS, DRIFT_REQUESTER, formatExpiry,
+  CheckpointFlagCode,
+  CheckpointStanding,
+  DEFAULT_DRIFT_PERIOD_SECONDS,
+  DEFAULT_WARNING_WINDOW_SECONDS,
+  DRIFT_REQUESTER,
+  formatExpiry,
   GOVERNED_ROLE_PATH,
-  LEDGER_TABLE_ENV, LedgerRecord, LedgerRoleState, parseExpiry, PolicyAttachment, policyNameOfGrantTag,
+  LEDGER_TABLE_ENV,
+  LedgerRecord,
+  LedgerRoleState,
+  parseExpiry,
+  PolicyAttachment,
+  policyNameOfGrantTag,
 } from '../contract';
-import {
-  decide, DecideOptions, grantTagReading, isBaselinePolicy, renewalKeysNeeded, specLookupOf, SweepPlan,
-} from '../sweeper/decide';
+import { decide, DecideOptions, grantTagReading, isBaselinePolicy, renewalKeysNeeded, specLookupOf, SweepPlan } from '../sweeper/decide';
 import { StepOutcome } from '../sweeper/apply';
 import { createLedgerTable, emptyState, readLedgerState } from '../sweeper/ledger';
 import { readRenewals } from '../sweeper/renewal';
@@ -53,18 +61,34 @@ export async function sweep(ctx: CommandContext): Promise<number> {
   if (ctx.json) {
     ctx.outJson(result);
   } else if (result.dryRun) {
-    const rows = result.plan.roles.flatMap(r => r.steps.map(s => [r.roleName, s.grant, s.record?.decision ?? 'converge', s.actions.map(a => a.type).join(',') || '-', s.record?.message ?? '']));
-    ctx.out(`Dry run at ${result.at}: nothing was changed.\n` + (rows.length ? renderTable(['ROLE', 'GRANT', 'WOULD RECORD', 'IAM CHANGES', 'WHY'], rows) : 'Nothing to do.\n'));
+    const rows = result.plan.roles.flatMap(r =>
+      r.steps.map(s => [
+        r.roleName,
+        s.grant,
+        s.record?.decision ?? 'converge',
+        s.actions.map(a => a.type).join(',') || '-',
+        s.record?.message ?? '',
+      ]),
+    );
+    ctx.out(
+      `Dry run at ${result.at}: nothing was changed.\n` +
+        (rows.length ? renderTable(['ROLE', 'GRANT', 'WOULD RECORD', 'IAM CHANGES', 'WHY'], rows) : 'Nothing to do.\n'),
+    );
   } else {
     const shared = sharedEventProblem(result.outcomes);
     // One problem on every row (an event bus that refuses every event) is said once, under the table.
     const detail = (o: StepOutcome) => (shared && o.eventProblem === shared ? o.message.slice(0, -` (${shared})`.length) : o.message);
     const rows = result.outcomes.map(o => [o.roleName, o.grant, o.decision, o.ok ? 'done' : 'FAILED', detail(o)]);
-    ctx.out(`Sweep ${result.runId} at ${result.at}.\n` + (rows.length ? renderTable(['ROLE', 'GRANT', 'DECISION', 'RESULT', 'DETAIL'], rows) : 'Nothing changed.\n')
-      + (shared ? `Every one of the ${result.outcomes.filter(o => o.eventProblem).length} decisions above was recorded in the ledger, `
-        + `but: ${shared}. `
-        + 'Check the event bus (--event-bus) and the owner topic (--owner-topic-arn) in this region.\n' : '')
-      + (result.leftRoles.length ? `Time budget ran out; left for the next sweep: ${result.leftRoles.join(', ')}\n` : ''));
+    ctx.out(
+      `Sweep ${result.runId} at ${result.at}.\n` +
+        (rows.length ? renderTable(['ROLE', 'GRANT', 'DECISION', 'RESULT', 'DETAIL'], rows) : 'Nothing changed.\n') +
+        (shared
+          ? `Every one of the ${result.outcomes.filter(o => o.eventProblem).length} decisions above was recorded in the ledger, ` +
+            `but: ${shared}. ` +
+            'Check the event bus (--event-bus) and the owner topic (--owner-topic-arn) in this region.\n'
+          : '') +
+        (result.leftRoles.length ? `Time budget ran out; left for the next sweep: ${result.leftRoles.join(', ')}\n` : ''),
+    );
   }
   return result.ok ? 0 : 1;
 }
@@ -109,12 +133,11 @@ export async function status(ctx: CommandContext): Promise<number> {
   };
   const table = ctx.flags.opt('ledger-table') ?? ctx.io.env[LEDGER_TABLE_ENV];
   const [full, specs, ledgerState] = await Promise.all([
-    readSnapshot(ctx.clients.iam), readSpecs(ctx.clients.ssm),
+    readSnapshot(ctx.clients.iam),
+    readSpecs(ctx.clients.ssm),
     table ? readLedgerState(ctx.clients.ddb, table) : Promise.resolve(new Map<string, LedgerRoleState>()),
   ]);
-  const snapshot = roleFilter
-    ? { roles: full.roles.filter(r => r.roleName === roleFilter), foreignMarkers: [] }
-    : full;
+  const snapshot = roleFilter ? { roles: full.roles.filter(r => r.roleName === roleFilter), foreignMarkers: [] } : full;
   const clock = { now };
   const renewals = table
     ? await readRenewals(ctx.clients.ddb, table, renewalKeysNeeded(snapshot, ledgerState, specs, clock, options))
@@ -124,11 +147,15 @@ export async function status(ctx: CommandContext): Promise<number> {
   if (ctx.json) ctx.outJson({ at: formatExpiry(now), ...(table ? {} : { ledger: 'not read: no ledger table named' }), grants: out });
   else {
     const rows = out.map(g => [g.roleName, g.grant, g.kind, g.expiresAt, g.timeLeft, g.state, g.requestedBy, g.ticket, g.reason]);
-    ctx.out(rows.length
-      ? renderTable(['ROLE', 'GRANT', 'KIND', 'EXPIRES', 'LEFT', 'STATE', 'REQUESTED BY', 'TICKET', 'WHY'], rows)
-      : 'No grants on governed roles.');
+    ctx.out(
+      rows.length
+        ? renderTable(['ROLE', 'GRANT', 'KIND', 'EXPIRES', 'LEFT', 'STATE', 'REQUESTED BY', 'TICKET', 'WHY'], rows)
+        : 'No grants on governed roles.',
+    );
     if (!table) {
-      ctx.out(`The ledger was not read (name it with --ledger-table or ${LEDGER_TABLE_ENV}): recorded expiries and renewals are not shown.`);
+      ctx.out(
+        `The ledger was not read (name it with --ledger-table or ${LEDGER_TABLE_ENV}): recorded expiries and renewals are not shown.`,
+      );
     }
   }
   return 0;
@@ -136,7 +163,11 @@ export async function status(ctx: CommandContext): Promise<number> {
 
 /** The status rows of a snapshot, from the sweep's tag reading and the plan `decide` made for it. Pure. */
 export function grantStatuses(
-  snapshot: AccountSnapshot, ledgerState: ReadonlyMap<string, LedgerRoleState>, specs: SpecIndex, plan: SweepPlan, now: Date,
+  snapshot: AccountSnapshot,
+  ledgerState: ReadonlyMap<string, LedgerRoleState>,
+  specs: SpecIndex,
+  plan: SweepPlan,
+  now: Date,
   options: DecideOptions,
 ): GrantStatus[] {
   const out: GrantStatus[] = [];
@@ -147,9 +178,8 @@ export function grantStatuses(
     const state = ledgerState.get(role.roleName) ?? emptyState(role.roleName);
     const steps = plans.get(role.roleName)?.steps ?? [];
     const agentId = lookup.spec?.agentId ?? role.agentId;
-    const planned = (grant: string | undefined) => steps
-      .filter(st => st.grant === grant && st.record)
-      .map(st => `${st.record!.decision}: ${st.record!.message}`);
+    const planned = (grant: string | undefined) =>
+      steps.filter(st => st.grant === grant && st.record).map(st => `${st.record!.decision}: ${st.record!.message}`);
     for (const message of planned(undefined)) {
       if (message.startsWith('tampering:') || message.startsWith('error:')) {
         out.push({ roleName: role.roleName, agentId, state: 'tampering', reason: `next sweep records ${message}` });
@@ -169,20 +199,37 @@ export function grantStatuses(
       }
       const expiresAt = reading.recorded ?? reading.parsedTag?.expiresAt;
       if (expiresAt === undefined) {
-        out.push({ ...base, state: 'drift', reason: 'neither baseline nor a tagged grant' + (then || `; the next sweep tags it to decay at ${driftUntil}`) });
+        out.push({
+          ...base,
+          state: 'drift',
+          reason: 'neither baseline nor a tagged grant' + (then || `; the next sweep tags it to decay at ${driftUntil}`),
+        });
         continue;
       }
       const left = parseExpiry(expiresAt).getTime() - now.getTime();
       const requestedBy = reading.parsedTag?.requestedBy ?? reading.memory?.requestedBy;
       const isDrift = requestedBy === DRIFT_REQUESTER || reading.memory?.origin === 'drift';
-      const standing: GrantStatus['state'] = next.some(m => m.startsWith('tampering:')) ? 'tampering'
-        : left <= 0 ? 'expired' : isDrift ? 'drift' : left <= options.warningWindowSeconds * 1000 ? 'warning' : 'ok';
-      const why = standing === 'expired' ? `expired at ${expiresAt}`
-        : isDrift ? `hand-added; decays at ${expiresAt}` : `expires at ${expiresAt}`;
-      const source = reading.recorded !== undefined && reading.parsedTag?.expiresAt !== reading.recorded
-        ? ` (recorded expiry; the tag says ${reading.parsedTag?.expiresAt ?? 'nothing'})` : '';
+      const standing: GrantStatus['state'] = next.some(m => m.startsWith('tampering:'))
+        ? 'tampering'
+        : left <= 0
+          ? 'expired'
+          : isDrift
+            ? 'drift'
+            : left <= options.warningWindowSeconds * 1000
+              ? 'warning'
+              : 'ok';
+      const why =
+        standing === 'expired' ? `expired at ${expiresAt}` : isDrift ? `hand-added; decays at ${expiresAt}` : `expires at ${expiresAt}`;
+      const source =
+        reading.recorded !== undefined && reading.parsedTag?.expiresAt !== reading.recorded
+          ? ` (recorded expiry; the tag says ${reading.parsedTag?.expiresAt ?? 'nothing'})`
+          : '';
       out.push({
-        ...base, expiresAt, timeLeft: formatTimeLeft(left), requestedBy, ticket: reading.parsedTag?.ticket ?? reading.memory?.ticket,
+        ...base,
+        expiresAt,
+        timeLeft: formatTimeLeft(left),
+        requestedBy,
+        ticket: reading.parsedTag?.ticket ?? reading.memory?.ticket,
         state: standing,
         reason: `${why}${source}${then}`,
       });
@@ -197,9 +244,10 @@ export function grantStatuses(
   }
   for (const marked of snapshot.foreignMarkers ?? []) {
     out.push({
-      roleName: marked.roleName, state: 'foreign-marker',
-      reason: `carries governance tags but its path ${marked.path} is not ${GOVERNED_ROLE_PATH}: `
-        + 'not governed, never changed by the sweeper',
+      roleName: marked.roleName,
+      state: 'foreign-marker',
+      reason:
+        `carries governance tags but its path ${marked.path} is not ${GOVERNED_ROLE_PATH}: ` + 'not governed, never changed by the sweeper',
     });
   }
   return out;
@@ -224,7 +272,12 @@ export interface PointInTime {
   /** The checkpoint the answer starts from; absent: replayed from the first record. */
   readonly checkpoint?: { readonly seq: number; readonly at: string; readonly flagged: number };
   /** Baseline policies at the checkpoint (records never mention baseline, so only a checkpoint knows them). */
-  readonly baseline: { readonly name: string; readonly kind: 'inline' | 'managed'; readonly documentHash: string; readonly flags?: CheckpointFlagCode[] }[];
+  readonly baseline: {
+    readonly name: string;
+    readonly kind: 'inline' | 'managed';
+    readonly documentHash: string;
+    readonly flags?: CheckpointFlagCode[];
+  }[];
   readonly held: HeldGrant[];
 }
 
@@ -236,7 +289,8 @@ export interface PointInTime {
  */
 export function pointInTime(records: readonly LedgerRecord[], at: string): PointInTime {
   let start = -1;
-  for (let i = 0; i < records.length; i++) if (records[i].decision === 'checkpoint' && records[i].checkpoint && records[i].at <= at) start = i;
+  for (let i = 0; i < records.length; i++)
+    if (records[i].decision === 'checkpoint' && records[i].checkpoint && records[i].at <= at) start = i;
   const cp = start >= 0 ? records[start] : undefined;
   // Entries start from the checkpoint; their `since` comes from replaying the records before it.
   const held = new Map<string, HeldGrant>();
@@ -253,9 +307,18 @@ export function pointInTime(records: readonly LedgerRecord[], at: string): Point
         continue;
       }
       held.set(p.name, {
-        grant: p.name, ...(p.expiresAt ? { expiresAt: p.expiresAt } : {}),
-        policy: { kind: p.kind, name: p.name, ...(p.arn ? { arn: p.arn } : {}), ...(p.document !== undefined ? { document: p.document } : {}) },
-        since: before.get(p.name)?.since ?? cp.at, source: 'checkpoint', standing: p.standing, ...(flags ? { flags } : {}),
+        grant: p.name,
+        ...(p.expiresAt ? { expiresAt: p.expiresAt } : {}),
+        policy: {
+          kind: p.kind,
+          name: p.name,
+          ...(p.arn ? { arn: p.arn } : {}),
+          ...(p.document !== undefined ? { document: p.document } : {}),
+        },
+        since: before.get(p.name)?.since ?? cp.at,
+        source: 'checkpoint',
+        standing: p.standing,
+        ...(flags ? { flags } : {}),
       });
     }
   }
@@ -274,7 +337,11 @@ function replay(records: readonly LedgerRecord[], at: string, held: Map<string, 
     if (HOLDING.has(r.decision)) {
       const prev = held.get(r.grant);
       held.set(r.grant, {
-        grant: r.grant, expiresAt: r.expiresAt ?? prev?.expiresAt, policy: r.policy ?? prev?.policy, since: prev?.since ?? r.at, source: 'records',
+        grant: r.grant,
+        expiresAt: r.expiresAt ?? prev?.expiresAt,
+        policy: r.policy ?? prev?.policy,
+        since: prev?.since ?? r.at,
+        source: 'records',
         ...(prev?.standing ? { standing: r.decision === 'drift' ? 'drift' : prev.standing } : {}),
         ...(prev?.flags ? { flags: prev.flags } : {}),
       });

@@ -32,8 +32,11 @@ export const NOVEL_ACCESS_PARTITION = 'NOVEL-ACCESS';
 
 /** Every partition the recorder writes (its role may write no other: dynamodb:LeadingKeys). */
 export const ACTIVITY_WRITE_PARTITIONS = [
-  `${ACTIVITY_PARTITION_PREFIX}*`, `${ACTIVITY_SEEN_PARTITION_PREFIX}*`, `${ACTIVITY_SESSION_PARTITION_PREFIX}*`,
-  ACCESS_REQUEST_PARTITION, NOVEL_ACCESS_PARTITION,
+  `${ACTIVITY_PARTITION_PREFIX}*`,
+  `${ACTIVITY_SEEN_PARTITION_PREFIX}*`,
+  `${ACTIVITY_SESSION_PARTITION_PREFIX}*`,
+  ACCESS_REQUEST_PARTITION,
+  NOVEL_ACCESS_PARTITION,
 ] as const;
 
 export function activityPartition(roleName: string): string {

@@ -2,7 +2,10 @@
 
 /** A problem with an input, with a code for programs and a message for people. */
 export class ContractError extends Error {
-  constructor(public readonly code: string, message: string) {
+  constructor(
+    public readonly code: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'ContractError';
   }

@@ -20,16 +20,23 @@ const GRANT_TAG_FIELDS = ['expires', 'by', 'ticket'] as const;
 /** Formats a grant tag value: `expires=<instant> by=<requester> ticket=<ticket>`. Throws on bad fields. */
 export function formatGrantTag(tag: GrantTag): string {
   parseExpiry(tag.expiresAt, 'grant expiry');
-  for (const [field, value] of [['requester', tag.requestedBy], ['ticket', tag.ticket]] as const) {
+  for (const [field, value] of [
+    ['requester', tag.requestedBy],
+    ['ticket', tag.ticket],
+  ] as const) {
     if (!GRANT_FIELD_CHARS.test(value)) {
-      throw new ContractError('BAD_TAG_FIELD',
-        `${field} "${value}" is empty or has characters a grant tag cannot hold (allowed: letters, digits and _ . : / = + - @, no spaces)`);
+      throw new ContractError(
+        'BAD_TAG_FIELD',
+        `${field} "${value}" is empty or has characters a grant tag cannot hold (allowed: letters, digits and _ . : / = + - @, no spaces)`,
+      );
     }
   }
   const value = `expires=${tag.expiresAt} by=${tag.requestedBy} ticket=${tag.ticket}`;
   if (value.length > IAM_LIMITS.tagValueMaxLength) {
-    throw new ContractError('TAG_TOO_LONG',
-      `grant tag value is ${value.length} characters; IAM allows ${IAM_LIMITS.tagValueMaxLength}: shorten the requester or ticket`);
+    throw new ContractError(
+      'TAG_TOO_LONG',
+      `grant tag value is ${value.length} characters; IAM allows ${IAM_LIMITS.tagValueMaxLength}: shorten the requester or ticket`,
+    );
   }
   return value;
 }
@@ -54,8 +61,10 @@ export function parseGrantTag(value: string): GrantTag {
     }
     if (fields.has(key)) throw new ContractError('BAD_GRANT_TAG', `grant tag "${value}": field "${key}" appears twice`);
     if (!GRANT_FIELD_CHARS.test(fieldValue)) {
-      throw new ContractError('BAD_GRANT_TAG',
-        `grant tag "${value}": field "${key}" is empty or has characters outside _ . : / = + - @ letters and digits`);
+      throw new ContractError(
+        'BAD_GRANT_TAG',
+        `grant tag "${value}": field "${key}" is empty or has characters outside _ . : / = + - @ letters and digits`,
+      );
     }
     fields.set(key, fieldValue);
   }

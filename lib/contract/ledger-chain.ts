@@ -11,7 +11,8 @@ import { LedgerRoleState } from './state';
 export function stableJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
   if (value && typeof value === 'object') {
-    const entries = Object.keys(value as object).sort()
+    const entries = Object.keys(value as object)
+      .sort()
       .filter(k => (value as Record<string, unknown>)[k] !== undefined)
       .map(k => `${JSON.stringify(k)}:${stableJson((value as Record<string, unknown>)[k])}`);
     return `{${entries.join(',')}}`;
@@ -56,7 +57,9 @@ export function verifyChain(records: readonly LedgerRecord[], state?: LedgerRole
     const { hash, ...rest } = r;
     if (hashRecord(rest) !== hash) {
       problems.push({
-        seq: r.seq, code: 'ALTERED', message: `record ${r.seq} was altered after it was written (hash does not match its content)`,
+        seq: r.seq,
+        code: 'ALTERED',
+        message: `record ${r.seq} was altered after it was written (hash does not match its content)`,
       });
     }
     prev = r.hash;
@@ -64,7 +67,9 @@ export function verifyChain(records: readonly LedgerRecord[], state?: LedgerRole
   }
   if (state && state.seq > 0 && (state.seq !== expectedSeq - 1 || state.hash !== prev)) {
     problems.push({
-      seq: state.seq, code: 'HEAD_MISMATCH', message: `the STATE head names record ${state.seq} but the chain ends at ${expectedSeq - 1}`,
+      seq: state.seq,
+      code: 'HEAD_MISMATCH',
+      message: `the STATE head names record ${state.seq} but the chain ends at ${expectedSeq - 1}`,
     });
   }
   return problems;

@@ -21,7 +21,12 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import {
-  ArnFormat, Aws, Duration, RemovalPolicy, Stack, Validations,
+  ArnFormat,
+  Aws,
+  Duration,
+  RemovalPolicy,
+  Stack,
+  Validations,
   aws_events as events,
   aws_events_targets as targets,
   aws_iam as iam,
@@ -34,7 +39,11 @@ import {
 import { Construct } from 'constructs';
 import { EVENT_SOURCE, GOVERNED_ROLE_PATH, SWEEPER_ROLE_PATH } from '../contract';
 import {
-  ACCESS_REQUESTED_DETAIL_TYPE, ACTIVITY_ENV, ACTIVITY_WRITE_PARTITIONS, CLOUDTRAIL_API_CALL_DETAIL_TYPE, NOVEL_ACCESS_DETAIL_TYPE,
+  ACCESS_REQUESTED_DETAIL_TYPE,
+  ACTIVITY_ENV,
+  ACTIVITY_WRITE_PARTITIONS,
+  CLOUDTRAIL_API_CALL_DETAIL_TYPE,
+  NOVEL_ACCESS_DETAIL_TYPE,
 } from '../contract/activity';
 
 export interface ActivityRecorderProps {
@@ -78,7 +87,9 @@ export class ActivityRecorder extends Construct {
     const governedPrefix = `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:role${GOVERNED_ROLE_PATH}`;
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14),
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
     });
     this.queue = new sqs.Queue(this, 'Queue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
@@ -102,7 +113,7 @@ export class ActivityRecorder extends Construct {
     props.ledgerTable.encryptionKey?.grantEncryptDecrypt(this.role);
 
     this.function = new lambda.Function(this, 'Function', {
-      description: 'permission-decay activity recorder: folds governed roles\' CloudTrail events into the ledger',
+      description: "permission-decay activity recorder: folds governed roles' CloudTrail events into the ledger",
       runtime: lambda.Runtime.NODEJS_22_X,
       handler: 'index.handler',
       code: lambda.Code.fromAsset(handlerDir('activity')),
@@ -126,13 +137,16 @@ export class ActivityRecorder extends Construct {
     this.function.addEventSource(source);
     // Built from the mapping's id (Ref), which every CloudFormation implementation resolves, rather than its Arn attribute.
     this.eventSourceMappingArn = stack.formatArn({
-      service: 'lambda', resource: 'event-source-mapping', resourceName: source.eventSourceMappingId, arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      service: 'lambda',
+      resource: 'event-source-mapping',
+      resourceName: source.eventSourceMappingId,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
 
     // CloudTrail delivers API calls to the account's default bus only.
     const defaultBus = events.EventBus.fromEventBusName(this, 'DefaultBus', 'default');
     this.callsRule = new events.Rule(this, 'CallsRule', {
-      description: 'permission-decay: API calls made by governed roles\' sessions, for the activity recorder',
+      description: "permission-decay: API calls made by governed roles' sessions, for the activity recorder",
       eventBus: defaultBus,
       eventPattern: {
         detailType: [CLOUDTRAIL_API_CALL_DETAIL_TYPE],
@@ -154,22 +168,25 @@ export class ActivityRecorder extends Construct {
     });
     Validations.of(this.function).acknowledge({
       id: 'AwsSolutions-L1',
-      reason: 'The handler is bundled for node22 (scripts/bundle-handlers.js) and tested on Node.js 22, a supported runtime; '
-        + 'the runtime moves with the bundle target.',
+      reason:
+        'The handler is bundled for node22 (scripts/bundle-handlers.js) and tested on Node.js 22, a supported runtime; ' +
+        'the runtime moves with the bundle target.',
     });
     Validations.of(this.deadLetterQueue).acknowledge({
       id: 'AwsSolutions-SQS3',
-      reason: 'This queue is the dead-letter queue of the activity recorder\'s queue; a DLQ needs no DLQ.',
+      reason: "This queue is the dead-letter queue of the activity recorder's queue; a DLQ needs no DLQ.",
     });
     // Only the two rules put messages: anyone else's message would be recorded as a call the agent made (or hide one).
-    this.queue.addToResourcePolicy(new iam.PolicyStatement({
-      sid: 'OnlyTheRecorderRulesSend',
-      effect: iam.Effect.DENY,
-      principals: [new iam.AnyPrincipal()],
-      actions: ['sqs:SendMessage'],
-      resources: [this.queue.queueArn],
-      conditions: { ArnNotEquals: { 'aws:SourceArn': [this.callsRule.ruleArn, this.assumptionsRule.ruleArn] } },
-    }));
+    this.queue.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'OnlyTheRecorderRulesSend',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['sqs:SendMessage'],
+        resources: [this.queue.queueArn],
+        conditions: { ArnNotEquals: { 'aws:SourceArn': [this.callsRule.ruleArn, this.assumptionsRule.ruleArn] } },
+      }),
+    );
   }
 }
 
@@ -182,7 +199,7 @@ export function recorderStatements(scope: { ledgerTableArn: string; eventBusArn:
       resources: [scope.ledgerTableArn],
       conditions: {
         'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...ACTIVITY_WRITE_PARTITIONS] },
-        'Null': { 'dynamodb:LeadingKeys': 'false' },
+        Null: { 'dynamodb:LeadingKeys': 'false' },
       },
     }),
     new iam.PolicyStatement({
@@ -190,8 +207,11 @@ export function recorderStatements(scope: { ledgerTableArn: string; eventBusArn:
       actions: ['events:PutEvents'],
       resources: [scope.eventBusArn],
       conditions: {
-        'ForAllValues:StringEquals': { 'events:source': [EVENT_SOURCE], 'events:detail-type': [ACCESS_REQUESTED_DETAIL_TYPE, NOVEL_ACCESS_DETAIL_TYPE] },
-        'Null': { 'events:source': 'false', 'events:detail-type': 'false' },
+        'ForAllValues:StringEquals': {
+          'events:source': [EVENT_SOURCE],
+          'events:detail-type': [ACCESS_REQUESTED_DETAIL_TYPE, NOVEL_ACCESS_DETAIL_TYPE],
+        },
+        Null: { 'events:source': 'false', 'events:detail-type': 'false' },
       },
     }),
   ];
@@ -199,11 +219,9 @@ export function recorderStatements(scope: { ledgerTableArn: string; eventBusArn:
 
 /** A bundled handler's directory (`npm run build` writes dist/handlers/<name>). */
 export function handlerDir(name: string): string {
-  const candidates = [
-    path.join(__dirname, '..', '..', 'handlers', name),
-    path.join(__dirname, '..', '..', 'dist', 'handlers', name),
-  ];
+  const candidates = [path.join(__dirname, '..', '..', 'handlers', name), path.join(__dirname, '..', '..', 'dist', 'handlers', name)];
   const found = candidates.find(dir => fs.existsSync(path.join(dir, 'index.js')));
-  if (!found) throw new Error(`PermissionSweeper: the bundled ${name} handler is missing (looked in ${candidates.join(', ')}); run npm run build`);
+  if (!found)
+    throw new Error(`PermissionSweeper: the bundled ${name} handler is missing (looked in ${candidates.join(', ')}); run npm run build`);
   return found;
 }

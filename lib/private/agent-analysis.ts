@@ -25,7 +25,10 @@ export interface AnalysisSubject {
   readonly managedPolicyAttachments: readonly iam.IManagedPolicy[];
   readonly grants: readonly AnalysedGrant[];
   readonly delegations: readonly {
-    readonly toAgentId: string; readonly sid: string; readonly grant?: AnalysedGrant; readonly approvedRegimes: string[];
+    readonly toAgentId: string;
+    readonly sid: string;
+    readonly grant?: AnalysedGrant;
+    readonly approvedRegimes: string[];
   }[];
 }
 
@@ -43,9 +46,11 @@ export function agentAnalysisModel(subject: AnalysisSubject, link: StoreLinker):
     const grant = grantOf.get(policy);
     const origin: StatementOrigin = grant
       ? {
-        source: delegationGrants.has(grant) ? 'delegation' : 'grant',
-        grantName: grant.grantName, expiresAt: grant.expiresAt, approvedRegimes: grant.approvedRegimes,
-      }
+          source: delegationGrants.has(grant) ? 'delegation' : 'grant',
+          grantName: grant.grantName,
+          expiresAt: grant.expiresAt,
+          approvedRegimes: grant.approvedRegimes,
+        }
       : { ...baselineOrigin, policyName: stack.resolve(policy.policyName) };
     statements.push(...analysedStatements(stack.resolve(policy.policyDocument), origin, stack, link));
   }

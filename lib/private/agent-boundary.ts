@@ -17,8 +17,15 @@ import { Aws, Lazy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import {
-  EVENT_SOURCE, GOVERNED_ROLE_PATH, LEDGER_TABLE_NAME_PREFIX, MANAGED_BY_VALUE, SESSION_TAG_DELEGATED_BY, SPEC_PARAMETER_PREFIX,
-  SWEEPER_COMPONENT_VALUE, TAG_COMPONENT, TAG_MANAGED_BY,
+  EVENT_SOURCE,
+  GOVERNED_ROLE_PATH,
+  LEDGER_TABLE_NAME_PREFIX,
+  MANAGED_BY_VALUE,
+  SESSION_TAG_DELEGATED_BY,
+  SPEC_PARAMETER_PREFIX,
+  SWEEPER_COMPONENT_VALUE,
+  TAG_COMPONENT,
+  TAG_MANAGED_BY,
 } from '../contract';
 
 /** Id of the boundary that every governed role without a ceiling or resource-policy opt-in in a stack shares. */
@@ -283,12 +290,13 @@ export function optInEndStatement(optIn: ResourcePolicyOptIn, index: number): ia
  */
 export function resourcePolicyWriteActions(actions: readonly string[]): { known: string[]; unknown: string[] } {
   if (actions.length === 0) return { known: [], unknown: [] };
-  const byLower = writeActionsByLowerCase ??= new Map(RESOURCE_POLICY_WRITE_ACTIONS.map(a => [a.toLowerCase(), a]));
+  const byLower = (writeActionsByLowerCase ??= new Map(RESOURCE_POLICY_WRITE_ACTIONS.map(a => [a.toLowerCase(), a])));
   const known: string[] = [];
   const unknown: string[] = [];
   for (const a of actions) {
     const found = typeof a === 'string' ? byLower.get(a.toLowerCase()) : undefined;
-    if (found) known.push(found); else unknown.push(String(a));
+    if (found) known.push(found);
+    else unknown.push(String(a));
   }
   return { known: [...new Set(known)], unknown };
 }
@@ -305,7 +313,7 @@ let writeActionsByLowerCase: Map<string, string> | undefined;
 export class StackBoundaries {
   public static of(stack: Stack): StackBoundaries {
     let found = registries.get(stack);
-    if (!found) registries.set(stack, found = new StackBoundaries());
+    if (!found) registries.set(stack, (found = new StackBoundaries()));
     return found;
   }
 
@@ -340,10 +348,12 @@ export function sharedBoundary(scope: Construct): iam.ManagedPolicy {
   const stack = Stack.of(scope);
   const existing = stack.node.tryFindChild(SHARED_BOUNDARY_ID);
   if (existing) return existing as iam.ManagedPolicy;
-  return StackBoundaries.of(stack).track(new iam.ManagedPolicy(stack, SHARED_BOUNDARY_ID, {
-    description: 'permission-decay boundary: governed agents cannot change their own governance',
-    statements: boundaryStatements(undefined),
-  }));
+  return StackBoundaries.of(stack).track(
+    new iam.ManagedPolicy(stack, SHARED_BOUNDARY_ID, {
+      description: 'permission-decay boundary: governed agents cannot change their own governance',
+      statements: boundaryStatements(undefined),
+    }),
+  );
 }
 
 /** A boundary of the agent's own under `scope`: its ceiling (or Allow *), and its grants' resource-policy opt-ins. */
@@ -352,8 +362,10 @@ export function ownBoundary(
   ceiling: iam.PolicyStatement[] | undefined,
   optIns: () => readonly ResourcePolicyOptIn[],
 ): iam.ManagedPolicy {
-  return StackBoundaries.of(Stack.of(scope)).track(new iam.ManagedPolicy(scope, 'Boundary', {
-    description: 'permission-decay boundary: the ceiling of this agent and the denies that protect its governance',
-    statements: boundaryStatements(ceiling, optIns),
-  }));
+  return StackBoundaries.of(Stack.of(scope)).track(
+    new iam.ManagedPolicy(scope, 'Boundary', {
+      description: 'permission-decay boundary: the ceiling of this agent and the denies that protect its governance',
+      statements: boundaryStatements(ceiling, optIns),
+    }),
+  );
 }

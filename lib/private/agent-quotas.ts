@@ -38,8 +38,11 @@ export function agentQuotaProblems(subject: QuotaSubject): string[] {
 
   for (const grant of subject.grants) {
     if (grant.policy.document.isEmpty) {
-      errors.push(subject.grantError(grant.grantName,
-        ['the grant has no statements: add statements to it (or pass it to a grant call) or remove it']));
+      errors.push(
+        subject.grantError(grant.grantName, [
+          'the grant has no statements: add statements to it (or pass it to a grant call) or remove it',
+        ]),
+      );
     }
   }
 
@@ -52,36 +55,48 @@ export function agentQuotaProblems(subject: QuotaSubject): string[] {
 
   const inlineChars = documents.reduce((sum, d) => sum + estimatedPolicySize(d), 0);
   if (inlineChars > IAM_LIMITS.inlinePolicyAggregateChars) {
-    errors.push(`${agent}: its inline policies (baseline and grants) come to about ${inlineChars} characters; IAM allows `
-      + `${IAM_LIMITS.inlinePolicyAggregateChars} per role: remove or narrow grants, or use wildcards in the baseline`);
+    errors.push(
+      `${agent}: its inline policies (baseline and grants) come to about ${inlineChars} characters; IAM allows ` +
+        `${IAM_LIMITS.inlinePolicyAggregateChars} per role: remove or narrow grants, or use wildcards in the baseline`,
+    );
   }
 
   const managedCount = managed.length + subject.managedPolicyAttachments.length;
   if (managedCount > IAM_LIMITS.maxManagedPoliciesPerRole) {
-    errors.push(`${agent}: ${managedCount} managed policies are attached; IAM allows ${IAM_LIMITS.maxManagedPoliciesPerRole} `
-      + 'per role: merge some of them');
+    errors.push(
+      `${agent}: ${managedCount} managed policies are attached; IAM allows ${IAM_LIMITS.maxManagedPoliciesPerRole} ` +
+        'per role: merge some of them',
+    );
   }
 
   const tags = ((subject.role.node.defaultChild as iam.CfnRole).tags.renderTags() as unknown[] | undefined) ?? [];
   if (tags.length > IAM_LIMITS.maxTagsPerRole) {
-    errors.push(`${agent}: the role would carry ${tags.length} tags (4 governance tags, one per grant, and tags applied to it `
-      + `or its stack); IAM allows ${IAM_LIMITS.maxTagsPerRole}: remove grants or tags`);
+    errors.push(
+      `${agent}: the role would carry ${tags.length} tags (4 governance tags, one per grant, and tags applied to it ` +
+        `or its stack); IAM allows ${IAM_LIMITS.maxTagsPerRole}: remove grants or tags`,
+    );
   }
 
   const boundarySize = boundarySizeOf(stack, subject.boundary, subject.generation);
   if (boundarySize > IAM_LIMITS.managedPolicyChars) {
-    errors.push(`${agent}: its boundary (ceiling, governance denies and resource-policy opt-ins) is about ${boundarySize} characters; `
-      + `a managed policy holds ${IAM_LIMITS.managedPolicyChars}: shorten the ceiling or merge grants' resource-policy opt-ins`);
+    errors.push(
+      `${agent}: its boundary (ceiling, governance denies and resource-policy opt-ins) is about ${boundarySize} characters; ` +
+        `a managed policy holds ${IAM_LIMITS.managedPolicyChars}: shorten the ceiling or merge grants' resource-policy opt-ins`,
+    );
   }
   if (subject.resourcePolicyOptIns.length > 0 && deniedResourcePolicyWrites(subject.resourcePolicyOptIns).length === 0) {
-    errors.push(`${agent}: its grants opt in to every resource-policy write the boundary denies; `
-      + 'list only the actions each grant needs in allowResourcePolicyWrites');
+    errors.push(
+      `${agent}: its grants opt in to every resource-policy write the boundary denies; ` +
+        'list only the actions each grant needs in allowResourcePolicyWrites',
+    );
   }
 
   const specLength = subject.specLength();
   if (specLength >= ADVANCED_PARAMETER_CHARS) {
-    errors.push(`${agent}: its approved spec is about ${specLength} characters; an SSM parameter holds ${ADVANCED_PARAMETER_CHARS}: `
-      + 'move statements into fewer, shorter grants or split the agent');
+    errors.push(
+      `${agent}: its approved spec is about ${specLength} characters; an SSM parameter holds ${ADVANCED_PARAMETER_CHARS}: ` +
+        'move statements into fewer, shorter grants or split the agent',
+    );
   }
   return errors;
 }

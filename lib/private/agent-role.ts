@@ -24,9 +24,10 @@ const ROLE_NAME_AGENT_CHARS = 43;
  * cross stacks, still deploy.
  */
 export function governedRoleName(agentId: string, region: string): string {
-  const part = agentId.length <= ROLE_NAME_AGENT_CHARS
-    ? agentId
-    : `${agentId.slice(0, ROLE_NAME_AGENT_CHARS - 7)}-${createHash('sha256').update(agentId).digest('hex').slice(0, 6)}`;
+  const part =
+    agentId.length <= ROLE_NAME_AGENT_CHARS
+      ? agentId
+      : `${agentId.slice(0, ROLE_NAME_AGENT_CHARS - 7)}-${createHash('sha256').update(agentId).digest('hex').slice(0, 6)}`;
   return `${part}-${region}`;
 }
 
@@ -49,7 +50,10 @@ export class AgentRole extends iam.Role {
   private readonly addedManagedPolicies: iam.IManagedPolicy[] = [];
 
   constructor(
-    scope: Construct, id: string, props: iam.RoleProps, private readonly checkStatement: (statement: iam.PolicyStatement) => void,
+    scope: Construct,
+    id: string,
+    props: iam.RoleProps,
+    private readonly checkStatement: (statement: iam.PolicyStatement) => void,
   ) {
     super(scope, id, props);
   }
@@ -179,7 +183,7 @@ export class StackPolicyIndex implements IAspect {
     if (this.generation === undefined) return this.find(this.search(), role);
     this.byRole ??= this.search();
     let found = this.answers.get(role);
-    if (!found) this.answers.set(role, found = this.find(this.byRole, role));
+    if (!found) this.answers.set(role, (found = this.find(this.byRole, role)));
     return { inline: [...found.inline], managed: [...found.managed] };
   }
 
@@ -198,7 +202,7 @@ export class StackPolicyIndex implements IAspect {
     const byRole = new Map<string, { inline: iam.CfnPolicy[]; managed: iam.CfnManagedPolicy[] }>();
     const entry = (key: string) => {
       let e = byRole.get(key);
-      if (!e) byRole.set(key, e = { inline: [], managed: [] });
+      if (!e) byRole.set(key, (e = { inline: [], managed: [] }));
       return e;
     };
     for (const c of this.stack.node.findAll()) {
@@ -225,7 +229,6 @@ function hasStatements(stack: Stack, policy: iam.CfnPolicy): boolean {
   const document = stack.resolve(policy.policyDocument) as PolicyDocumentJson | undefined;
   return !!document && (Array.isArray(document.Statement) ? document.Statement.length > 0 : !!document.Statement);
 }
-
 
 /** Governance tags win over tags of the same key applied to a whole app or stack. */
 export const GOVERNANCE_TAG_PRIORITY = 1000;

@@ -46,11 +46,18 @@ export function computeAgentSpec(source: SpecSource): AgentSpec {
   const grantPolicies = new Set<Construct>(source.grants.map(g => g.policy.node.defaultChild!));
   const { inline, managed } = source.attached;
   const baseline: SpecPolicy[] = [
-    ...inline.filter(p => !grantPolicies.has(p)).map((p): SpecPolicy => ({
-      kind: 'inline', name: p.policyName, document: p.policyDocument as PolicyDocumentJson,
-    })),
+    ...inline
+      .filter(p => !grantPolicies.has(p))
+      .map((p): SpecPolicy => ({
+        kind: 'inline',
+        name: p.policyName,
+        document: p.policyDocument as PolicyDocumentJson,
+      })),
     ...managed.map((p): SpecPolicy => ({
-      kind: 'managed', name: p.managedPolicyName ?? lastArnSegment(p.ref), arn: p.ref, document: p.policyDocument as PolicyDocumentJson,
+      kind: 'managed',
+      name: p.managedPolicyName ?? lastArnSegment(p.ref),
+      arn: p.ref,
+      document: p.policyDocument as PolicyDocumentJson,
     })),
     ...source.managedPolicyAttachments.map((p): SpecPolicy => ({
       kind: 'managed',
@@ -80,9 +87,11 @@ export function computeAgentSpec(source: SpecSource): AgentSpec {
     maxRenewals: source.maxRenewals,
     baseline,
     grants,
-    ...(source.delegations.length > 0 ? {
-      delegations: [...source.delegations].sort((x, y) => (x.toAgentId < y.toAgentId ? -1 : 1)),
-    } : {}),
+    ...(source.delegations.length > 0
+      ? {
+          delegations: [...source.delegations].sort((x, y) => (x.toAgentId < y.toAgentId ? -1 : 1)),
+        }
+      : {}),
   };
 }
 
@@ -117,7 +126,10 @@ export class AgentSpecCache {
    */
   public digest(): string {
     const spec = this.spec();
-    const compute = () => createHash('sha256').update(JSON.stringify(this.stack.resolve(spec))).digest('hex');
+    const compute = () =>
+      createHash('sha256')
+        .update(JSON.stringify(this.stack.resolve(spec)))
+        .digest('hex');
     if (this.cached?.spec !== spec) return compute();
     this.cached.digest ??= compute();
     return this.cached.digest;

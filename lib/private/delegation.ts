@@ -28,8 +28,14 @@ import { Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { governedRoleArn } from './agent-role';
 import {
-  DELEGATION_CHAIN_SEPARATOR, DELEGATION_SESSION_TAGS, DELEGATION_TRANSITIVE_TAGS, EXPIRY_CONDITION_KEY, EXPIRY_CONDITION_OPERATOR,
-  SESSION_TAG_CHAIN, SESSION_TAG_DELEGATED_BY, SESSION_TAG_ORIGIN,
+  DELEGATION_CHAIN_SEPARATOR,
+  DELEGATION_SESSION_TAGS,
+  DELEGATION_TRANSITIVE_TAGS,
+  EXPIRY_CONDITION_KEY,
+  EXPIRY_CONDITION_OPERATOR,
+  SESSION_TAG_CHAIN,
+  SESSION_TAG_DELEGATED_BY,
+  SESSION_TAG_ORIGIN,
 } from '../contract';
 
 /** The STS actions a delegation allows: assuming the role and passing session tags. */
@@ -40,7 +46,7 @@ type Conditions = Record<string, Record<string, unknown>>;
 /** Conditions of a hop by `fromAgentId` that begins a chain. */
 export function startHopConditions(fromAgentId: string): Conditions {
   return {
-    'StringEquals': {
+    StringEquals: {
       [`aws:RequestTag/${SESSION_TAG_ORIGIN}`]: fromAgentId,
       [`aws:RequestTag/${SESSION_TAG_DELEGATED_BY}`]: fromAgentId,
       [`aws:RequestTag/${SESSION_TAG_CHAIN}`]: fromAgentId,
@@ -49,20 +55,20 @@ export function startHopConditions(fromAgentId: string): Conditions {
     'ForAnyValue:StringEquals': { 'sts:TransitiveTagKeys': [...DELEGATION_TRANSITIVE_TAGS] },
     'ForAllValues:StringEquals': { 'sts:TransitiveTagKeys': [...DELEGATION_TRANSITIVE_TAGS], 'aws:TagKeys': [...DELEGATION_SESSION_TAGS] },
     // Not already in a chain: a session that inherited an origin continues the chain instead.
-    'Null': { [`aws:PrincipalTag/${SESSION_TAG_ORIGIN}`]: 'true' },
+    Null: { [`aws:PrincipalTag/${SESSION_TAG_ORIGIN}`]: 'true' },
   };
 }
 
 /** Conditions of a hop by `fromAgentId` that continues a chain its session is already in. */
 export function continueHopConditions(fromAgentId: string): Conditions {
   return {
-    'StringEquals': {
+    StringEquals: {
       [`aws:RequestTag/${SESSION_TAG_DELEGATED_BY}`]: fromAgentId,
       // The chain grows by exactly this agent.
       [`aws:RequestTag/${SESSION_TAG_CHAIN}`]: `\${aws:PrincipalTag/${SESSION_TAG_CHAIN}}${DELEGATION_CHAIN_SEPARATOR}${fromAgentId}`,
     },
     'ForAllValues:StringEquals': { 'aws:TagKeys': [SESSION_TAG_DELEGATED_BY, SESSION_TAG_CHAIN] },
-    'Null': {
+    Null: {
       [`aws:PrincipalTag/${SESSION_TAG_ORIGIN}`]: 'false',
       [`aws:PrincipalTag/${SESSION_TAG_CHAIN}`]: 'false',
       [`aws:RequestTag/${SESSION_TAG_DELEGATED_BY}`]: 'false',
@@ -78,21 +84,37 @@ function withExpiry(conditions: Conditions, expiresAt: string | undefined): Cond
 /** A's identity statements for delegating to the role `toRoleArn` (the grant adds the expiry condition itself). */
 export function delegationIdentityStatements(fromAgentId: string, toRoleArn: string, sidBase: string): iam.PolicyStatement[] {
   return [
-    new iam.PolicyStatement({ sid: `${sidBase}Start`, actions: DELEGATION_ACTIONS, resources: [toRoleArn], conditions: startHopConditions(fromAgentId) }),
-    new iam.PolicyStatement({ sid: `${sidBase}Continue`, actions: DELEGATION_ACTIONS, resources: [toRoleArn], conditions: continueHopConditions(fromAgentId) }),
+    new iam.PolicyStatement({
+      sid: `${sidBase}Start`,
+      actions: DELEGATION_ACTIONS,
+      resources: [toRoleArn],
+      conditions: startHopConditions(fromAgentId),
+    }),
+    new iam.PolicyStatement({
+      sid: `${sidBase}Continue`,
+      actions: DELEGATION_ACTIONS,
+      resources: [toRoleArn],
+      conditions: continueHopConditions(fromAgentId),
+    }),
   ];
 }
 
 /** B's trust statements for a delegation from the governed agent `fromAgentId` whose role lives in `fromStack`. */
-export function delegationTrustStatements(fromAgentId: string, fromStack: Stack, sidBase: string, expiresAt?: string): iam.PolicyStatement[] {
+export function delegationTrustStatements(
+  fromAgentId: string,
+  fromStack: Stack,
+  sidBase: string,
+  expiresAt?: string,
+): iam.PolicyStatement[] {
   const principal = new iam.AccountPrincipal(fromStack.account);
   const delegator = { 'aws:PrincipalArn': governedRoleArn(fromStack, fromAgentId) };
-  const make = (sid: string, conditions: Conditions) => new iam.PolicyStatement({
-    sid,
-    actions: DELEGATION_ACTIONS,
-    principals: [principal],
-    conditions: withExpiry({ ...conditions, ArnEquals: delegator }, expiresAt),
-  });
+  const make = (sid: string, conditions: Conditions) =>
+    new iam.PolicyStatement({
+      sid,
+      actions: DELEGATION_ACTIONS,
+      principals: [principal],
+      conditions: withExpiry({ ...conditions, ArnEquals: delegator }, expiresAt),
+    });
   return [make(`${sidBase}Start`, startHopConditions(fromAgentId)), make(`${sidBase}Continue`, continueHopConditions(fromAgentId))];
 }
 

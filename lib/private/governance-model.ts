@@ -9,7 +9,12 @@ import { IConstruct } from 'constructs';
 import { AnalysedStatement, ResourceRef, StatementSource, StoreModel } from '../analysis/model';
 import { EXPIRY_CONDITION_KEY, EXPIRY_CONDITION_OPERATOR, PolicyDocumentJson, TAG_COMPLIANCE, TAG_OWNER } from '../contract';
 import {
-  literalArnPatterns, NAME_PROPERTY, renderedProperties, retentionOf, STORE_KIND_BY_CFN_TYPE, storeDeclaration,
+  literalArnPatterns,
+  NAME_PROPERTY,
+  renderedProperties,
+  retentionOf,
+  STORE_KIND_BY_CFN_TYPE,
+  storeDeclaration,
 } from './store-registry';
 
 /** A CloudFormation value as stable text: literals as they are, intrinsics as `${...}`. */
@@ -48,7 +53,12 @@ export interface StatementOrigin {
 }
 
 /** The statements of a resolved policy document, for the analysis. */
-export function analysedStatements(document: PolicyDocumentJson | undefined, origin: StatementOrigin, stack: Stack, link: StoreLinker): AnalysedStatement[] {
+export function analysedStatements(
+  document: PolicyDocumentJson | undefined,
+  origin: StatementOrigin,
+  stack: Stack,
+  link: StoreLinker,
+): AnalysedStatement[] {
   const raw = document?.Statement;
   const list = (Array.isArray(raw) ? raw : raw ? [raw] : []) as Record<string, unknown>[];
   return list.map(s => {
@@ -56,11 +66,13 @@ export function analysedStatements(document: PolicyDocumentJson | undefined, ori
     const delegation = origin.source !== 'delegation' && (origin.delegationSids ?? []).some(stem => sid.startsWith(stem));
     const conditions = (s.Condition ?? {}) as Record<string, Record<string, unknown>>;
     const conditional = Object.entries(conditions).some(([op, keys]) =>
-      Object.keys(keys ?? {}).some(k => !(op === EXPIRY_CONDITION_OPERATOR && k === EXPIRY_CONDITION_KEY)));
-    const refs = (v: unknown): ResourceRef[] => listOf(v).map(text => {
-      const storeKey = link(stack, text);
-      return storeKey !== undefined ? { text, storeKey } : { text };
-    });
+      Object.keys(keys ?? {}).some(k => !(op === EXPIRY_CONDITION_OPERATOR && k === EXPIRY_CONDITION_KEY)),
+    );
+    const refs = (v: unknown): ResourceRef[] =>
+      listOf(v).map(text => {
+        const storeKey = link(stack, text);
+        return storeKey !== undefined ? { text, storeKey } : { text };
+      });
     return {
       effect: s.Effect === 'Deny' ? 'Deny' : 'Allow',
       ...(s.NotAction !== undefined ? { notActions: listOf(s.NotAction) } : { actions: listOf(s.Action) }),
@@ -68,7 +80,11 @@ export function analysedStatements(document: PolicyDocumentJson | undefined, ori
       ...(s.NotResource !== undefined ? { notResources: refs(s.NotResource) } : {}),
       ...(conditional ? { conditional } : {}),
       source: delegation ? 'delegation' : origin.source,
-      ...(origin.grantName !== undefined ? { grantName: origin.grantName } : delegation && origin.policyName ? { grantName: origin.policyName } : {}),
+      ...(origin.grantName !== undefined
+        ? { grantName: origin.grantName }
+        : delegation && origin.policyName
+          ? { grantName: origin.policyName }
+          : {}),
       ...(origin.expiresAt !== undefined ? { expiresAt: origin.expiresAt } : {}),
       ...(origin.approvedRegimes && origin.approvedRegimes.length > 0 ? { approvedRegimes: origin.approvedRegimes } : {}),
     } as AnalysedStatement;
@@ -98,7 +114,7 @@ export function collectStores(stage: IConstruct): { stores: StoreModel[]; link: 
     const owner = c.node.scope && c.node.id === 'Resource' ? c.node.scope : c;
     const key = owner.node.path;
     const nameProperty = NAME_PROPERTY[c.cfnResourceType];
-    const name = nameProperty && typeof props[nameProperty] === 'string' ? props[nameProperty] as string : undefined;
+    const name = nameProperty && typeof props[nameProperty] === 'string' ? (props[nameProperty] as string) : undefined;
     const regime = declared?.regime ?? tags[TAG_COMPLIANCE];
     const storeOwner = declared?.owner ?? tags[TAG_OWNER];
     const retention = declared?.retention ?? retentionOf(c);

@@ -8,7 +8,13 @@ import * as path from 'path';
 import { attachCustomSynthesis, Stage } from 'aws-cdk-lib';
 import { Construct, IConstruct } from 'constructs';
 import {
-  AgentModel, buildGovernanceReport, GovernanceReport, renderReportJson, renderReportMarkdown, REPORT_JSON_FILE, REPORT_MARKDOWN_FILE,
+  AgentModel,
+  buildGovernanceReport,
+  GovernanceReport,
+  renderReportJson,
+  renderReportMarkdown,
+  REPORT_JSON_FILE,
+  REPORT_MARKDOWN_FILE,
 } from '../analysis';
 import { collectStores, StoreLinker } from './governance-model';
 
@@ -28,7 +34,10 @@ export class GovernanceReportEmitter extends Construct {
     const stage: IConstruct = Stage.of(scope) ?? scope.node.root;
     const existing = stage.node.tryFindChild(GOVERNANCE_REPORT_ID);
     if (existing instanceof GovernanceReportEmitter) return existing;
-    if (existing) throw new Error(`${stage.node.path || 'the app'} already has a child named ${GOVERNANCE_REPORT_ID} that is not the permission-decay report: rename it`);
+    if (existing)
+      throw new Error(
+        `${stage.node.path || 'the app'} already has a child named ${GOVERNANCE_REPORT_ID} that is not the permission-decay report: rename it`,
+      );
     return new GovernanceReportEmitter(stage, GOVERNANCE_REPORT_ID);
   }
 
@@ -36,7 +45,10 @@ export class GovernanceReportEmitter extends Construct {
   /** The report computed by this synth's validation, reused when the assembly is written. */
   private pending?: GovernanceReport;
 
-  private constructor(private readonly stage: IConstruct, id: string) {
+  private constructor(
+    private readonly stage: IConstruct,
+    id: string,
+  ) {
     super(stage, id);
     this.node.addValidation({ validate: () => this.validate() });
     attachCustomSynthesis(this, {

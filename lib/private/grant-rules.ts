@@ -3,8 +3,15 @@
  * finds as messages that end with the fix; the construct names the agent.
  */
 import {
-  BASELINE_POLICY_NAME, ContractError, formatExpiry, formatGrantTag, GRANT_NAME_CHARS, GRANT_NAME_MAX_LENGTH,
-  IAM_LIMITS, parseExpiry, TAG_CHARS,
+  BASELINE_POLICY_NAME,
+  ContractError,
+  formatExpiry,
+  formatGrantTag,
+  GRANT_NAME_CHARS,
+  GRANT_NAME_MAX_LENGTH,
+  IAM_LIMITS,
+  parseExpiry,
+  TAG_CHARS,
 } from '../contract';
 
 /** What a person asks for when requesting a time-bound grant. */
@@ -35,7 +42,11 @@ export function grantNameProblems(name: string): string[] {
 /** Problems with a grant's expiry, requester, ticket and reason, judged at `now`. */
 export function grantRequestProblems(request: GrantRequest, now: Date, maxGrantDurationSeconds: number): string[] {
   const problems: string[] = [];
-  for (const [field, value] of [['requestedBy', request.requestedBy], ['ticket', request.ticket], ['reason', request.reason]] as const) {
+  for (const [field, value] of [
+    ['requestedBy', request.requestedBy],
+    ['ticket', request.ticket],
+    ['reason', request.reason],
+  ] as const) {
     if (typeof value !== 'string' || value.trim() === '') problems.push(`${field} is missing: say ${FIELD_HINTS[field]}`);
   }
   let expiry: Date | undefined;
@@ -50,8 +61,10 @@ export function grantRequestProblems(request: GrantRequest, now: Date, maxGrantD
     } else {
       const latest = new Date(now.getTime() + maxGrantDurationSeconds * 1000);
       if (expiry.getTime() > latest.getTime()) {
-        problems.push(`expiresAt ${request.expiresAt} is more than maxGrantDuration (${maxGrantDurationSeconds} s) after now (${formatExpiry(now)}): `
-          + `choose an expiry no later than ${formatExpiry(latest)} or raise maxGrantDuration`);
+        problems.push(
+          `expiresAt ${request.expiresAt} is more than maxGrantDuration (${maxGrantDurationSeconds} s) after now (${formatExpiry(now)}): ` +
+            `choose an expiry no later than ${formatExpiry(latest)} or raise maxGrantDuration`,
+        );
       }
     }
   }

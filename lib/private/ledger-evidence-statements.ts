@@ -14,7 +14,6 @@ export const LEDGER_EVIDENCE_SID = {
   anchorLedgerHead: 'AnchorLedgerHeadOnGovernedRoles',
 } as const;
 
-
 export function ledgerEvidenceStatements(scope: { readonly stack: Stack; readonly signingKeyArn: string }): iam.PolicyStatement[] {
   return [
     new iam.PolicyStatement({
@@ -31,7 +30,7 @@ export function ledgerEvidenceStatements(scope: { readonly stack: Stack; readonl
       resources: [governedRolesArn(scope.stack)],
       conditions: {
         'ForAllValues:StringEquals': { 'aws:TagKeys': [TAG_LEDGER_HEAD] },
-        'Null': { 'aws:TagKeys': 'false' },
+        Null: { 'aws:TagKeys': 'false' },
       },
     }),
   ];
@@ -42,7 +41,8 @@ export function acknowledgeLedgerEvidenceFindings(stack: Stack, rolePolicy: ICon
   const account = Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account;
   Validations.of(rolePolicy).acknowledge({
     id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::${account}:role${GOVERNED_ROLE_PATH}*]`,
-    reason: 'The sweeper anchors each governed role\'s ledger head in one tag (governance:ledger-head and no other key); governed roles '
-      + 'are found by their IAM path, which cannot change after a role is created.',
+    reason:
+      "The sweeper anchors each governed role's ledger head in one tag (governance:ledger-head and no other key); governed roles " +
+      'are found by their IAM path, which cannot change after a role is created.',
   });
 }

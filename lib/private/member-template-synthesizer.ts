@@ -9,7 +9,13 @@
  * synthesizer records what must be uploaded there.
  */
 import {
-  DockerImageAssetLocation, FileAssetLocation, FileAssetPackaging, FileAssetSource, Fn, ISynthesisSession, StackSynthesizer,
+  DockerImageAssetLocation,
+  FileAssetLocation,
+  FileAssetPackaging,
+  FileAssetSource,
+  Fn,
+  ISynthesisSession,
+  StackSynthesizer,
 } from 'aws-cdk-lib';
 
 /** One object the member template reads from every region's asset bucket. */

@@ -7,7 +7,11 @@
  */
 import { Stack, aws_iam as iam } from 'aws-cdk-lib';
 import {
-  REQUEST_PARTITION_PREFIX, RENEWAL_PARTITION_PREFIX, SEAL_PARTITION_PREFIX, SPEC_PARAMETER_PREFIX, TAG_GRANT_PREFIX,
+  REQUEST_PARTITION_PREFIX,
+  RENEWAL_PARTITION_PREFIX,
+  SEAL_PARTITION_PREFIX,
+  SPEC_PARAMETER_PREFIX,
+  TAG_GRANT_PREFIX,
 } from '../contract';
 import { governedRolesArn } from './governed-roles';
 
@@ -55,9 +59,15 @@ function commonReads(scope: PeopleGrantScope): iam.PolicyStatement[] {
       resources: ['*'],
     }),
     new iam.PolicyStatement({
-      sid: PEOPLE_SID.readSpecs, actions: ['ssm:GetParameter', 'ssm:GetParametersByPath'], resources: specParameters(stack),
+      sid: PEOPLE_SID.readSpecs,
+      actions: ['ssm:GetParameter', 'ssm:GetParametersByPath'],
+      resources: specParameters(stack),
     }),
-    new iam.PolicyStatement({ sid: PEOPLE_SID.readLedger, actions: ['dynamodb:GetItem', 'dynamodb:Query'], resources: [scope.ledgerTableArn] }),
+    new iam.PolicyStatement({
+      sid: PEOPLE_SID.readLedger,
+      actions: ['dynamodb:GetItem', 'dynamodb:Query'],
+      resources: [scope.ledgerTableArn],
+    }),
   ];
 }
 
@@ -69,7 +79,7 @@ function sealStatement(sid: string, scope: PeopleGrantScope, pointerPrefix: stri
     resources: [scope.ledgerTableArn],
     conditions: {
       'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [OWN_SEALS, `${pointerPrefix}*`] },
-      'Null': { 'dynamodb:LeadingKeys': 'false' },
+      Null: { 'dynamodb:LeadingKeys': 'false' },
     },
   });
 }
@@ -84,7 +94,7 @@ export function requesterStatements(scope: PeopleGrantScope): iam.PolicyStatemen
       sid: PEOPLE_SID.tagGrant,
       actions: ['iam:TagRole'],
       resources: [roles],
-      conditions: { 'ForAllValues:StringLike': { 'aws:TagKeys': [`${TAG_GRANT_PREFIX}*`] }, 'Null': { 'aws:TagKeys': 'false' } },
+      conditions: { 'ForAllValues:StringLike': { 'aws:TagKeys': [`${TAG_GRANT_PREFIX}*`] }, Null: { 'aws:TagKeys': 'false' } },
     }),
     sealStatement(PEOPLE_SID.sealRequest, scope, REQUEST_PARTITION_PREFIX),
   ];
@@ -101,7 +111,9 @@ export function readerStatements(scope: PeopleGrantScope): iam.PolicyStatement[]
     ...commonReads(scope),
     new iam.PolicyStatement({ sid: PEOPLE_SID.readAccount, actions: ['iam:GetAccountAuthorizationDetails'], resources: ['*'] }),
     new iam.PolicyStatement({
-      sid: PEOPLE_SID.readSigningKey, actions: ['kms:GetPublicKey', 'kms:Verify', 'kms:DescribeKey'], resources: [scope.signingKeyArn],
+      sid: PEOPLE_SID.readSigningKey,
+      actions: ['kms:GetPublicKey', 'kms:Verify', 'kms:DescribeKey'],
+      resources: [scope.signingKeyArn],
     }),
   ];
 }

@@ -66,8 +66,9 @@ export function retentionOf(resource: CfnResource): string | undefined {
       return literal(days) ? `${days} days` : undefined;
     }
     case 'AWS::S3::Bucket': {
-      const rules = ((props.LifecycleConfiguration as { Rules?: Record<string, unknown>[] } | undefined)?.Rules ?? [])
-        .filter(r => r.Status !== 'Disabled' && literal(r.ExpirationInDays) && !r.Prefix && !r.TagFilters && !(r as { Filter?: unknown }).Filter);
+      const rules = ((props.LifecycleConfiguration as { Rules?: Record<string, unknown>[] } | undefined)?.Rules ?? []).filter(
+        r => r.Status !== 'Disabled' && literal(r.ExpirationInDays) && !r.Prefix && !r.TagFilters && !(r as { Filter?: unknown }).Filter,
+      );
       if (rules.length === 0) return undefined;
       return `objects expire after ${Math.min(...rules.map(r => Number(r.ExpirationInDays)))} days`;
     }
@@ -94,7 +95,11 @@ export function retentionOf(resource: CfnResource): string | undefined {
  * renderer, the one the assertions library reads templates through.
  */
 export function renderedProperties(resource: CfnResource): Record<string, unknown> {
-  const rendered = Stack.of(resource).resolve((resource as unknown as { _toCloudFormation(): { Resources: Record<string, { Properties?: Record<string, unknown> }> } })._toCloudFormation());
+  const rendered = Stack.of(resource).resolve(
+    (
+      resource as unknown as { _toCloudFormation(): { Resources: Record<string, { Properties?: Record<string, unknown> }> } }
+    )._toCloudFormation(),
+  );
   const only = Object.values(rendered.Resources ?? {})[0] as { Properties?: Record<string, unknown> } | undefined;
   return only?.Properties ?? {};
 }
@@ -112,14 +117,22 @@ function durationWords(seconds: number): string {
 export function literalArnPatterns(kind: StoreKind, name: string | undefined): string[] {
   if (name === undefined || Token.isUnresolved(name)) return [];
   switch (kind) {
-    case 's3-bucket': return [`arn:*:s3:::${name}`, `arn:*:s3:::${name}/*`];
-    case 'dynamodb-table': return [`arn:*:dynamodb:*:*:table/${name}`, `arn:*:dynamodb:*:*:table/${name}/*`];
-    case 'log-group': return [`arn:*:logs:*:*:log-group:${name}`, `arn:*:logs:*:*:log-group:${name}:*`];
-    case 'sqs-queue': return [`arn:*:sqs:*:*:${name}`];
-    case 'sns-topic': return [`arn:*:sns:*:*:${name}`];
-    case 'kinesis-stream': return [`arn:*:kinesis:*:*:stream/${name}`];
-    case 'firehose-stream': return [`arn:*:firehose:*:*:deliverystream/${name}`];
-    default: return [];
+    case 's3-bucket':
+      return [`arn:*:s3:::${name}`, `arn:*:s3:::${name}/*`];
+    case 'dynamodb-table':
+      return [`arn:*:dynamodb:*:*:table/${name}`, `arn:*:dynamodb:*:*:table/${name}/*`];
+    case 'log-group':
+      return [`arn:*:logs:*:*:log-group:${name}`, `arn:*:logs:*:*:log-group:${name}:*`];
+    case 'sqs-queue':
+      return [`arn:*:sqs:*:*:${name}`];
+    case 'sns-topic':
+      return [`arn:*:sns:*:*:${name}`];
+    case 'kinesis-stream':
+      return [`arn:*:kinesis:*:*:stream/${name}`];
+    case 'firehose-stream':
+      return [`arn:*:firehose:*:*:deliverystream/${name}`];
+    default:
+      return [];
   }
 }
 

@@ -7,9 +7,7 @@
  */
 import { Stack, aws_iam as iam } from 'aws-cdk-lib';
 import { governedRolesArn } from './governed-roles';
-import {
-  MANAGED_BY_VALUE, SPEC_PARAMETER_PREFIX, TAG_AGENT, TAG_GRANT_PREFIX, TAG_MANAGED_BY, TAG_OWNER,
-} from '../contract';
+import { MANAGED_BY_VALUE, SPEC_PARAMETER_PREFIX, TAG_AGENT, TAG_GRANT_PREFIX, TAG_MANAGED_BY, TAG_OWNER } from '../contract';
 
 /** What the statements are scoped to. */
 export interface SweeperRoleScope {
@@ -47,19 +45,28 @@ export const GOVERNANCE_TAG_KEYS = [TAG_MANAGED_BY, TAG_AGENT, TAG_OWNER];
  * TransactWriteItems: a record Put and its STATE Put) and reads. No
  * UpdateItem: no code edits a record in place, so the role cannot either.
  */
-export const LEDGER_ACTIONS = [
-  'dynamodb:ConditionCheckItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query',
-];
+export const LEDGER_ACTIONS = ['dynamodb:ConditionCheckItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'];
 /** Never allowed on the ledger, whatever is granted later. */
 export const LEDGER_DENIED_ACTIONS = [
-  'dynamodb:BatchWriteItem', 'dynamodb:DeleteBackup', 'dynamodb:DeleteItem', 'dynamodb:DeleteTable',
-  'dynamodb:PartiQLDelete', 'dynamodb:PartiQLUpdate', 'dynamodb:UpdateContinuousBackups', 'dynamodb:UpdateItem',
-  'dynamodb:UpdateTable', 'dynamodb:UpdateTimeToLive',
+  'dynamodb:BatchWriteItem',
+  'dynamodb:DeleteBackup',
+  'dynamodb:DeleteItem',
+  'dynamodb:DeleteTable',
+  'dynamodb:PartiQLDelete',
+  'dynamodb:PartiQLUpdate',
+  'dynamodb:UpdateContinuousBackups',
+  'dynamodb:UpdateItem',
+  'dynamodb:UpdateTable',
+  'dynamodb:UpdateTimeToLive',
 ];
 /** Never allowed anywhere: each would let the sweeper widen a role instead of narrowing it. */
 export const ESCALATION_ACTIONS = [
-  'iam:AttachRolePolicy', 'iam:CreateRole', 'iam:DeleteRolePermissionsBoundary', 'iam:PassRole',
-  'iam:PutRolePermissionsBoundary', 'iam:UpdateAssumeRolePolicy',
+  'iam:AttachRolePolicy',
+  'iam:CreateRole',
+  'iam:DeleteRolePermissionsBoundary',
+  'iam:PassRole',
+  'iam:PutRolePermissionsBoundary',
+  'iam:UpdateAssumeRolePolicy',
 ];
 
 export function sweeperRoleStatements(scope: SweeperRoleScope): iam.PolicyStatement[] {
@@ -107,8 +114,8 @@ export function sweeperRoleStatements(scope: SweeperRoleScope): iam.PolicyStatem
       resources: [governedRoles],
       conditions: {
         'ForAllValues:StringLike': { 'aws:TagKeys': [`${TAG_GRANT_PREFIX}*`, ...GOVERNANCE_TAG_KEYS] },
-        'Null': { 'aws:TagKeys': 'false' },
-        'StringEqualsIfExists': { [`aws:RequestTag/${TAG_MANAGED_BY}`]: MANAGED_BY_VALUE },
+        Null: { 'aws:TagKeys': 'false' },
+        StringEqualsIfExists: { [`aws:RequestTag/${TAG_MANAGED_BY}`]: MANAGED_BY_VALUE },
       },
     }),
     // Tags it removes: grant expiry tags only.
@@ -118,7 +125,7 @@ export function sweeperRoleStatements(scope: SweeperRoleScope): iam.PolicyStatem
       resources: [governedRoles],
       conditions: {
         'ForAllValues:StringLike': { 'aws:TagKeys': [`${TAG_GRANT_PREFIX}*`] },
-        'Null': { 'aws:TagKeys': 'false' },
+        Null: { 'aws:TagKeys': 'false' },
       },
     }),
     // A customer-managed grant policy is renewed by writing a new default

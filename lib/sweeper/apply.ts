@@ -6,8 +6,15 @@
  */
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import {
-  AttachRolePolicyCommand, CreatePolicyVersionCommand, DeletePolicyVersionCommand, DeleteRolePolicyCommand, DetachRolePolicyCommand,
-  ListPolicyVersionsCommand, PutRolePolicyCommand, TagRoleCommand, UntagRoleCommand,
+  AttachRolePolicyCommand,
+  CreatePolicyVersionCommand,
+  DeletePolicyVersionCommand,
+  DeleteRolePolicyCommand,
+  DetachRolePolicyCommand,
+  ListPolicyVersionsCommand,
+  PutRolePolicyCommand,
+  TagRoleCommand,
+  UntagRoleCommand,
 } from '@aws-sdk/client-iam';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
@@ -51,9 +58,19 @@ export interface StepOutcome {
 export async function publishRecord(ctx: ApplyContext, record: LedgerRecord): Promise<string | undefined> {
   const { pk: _pk, sk: _sk, ...detail } = record;
   try {
-    const r = await ctx.clients.events.send(new PutEventsCommand({
-      Entries: [{ Source: EVENT_SOURCE, DetailType: EVENT_DETAIL_TYPE, Detail: JSON.stringify(detail), EventBusName: ctx.eventBusName, Resources: [] }],
-    }));
+    const r = await ctx.clients.events.send(
+      new PutEventsCommand({
+        Entries: [
+          {
+            Source: EVENT_SOURCE,
+            DetailType: EVENT_DETAIL_TYPE,
+            Detail: JSON.stringify(detail),
+            EventBusName: ctx.eventBusName,
+            Resources: [],
+          },
+        ],
+      }),
+    );
     if (r.FailedEntryCount) return `event not delivered: ${r.Entries?.[0]?.ErrorCode} ${r.Entries?.[0]?.ErrorMessage}`;
     return undefined;
   } catch (e) {
@@ -63,12 +80,30 @@ export async function publishRecord(ctx: ApplyContext, record: LedgerRecord): Pr
 
 /** Appends a record to the role's chain and publishes it. Throws LedgerConflictError on a lost race. */
 export async function recordAndPublish(
-  ctx: ApplyContext, head: LedgerRoleState, agentId: string | undefined, planned: PlannedRecord, nextBody: ReturnType<typeof patchState>,
+  ctx: ApplyContext,
+  head: LedgerRoleState,
+  agentId: string | undefined,
+  planned: PlannedRecord,
+  nextBody: ReturnType<typeof patchState>,
   extraPuts: Record<string, unknown>[] = [],
 ): Promise<{ record: LedgerRecord; state: LedgerRoleState; eventProblem?: string }> {
-  const append = () => appendRecord(ctx.clients.ddb, ctx.ledgerTable, head, {
-    roleName: head.roleName, agentId, at: ctx.at, runId: ctx.runId, actor: ctx.actor, ...planned,
-  }, nextBody, extraPuts, ctx.sealer);
+  const append = () =>
+    appendRecord(
+      ctx.clients.ddb,
+      ctx.ledgerTable,
+      head,
+      {
+        roleName: head.roleName,
+        agentId,
+        at: ctx.at,
+        runId: ctx.runId,
+        actor: ctx.actor,
+        ...planned,
+      },
+      nextBody,
+      extraPuts,
+      ctx.sealer,
+    );
   const { record, state } = await (ctx.ledgerTurn ? ctx.ledgerTurn(append) : append());
   const eventProblem = await publishRecord(ctx, record);
   return { record, state, eventProblem };
@@ -87,39 +122,60 @@ export async function applyIamAction(ctx: ApplyContext, roleName: string, a: Iam
         if ((e as { name?: string }).name !== 'LimitExceededException') throw e;
         // Five versions is IAM's limit: drop the oldest non-default version and try again.
         const versions = (await iam.send(new ListPolicyVersionsCommand({ PolicyArn: a.policyArn }))).Versions ?? [];
-        const oldest = versions.filter(v => !v.IsDefaultVersion).sort((x, y) => (x.CreateDate?.getTime() ?? 0) - (y.CreateDate?.getTime() ?? 0))[0];
+        const oldest = versions
+          .filter(v => !v.IsDefaultVersion)
+          .sort((x, y) => (x.CreateDate?.getTime() ?? 0) - (y.CreateDate?.getTime() ?? 0))[0];
         if (!oldest?.VersionId) throw e;
         await iam.send(new DeletePolicyVersionCommand({ PolicyArn: a.policyArn, VersionId: oldest.VersionId }));
         await iam.send(new CreatePolicyVersionCommand({ PolicyArn: a.policyArn, PolicyDocument: a.document, SetAsDefault: true }));
       }
       return;
     case 'delete-inline':
-      try { await iam.send(new DeleteRolePolicyCommand({ RoleName: roleName, PolicyName: a.policyName })); } catch (e) { if (!isNoSuchEntity(e)) throw e; }
+      try {
+        await iam.send(new DeleteRolePolicyCommand({ RoleName: roleName, PolicyName: a.policyName }));
+      } catch (e) {
+        if (!isNoSuchEntity(e)) throw e;
+      }
       return;
     case 'attach':
       await iam.send(new AttachRolePolicyCommand({ RoleName: roleName, PolicyArn: a.policyArn }));
       return;
     case 'detach':
-      try { await iam.send(new DetachRolePolicyCommand({ RoleName: roleName, PolicyArn: a.policyArn })); } catch (e) { if (!isNoSuchEntity(e)) throw e; }
+      try {
+        await iam.send(new DetachRolePolicyCommand({ RoleName: roleName, PolicyArn: a.policyArn }));
+      } catch (e) {
+        if (!isNoSuchEntity(e)) throw e;
+      }
       return;
     case 'tag':
       await iam.send(new TagRoleCommand({ RoleName: roleName, Tags: [{ Key: a.key, Value: a.value }] }));
       return;
     case 'untag':
-      try { await iam.send(new UntagRoleCommand({ RoleName: roleName, TagKeys: [a.key] })); } catch (e) { if (!isNoSuchEntity(e)) throw e; }
+      try {
+        await iam.send(new UntagRoleCommand({ RoleName: roleName, TagKeys: [a.key] }));
+      } catch (e) {
+        if (!isNoSuchEntity(e)) throw e;
+      }
       return;
   }
 }
 
 export function describeAction(a: IamAction): string {
   switch (a.type) {
-    case 'put-inline': return `put inline policy ${a.policyName}`;
-    case 'create-policy-version': return `create a default version of ${a.policyArn}`;
-    case 'delete-inline': return `delete inline policy ${a.policyName}`;
-    case 'attach': return `attach ${a.policyArn}`;
-    case 'detach': return `detach ${a.policyArn}`;
-    case 'tag': return `tag ${a.key}=${a.value}`;
-    case 'untag': return `untag ${a.key}`;
+    case 'put-inline':
+      return `put inline policy ${a.policyName}`;
+    case 'create-policy-version':
+      return `create a default version of ${a.policyArn}`;
+    case 'delete-inline':
+      return `delete inline policy ${a.policyName}`;
+    case 'attach':
+      return `attach ${a.policyArn}`;
+    case 'detach':
+      return `detach ${a.policyArn}`;
+    case 'tag':
+      return `tag ${a.key}=${a.value}`;
+    case 'untag':
+      return `untag ${a.key}`;
   }
 }
 
@@ -129,7 +185,9 @@ export function describeAction(a: IamAction): string {
  * steps were not applied; the caller re-reads the role and decides again.
  */
 export async function applyRolePlan(
-  ctx: ApplyContext, plan: RolePlan, head: LedgerRoleState,
+  ctx: ApplyContext,
+  plan: RolePlan,
+  head: LedgerRoleState,
 ): Promise<{ outcomes: StepOutcome[]; state: LedgerRoleState; conflict: boolean }> {
   const outcomes: StepOutcome[] = [];
   let state = head;
@@ -139,7 +197,13 @@ export async function applyRolePlan(
     outcomes.push({ roleName: plan.roleName, grant: step.grant, decision: 'error', message, ok: false, errorCode: code });
     if (step.grant) failedGrants.add(step.grant);
     try {
-      const r = await recordAndPublish(ctx, state, plan.agentId, { decision: 'error', grant: step.grant, errorCode: code, message }, patchState(state, undefined));
+      const r = await recordAndPublish(
+        ctx,
+        state,
+        plan.agentId,
+        { decision: 'error', grant: step.grant, errorCode: code, message },
+        patchState(state, undefined),
+      );
       state = r.state;
     } catch (e) {
       if (e instanceof LedgerConflictError) throw e;
@@ -161,15 +225,18 @@ export async function applyRolePlan(
   async function applyStep(step: PlanStep): Promise<void> {
     try {
       if (step.notify && step.record?.decision === 'warned') {
-        if (ctx.ownerTopicArn) await ctx.clients.sns.send(new PublishCommand({ TopicArn: ctx.ownerTopicArn, Subject: step.notify.subject.slice(0, 99), Message: step.notify.message }));
+        if (ctx.ownerTopicArn)
+          await ctx.clients.sns.send(
+            new PublishCommand({ TopicArn: ctx.ownerTopicArn, Subject: step.notify.subject.slice(0, 99), Message: step.notify.message }),
+          );
       }
       let seq: number | undefined;
       let eventProblem: string | undefined;
       if (step.record) {
         // A warning says whether it was sent: the plan cannot know whether this sweep has an owner topic.
         const sent = ctx.ownerTopicArn ? ` (sent to ${ctx.ownerTopicArn})` : ' (not sent: no owner topic)';
-        const planned = step.notify && step.record.decision === 'warned'
-          ? { ...step.record, message: step.record.message + sent } : step.record;
+        const planned =
+          step.notify && step.record.decision === 'warned' ? { ...step.record, message: step.record.message + sent } : step.record;
         const r = await recordAndPublish(ctx, state, plan.agentId, planned, patchState(state, step.memory));
         state = r.state;
         seq = r.record.seq;
@@ -180,19 +247,28 @@ export async function applyRolePlan(
           await applyIamAction(ctx, plan.roleName, action);
         } catch (e) {
           const err = errorOf(e, 'IAM_ERROR');
-          throw Object.assign(new Error(`could not ${describeAction(action)} on role ${plan.roleName}: ${err.message}`), { code: err.code });
+          throw Object.assign(new Error(`could not ${describeAction(action)} on role ${plan.roleName}: ${err.message}`), {
+            code: err.code,
+          });
         }
       }
       if (step.notify && step.record?.decision !== 'warned' && ctx.ownerTopicArn) {
         try {
-          await ctx.clients.sns.send(new PublishCommand({ TopicArn: ctx.ownerTopicArn, Subject: step.notify.subject.slice(0, 99), Message: step.notify.message }));
+          await ctx.clients.sns.send(
+            new PublishCommand({ TopicArn: ctx.ownerTopicArn, Subject: step.notify.subject.slice(0, 99), Message: step.notify.message }),
+          );
         } catch (e) {
           eventProblem = `owner not notified: ${errorOf(e).message}`;
         }
       }
       outcomes.push({
-        roleName: plan.roleName, grant: step.grant, decision: step.record?.decision ?? 'converge', ok: true, seq,
-        message: (step.record?.message ?? `finished: ${step.actions.map(describeAction).join(', ')}`) + (eventProblem ? ` (${eventProblem})` : ''),
+        roleName: plan.roleName,
+        grant: step.grant,
+        decision: step.record?.decision ?? 'converge',
+        ok: true,
+        seq,
+        message:
+          (step.record?.message ?? `finished: ${step.actions.map(describeAction).join(', ')}`) + (eventProblem ? ` (${eventProblem})` : ''),
         ...(eventProblem ? { eventProblem } : {}),
       });
     } catch (e) {
@@ -210,9 +286,14 @@ export async function applyRolePlan(
  * as the SDK gave it (the CLI reports it).
  */
 export async function applyIntentStep(ctx: ApplyContext, step: IntentStep): Promise<void> {
-  const put = (Item: Record<string, unknown>) => ctx.clients.ddb.send(new PutCommand({
-    TableName: ctx.ledgerTable, Item, ConditionExpression: 'attribute_not_exists(pk)',
-  }));
+  const put = (Item: Record<string, unknown>) =>
+    ctx.clients.ddb.send(
+      new PutCommand({
+        TableName: ctx.ledgerTable,
+        Item,
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
   await put({ pk: sealPartition(step.intent.userId), sk: sealSortKey(step.intent), ...step.intent });
   if (step.pointer) await put({ ...step.intent, ...step.pointer.extra, pk: step.pointer.pk, sk: step.pointer.sk });
   for (const action of step.actions) await applyIamAction(ctx, step.roleName, action);

@@ -57,12 +57,26 @@ export function createClients(settings: ClientSettings = {}): AwsClients {
   let sts: STSClient | undefined;
   let kms: KMSClient | undefined;
   return {
-    get iam() { return iam ??= new IAMClient({ ...config, region: iamRegion }); },
-    get ddb() { return ddb ??= DynamoDBDocumentClient.from(new DynamoDBClient(config), { marshallOptions: { removeUndefinedValues: true } }); },
-    get ssm() { return ssm ??= new SSMClient(config); },
-    get events() { return events ??= new EventBridgeClient(config); },
-    get sns() { return sns ??= new SNSClient(config); },
-    get sts() { return sts ??= new STSClient(config); },
-    get kms() { return kms ??= new KMSClient(config); },
+    get iam() {
+      return (iam ??= new IAMClient({ ...config, region: iamRegion }));
+    },
+    get ddb() {
+      return (ddb ??= DynamoDBDocumentClient.from(new DynamoDBClient(config), { marshallOptions: { removeUndefinedValues: true } }));
+    },
+    get ssm() {
+      return (ssm ??= new SSMClient(config));
+    },
+    get events() {
+      return (events ??= new EventBridgeClient(config));
+    },
+    get sns() {
+      return (sns ??= new SNSClient(config));
+    },
+    get sts() {
+      return (sts ??= new STSClient(config));
+    },
+    get kms() {
+      return (kms ??= new KMSClient(config));
+    },
   };
 }

@@ -26,9 +26,24 @@
  * how `history --at` replays it.
  */
 import {
-  AgentSpec, canonicalPolicyJson, CHECKPOINT_DOCUMENT_BUDGET_CHARS, CHECKPOINT_MAX_LISTED_ACTIONS, CHECKPOINT_VERSION,
-  CheckpointBody, CheckpointFlag, CheckpointPolicy, CheckpointStanding, EXPIRY_CONDITION_KEY, EXPIRY_CONDITION_OPERATOR,
-  EXPIRY_PATTERN, formatExpiry, LedgerRoleState, parseExpiry, policyNameOfGrantTag, SpecPolicy, StatementJson,
+  AgentSpec,
+  canonicalPolicyJson,
+  CHECKPOINT_DOCUMENT_BUDGET_CHARS,
+  CHECKPOINT_MAX_LISTED_ACTIONS,
+  CHECKPOINT_VERSION,
+  CheckpointBody,
+  CheckpointFlag,
+  CheckpointPolicy,
+  CheckpointStanding,
+  EXPIRY_CONDITION_KEY,
+  EXPIRY_CONDITION_OPERATOR,
+  EXPIRY_PATTERN,
+  formatExpiry,
+  LedgerRoleState,
+  parseExpiry,
+  policyNameOfGrantTag,
+  SpecPolicy,
+  StatementJson,
 } from '../contract';
 import type { PlanStep } from './plan';
 import { sha256 } from '../contract';
@@ -54,10 +69,14 @@ export function ledgerFirstSeenAt(state: LedgerRoleState): string | undefined {
  * `recordingOtherwise` (this sweep writes another record for it), else now. Pure.
  */
 export function checkpointDueAt(
-  state: LedgerRoleState, intervalSeconds: number | undefined, now: Date, recordingOtherwise = false,
+  state: LedgerRoleState,
+  intervalSeconds: number | undefined,
+  now: Date,
+  recordingOtherwise = false,
 ): string | undefined {
   if (intervalSeconds === undefined || !(intervalSeconds > 0)) return undefined;
-  const anchor = [state.lastCheckpointAt, state.firstSeenAt].find(x => typeof x === 'string' && EXPIRY_PATTERN.test(x)) ?? ledgerFirstSeenAt(state);
+  const anchor =
+    [state.lastCheckpointAt, state.firstSeenAt].find(x => typeof x === 'string' && EXPIRY_PATTERN.test(x)) ?? ledgerFirstSeenAt(state);
   if (anchor === undefined) return formatExpiry(recordingOtherwise ? new Date(now.getTime() + intervalSeconds * MS) : now);
   try {
     return formatExpiry(new Date(parseExpiry(anchor).getTime() + intervalSeconds * MS));
@@ -71,7 +90,12 @@ export function checkpointDueAt(
  * `recordingOtherwise`: the rest of the plan writes a record. Pure.
  */
 export function checkpointStep(
-  role: GovernedRole, state: LedgerRoleState, lookup: SpecLookup, now: Date, intervalSeconds: number | undefined, recordingOtherwise = false,
+  role: GovernedRole,
+  state: LedgerRoleState,
+  lookup: SpecLookup,
+  now: Date,
+  intervalSeconds: number | undefined,
+  recordingOtherwise = false,
 ): PlanStep | undefined {
   const dueAt = checkpointDueAt(state, intervalSeconds, now, recordingOtherwise);
   if (dueAt === undefined) return undefined;
@@ -79,18 +103,24 @@ export function checkpointStep(
   if (dueAt > nowText) return undefined;
   const checkpoint = checkpointOf(role, state, lookup, intervalSeconds!, dueAt);
   return {
-    roleName: role.roleName, actions: [],
+    roleName: role.roleName,
+    actions: [],
     record: { decision: 'checkpoint', message: checkpointMessage(role.roleName, checkpoint), checkpoint },
     memory: { lastCheckpointAt: nowText },
   };
 }
 
 function checkpointMessage(roleName: string, c: CheckpointBody): string {
-  const listed = c.flags.slice(0, 10).map(f => `${f.policy} (${f.code})`).join(', ');
+  const listed = c.flags
+    .slice(0, 10)
+    .map(f => `${f.policy} (${f.code})`)
+    .join(', ');
   const more = c.flags.length > 10 ? ` and ${c.flags.length - 10} more` : '';
-  return `checkpoint of ${roleName}: ${c.policies.length} policies, ${c.flags.length} not in the approved spec`
-    + (c.flags.length ? `: ${listed}${more}` : '')
-    + (c.documentsOmitted ? `; ${c.documentsOmitted} documents kept as sha256 only (size)` : '');
+  return (
+    `checkpoint of ${roleName}: ${c.policies.length} policies, ${c.flags.length} not in the approved spec` +
+    (c.flags.length ? `: ${listed}${more}` : '') +
+    (c.documentsOmitted ? `; ${c.documentsOmitted} documents kept as sha256 only (size)` : '')
+  );
 }
 
 function parseDocument(text: string | undefined): unknown {
@@ -109,7 +139,11 @@ function baselineOf(spec: AgentSpec, p: RolePolicy): SpecPolicy | undefined {
 
 /** The role's effective permissions and what the approved spec does not cover. Pure; never throws on odd documents. */
 export function checkpointOf(
-  role: GovernedRole, state: LedgerRoleState, lookup: SpecLookup, intervalSeconds: number, dueAt: string,
+  role: GovernedRole,
+  state: LedgerRoleState,
+  lookup: SpecLookup,
+  intervalSeconds: number,
+  dueAt: string,
 ): CheckpointBody {
   const spec = lookup.spec;
   const tagged = new Set<string>();
@@ -136,7 +170,10 @@ export function checkpointOf(
       standing = mem?.status === 'active' ? (mem.origin === 'drift' ? 'drift' : 'grant') : 'unapproved';
       if (standing === 'drift') flag('DRIFT', `${p.name} was recorded as drift (not approved); it decays at ${mem!.expiresAt}`);
       if (standing === 'unapproved') {
-        flag('SPEC_UNAVAILABLE', `${p.name} cannot be held against the approved spec (${lookup.error?.code ?? 'no spec'}) and the ledger records no grant of it`);
+        flag(
+          'SPEC_UNAVAILABLE',
+          `${p.name} cannot be held against the approved spec (${lookup.error?.code ?? 'no spec'}) and the ledger records no grant of it`,
+        );
       }
     } else if (base) {
       standing = 'baseline';
@@ -146,8 +183,11 @@ export function checkpointOf(
       }
     } else if (specGrant) {
       standing = 'grant';
-      if (specGrant.document && p.document !== undefined
-        && canonicalPolicyJson(withoutExpiry(parsed)) !== canonicalPolicyJson(withoutExpiry(specGrant.document))) {
+      if (
+        specGrant.document &&
+        p.document !== undefined &&
+        canonicalPolicyJson(withoutExpiry(parsed)) !== canonicalPolicyJson(withoutExpiry(specGrant.document))
+      ) {
         const added = addedPermissions(parsed, specGrant.document);
         flag('GRANT_CHANGED', `grant ${p.name} differs from the approved spec${describeAdded(added)}`, added);
       }
@@ -155,20 +195,30 @@ export function checkpointOf(
       standing = 'grant';
     } else if (mem?.status === 'active' && mem.origin === 'drift') {
       standing = 'drift';
-      flag('DRIFT', `${p.name} was found by hand on ${mem.firstSeenAt} and recorded as drift (not approved); it decays at ${mem.expiresAt}`);
+      flag(
+        'DRIFT',
+        `${p.name} was found by hand on ${mem.firstSeenAt} and recorded as drift (not approved); it decays at ${mem.expiresAt}`,
+      );
     } else if (tagged.has(p.name)) {
       standing = 'unapproved';
-      flag('UNRECORDED_GRANT', mem?.status === 'revoked'
-        ? `${p.name} was revoked (the ledger says) but is still on the role`
-        : `${p.name} carries a grant tag but is neither in the approved spec nor requested through the ledger`);
+      flag(
+        'UNRECORDED_GRANT',
+        mem?.status === 'revoked'
+          ? `${p.name} was revoked (the ledger says) but is still on the role`
+          : `${p.name} carries a grant tag but is neither in the approved spec nor requested through the ledger`,
+      );
     } else {
       standing = 'unapproved';
-      flag('NOT_IN_SPEC', mem?.status === 'revoked'
-        ? `${p.name} was revoked (the ledger says) but is still on the role`
-        : `${p.name} is neither in the approved spec's baseline or grants nor a grant recorded in the ledger`);
+      flag(
+        'NOT_IN_SPEC',
+        mem?.status === 'revoked'
+          ? `${p.name} was revoked (the ledger says) but is still on the role`
+          : `${p.name} is neither in the approved spec's baseline or grants nor a grant recorded in the ledger`,
+      );
     }
 
-    const expiresAt = standing === 'grant' || standing === 'drift' ? (mem?.status === 'active' ? mem.expiresAt : specGrant?.expiresAt) : undefined;
+    const expiresAt =
+      standing === 'grant' || standing === 'drift' ? (mem?.status === 'active' ? mem.expiresAt : specGrant?.expiresAt) : undefined;
     let document: string | undefined;
     if (canonical !== undefined) {
       if (canonical.length <= budget) {
@@ -179,14 +229,22 @@ export function checkpointOf(
       }
     }
     policies.push({
-      kind: p.kind, name: p.name, ...(p.arn ? { arn: p.arn } : {}), standing,
+      kind: p.kind,
+      name: p.name,
+      ...(p.arn ? { arn: p.arn } : {}),
+      standing,
       ...(expiresAt ? { expiresAt } : {}),
       documentHash: sha256(canonical ?? p.arn ?? p.name),
       ...(document !== undefined ? { document } : {}),
     });
   }
   return {
-    v: CHECKPOINT_VERSION, intervalSeconds, dueAt, policies, flags, documentsOmitted,
+    v: CHECKPOINT_VERSION,
+    intervalSeconds,
+    dueAt,
+    policies,
+    flags,
+    documentsOmitted,
     ...(lookup.error ? { specError: lookup.error.code } : {}),
   };
 }
@@ -239,7 +297,14 @@ function allowedActions(statements: StatementJson[]): string[] {
 }
 
 function globMatches(pattern: string, action: string): boolean {
-  const re = new RegExp('^' + pattern.split(/([*?])/).map(x => (x === '*' ? '.*' : x === '?' ? '.' : x.replace(/[.+^${}()|[\]\\]/g, '\\$&'))).join('') + '$');
+  const re = new RegExp(
+    '^' +
+      pattern
+        .split(/([*?])/)
+        .map(x => (x === '*' ? '.*' : x === '?' ? '.' : x.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
+        .join('') +
+      '$',
+  );
   return re.test(action);
 }
 
@@ -251,8 +316,9 @@ export function addedPermissions(actual: unknown, approved: unknown): Added {
   const addedStatements = mine.filter(s => !approvedStatements.has(canonicalPolicyJson(s))).length;
   const approvedActions = [...new Set(allowedActions(theirs))];
   const added = [...new Set(allowedActions(mine))].filter(a => !approvedActions.some(p => globMatches(p, a))).sort();
-  const addedActions = added.length > CHECKPOINT_MAX_LISTED_ACTIONS
-    ? [...added.slice(0, CHECKPOINT_MAX_LISTED_ACTIONS), `(+${added.length - CHECKPOINT_MAX_LISTED_ACTIONS} more)`]
-    : added;
+  const addedActions =
+    added.length > CHECKPOINT_MAX_LISTED_ACTIONS
+      ? [...added.slice(0, CHECKPOINT_MAX_LISTED_ACTIONS), `(+${added.length - CHECKPOINT_MAX_LISTED_ACTIONS} more)`]
+      : added;
   return { addedStatements, addedActions };
 }

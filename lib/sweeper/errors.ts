@@ -10,7 +10,7 @@ export interface SweepError {
 export function errorOf(e: unknown, fallbackCode = 'UNEXPECTED'): { code: string; message: string } {
   if (e && typeof e === 'object') {
     const err = e as { code?: unknown; name?: unknown; message?: unknown };
-    const code = typeof err.code === 'string' ? err.code : (typeof err.name === 'string' && err.name !== 'Error' ? err.name : fallbackCode);
+    const code = typeof err.code === 'string' ? err.code : typeof err.name === 'string' && err.name !== 'Error' ? err.name : fallbackCode;
     return { code, message: typeof err.message === 'string' ? err.message : String(e) };
   }
   return { code: fallbackCode, message: String(e) };

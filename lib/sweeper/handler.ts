@@ -44,8 +44,13 @@ export function sweepInstant(event: unknown, clock: () => Date = () => new Date(
 export class SweepFailedError extends Error {
   readonly code = 'SWEEP_FAILED';
   constructor(readonly summary: SweepSummary) {
-    super(`permission-decay sweep ${summary.runId} at ${summary.at} failed for ${new Set(summary.errors.map(e => e.roleName ?? '-')).size} role(s): `
-      + summary.errors.slice(0, 5).map(e => `${e.roleName ?? '-'}${e.grant ? `/${e.grant}` : ''}: ${e.code}`).join('; '));
+    super(
+      `permission-decay sweep ${summary.runId} at ${summary.at} failed for ${new Set(summary.errors.map(e => e.roleName ?? '-')).size} role(s): ` +
+        summary.errors
+          .slice(0, 5)
+          .map(e => `${e.roleName ?? '-'}${e.grant ? `/${e.grant}` : ''}: ${e.code}`)
+          .join('; '),
+    );
     this.name = 'SweepFailedError';
   }
 }
@@ -58,7 +63,14 @@ export async function handler(event?: unknown): Promise<SweepSummary> {
     const result = await runSweep(createClients(), config);
     const decisions: Record<string, number> = {};
     for (const o of result.outcomes) decisions[o.decision] = (decisions[o.decision] ?? 0) + 1;
-    const summary: SweepSummary = { runId: result.runId, at: result.at, decisions, errors: result.errors, leftRoles: result.leftRoles, ok: result.ok };
+    const summary: SweepSummary = {
+      runId: result.runId,
+      at: result.at,
+      decisions,
+      errors: result.errors,
+      leftRoles: result.leftRoles,
+      ok: result.ok,
+    };
     const counts = sweepCounts(result);
     for (const [name, value] of Object.entries(counts)) metrics.addMetric(name, MetricUnit.Count, value);
     if (result.errors.length > 0) {

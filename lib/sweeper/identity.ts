@@ -27,7 +27,12 @@ export const DEFAULT_IDENTITY_RULE: IdentityRule = { sessionNamedRoleIds: [] };
 /** The rule from the environment (the sweeper's and the CLI's). */
 export function identityRuleFromEnv(env: NodeJS.ProcessEnv): IdentityRule {
   const raw = env[IDENTITY_ENV.sessionNamedRoleIds] ?? '';
-  return { sessionNamedRoleIds: raw.split(',').map(s => s.trim()).filter(s => s.length > 0) };
+  return {
+    sessionNamedRoleIds: raw
+      .split(',')
+      .map(s => s.trim())
+      .filter(s => s.length > 0),
+  };
 }
 
 /** The person an `aws:userid` belongs to (see the module comment). */

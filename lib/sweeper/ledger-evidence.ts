@@ -11,7 +11,13 @@ import { TagRoleCommand } from '@aws-sdk/client-iam';
 import { GetPublicKeyCommand, SignCommand } from '@aws-sdk/client-kms';
 import { createPublicKey, KeyObject, verify } from 'crypto';
 import {
-  GrantMemory, LEDGER_HEAD_HASH_CHARS, LEDGER_SIGNING_ALGORITHM, LedgerRecord, LedgerRoleState, ledgerSigningMessage, TAG_LEDGER_HEAD,
+  GrantMemory,
+  LEDGER_HEAD_HASH_CHARS,
+  LEDGER_SIGNING_ALGORITHM,
+  LedgerRecord,
+  LedgerRoleState,
+  ledgerSigningMessage,
+  TAG_LEDGER_HEAD,
 } from '../contract';
 import { AwsClients } from './aws-clients';
 import { LedgerSealer } from './ledger';
@@ -20,9 +26,14 @@ import { LedgerSealer } from './ledger';
 export function kmsSealer(clients: AwsClients, keyId: string): LedgerSealer {
   return {
     async sign(message) {
-      const r = await clients.kms.send(new SignCommand({
-        KeyId: keyId, Message: Buffer.from(message, 'utf8'), MessageType: 'RAW', SigningAlgorithm: LEDGER_SIGNING_ALGORITHM,
-      }));
+      const r = await clients.kms.send(
+        new SignCommand({
+          KeyId: keyId,
+          Message: Buffer.from(message, 'utf8'),
+          MessageType: 'RAW',
+          SigningAlgorithm: LEDGER_SIGNING_ALGORITHM,
+        }),
+      );
       if (!r.Signature) throw new Error(`KMS Sign with ${keyId} returned no signature`);
       return Buffer.from(r.Signature).toString('base64');
     },
@@ -55,8 +66,12 @@ export async function ledgerPublicKey(clients: AwsClients, keyId: string): Promi
 export function signatureHolds(record: LedgerRecord, publicKey: KeyObject): boolean {
   if (!record.signature) return false;
   try {
-    return verify('sha256', Buffer.from(ledgerSigningMessage(record.roleName, record.seq, record.hash), 'utf8'), publicKey,
-      Buffer.from(record.signature, 'base64'));
+    return verify(
+      'sha256',
+      Buffer.from(ledgerSigningMessage(record.roleName, record.seq, record.hash), 'utf8'),
+      publicKey,
+      Buffer.from(record.signature, 'base64'),
+    );
   } catch {
     return false;
   }
@@ -66,7 +81,7 @@ export function signatureHolds(record: LedgerRecord, publicKey: KeyObject): bool
 export interface EvidenceProblem {
   readonly seq: number;
   readonly code:
-    | 'UNSIGNED' | 'BAD_SIGNATURE' | 'TRUNCATED' | 'ANCHOR_MISMATCH' | 'NO_ANCHOR' | 'BAD_ANCHOR' | 'NO_CHAIN' | 'STATE_MISMATCH';
+    'UNSIGNED' | 'BAD_SIGNATURE' | 'TRUNCATED' | 'ANCHOR_MISMATCH' | 'NO_ANCHOR' | 'BAD_ANCHOR' | 'NO_CHAIN' | 'STATE_MISMATCH';
   readonly message: string;
 }
 
@@ -137,8 +152,15 @@ export function verifyEvidence(input: EvidenceInput): EvidenceProblem[] {
 }
 
 const STATUS_OF: { readonly [decision: string]: GrantMemory['status'] | undefined } = {
-  revoked: 'revoked', cleaned: 'cleaned', kept: 'active', warned: 'active', renewed: 'active', drift: 'active', tampering: 'active',
-  requested: 'active', restored: 'active',
+  revoked: 'revoked',
+  cleaned: 'cleaned',
+  kept: 'active',
+  warned: 'active',
+  renewed: 'active',
+  drift: 'active',
+  tampering: 'active',
+  requested: 'active',
+  restored: 'active',
 };
 
 /** STATE's per-grant status and expiry, replayed from the records: a grant STATE remembers differently was edited in the table. */
@@ -151,7 +173,7 @@ function replayProblems(records: readonly LedgerRecord[], state: LedgerRoleState
     const prev = replayed.get(r.grant);
     // A removal keeps the expiry the grant had; every other decision says the expiry in force.
     const ended = r.decision === 'revoked' || r.decision === 'cleaned';
-    const expiresAt = ended ? prev?.expiresAt ?? r.expiresAt : r.expiresAt ?? prev?.expiresAt;
+    const expiresAt = ended ? (prev?.expiresAt ?? r.expiresAt) : (r.expiresAt ?? prev?.expiresAt);
     replayed.set(r.grant, { status, expiresAt, seq: r.seq });
   }
   const problems: EvidenceProblem[] = [];
@@ -161,7 +183,8 @@ function replayProblems(records: readonly LedgerRecord[], state: LedgerRoleState
       problems.push({ seq: state.seq, code: 'STATE_MISMATCH', message: `STATE remembers grant ${grant} that no record mentions` });
     } else if (r.status !== mem.status || (r.status === 'active' && r.expiresAt !== undefined && r.expiresAt !== mem.expiresAt)) {
       problems.push({
-        seq: r.seq, code: 'STATE_MISMATCH',
+        seq: r.seq,
+        code: 'STATE_MISMATCH',
         message: `STATE says grant ${grant} is ${mem.status} until ${mem.expiresAt}; record ${r.seq} says ${r.status} until ${r.expiresAt}`,
       });
     }

@@ -8,8 +8,17 @@
 import { CreateTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import {
-  ContractError, emptyState, hashRecord, LEDGER_KEYS, LEDGER_TABLE_NAME_PREFIX, LedgerRecord, LedgerRoleState, ledgerSigningMessage,
-  recordSortKey, rolePartition, STATE_PARTITION,
+  ContractError,
+  emptyState,
+  hashRecord,
+  LEDGER_KEYS,
+  LEDGER_TABLE_NAME_PREFIX,
+  LedgerRecord,
+  LedgerRoleState,
+  ledgerSigningMessage,
+  recordSortKey,
+  rolePartition,
+  STATE_PARTITION,
 } from '../contract';
 
 // The pure chain lives in the contract; re-exported so the ledger's readers keep one import.
@@ -36,14 +45,16 @@ export async function readLedgerState(ddb: DynamoDBDocumentClient, table: string
   const out = new Map<string, LedgerRoleState>();
   let key: Record<string, unknown> | undefined;
   do {
-    const page = await ddb.send(new QueryCommand({
-      TableName: table,
-      KeyConditionExpression: '#pk = :pk',
-      ExpressionAttributeNames: { '#pk': LEDGER_KEYS.partitionKey },
-      ExpressionAttributeValues: { ':pk': STATE_PARTITION },
-      ExclusiveStartKey: key,
-      ConsistentRead: true,
-    }));
+    const page = await ddb.send(
+      new QueryCommand({
+        TableName: table,
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': LEDGER_KEYS.partitionKey },
+        ExpressionAttributeValues: { ':pk': STATE_PARTITION },
+        ExclusiveStartKey: key,
+        ConsistentRead: true,
+      }),
+    );
     for (const item of page.Items ?? []) out.set(item.sk as string, item as LedgerRoleState);
     key = page.LastEvaluatedKey;
   } while (key);
@@ -74,13 +85,21 @@ export interface LedgerSealer {
  * `extraPuts` ride in the same transaction (e.g. a renewal record).
  */
 export async function appendRecord(
-  ddb: DynamoDBDocumentClient, table: string, head: LedgerRoleState, draft: RecordDraft, body: StateBody,
-  extraPuts: Record<string, unknown>[] = [], sealer?: LedgerSealer,
+  ddb: DynamoDBDocumentClient,
+  table: string,
+  head: LedgerRoleState,
+  draft: RecordDraft,
+  body: StateBody,
+  extraPuts: Record<string, unknown>[] = [],
+  sealer?: LedgerSealer,
 ): Promise<{ record: LedgerRecord; state: LedgerRoleState }> {
   const seq = head.seq + 1;
   const unhashed: Omit<LedgerRecord, 'hash'> = {
-    ...stripUndefined(draft as unknown as Record<string, unknown>) as unknown as RecordDraft,
-    pk: rolePartition(draft.roleName), sk: recordSortKey(seq), seq, prevHash: head.hash,
+    ...(stripUndefined(draft as unknown as Record<string, unknown>) as unknown as RecordDraft),
+    pk: rolePartition(draft.roleName),
+    sk: recordSortKey(seq),
+    seq,
+    prevHash: head.hash,
   };
   const hash = hashRecord(unhashed);
   const signature = sealer ? await sealer.sign(ledgerSigningMessage(draft.roleName, seq, hash)) : undefined;
@@ -88,29 +107,48 @@ export async function appendRecord(
   // The role's first record is when the ledger first saw it (freeze checkpoints count from it).
   const firstSeenAt = head.firstSeenAt ?? (head.seq === 0 ? draft.at : undefined);
   const state: LedgerRoleState = {
-    ...stripUndefined({ ...body }) as unknown as StateBody,
-    pk: STATE_PARTITION, sk: draft.roleName, roleName: draft.roleName, seq, hash: record.hash, updatedAt: draft.at,
+    ...(stripUndefined({ ...body }) as unknown as StateBody),
+    pk: STATE_PARTITION,
+    sk: draft.roleName,
+    roleName: draft.roleName,
+    seq,
+    hash: record.hash,
+    updatedAt: draft.at,
     ...(firstSeenAt !== undefined ? { firstSeenAt } : {}),
   };
   try {
-    await ddb.send(new TransactWriteCommand({
-      TransactItems: [
-        { Put: { TableName: table, Item: record, ConditionExpression: 'attribute_not_exists(pk)' } },
-        {
-          Put: {
-            TableName: table, Item: state,
-            ...(head.seq === 0
-              ? { ConditionExpression: 'attribute_not_exists(pk) OR #seq = :zero', ExpressionAttributeNames: { '#seq': 'seq' }, ExpressionAttributeValues: { ':zero': 0 } }
-              : { ConditionExpression: '#seq = :prev', ExpressionAttributeNames: { '#seq': 'seq' }, ExpressionAttributeValues: { ':prev': head.seq } }),
+    await ddb.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          { Put: { TableName: table, Item: record, ConditionExpression: 'attribute_not_exists(pk)' } },
+          {
+            Put: {
+              TableName: table,
+              Item: state,
+              ...(head.seq === 0
+                ? {
+                    ConditionExpression: 'attribute_not_exists(pk) OR #seq = :zero',
+                    ExpressionAttributeNames: { '#seq': 'seq' },
+                    ExpressionAttributeValues: { ':zero': 0 },
+                  }
+                : {
+                    ConditionExpression: '#seq = :prev',
+                    ExpressionAttributeNames: { '#seq': 'seq' },
+                    ExpressionAttributeValues: { ':prev': head.seq },
+                  }),
+            },
           },
-        },
-        ...extraPuts.map(item => ({ Put: { TableName: table, Item: item, ConditionExpression: 'attribute_not_exists(pk)' } })),
-      ],
-    }));
+          ...extraPuts.map(item => ({ Put: { TableName: table, Item: item, ConditionExpression: 'attribute_not_exists(pk)' } })),
+        ],
+      }),
+    );
   } catch (e) {
     const name = (e as { name?: string }).name;
     const reasons = (e as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
-    if (name === 'TransactionCanceledException' && reasons.some(r => r.Code === 'ConditionalCheckFailed' || r.Code === 'TransactionConflict')) {
+    if (
+      name === 'TransactionCanceledException' &&
+      reasons.some(r => r.Code === 'ConditionalCheckFailed' || r.Code === 'TransactionConflict')
+    ) {
       throw new LedgerConflictError(draft.roleName);
     }
     throw e;
@@ -132,15 +170,17 @@ export async function readRecords(ddb: DynamoDBDocumentClient, table: string, ro
   const out: LedgerRecord[] = [];
   let key: Record<string, unknown> | undefined;
   do {
-    const page = await ddb.send(new QueryCommand({
-      TableName: table,
-      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :rec)',
-      ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
-      ExpressionAttributeValues: { ':pk': rolePartition(roleName), ':rec': 'REC#' },
-      ExclusiveStartKey: key,
-      ConsistentRead: true,
-    }));
-    out.push(...(page.Items ?? []) as LedgerRecord[]);
+    const page = await ddb.send(
+      new QueryCommand({
+        TableName: table,
+        KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :rec)',
+        ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
+        ExpressionAttributeValues: { ':pk': rolePartition(roleName), ':rec': 'REC#' },
+        ExclusiveStartKey: key,
+        ConsistentRead: true,
+      }),
+    );
+    out.push(...((page.Items ?? []) as LedgerRecord[]));
     key = page.LastEvaluatedKey;
   } while (key);
   return out;
@@ -149,7 +189,10 @@ export async function readRecords(ddb: DynamoDBDocumentClient, table: string, ro
 /** Creates a ledger table (on demand, pk/sk); the name must start with LEDGER_TABLE_NAME_PREFIX. */
 export async function createLedgerTable(ddb: DynamoDBDocumentClient, table: string): Promise<'created' | 'exists'> {
   if (!table.startsWith(LEDGER_TABLE_NAME_PREFIX)) {
-    throw new ContractError('BAD_TABLE_NAME', `ledger table name "${table}" must start with "${LEDGER_TABLE_NAME_PREFIX}" (governed roles' boundaries deny writing such tables)`);
+    throw new ContractError(
+      'BAD_TABLE_NAME',
+      `ledger table name "${table}" must start with "${LEDGER_TABLE_NAME_PREFIX}" (governed roles' boundaries deny writing such tables)`,
+    );
   }
   try {
     await ddb.send(new DescribeTableCommand({ TableName: table }));
@@ -157,11 +200,19 @@ export async function createLedgerTable(ddb: DynamoDBDocumentClient, table: stri
   } catch (e) {
     if ((e as { name?: string }).name !== 'ResourceNotFoundException') throw e;
   }
-  await ddb.send(new CreateTableCommand({
-    TableName: table,
-    BillingMode: 'PAY_PER_REQUEST',
-    KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }],
-    AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }, { AttributeName: 'sk', AttributeType: 'S' }],
-  }));
+  await ddb.send(
+    new CreateTableCommand({
+      TableName: table,
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+      ],
+    }),
+  );
   return 'created';
 }

@@ -93,21 +93,26 @@ export function stripped(m: GrantMemory): GrantMemory {
 
 /** Applies a step's patch to a STATE body. Pure. */
 export function patchState(
-  state: LedgerRoleState, patch: StatePatch | undefined,
+  state: LedgerRoleState,
+  patch: StatePatch | undefined,
 ): Pick<LedgerRoleState, 'grants' | 'baselineFlags' | 'specError' | 'lastCheckpointAt' | 'foreignMarker'> {
   const grants: Record<string, GrantMemory> = { ...state.grants };
   for (const [k, v] of Object.entries(patch?.grants ?? {})) {
-    if (v === null) delete grants[k]; else grants[k] = stripped(v);
+    if (v === null) delete grants[k];
+    else grants[k] = stripped(v);
   }
   const flags: Record<string, string> = { ...(state.baselineFlags ?? {}) };
   for (const [k, v] of Object.entries(patch?.baselineFlags ?? {})) {
-    if (v === null) delete flags[k]; else flags[k] = v;
+    if (v === null) delete flags[k];
+    else flags[k] = v;
   }
   const specError = patch && 'specError' in patch ? (patch.specError ?? undefined) : state.specError;
   const lastCheckpointAt = patch?.lastCheckpointAt ?? state.lastCheckpointAt;
   const foreignMarker = patch?.foreignMarker ?? state.foreignMarker;
   return {
-    grants, baselineFlags: flags, ...(specError !== undefined ? { specError } : {}),
+    grants,
+    baselineFlags: flags,
+    ...(specError !== undefined ? { specError } : {}),
     ...(lastCheckpointAt !== undefined ? { lastCheckpointAt } : {}),
     ...(foreignMarker !== undefined ? { foreignMarker } : {}),
   };

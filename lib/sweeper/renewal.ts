@@ -11,8 +11,16 @@
  */
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import {
-  AgentSpec, DEFAULT_MAX_GRANT_DURATION_SECONDS, DEFAULT_MAX_RENEWALS, parseExpiry, renewalPartition, RenewalRecord,
-  requestPartition, sealPartition, SealedIntent, sealSortKey,
+  AgentSpec,
+  DEFAULT_MAX_GRANT_DURATION_SECONDS,
+  DEFAULT_MAX_RENEWALS,
+  parseExpiry,
+  renewalPartition,
+  RenewalRecord,
+  requestPartition,
+  sealPartition,
+  SealedIntent,
+  sealSortKey,
 } from '../contract';
 import { mapWithConcurrency } from './bounded-concurrency';
 import { DEFAULT_IDENTITY_RULE, identityName, IdentityRule, identityRuleFromEnv, personOf } from './identity';
@@ -41,7 +49,13 @@ export function isSelfApproval(approverArn: string, requester: string): boolean 
 
 /** Why a renewal is not valid now, or undefined when it is. */
 export function renewalProblem(
-  r: RenewalRecord, roleName: string, grant: string, requester: string, nowMs: number, spec: AgentSpec | undefined, ordinal: number,
+  r: RenewalRecord,
+  roleName: string,
+  grant: string,
+  requester: string,
+  nowMs: number,
+  spec: AgentSpec | undefined,
+  ordinal: number,
   allowEnded = false,
 ): string | undefined {
   if (r.roleName !== roleName || r.grant !== grant) return 'names another role or grant';
@@ -52,7 +66,8 @@ export function renewalProblem(
     return (e as Error).message;
   }
   if (until <= nowMs && !allowEnded) return `ended at ${r.until}`;
-  if (isSelfApproval(r.approvedBy, requester) || isSelfApproval(r.approvedBy, r.requestedBy)) return `approved by the requester (${r.approvedBy})`;
+  if (isSelfApproval(r.approvedBy, requester) || isSelfApproval(r.approvedBy, r.requestedBy))
+    return `approved by the requester (${r.approvedBy})`;
   if (r.verified) {
     // Read from the table: the approver is a person, and so is everyone who sealed a request of this grant.
     if (r.verified.requesters.includes(r.verified.approver)) return `approved by a person who requested it (${r.approvedBy})`;
@@ -80,7 +95,12 @@ export function renewalProblem(
  * moved to their end (never to extend a grant).
  */
 export function chooseRenewal(
-  records: readonly RenewalRecord[] | undefined, roleName: string, grant: string, requester: string, nowMs: number, spec: AgentSpec | undefined,
+  records: readonly RenewalRecord[] | undefined,
+  roleName: string,
+  grant: string,
+  requester: string,
+  nowMs: number,
+  spec: AgentSpec | undefined,
   allowEnded = false,
 ): RenewalRecord | undefined {
   const ordered = [...(records ?? [])].sort((a, b) => a.sk.localeCompare(b.sk));
@@ -97,12 +117,15 @@ export const RENEWAL_READ_CONCURRENCY = 8;
 
 /** Reads the renewal records of the given (role, grant) keys: one Query each, a few at a time, then their seals. */
 export async function readRenewals(
-  ddb: DynamoDBDocumentClient, table: string, keys: readonly string[], concurrency = RENEWAL_READ_CONCURRENCY,
+  ddb: DynamoDBDocumentClient,
+  table: string,
+  keys: readonly string[],
+  concurrency = RENEWAL_READ_CONCURRENCY,
   rule: IdentityRule = identityRuleFromEnv(process.env),
 ): Promise<Map<string, RenewalRecord[]>> {
   const unique = [...new Set(keys)];
   const read = await mapWithConcurrency(unique, concurrency, async pk => {
-    const pointers = await queryPartition(ddb, table, pk) as unknown as RenewalRecord[];
+    const pointers = (await queryPartition(ddb, table, pk)) as unknown as RenewalRecord[];
     if (pointers.length === 0) return [];
     const { roleName, grant } = pointers[0];
     const requesters = await sealedRequesters(ddb, table, roleName, grant, rule);
@@ -122,13 +145,30 @@ export async function readRenewals(
 /** The intent a renewal pointer claims (its seal must say exactly this). */
 export function renewalIntent(r: RenewalRecord): SealedIntent {
   return {
-    kind: 'renewal', id: r.renewalId, roleName: r.roleName, grant: r.grant, until: r.until, ticket: r.ticket,
-    callerArn: r.approvedBy, userId: r.approverUserId ?? '', account: r.approverAccount ?? '', createdAt: r.createdAt,
+    kind: 'renewal',
+    id: r.renewalId,
+    roleName: r.roleName,
+    grant: r.grant,
+    until: r.until,
+    ticket: r.ticket,
+    callerArn: r.approvedBy,
+    userId: r.approverUserId ?? '',
+    account: r.approverAccount ?? '',
+    createdAt: r.createdAt,
   };
 }
 
 const INTENT_FIELDS: readonly (keyof SealedIntent)[] = [
-  'kind', 'id', 'roleName', 'grant', 'until', 'ticket', 'callerArn', 'userId', 'account', 'createdAt',
+  'kind',
+  'id',
+  'roleName',
+  'grant',
+  'until',
+  'ticket',
+  'callerArn',
+  'userId',
+  'account',
+  'createdAt',
 ];
 
 /** True when the seal (an item read from SEAL#<userid>) says exactly what the pointer claims, under its own userid. */
@@ -139,18 +179,27 @@ export function sealMatches(seal: Record<string, unknown>, claimed: SealedIntent
 
 /** The seal of an intent, or undefined. */
 export async function readSeal(
-  ddb: DynamoDBDocumentClient, table: string, userId: string | undefined, intent: Pick<SealedIntent, 'kind' | 'roleName' | 'grant' | 'id'>,
+  ddb: DynamoDBDocumentClient,
+  table: string,
+  userId: string | undefined,
+  intent: Pick<SealedIntent, 'kind' | 'roleName' | 'grant' | 'id'>,
 ): Promise<Record<string, unknown> | undefined> {
   if (!userId) return undefined;
-  const r = await ddb.send(new GetCommand({ TableName: table, Key: { pk: sealPartition(userId), sk: sealSortKey(intent) }, ConsistentRead: true }));
+  const r = await ddb.send(
+    new GetCommand({ TableName: table, Key: { pk: sealPartition(userId), sk: sealSortKey(intent) }, ConsistentRead: true }),
+  );
   return r.Item;
 }
 
 /** Every person whose request of the grant is sealed (a pointer alone proves nothing). */
 export async function sealedRequesters(
-  ddb: DynamoDBDocumentClient, table: string, roleName: string, grant: string, rule: IdentityRule = DEFAULT_IDENTITY_RULE,
+  ddb: DynamoDBDocumentClient,
+  table: string,
+  roleName: string,
+  grant: string,
+  rule: IdentityRule = DEFAULT_IDENTITY_RULE,
 ): Promise<string[]> {
-  const pointers = await queryPartition(ddb, table, requestPartition(roleName, grant)) as unknown as SealedIntent[];
+  const pointers = (await queryPartition(ddb, table, requestPartition(roleName, grant))) as unknown as SealedIntent[];
   const people = new Set<string>();
   for (const p of pointers) {
     const seal = await readSeal(ddb, table, p.userId, p);
@@ -169,14 +218,16 @@ async function queryPartition(ddb: DynamoDBDocumentClient, table: string, pk: st
   const items: Record<string, unknown>[] = [];
   let key: Record<string, unknown> | undefined;
   do {
-    const page = await ddb.send(new QueryCommand({
-      TableName: table,
-      KeyConditionExpression: '#pk = :pk',
-      ExpressionAttributeNames: { '#pk': 'pk' },
-      ExpressionAttributeValues: { ':pk': pk },
-      ExclusiveStartKey: key,
-      ConsistentRead: true,
-    }));
+    const page = await ddb.send(
+      new QueryCommand({
+        TableName: table,
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': 'pk' },
+        ExpressionAttributeValues: { ':pk': pk },
+        ExclusiveStartKey: key,
+        ConsistentRead: true,
+      }),
+    );
     items.push(...(page.Items ?? []));
     key = page.LastEvaluatedKey;
   } while (key);

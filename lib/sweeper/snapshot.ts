@@ -5,9 +5,20 @@
  * the CLI.
  */
 import {
-  GetAccountAuthorizationDetailsCommand, GetPolicyCommand, GetPolicyVersionCommand, GetRoleCommand,
-  GetRolePolicyCommand, IAMClient, ListAttachedRolePoliciesCommand, ListRolePoliciesCommand, ListRoleTagsCommand,
-  ListAttachedRolePoliciesCommandOutput, ListRolePoliciesCommandOutput, ListRolesCommand, RoleDetail, Tag,
+  GetAccountAuthorizationDetailsCommand,
+  GetPolicyCommand,
+  GetPolicyVersionCommand,
+  GetRoleCommand,
+  GetRolePolicyCommand,
+  IAMClient,
+  ListAttachedRolePoliciesCommand,
+  ListRolePoliciesCommand,
+  ListRoleTagsCommand,
+  ListAttachedRolePoliciesCommandOutput,
+  ListRolePoliciesCommandOutput,
+  ListRolesCommand,
+  RoleDetail,
+  Tag,
 } from '@aws-sdk/client-iam';
 import { isNoSuchEntity } from './errors';
 import { GOVERNED_ROLE_PATH, TAG_AGENT, TAG_MANAGED_BY, TAG_OWNER } from '../contract';
@@ -98,12 +109,16 @@ export async function readSnapshot(iam: IAMClient): Promise<AccountSnapshot> {
   // Always follow Marker/IsTruncated: real IAM pages, 100 entries by default and at most 1,000 with MaxItems
   // (moto 5.2.1 ignores MaxItems and returns everything in one page).
   do {
-    const page = await iam.send(new GetAccountAuthorizationDetailsCommand({ Filter: ['Role', 'LocalManagedPolicy'], Marker: marker, MaxItems: GAAD_MAX_ITEMS }));
+    const page = await iam.send(
+      new GetAccountAuthorizationDetailsCommand({ Filter: ['Role', 'LocalManagedPolicy'], Marker: marker, MaxItems: GAAD_MAX_ITEMS }),
+    );
     rawRoles.push(...(page.RoleDetailList ?? []));
     for (const p of page.Policies ?? []) {
       if (!p.Arn) continue;
       // moto's entries here lack PolicyName: everything is keyed by ARN.
-      const def = (p.PolicyVersionList ?? []).find(v => v.IsDefaultVersion) ?? (p.PolicyVersionList ?? []).find(v => v.VersionId === p.DefaultVersionId);
+      const def =
+        (p.PolicyVersionList ?? []).find(v => v.IsDefaultVersion) ??
+        (p.PolicyVersionList ?? []).find(v => v.VersionId === p.DefaultVersionId);
       managedDocs.set(p.Arn, { document: decodeDocument(def?.Document), defaultVersionId: p.DefaultVersionId ?? def?.VersionId });
     }
     marker = page.IsTruncated ? page.Marker : undefined;
@@ -125,7 +140,13 @@ export async function readSnapshot(iam: IAMClient): Promise<AccountSnapshot> {
     for (const a of r.AttachedManagedPolicies ?? []) {
       if (!a.PolicyArn) continue;
       const m = managedDocs.get(a.PolicyArn);
-      policies.push({ kind: 'managed', name: policyNameOfArn(a.PolicyArn), arn: a.PolicyArn, document: m?.document, defaultVersionId: m?.defaultVersionId });
+      policies.push({
+        kind: 'managed',
+        name: policyNameOfArn(a.PolicyArn),
+        arn: a.PolicyArn,
+        document: m?.document,
+        defaultVersionId: m?.defaultVersionId,
+      });
     }
     roles.push(roleOf(r.RoleName, r.Arn ?? '', tags, policies));
   }
@@ -173,7 +194,9 @@ export async function readRole(iam: IAMClient, roleName: string): Promise<Govern
   } while (marker);
   marker = undefined;
   do {
-    const page: ListAttachedRolePoliciesCommandOutput = await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: roleName, Marker: marker }));
+    const page: ListAttachedRolePoliciesCommandOutput = await iam.send(
+      new ListAttachedRolePoliciesCommand({ RoleName: roleName, Marker: marker }),
+    );
     for (const a of page.AttachedPolicies ?? []) {
       if (!a.PolicyArn) continue;
       let document: string | undefined;

@@ -60,7 +60,11 @@ export interface SpecRead {
  * governed role, else from SSM (and the cache refreshed).
  */
 export async function readSpecsWhenChanged(
-  ssm: SSMClient, ddb: DynamoDBDocumentClient, table: string, snapshot: AccountSnapshot, now: Date,
+  ssm: SSMClient,
+  ddb: DynamoDBDocumentClient,
+  table: string,
+  snapshot: AccountSnapshot,
+  now: Date,
 ): Promise<SpecRead> {
   // A role without the digest (deployed before it existed, or stripped of it) means read: no cache I/O at all.
   if (snapshot.roles.length === 0 || snapshot.roles.some(r => r.tags[TAG_SPEC_DIGEST] === undefined)) {
@@ -78,7 +82,11 @@ export async function readSpecsWhenChanged(
 export function cacheServes(cache: SpecCache, snapshot: AccountSnapshot, now: Date): boolean {
   if (cache.readAt === undefined) return false;
   let readAtMs: number;
-  try { readAtMs = parseExpiry(cache.readAt).getTime(); } catch { return false; }
+  try {
+    readAtMs = parseExpiry(cache.readAt).getTime();
+  } catch {
+    return false;
+  }
   if (readAtMs > now.getTime() || now.getTime() - readAtMs >= SPEC_CACHE_MAX_AGE_SECONDS * 1000) return false;
   for (const role of snapshot.roles) {
     const cached = role.agentId !== undefined ? cache.specs.get(role.agentId) : undefined;
@@ -107,15 +115,25 @@ async function readCache(ddb: DynamoDBDocumentClient, table: string): Promise<Sp
   let readAt: string | undefined;
   let key: Record<string, unknown> | undefined;
   do {
-    const page = await ddb.send(new QueryCommand({
-      TableName: table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': SPEC_CACHE_PARTITION },
-      ExclusiveStartKey: key, ConsistentRead: true,
-    }));
+    const page = await ddb.send(
+      new QueryCommand({
+        TableName: table,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': SPEC_CACHE_PARTITION },
+        ExclusiveStartKey: key,
+        ConsistentRead: true,
+      }),
+    );
     for (const item of page.Items ?? []) {
       if (item.sk === LAST_READ_KEY && typeof item.at === 'string') readAt = item.at;
-      const ok = typeof item.sk === 'string' && item.sk.startsWith(AGENT_PREFIX) && typeof item.agentId === 'string'
-        && typeof item.digest === 'string' && typeof item.value === 'string';
-      if (ok) specs.set(item.agentId as string, { agentId: item.agentId as string, digest: item.digest as string, value: item.value as string });
+      const ok =
+        typeof item.sk === 'string' &&
+        item.sk.startsWith(AGENT_PREFIX) &&
+        typeof item.agentId === 'string' &&
+        typeof item.digest === 'string' &&
+        typeof item.value === 'string';
+      if (ok)
+        specs.set(item.agentId as string, { agentId: item.agentId as string, digest: item.digest as string, value: item.value as string });
     }
     key = page.LastEvaluatedKey;
   } while (key);
@@ -127,7 +145,12 @@ async function readCache(ddb: DynamoDBDocumentClient, table: string): Promise<Sp
  * ones that changed are written), then the instant of this full read.
  */
 async function refreshCache(
-  ddb: DynamoDBDocumentClient, table: string, cache: SpecCache, texts: ReadonlyMap<string, string>, specs: SpecIndex, now: Date,
+  ddb: DynamoDBDocumentClient,
+  table: string,
+  cache: SpecCache,
+  texts: ReadonlyMap<string, string>,
+  specs: SpecIndex,
+  now: Date,
 ): Promise<void> {
   const put = (Item: Record<string, unknown>) => ddb.send(new PutCommand({ TableName: table, Item }));
   for (const [agentId, lookup] of specs) {

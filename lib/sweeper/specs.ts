@@ -23,9 +23,13 @@ export async function readSpecTexts(ssm: SSMClient): Promise<Map<string, string>
   const out = new Map<string, string>();
   let token: string | undefined;
   do {
-    const page = await ssm.send(new GetParametersByPathCommand({
-      Path: SPEC_PARAMETER_PREFIX.replace(/\/$/, ''), Recursive: true, NextToken: token,
-    }));
+    const page = await ssm.send(
+      new GetParametersByPathCommand({
+        Path: SPEC_PARAMETER_PREFIX.replace(/\/$/, ''),
+        Recursive: true,
+        NextToken: token,
+      }),
+    );
     for (const p of page.Parameters ?? []) {
       if (!p.Name || !p.Name.startsWith(SPEC_PARAMETER_PREFIX)) continue;
       out.set(p.Name.slice(SPEC_PARAMETER_PREFIX.length), p.Value ?? '');

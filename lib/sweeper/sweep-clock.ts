@@ -55,10 +55,12 @@ export function chooseSweepInstant(event: unknown, clock: () => Date = () => new
   const offsetSeconds = (Date.parse(scheduled) - now.getTime()) / 1000;
   if (offsetSeconds > SCHEDULED_TIME_MAX_AHEAD_SECONDS || offsetSeconds < -SCHEDULED_TIME_MAX_BEHIND_SECONDS) {
     return {
-      instant: real, source: 'clock',
-      refused: `scheduled event time ${scheduled} is ${Math.round(Math.abs(offsetSeconds))}s ${offsetSeconds > 0 ? 'ahead of' : 'behind'} `
-        + `the clock (${real}); only ${SCHEDULED_TIME_MAX_AHEAD_SECONDS}s ahead or ${SCHEDULED_TIME_MAX_BEHIND_SECONDS}s behind is honoured, `
-        + 'so the sweep judges by the clock',
+      instant: real,
+      source: 'clock',
+      refused:
+        `scheduled event time ${scheduled} is ${Math.round(Math.abs(offsetSeconds))}s ${offsetSeconds > 0 ? 'ahead of' : 'behind'} ` +
+        `the clock (${real}); only ${SCHEDULED_TIME_MAX_AHEAD_SECONDS}s ahead or ${SCHEDULED_TIME_MAX_BEHIND_SECONDS}s behind is honoured, ` +
+        'so the sweep judges by the clock',
     };
   }
   return { instant: scheduled, source: 'scheduled-event' };

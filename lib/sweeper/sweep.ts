@@ -5,7 +5,13 @@
  */
 import { randomUUID } from 'crypto';
 import {
-  DEFAULT_DRIFT_PERIOD_SECONDS, DEFAULT_WARNING_WINDOW_SECONDS, formatExpiry, IDENTITY_ENV, LedgerRoleState, parseExpiry, SWEEPER_ENV,
+  DEFAULT_DRIFT_PERIOD_SECONDS,
+  DEFAULT_WARNING_WINDOW_SECONDS,
+  formatExpiry,
+  IDENTITY_ENV,
+  LedgerRoleState,
+  parseExpiry,
+  SWEEPER_ENV,
 } from '../contract';
 import { kmsSealer } from './ledger-evidence';
 import { applyRolePlan, ApplyContext, StepOutcome } from './apply';
@@ -84,7 +90,8 @@ export function decideOptionsOf(config: SweepConfig): DecideOptions {
 /** Reads the sweeper's configuration from SWEEPER_ENV names; throws naming the variable that is wrong. */
 export function sweepConfigFromEnv(env: NodeJS.ProcessEnv): SweepConfig {
   const ledgerTable = env[SWEEPER_ENV.ledgerTable];
-  if (!ledgerTable) throw Object.assign(new Error(`${SWEEPER_ENV.ledgerTable} is not set: name the ledger table`), { code: 'NO_LEDGER_TABLE' });
+  if (!ledgerTable)
+    throw Object.assign(new Error(`${SWEEPER_ENV.ledgerTable} is not set: name the ledger table`), { code: 'NO_LEDGER_TABLE' });
   const num = (name: string): number | undefined => {
     const v = env[name];
     if (v === undefined || v === '') return undefined;
@@ -113,15 +120,10 @@ export async function runSweep(clients: AwsClients, config: SweepConfig): Promis
   const options = decideOptionsOf(config);
   const clock = { now };
 
-  const [fullSnapshot, ledgerState] = await Promise.all([
-    readSnapshot(clients.iam),
-    readLedgerState(clients.ddb, config.ledgerTable),
-  ]);
+  const [fullSnapshot, ledgerState] = await Promise.all([readSnapshot(clients.iam), readLedgerState(clients.ddb, config.ledgerTable)]);
   // Specs change only on deploy: read from SSM only when a role's spec digest is not the cached one.
   const { specs } = await readSpecsWhenChanged(clients.ssm, clients.ddb, config.ledgerTable, fullSnapshot, now);
-  const snapshot = config.roleNames
-    ? { roles: fullSnapshot.roles.filter(r => config.roleNames!.includes(r.roleName)) }
-    : fullSnapshot;
+  const snapshot = config.roleNames ? { roles: fullSnapshot.roles.filter(r => config.roleNames!.includes(r.roleName)) } : fullSnapshot;
   const renewals = await readRenewals(clients.ddb, config.ledgerTable, renewalKeysNeeded(snapshot, ledgerState, specs, clock, options));
   const plan = decide(snapshot, ledgerState, specs, renewals, clock, options);
   if (config.dryRun) {
@@ -130,8 +132,13 @@ export async function runSweep(clients: AwsClients, config: SweepConfig): Promis
 
   const concurrency = config.roleConcurrency ?? DEFAULT_ROLE_CONCURRENCY;
   const ctx: ApplyContext = {
-    clients, ledgerTable: config.ledgerTable, runId, actor: config.actor ?? 'sweeper', at,
-    eventBusName: config.eventBusName, ownerTopicArn: config.ownerTopicArn,
+    clients,
+    ledgerTable: config.ledgerTable,
+    runId,
+    actor: config.actor ?? 'sweeper',
+    at,
+    eventBusName: config.eventBusName,
+    ownerTopicArn: config.ownerTopicArn,
     // Records are a small share of a sweep's round trips, so appending them one at a time costs little while
     // IAM's rate bounds the sweep; and the local emulator's DynamoDB fails (HTTP 500) under concurrent transactions.
     ...(concurrency > 1 ? { ledgerTurn: oneAtATime() } : {}),
@@ -154,7 +161,8 @@ export async function runSweep(clients: AwsClients, config: SweepConfig): Promis
   const leftRoles = rolePlans.slice(leftFrom).map(r => r.roleName);
   // In plan order (by role name), whichever role finished first.
   const outcomes = perRole.flat();
-  for (const o of outcomes) if (!o.ok) errors.push({ code: o.errorCode ?? 'ERROR', message: o.message, roleName: o.roleName, grant: o.grant });
+  for (const o of outcomes)
+    if (!o.ok) errors.push({ code: o.errorCode ?? 'ERROR', message: o.message, roleName: o.roleName, grant: o.grant });
   return { runId, at, dryRun: false, plan, outcomes, errors, leftRoles, ok: errors.length === 0 && leftRoles.length === 0 };
 
   /** Applies one role's plan (re-deciding it after a lost ledger race); never throws: a failure is an outcome. */
@@ -169,23 +177,42 @@ export async function runSweep(clients: AwsClients, config: SweepConfig): Promis
         outcomes.push(...r.outcomes);
         if (!r.conflict) return outcomes;
         if (attempt >= retries) {
-          outcomes.push({ roleName: first.roleName, decision: 'error', ok: false, errorCode: 'LEDGER_CONFLICT', message: `role ${first.roleName}: lost the ledger race ${attempt + 1} times; left for the next sweep` });
+          outcomes.push({
+            roleName: first.roleName,
+            decision: 'error',
+            ok: false,
+            errorCode: 'LEDGER_CONFLICT',
+            message: `role ${first.roleName}: lost the ledger race ${attempt + 1} times; left for the next sweep`,
+          });
           return outcomes;
         }
         // Another writer got there first: read this role again and decide again.
         // Full jitter, growing with each loss (capped at 2 s): concurrent sweeps of one role spread out.
         await new Promise(res => setTimeout(res, Math.random() * Math.min(2000, 150 * 2 ** attempt)));
-        const [role, fresh] = await Promise.all([readRole(clients.iam, first.roleName), readRoleState(clients.ddb, config.ledgerTable, first.roleName)]);
+        const [role, fresh] = await Promise.all([
+          readRole(clients.iam, first.roleName),
+          readRoleState(clients.ddb, config.ledgerTable, first.roleName),
+        ]);
         if (!role) return outcomes;
         const roleSnapshot = { roles: [role] };
-        const roleRenewals = await readRenewals(clients.ddb, config.ledgerTable, renewalKeysNeeded(roleSnapshot, new Map([[role.roleName, fresh]]), specs, clock, options));
+        const roleRenewals = await readRenewals(
+          clients.ddb,
+          config.ledgerTable,
+          renewalKeysNeeded(roleSnapshot, new Map([[role.roleName, fresh]]), specs, clock, options),
+        );
         rolePlan = decideRole(role, fresh, specLookupOf(role, specs), roleRenewals, now, options);
         state = fresh;
         if (rolePlan.steps.length === 0) return outcomes;
       }
     } catch (e) {
       const err = errorOf(e, 'ROLE_FAILED');
-      outcomes.push({ roleName: first.roleName, decision: 'error', ok: false, errorCode: err.code, message: `role ${first.roleName}: ${err.message}` });
+      outcomes.push({
+        roleName: first.roleName,
+        decision: 'error',
+        ok: false,
+        errorCode: err.code,
+        message: `role ${first.roleName}: ${err.message}`,
+      });
     }
     return outcomes;
   }

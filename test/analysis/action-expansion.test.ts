@@ -1,4 +1,11 @@
-import { ActionExpander, expandActions, iamActionCatalogue, inMemoryActionCatalogue, isWriteAction, lookupAction } from '../../lib/analysis';
+import {
+  ActionExpander,
+  expandActions,
+  iamActionCatalogue,
+  inMemoryActionCatalogue,
+  isWriteAction,
+  lookupAction,
+} from '../../lib/analysis';
 
 describe('expandActions against the installed IAM catalogue', () => {
   test.each([

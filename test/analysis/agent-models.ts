@@ -5,7 +5,13 @@ export function baseline(actions: string[], resources: string[] = ['*']): Analys
   return { effect: 'Allow', actions, resources: resources.map(text => ({ text })), source: 'baseline' };
 }
 
-export function grant(grantName: string, actions: string[], resources: string[], expiresAt: string, extra: Partial<AnalysedStatement> = {}): AnalysedStatement {
+export function grant(
+  grantName: string,
+  actions: string[],
+  resources: string[],
+  expiresAt: string,
+  extra: Partial<AnalysedStatement> = {},
+): AnalysedStatement {
   return { effect: 'Allow', actions, resources: resources.map(text => ({ text })), source: 'grant', grantName, expiresAt, ...extra };
 }
 
@@ -13,7 +19,12 @@ export function deny(actions: string[], resources: string[], extra: Partial<Anal
   return { effect: 'Deny', actions, resources: resources.map(text => ({ text })), source: 'baseline', ...extra };
 }
 
-export function agent(agentId: string, statements: AnalysedStatement[], delegations: DelegationModel[] = [], regimes: string[] = []): AgentModel {
+export function agent(
+  agentId: string,
+  statements: AnalysedStatement[],
+  delegations: DelegationModel[] = [],
+  regimes: string[] = [],
+): AgentModel {
   return { agentId, regimes, statements, delegations };
 }
 

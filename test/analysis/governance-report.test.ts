@@ -9,11 +9,21 @@ const stores = [
   logGroup('Stack/AgentLogs', 'agent-logs', { retention: '30 days' }),
 ];
 const agents = [
-  agent('triage', [baseline(['logs:PutLogEvents'], ['arn:aws:logs:us-east-1:1:log-group:agent-logs:*'])], [delegateTo('payments', FEB)], ['general']),
-  agent('payments', [
-    baseline(['s3:GetObject', 's3:PutObject'], ['arn:aws:s3:::cards/*']),
-    grant('debug', ['s3:*', 's3:GetObjekt'], ['arn:aws:s3:::cards/*'], JAN),
-  ], [], ['pci']),
+  agent(
+    'triage',
+    [baseline(['logs:PutLogEvents'], ['arn:aws:logs:us-east-1:1:log-group:agent-logs:*'])],
+    [delegateTo('payments', FEB)],
+    ['general'],
+  ),
+  agent(
+    'payments',
+    [
+      baseline(['s3:GetObject', 's3:PutObject'], ['arn:aws:s3:::cards/*']),
+      grant('debug', ['s3:*', 's3:GetObjekt'], ['arn:aws:s3:::cards/*'], JAN),
+    ],
+    [],
+    ['pci'],
+  ),
 ];
 
 describe('governance report', () => {

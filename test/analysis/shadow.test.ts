@@ -1,4 +1,12 @@
-import { accessUntil, computeShadow, reachesFor, ActionExpander, AgentShadow, ShadowAnalysis, inMemoryActionCatalogue } from '../../lib/analysis';
+import {
+  accessUntil,
+  computeShadow,
+  reachesFor,
+  ActionExpander,
+  AgentShadow,
+  ShadowAnalysis,
+  inMemoryActionCatalogue,
+} from '../../lib/analysis';
 import { agent, baseline, delegateTo, deny, grant } from './agent-models';
 
 const JAN = '2027-01-01T00:00:00Z';
@@ -25,7 +33,10 @@ describe('computeShadow: direct permissions', () => {
   });
 
   test('statements with the same resource and origin merge their actions', () => {
-    const a = shadowOf(computeShadow([agent('a', [baseline(['s3:GetObject'], ['arn:aws:s3:::b/*']), baseline(['s3:PutObject'], ['arn:aws:s3:::b/*'])])]), 'a');
+    const a = shadowOf(
+      computeShadow([agent('a', [baseline(['s3:GetObject'], ['arn:aws:s3:::b/*']), baseline(['s3:PutObject'], ['arn:aws:s3:::b/*'])])]),
+      'a',
+    );
     expect(a.reaches).toHaveLength(1);
     expect(a.reaches[0].actions).toEqual(['s3:GetObject', 's3:PutObject']);
   });
@@ -79,9 +90,13 @@ describe('computeShadow: delegation chains', () => {
       { agents: ['a', 'b', 'c'], via: ['to-b', 'to-c'], expiresAt: FEB },
     ]);
     // C's baseline through A→B→C lives as long as the shortest delegation (FEB).
-    expect(reachesFor(a, 'logs:PutLogEvents')).toEqual([expect.objectContaining({ path: ['a', 'b', 'c'], source: 'baseline', expiresAt: FEB })]);
+    expect(reachesFor(a, 'logs:PutLogEvents')).toEqual([
+      expect.objectContaining({ path: ['a', 'b', 'c'], source: 'baseline', expiresAt: FEB }),
+    ]);
     // C's grant expires before the delegations: JAN.
-    expect(reachesFor(a, 's3:PutObject')).toEqual([expect.objectContaining({ path: ['a', 'b', 'c'], grantName: 'c-write', expiresAt: JAN })]);
+    expect(reachesFor(a, 's3:PutObject')).toEqual([
+      expect.objectContaining({ path: ['a', 'b', 'c'], grantName: 'c-write', expiresAt: JAN }),
+    ]);
     expect(reachesFor(a, 'dynamodb:GetItem')).toEqual([expect.objectContaining({ path: ['a', 'b'], expiresAt: MAR })]);
     expect(reachesFor(a, 's3:GetObject')).toEqual([expect.objectContaining({ path: ['a'] })]);
     expect(reachesFor(a, 's3:GetObject')[0].expiresAt).toBeUndefined();
@@ -129,21 +144,37 @@ describe('computeShadow: delegation chains', () => {
   test('a dense graph is cut at maxPathsPerAgent and marked truncated', () => {
     // Complete graph on 8 agents: thousands of simple paths from each.
     const ids = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
-    const agents = ids.map(id => agent(id, [baseline(['s3:GetObject'])], ids.filter(o => o !== id).map(o => delegateTo(o))));
+    const agents = ids.map(id =>
+      agent(
+        id,
+        [baseline(['s3:GetObject'])],
+        ids.filter(o => o !== id).map(o => delegateTo(o)),
+      ),
+    );
     const analysis = computeShadow(agents, { maxPathsPerAgent: 50 });
     expect(analysis.agents.every(s => s.truncated && s.paths.length === 50)).toBe(true);
     expect(analysis.problems.filter(p => p.code === 'SHADOW_TRUNCATED')).toHaveLength(8);
   });
 
   test('the output does not depend on the order agents and delegations are given in', () => {
-    const reversed = [...chain].reverse().map(a => ({ ...a, statements: [...a.statements].reverse(), delegations: [...a.delegations].reverse() }));
+    const reversed = [...chain]
+      .reverse()
+      .map(a => ({ ...a, statements: [...a.statements].reverse(), delegations: [...a.delegations].reverse() }));
     expect(computeShadow(reversed)).toEqual(computeShadow(chain));
   });
 
   test('each agent is expanded once however many paths end at it, and each pattern once overall', () => {
-    const catalogue = inMemoryActionCatalogue({ svc: { get: { name: 'Get', accessLevel: 'Read' }, put: { name: 'Put', accessLevel: 'Write' } } });
+    const catalogue = inMemoryActionCatalogue({
+      svc: { get: { name: 'Get', accessLevel: 'Read' }, put: { name: 'Put', accessLevel: 'Write' } },
+    });
     let serviceLoads = 0;
-    const counting = { services: () => catalogue.services(), actionsOf: (s: string) => { serviceLoads++; return catalogue.actionsOf(s); } };
+    const counting = {
+      services: () => catalogue.services(),
+      actionsOf: (s: string) => {
+        serviceLoads++;
+        return catalogue.actionsOf(s);
+      },
+    };
     let expansions = 0;
     class CountingExpander extends ActionExpander {
       expand(actions: readonly string[] | undefined, notActions?: readonly string[]) {
@@ -153,7 +184,9 @@ describe('computeShadow: delegation chains', () => {
     }
     // A chain of 40 agents: 820 paths in all, 40 statements.
     const ids = Array.from({ length: 40 }, (_, i) => `agent-${String(i).padStart(2, '0')}`);
-    const agents = ids.map((id, i) => agent(id, [baseline(['svc:*'], [`arn:svc:${i}`])], i + 1 < ids.length ? [delegateTo(ids[i + 1])] : []));
+    const agents = ids.map((id, i) =>
+      agent(id, [baseline(['svc:*'], [`arn:svc:${i}`])], i + 1 < ids.length ? [delegateTo(ids[i + 1])] : []),
+    );
     const analysis = computeShadow(agents, { expander: new CountingExpander(counting) });
     expect(analysis.agents.reduce((n, s) => n + s.paths.length, 0)).toBe(820);
     expect(analysis.agents[0].reaches).toHaveLength(40);

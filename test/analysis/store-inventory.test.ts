@@ -26,11 +26,19 @@ describe('storeInventory', () => {
   });
 
   test('known stores carry regime, retention and owner; what is not tagged is "unknown"', () => {
-    const inv = storesOf(storeInventory([agent('a', [
-      baseline(['s3:PutObject'], ['arn:aws:s3:::cards/*', 'arn:aws:s3:::elsewhere/*']),
-      baseline(['logs:PutLogEvents'], ['arn:aws:logs:us-east-1:1:log-group:agent-logs:*']),
-      baseline(['sqs:SendMessage'], ['arn:aws:sqs:us-east-1:1:jobs']),
-    ])], stores), 'a');
+    const inv = storesOf(
+      storeInventory(
+        [
+          agent('a', [
+            baseline(['s3:PutObject'], ['arn:aws:s3:::cards/*', 'arn:aws:s3:::elsewhere/*']),
+            baseline(['logs:PutLogEvents'], ['arn:aws:logs:us-east-1:1:log-group:agent-logs:*']),
+            baseline(['sqs:SendMessage'], ['arn:aws:sqs:us-east-1:1:jobs']),
+          ]),
+        ],
+        stores,
+      ),
+      'a',
+    );
     expect(inv.map(e => [e.name, e.kind, e.known, e.regime, e.retention, e.owner])).toEqual([
       ['agent-logs', 'log-group', true, 'unknown', '30 days', 'unknown'],
       ['cards', 's3-bucket', true, 'pci', '7 years', 'payments@example.com'],
@@ -40,10 +48,13 @@ describe('storeInventory', () => {
   });
 
   test('writes through a delegation are listed with their route and the latest expiry of all routes', () => {
-    const inv = storeInventory([
-      agent('a', [grant('g', ['dynamodb:PutItem'], ['arn:aws:dynamodb:us-east-1:1:table/memory'], JAN)], [delegateTo('b', FEB)]),
-      agent('b', [baseline(['dynamodb:UpdateItem', 'dynamodb:GetItem'], ['arn:aws:dynamodb:us-east-1:1:table/memory'])]),
-    ], stores);
+    const inv = storeInventory(
+      [
+        agent('a', [grant('g', ['dynamodb:PutItem'], ['arn:aws:dynamodb:us-east-1:1:table/memory'], JAN)], [delegateTo('b', FEB)]),
+        agent('b', [baseline(['dynamodb:UpdateItem', 'dynamodb:GetItem'], ['arn:aws:dynamodb:us-east-1:1:table/memory'])]),
+      ],
+      stores,
+    );
     const [memory] = storesOf(inv, 'a');
     expect(memory.store).toBe('Stack/Memory');
     expect(memory.writeActions).toEqual(['dynamodb:PutItem', 'dynamodb:UpdateItem']);
@@ -56,7 +67,23 @@ describe('storeInventory', () => {
   });
 
   test('vector stores, caches and streams are data stores', () => {
-    const inv = storesOf(storeInventory([agent('a', [baseline(['s3vectors:PutVectors', 'elasticache:Connect', 'aoss:APIAccessAll', 'kinesis:PutRecord', 'firehose:PutRecord'])])], []), 'a');
-    expect(inv.map(e => e.kind).sort()).toEqual(['elasticache-cache', 'firehose-stream', 'kinesis-stream', 'opensearch-collection', 's3-vector-bucket']);
+    const inv = storesOf(
+      storeInventory(
+        [
+          agent('a', [
+            baseline(['s3vectors:PutVectors', 'elasticache:Connect', 'aoss:APIAccessAll', 'kinesis:PutRecord', 'firehose:PutRecord']),
+          ]),
+        ],
+        [],
+      ),
+      'a',
+    );
+    expect(inv.map(e => e.kind).sort()).toEqual([
+      'elasticache-cache',
+      'firehose-stream',
+      'kinesis-stream',
+      'opensearch-collection',
+      's3-vector-bucket',
+    ]);
   });
 });

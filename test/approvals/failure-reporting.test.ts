@@ -12,26 +12,52 @@ import { sweepCounts } from '../../lib/sweeper/sweep-metrics';
 import { ensureSweeperHandlerBundle } from '../sweeper-construct/sweeper-fixture';
 
 const revokeStep = (roleName: string, grant: string): PlanStep => ({
-  roleName, grant, actions: [{ type: 'delete-inline', policyName: grant }, { type: 'untag', key: `governance:grant:${grant}` }],
+  roleName,
+  grant,
+  actions: [
+    { type: 'delete-inline', policyName: grant },
+    { type: 'untag', key: `governance:grant:${grant}` },
+  ],
   record: { decision: 'revoked', grant, message: 'expired' },
 });
 const plan = (...steps: PlanStep[]): SweepPlan => ({
   at: '2030-01-01T00:00:00Z',
   roles: [...new Set(steps.map(s => s.roleName))].map(roleName => ({ roleName, steps: steps.filter(s => s.roleName === roleName) })),
 });
-const ok = (roleName: string, grant: string, decision: StepOutcome['decision'] = 'revoked'): StepOutcome => ({ roleName, grant, decision, ok: true, message: '' });
-const failed = (roleName: string, errorCode: string, grant?: string): StepOutcome => ({ roleName, grant, decision: 'error', ok: false, errorCode, message: errorCode });
+const ok = (roleName: string, grant: string, decision: StepOutcome['decision'] = 'revoked'): StepOutcome => ({
+  roleName,
+  grant,
+  decision,
+  ok: true,
+  message: '',
+});
+const failed = (roleName: string, errorCode: string, grant?: string): StepOutcome => ({
+  roleName,
+  grant,
+  decision: 'error',
+  ok: false,
+  errorCode,
+  message: errorCode,
+});
 
 describe('sweepCounts', () => {
   test.each([
     ['every revocation done', plan(revokeStep('r1', 'a'), revokeStep('r2', 'b')), [ok('r1', 'a'), ok('r2', 'b')], [], [0, 0, 0]],
     ['an IAM failure after the record', plan(revokeStep('r1', 'a')), [failed('r1', 'IAM_ERROR', 'a')], [], [1, 1, 0]],
-    ['a role that lost the ledger race every time', plan(revokeStep('r1', 'a'), revokeStep('r1', 'b')), [failed('r1', 'LEDGER_CONFLICT')], [], [2, 1, 1]],
+    [
+      'a role that lost the ledger race every time',
+      plan(revokeStep('r1', 'a'), revokeStep('r1', 'b')),
+      [failed('r1', 'LEDGER_CONFLICT')],
+      [],
+      [2, 1, 1],
+    ],
     ['finished by a converge step after a conflict', plan(revokeStep('r1', 'a')), [ok('r1', 'a', 'converge')], [], [0, 0, 0]],
     ['left for lack of time: not a failure', plan(revokeStep('r1', 'a')), [], ['r1'], [0, 0, 0]],
   ] as const)('%s', (_why, p, outcomes, leftRoles, [revocations, roles, conflicts]) => {
     expect(sweepCounts({ plan: p, outcomes: [...outcomes], leftRoles: [...leftRoles] })).toEqual({
-      [SWEEPER_METRICS.failedRevocations]: revocations, [SWEEPER_METRICS.roleErrors]: roles, [SWEEPER_METRICS.ledgerConflicts]: conflicts,
+      [SWEEPER_METRICS.failedRevocations]: revocations,
+      [SWEEPER_METRICS.roleErrors]: roles,
+      [SWEEPER_METRICS.ledgerConflicts]: conflicts,
     });
   });
 });
@@ -58,16 +84,23 @@ describe('PermissionSweeper alarms, metrics and signing key', () => {
     [SWEEPER_METRICS.ledgerConflicts, 2],
   ])('an alarm on %s (%i periods)', (metricName, periods) => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Namespace: SWEEPER_METRICS.namespace, MetricName: metricName, Threshold: 1, EvaluationPeriods: periods,
-      Dimensions: [{ Name: 'service', Value: SWEEPER_METRICS.service }], AlarmActions: Match.anyValue(),
+      Namespace: SWEEPER_METRICS.namespace,
+      MetricName: metricName,
+      Threshold: 1,
+      EvaluationPeriods: periods,
+      Dimensions: [{ Name: 'service', Value: SWEEPER_METRICS.service }],
+      AlarmActions: Match.anyValue(),
     });
   });
 
   test('the function signs with the ledger key and knows the session-named roles', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: { Variables: Match.objectLike({
-        [IDENTITY_ENV.signingKeyId]: Match.anyValue(), [IDENTITY_ENV.sessionNamedRoleIds]: 'AROAEXAMPLEIDENTITYCENTER',
-      }) },
+      Environment: {
+        Variables: Match.objectLike({
+          [IDENTITY_ENV.signingKeyId]: Match.anyValue(),
+          [IDENTITY_ENV.sessionNamedRoleIds]: 'AROAEXAMPLEIDENTITYCENTER',
+        }),
+      },
     });
     template.hasResourceProperties('AWS::KMS::Key', { KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' });
   });

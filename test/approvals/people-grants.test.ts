@@ -9,7 +9,13 @@ import { App, Stack, aws_iam as iam } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { PermissionSweeper } from '../../lib';
 import {
-  grantTagKey, rolePartition, renewalPartition, requestPartition, sealPartition, STATE_PARTITION, TAG_LEDGER_HEAD,
+  grantTagKey,
+  rolePartition,
+  renewalPartition,
+  requestPartition,
+  sealPartition,
+  STATE_PARTITION,
+  TAG_LEDGER_HEAD,
 } from '../../lib/contract';
 import { ensureSweeperHandlerBundle } from '../sweeper-construct/sweeper-fixture';
 import { runSimulation } from '@cloud-copilot/iam-simulate';
@@ -45,11 +51,21 @@ const keyPolicy = resolveIntrinsics(template, template.Resources[id(sweeper.sign
 
 /** A KMS request on the signing key: KMS needs the key policy as well as the caller's own (so it is passed as the resource policy). */
 async function onKey(identityPolicies: object[], action: string, principal: string, context: Record<string, string> = {}) {
-  const result = await runSimulation({
-    request: { principal, action, resource: { resource: keyArn, accountId: SIM_ACCOUNT }, contextVariables: { 'aws:PrincipalArn': principal, ...context } },
-    identityPolicies: identityPolicies.map((policy, i) => ({ name: `identity-${i}`, policy })),
-    resourcePolicy: keyPolicy, serviceControlPolicies: [], resourceControlPolicies: [],
-  }, {});
+  const result = await runSimulation(
+    {
+      request: {
+        principal,
+        action,
+        resource: { resource: keyArn, accountId: SIM_ACCOUNT },
+        contextVariables: { 'aws:PrincipalArn': principal, ...context },
+      },
+      identityPolicies: identityPolicies.map((policy, i) => ({ name: `identity-${i}`, policy })),
+      resourcePolicy: keyPolicy,
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+    },
+    {},
+  );
   if (result.resultType === 'error') throw new Error(JSON.stringify(result.errors));
   return result.overallResult;
 }
@@ -64,7 +80,10 @@ const bob = person(BOB, 'bob');
 /** A PutItem (or other item write) of a key with this partition, by `who`. */
 async function write(who: object[], by: { principal: string; userId: string }, pk: string, action = 'dynamodb:PutItem') {
   return simulate({
-    identityPolicies: who, action, resource: tableArn, principal: by.principal,
+    identityPolicies: who,
+    action,
+    resource: tableArn,
+    principal: by.principal,
     context: { 'aws:userid': by.userId, 'aws:PrincipalArn': by.principal, 'dynamodb:LeadingKeys': [pk] },
   });
 }
@@ -81,13 +100,19 @@ describe('grantRequest', () => {
     expect(await write(policies.requester, alice, sealPartition(ALICE))).toBe('Allowed');
     expect(await write(policies.requester, alice, requestPartition('agent-support-bot', 'g1'))).toBe('Allowed');
   });
-  test('a requester cannot write an approval: not their own seal partition as an approver pointer, nor another person\'s seals', async () => {
+  test("a requester cannot write an approval: not their own seal partition as an approver pointer, nor another person's seals", async () => {
     expect(await write(policies.requester, alice, renewalPartition('agent-support-bot', 'g1'))).not.toBe('Allowed');
     expect(await write(policies.requester, alice, sealPartition(BOB))).not.toBe('Allowed');
   });
   test('a requester cannot write or delete ledger records or STATE', async () => {
     for (const pk of [rolePartition('agent-support-bot'), STATE_PARTITION, sealPartition(ALICE)]) {
-      for (const action of ['dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:PartiQLUpdate', 'dynamodb:PartiQLInsert']) {
+      for (const action of [
+        'dynamodb:UpdateItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:BatchWriteItem',
+        'dynamodb:PartiQLUpdate',
+        'dynamodb:PartiQLInsert',
+      ]) {
         expect(await write(policies.requester, alice, pk, action)).not.toBe('Allowed');
       }
     }
@@ -99,22 +124,35 @@ describe('grantRequest', () => {
       expect(await simulate({ identityPolicies: policies.requester, action, resource: GOVERNED })).toBe('Allowed');
       expect(await simulate({ identityPolicies: policies.requester, action, resource: UNGOVERNED })).not.toBe('Allowed');
     }
-    const tag = (keys: string[], resource = GOVERNED) => simulate({
-      identityPolicies: policies.requester, action: 'iam:TagRole', resource, context: { 'aws:TagKeys': keys },
-    });
+    const tag = (keys: string[], resource = GOVERNED) =>
+      simulate({
+        identityPolicies: policies.requester,
+        action: 'iam:TagRole',
+        resource,
+        context: { 'aws:TagKeys': keys },
+      });
     expect(await tag([grantTagKey('g1')])).toBe('Allowed');
     expect(await tag([grantTagKey('g1')], UNGOVERNED)).not.toBe('Allowed');
     expect(await tag([TAG_LEDGER_HEAD])).not.toBe('Allowed');
     expect(await tag([grantTagKey('g1'), 'governance:managed-by'])).not.toBe('Allowed');
-    for (const action of ['iam:UntagRole', 'iam:DeleteRolePolicy', 'iam:DetachRolePolicy', 'iam:UpdateAssumeRolePolicy', 'iam:PutRolePermissionsBoundary']) {
+    for (const action of [
+      'iam:UntagRole',
+      'iam:DeleteRolePolicy',
+      'iam:DetachRolePolicy',
+      'iam:UpdateAssumeRolePolicy',
+      'iam:PutRolePermissionsBoundary',
+    ]) {
       expect(await simulate({ identityPolicies: policies.requester, action, resource: GOVERNED })).not.toBe('Allowed');
     }
   });
   test('a requester cannot sign with the ledger key', async () => {
     expect(await onKey(policies.requester, 'kms:Sign', alice.principal)).not.toBe('Allowed');
     // Even a principal whose own policy allows everything: the key policy denies Sign to all but the sweeper.
-    expect(await onKey([{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] }], 'kms:Sign', alice.principal,
-      { 'kms:SigningAlgorithm': 'ECDSA_SHA_256' })).toBe('ExplicitlyDenied');
+    expect(
+      await onKey([{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] }], 'kms:Sign', alice.principal, {
+        'kms:SigningAlgorithm': 'ECDSA_SHA_256',
+      }),
+    ).toBe('ExplicitlyDenied');
   });
 });
 
@@ -123,7 +161,7 @@ describe('grantApprove', () => {
     expect(await write(policies.approver, bob, sealPartition(BOB))).toBe('Allowed');
     expect(await write(policies.approver, bob, renewalPartition('agent-support-bot', 'g1'))).toBe('Allowed');
   });
-  test('an approver cannot write another person\'s approval (their seal partition)', async () => {
+  test("an approver cannot write another person's approval (their seal partition)", async () => {
     expect(await write(policies.approver, bob, sealPartition(ALICE))).not.toBe('Allowed');
     expect(await write(policies.approver, alice, sealPartition(BOB))).not.toBe('Allowed');
   });
@@ -150,7 +188,9 @@ describe('grantRead', () => {
     for (const action of ['dynamodb:GetItem', 'dynamodb:Query']) {
       expect(await simulate({ identityPolicies: policies.reader, action, resource: tableArn })).toBe('Allowed');
     }
-    expect(await simulate({ identityPolicies: policies.reader, action: 'iam:GetAccountAuthorizationDetails', resource: '*' })).toBe('Allowed');
+    expect(await simulate({ identityPolicies: policies.reader, action: 'iam:GetAccountAuthorizationDetails', resource: '*' })).toBe(
+      'Allowed',
+    );
     for (const action of ['kms:GetPublicKey', 'kms:Verify']) {
       expect(await onKey(policies.reader, action, alice.principal)).toBe('Allowed');
     }
@@ -172,17 +212,24 @@ describe('the sweeper', () => {
     const sweeperArn = arnOf(template, id(sweeper.role));
     expect(await onKey(sweeperPolicies, 'kms:Sign', sweeperArn, { 'kms:SigningAlgorithm': 'ECDSA_SHA_256' })).toBe('Allowed');
     expect(await onKey(sweeperPolicies, 'kms:Sign', sweeperArn, { 'kms:SigningAlgorithm': 'RSASSA_PSS_SHA_256' })).not.toBe('Allowed');
-    const tag = (keys: string[], resource: string) => simulate({
-      identityPolicies: sweeperPolicies, action: 'iam:TagRole', resource, context: { 'aws:TagKeys': keys },
-      resourceTags: { 'governance:managed-by': 'permission-decay' },
-    });
+    const tag = (keys: string[], resource: string) =>
+      simulate({
+        identityPolicies: sweeperPolicies,
+        action: 'iam:TagRole',
+        resource,
+        context: { 'aws:TagKeys': keys },
+        resourceTags: { 'governance:managed-by': 'permission-decay' },
+      });
     expect(await tag([TAG_LEDGER_HEAD], GOVERNED)).toBe('Allowed');
     expect(await tag([TAG_LEDGER_HEAD], UNGOVERNED)).not.toBe('Allowed');
   });
   test('the key policy denies Sign to every principal but the sweeper role', () => {
     const deny = keyPolicy.Statement.find((s: { Sid?: string }) => s.Sid === 'OnlyTheSweeperSigns');
-    expect(deny).toMatchObject({ Effect: 'Deny', Action: 'kms:Sign', Condition: { ArnNotEquals: { 'aws:PrincipalArn': arnOf(template, id(sweeper.role)) } } });
+    expect(deny).toMatchObject({
+      Effect: 'Deny',
+      Action: 'kms:Sign',
+      Condition: { ArnNotEquals: { 'aws:PrincipalArn': arnOf(template, id(sweeper.role)) } },
+    });
     expect(template.Resources[id(sweeper.signingKey)].Properties).toMatchObject({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' });
   });
 });
-

@@ -5,7 +5,9 @@ import { clientConfig, Moto, startMoto } from '../support/moto';
 
 let moto: Moto;
 const proxies: AwsProxy[] = [];
-beforeAll(async () => { moto = await startMoto(); });
+beforeAll(async () => {
+  moto = await startMoto();
+});
 afterAll(async () => {
   for (const p of proxies) await p.close();
   await moto?.stop();
@@ -56,7 +58,8 @@ test('the hook can answer in place of the emulator (a throttling error) or drop 
     onRequest: req => {
       if (req.action === 'GetRole') {
         return {
-          kind: 'respond', status: 400,
+          kind: 'respond',
+          status: 400,
           body: '<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>x</RequestId></ErrorResponse>',
         };
       }
@@ -71,9 +74,19 @@ test('the hook can answer in place of the emulator (a throttling error) or drop 
 });
 
 test('identifies query-protocol and JSON-protocol requests', () => {
-  const auth = { authorization: 'AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=x' };
-  expect(identifyRequest('POST', '/', { ...auth, 'x-amz-target': 'DynamoDB_20120810.TransactWriteItems' }, Buffer.from('{}')))
-    .toEqual({ service: 'dynamodb', action: 'TransactWriteItems' });
-  expect(identifyRequest('POST', '/', { authorization: auth.authorization.replace('dynamodb', 'iam') }, Buffer.from('Action=GetAccountAuthorizationDetails&Version=2010-05-08')))
-    .toEqual({ service: 'iam', action: 'GetAccountAuthorizationDetails' });
+  const auth = {
+    authorization: 'AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=x',
+  };
+  expect(identifyRequest('POST', '/', { ...auth, 'x-amz-target': 'DynamoDB_20120810.TransactWriteItems' }, Buffer.from('{}'))).toEqual({
+    service: 'dynamodb',
+    action: 'TransactWriteItems',
+  });
+  expect(
+    identifyRequest(
+      'POST',
+      '/',
+      { authorization: auth.authorization.replace('dynamodb', 'iam') },
+      Buffer.from('Action=GetAccountAuthorizationDetails&Version=2010-05-08'),
+    ),
+  ).toEqual({ service: 'iam', action: 'GetAccountAuthorizationDetails' });
 });

@@ -12,11 +12,20 @@ beforeAll(async () => {
   moto = await startMoto();
   await createLedgerTable(DynamoDBDocumentClient.from(new DynamoDBClient(clientConfig(moto.endpoint))), 'permission-decay-ledger-counter');
 });
-afterAll(async () => { await moto?.stop(); });
+afterAll(async () => {
+  await moto?.stop();
+});
 
 test.each([
-  ['GetAccountAuthorizationDetails', 'read'], ['ListRoleTags', 'read'], ['QueryCommand', 'read'], ['BatchGetItem', 'read'],
-  ['PutRolePolicy', 'write'], ['TagRole', 'write'], ['TransactWriteItems', 'write'], ['PutEvents', 'write'], ['Publish', 'write'],
+  ['GetAccountAuthorizationDetails', 'read'],
+  ['ListRoleTags', 'read'],
+  ['QueryCommand', 'read'],
+  ['BatchGetItem', 'read'],
+  ['PutRolePolicy', 'write'],
+  ['TagRole', 'write'],
+  ['TransactWriteItems', 'write'],
+  ['PutEvents', 'write'],
+  ['Publish', 'write'],
 ])('%s is a %s', (op, kind) => {
   expect(operationKind(op)).toBe(kind);
 });
@@ -34,7 +43,11 @@ test('counts IAM and DynamoDB (document client) calls by command, reads and writ
   await ddb.send(new GetCommand({ TableName: 'permission-decay-ledger-counter', Key: { pk: 'a', sk: 'b' } }));
 
   expect(counter.byCommand()).toEqual({
-    'dynamodb:GetItem': 1, 'dynamodb:PutItem': 1, 'iam:GetRole': 1, 'iam:ListRoles': 2, 'iam:TagRole': 1,
+    'dynamodb:GetItem': 1,
+    'dynamodb:PutItem': 1,
+    'iam:GetRole': 1,
+    'iam:ListRoles': 2,
+    'iam:TagRole': 1,
   });
   expect(counter.total({ service: 'iam', kind: 'read' })).toBe(3);
   expect(counter.total({ service: 'iam', kind: 'write' })).toBe(1);

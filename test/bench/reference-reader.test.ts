@@ -3,7 +3,13 @@
  * the bulk fixture builds the account mix the benchmark claims.
  */
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { CreateRoleCommand, ListRolePoliciesCommand, ListAttachedRolePoliciesCommand, ListRolesCommand, ListRoleTagsCommand } from '@aws-sdk/client-iam';
+import {
+  CreateRoleCommand,
+  ListRolePoliciesCommand,
+  ListAttachedRolePoliciesCommand,
+  ListRolesCommand,
+  ListRoleTagsCommand,
+} from '@aws-sdk/client-iam';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { BENCH_REQUESTER, fixtureRole, isRenewalRole, seedGovernedAccount } from '../../bench/governed-account';
 import { readSnapshotPerRole } from '../../bench/per-role-reader';
@@ -18,8 +24,12 @@ import { createGovernedRole, createIdentity, memoryIo, testClients } from '../su
 import { clientConfig, Moto, startMoto } from '../support/moto';
 
 let moto: Moto;
-beforeAll(async () => { moto = await startMoto(); });
-afterAll(async () => { await moto?.stop(); });
+beforeAll(async () => {
+  moto = await startMoto();
+});
+afterAll(async () => {
+  await moto?.stop();
+});
 
 test('reads the same governed roles as readSnapshot, with per-role calls', async () => {
   await moto.reset();
@@ -27,11 +37,20 @@ test('reads the same governed roles as readSnapshot, with per-role calls', async
   await createGovernedRole(clients, {
     agentId: 'a1',
     baseline: [{ name: 'baseline' }, { name: 'shared', kind: 'managed' }],
-    grants: [{ name: 'g1', expiresAt: '2030-01-01T00:00:00Z' }, { name: 'g2', expiresAt: '2030-02-01T00:00:00Z', kind: 'managed' }],
+    grants: [
+      { name: 'g1', expiresAt: '2030-01-01T00:00:00Z' },
+      { name: 'g2', expiresAt: '2030-02-01T00:00:00Z', kind: 'managed' },
+    ],
     drift: [{ name: 'by-hand' }],
   });
-  await createGovernedRole(clients, { agentId: 'a2', baseline: [{ name: 'baseline' }], grants: [{ name: 'g1', expiresAt: '2030-01-01T00:00:00Z' }] });
-  await clients.iam.send(new CreateRoleCommand({ RoleName: 'not-governed', AssumeRolePolicyDocument: '{"Version":"2012-10-17","Statement":[]}' }));
+  await createGovernedRole(clients, {
+    agentId: 'a2',
+    baseline: [{ name: 'baseline' }],
+    grants: [{ name: 'g1', expiresAt: '2030-01-01T00:00:00Z' }],
+  });
+  await clients.iam.send(
+    new CreateRoleCommand({ RoleName: 'not-governed', AssumeRolePolicyDocument: '{"Version":"2012-10-17","Statement":[]}' }),
+  );
 
   const counter = new CallCounter();
   counter.attach(clients.iam);
@@ -56,8 +75,10 @@ const BULK_SHAPE = { roles: 40, grantsPerRole: 3, now: new Date(BULK_NOW) };
 
 async function seedBulk(clients: ReturnType<typeof testClients>) {
   const cfg = clientConfig(moto.endpoint);
-  return seedGovernedAccount({ cfn: new CloudFormationClient(cfg), ddb: clients.ddb, sns: clients.sns }, BULK_SHAPE,
-    { table: 'permission-decay-ledger-fixture', rolesPerStack: 25 });
+  return seedGovernedAccount({ cfn: new CloudFormationClient(cfg), ddb: clients.ddb, sns: clients.sns }, BULK_SHAPE, {
+    table: 'permission-decay-ledger-fixture',
+    rolesPerStack: 25,
+  });
 }
 
 // The fixture seals its renewal as `renew` does (pointer plus seal under the approver's userid), so it counts.
@@ -96,7 +117,11 @@ test('both readers plan the same sweep of the bulk fixture, and it is the sweep 
   expect(planStats(dry.plan).byDecision).toEqual(seen);
 
   const reference = await runSweepScenario({
-    mode: 'per-role-dry', endpoint: moto.endpoint, table: account.table, topicArn: account.topicArn, now: BULK_NOW,
+    mode: 'per-role-dry',
+    endpoint: moto.endpoint,
+    table: account.table,
+    topicArn: account.topicArn,
+    now: BULK_NOW,
   });
   expect(reference.plan.digest).toBe(planStats(dry.plan).digest);
   expect(reference.calls.filter(c => c.service === 'iam' && c.command === 'ListRoleTags')[0].calls).toBe(40);
@@ -125,8 +150,11 @@ async function countFromEmulator(clients: ReturnType<typeof testClients>, table:
   for (const p of items) {
     if (!String(p.pk).startsWith('RENEWAL#') || typeof p.approverUserId !== 'string' || !p.approverUserId) continue;
     const seal = byKey.get(`SEAL#${p.approverUserId}\nRENEWAL#${p.roleName}#${p.grant}#${p.renewalId}`);
-    const same = seal !== undefined && seal.userId === p.approverUserId && seal.callerArn === p.approvedBy
-      && (['roleName', 'grant', 'until', 'ticket', 'createdAt'] as const).every(f => seal[f] === p[f]);
+    const same =
+      seal !== undefined &&
+      seal.userId === p.approverUserId &&
+      seal.callerArn === p.approvedBy &&
+      (['roleName', 'grant', 'until', 'ticket', 'createdAt'] as const).every(f => seal[f] === p[f]);
     if (same && Date.parse(String(p.until)) > Date.parse(now)) renewals.add(`${p.roleName}#${p.grant}`);
   }
   const counts = { revoked: 0, renewed: 0, drift: 0 };
@@ -134,16 +162,23 @@ async function countFromEmulator(clients: ReturnType<typeof testClients>, table:
   do {
     const page = await clients.iam.send(new ListRolesCommand({ Marker: marker }));
     for (const role of page.Roles ?? []) {
-      const tags = Object.fromEntries(((await clients.iam.send(new ListRoleTagsCommand({ RoleName: role.RoleName! }))).Tags ?? []).map(t => [t.Key!, t.Value!]));
+      const tags = Object.fromEntries(
+        ((await clients.iam.send(new ListRoleTagsCommand({ RoleName: role.RoleName! }))).Tags ?? []).map(t => [t.Key!, t.Value!]),
+      );
       if (tags['governance:managed-by'] === undefined) continue;
-      const grants = Object.keys(tags).filter(k => k.startsWith('governance:grant:')).map(k => k.slice('governance:grant:'.length));
+      const grants = Object.keys(tags)
+        .filter(k => k.startsWith('governance:grant:'))
+        .map(k => k.slice('governance:grant:'.length));
       for (const g of grants) {
         const expires = /^expires=(\S+)/.exec(tags[`governance:grant:${g}`])?.[1];
         if (!expires || Date.parse(expires) > Date.parse(now)) continue;
-        if (renewals.has(`${role.RoleName}#${g}`)) counts.renewed++; else counts.revoked++;
+        if (renewals.has(`${role.RoleName}#${g}`)) counts.renewed++;
+        else counts.revoked++;
       }
       const inline = (await clients.iam.send(new ListRolePoliciesCommand({ RoleName: role.RoleName! }))).PolicyNames ?? [];
-      const attached = ((await clients.iam.send(new ListAttachedRolePoliciesCommand({ RoleName: role.RoleName! }))).AttachedPolicies ?? []).map(a => a.PolicyName!);
+      const attached = (
+        (await clients.iam.send(new ListAttachedRolePoliciesCommand({ RoleName: role.RoleName! }))).AttachedPolicies ?? []
+      ).map(a => a.PolicyName!);
       counts.drift += [...inline, ...attached].filter(name => !grants.includes(name) && !/baseline/i.test(name)).length;
     }
     marker = page.IsTruncated ? page.Marker : undefined;

@@ -12,7 +12,10 @@ import { Moto } from '../support/moto';
 
 let moto: Moto;
 let clients: ReturnType<typeof testClients>;
-useEmulatorWithLedger((m, c) => { moto = m; clients = c; });
+useEmulatorWithLedger((m, c) => {
+  moto = m;
+  clients = c;
+});
 
 async function cli(args: string[]) {
   const io = memoryIo(moto.endpoint);
@@ -32,7 +35,8 @@ const T1 = '2030-01-31T00:00:00Z'; // 30 days after the ledger first saw the rol
 describe('freeze checkpoints', () => {
   test('a checkpoint 30 days after first sight flags a hand-added policy and a hand-edited baseline; history --at answers from it', async () => {
     const r = await createGovernedRole(clients, {
-      agentId: 'k1', baseline: [{ name: 'base' }],
+      agentId: 'k1',
+      baseline: [{ name: 'base' }],
       grants: [{ name: 'cdk', expiresAt: '2030-03-01T00:00:00Z', inSpec: true }],
     });
     // First sight: the grants are recorded, no checkpoint yet (the first is due an interval later).
@@ -40,8 +44,16 @@ describe('freeze checkpoints', () => {
     expect((await sweepAt('2030-01-30T23:59:59Z')).filter(d => d.startsWith('checkpoint'))).toEqual([]);
 
     // By hand: a new policy, and an action added to the approved baseline document.
-    await clients.iam.send(new PutRolePolicyCommand({ RoleName: r.roleName, PolicyName: 'sneaky', PolicyDocument: JSON.stringify(doc('iam:PassRole')) }));
-    await clients.iam.send(new PutRolePolicyCommand({ RoleName: r.roleName, PolicyName: 'base', PolicyDocument: JSON.stringify(doc(['logs:PutLogEvents', 'iam:CreateUser'])) }));
+    await clients.iam.send(
+      new PutRolePolicyCommand({ RoleName: r.roleName, PolicyName: 'sneaky', PolicyDocument: JSON.stringify(doc('iam:PassRole')) }),
+    );
+    await clients.iam.send(
+      new PutRolePolicyCommand({
+        RoleName: r.roleName,
+        PolicyName: 'base',
+        PolicyDocument: JSON.stringify(doc(['logs:PutLogEvents', 'iam:CreateUser'])),
+      }),
+    );
 
     // Dry run shows the checkpoint and writes nothing.
     const dry = await cli(['sweep', '--dry-run', '--now', T1, '--checkpoint-interval', '30d', '--warning-window', '0']);
@@ -72,17 +84,41 @@ describe('freeze checkpoints', () => {
 
     // Idempotent: the same instant again records nothing; the next is due 30 days after this one.
     expect(await sweepAt(T1)).toEqual([]);
-    const notYet = await cli(['sweep', '--json', '--dry-run', '--now', '2030-03-01T23:59:59Z', '--checkpoint-interval', '30d', '--warning-window', '0']);
-    expect(JSON.parse(notYet.out).plan.roles[0].steps.map((s: { record?: { decision: string } }) => s.record?.decision)).not.toContain('checkpoint');
-    const later = await cli(['sweep', '--json', '--dry-run', '--now', '2030-03-02T00:00:00Z', '--checkpoint-interval', '30d', '--warning-window', '0']);
+    const notYet = await cli([
+      'sweep',
+      '--json',
+      '--dry-run',
+      '--now',
+      '2030-03-01T23:59:59Z',
+      '--checkpoint-interval',
+      '30d',
+      '--warning-window',
+      '0',
+    ]);
+    expect(JSON.parse(notYet.out).plan.roles[0].steps.map((s: { record?: { decision: string } }) => s.record?.decision)).not.toContain(
+      'checkpoint',
+    );
+    const later = await cli([
+      'sweep',
+      '--json',
+      '--dry-run',
+      '--now',
+      '2030-03-02T00:00:00Z',
+      '--checkpoint-interval',
+      '30d',
+      '--warning-window',
+      '0',
+    ]);
     expect(JSON.parse(later.out).plan.roles[0].steps[0].record.decision).toBe('checkpoint');
 
     // history --at: from the checkpoint plus the records after it.
     const h = JSON.parse((await cli(['history', '--role', 'k1', '--json', '--at', T1])).out);
     expect(h.checkpoint).toEqual({ seq: cp.seq, at: T1, flagged: 2 });
     expect(h.baseline).toEqual([expect.objectContaining({ name: 'base', flags: ['BASELINE_CHANGED'] })]);
-    expect(h.held.map((x: { grant: string; source: string; standing?: string }) => `${x.grant}:${x.source}:${x.standing}`))
-      .toEqual(['cdk:checkpoint:grant', 'sneaky:records:drift']);
+    expect(h.held.map((x: { grant: string; source: string; standing?: string }) => `${x.grant}:${x.source}:${x.standing}`)).toEqual([
+      'cdk:checkpoint:grant',
+      'sneaky:records:drift',
+    ]);
     expect(h.held.find((x: { grant: string }) => x.grant === 'sneaky').flags).toEqual(['NOT_IN_SPEC']);
     expect(h.held.find((x: { grant: string }) => x.grant === 'cdk').since).toBe(T0);
 
@@ -96,7 +132,7 @@ describe('freeze checkpoints', () => {
     expect(human.out).toMatch(/Baseline at the checkpoint: base \(BASELINE_CHANGED\)/);
   });
 
-  test('a grant revoked in the checkpoint\'s sweep is in the checkpoint and gone from history right after it', async () => {
+  test("a grant revoked in the checkpoint's sweep is in the checkpoint and gone from history right after it", async () => {
     const r = await createGovernedRole(clients, { agentId: 'k2', grants: [{ name: 'old', expiresAt: '2030-01-20T00:00:00Z' }] });
     expect(await sweepAt(T0)).toEqual(['kept:old']);
     expect(await sweepAt(T1)).toEqual(['checkpoint:', 'revoked:old']);
@@ -110,8 +146,12 @@ describe('freeze checkpoints', () => {
     const r = await createGovernedRole(clients, { agentId: 'k3', baseline: [{ name: 'base' }] });
     const saved = { ...process.env };
     Object.assign(process.env, {
-      AWS_ENDPOINT_URL: moto.endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing',
-      PERMISSION_DECAY_LEDGER_TABLE: TEST_LEDGER_TABLE, PERMISSION_DECAY_CHECKPOINT_INTERVAL_SECONDS: String(30 * 86400),
+      AWS_ENDPOINT_URL: moto.endpoint,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'testing',
+      AWS_SECRET_ACCESS_KEY: 'testing',
+      PERMISSION_DECAY_LEDGER_TABLE: TEST_LEDGER_TABLE,
+      PERMISSION_DECAY_CHECKPOINT_INTERVAL_SECONDS: String(30 * 86400),
     });
     const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
     try {

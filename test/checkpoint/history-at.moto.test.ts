@@ -9,7 +9,10 @@ import { Moto } from '../support/moto';
 
 let moto: Moto;
 let clients: ReturnType<typeof testClients>;
-useEmulatorWithLedger((m, c) => { moto = m; clients = c; });
+useEmulatorWithLedger((m, c) => {
+  moto = m;
+  clients = c;
+});
 
 const FIRST = '2030-01-01T00:00:00Z';
 const EXPIRED = '2030-01-06T00:00:00Z';

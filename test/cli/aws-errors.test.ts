@@ -31,7 +31,9 @@ beforeAll(async () => {
   closedEndpoint = `http://127.0.0.1:${(probe.address() as AddressInfo).port}`;
   await new Promise<void>(r => probe.close(() => r()));
 });
-afterAll(async () => { await new Promise<void>(r => broken.close(() => r())); });
+afterAll(async () => {
+  await new Promise<void>(r => broken.close(() => r()));
+});
 
 async function run(args: string[], endpoint: string) {
   const io = memoryIo(endpoint);
@@ -44,8 +46,24 @@ const COMMANDS: [string[], RegExp][] = [
   [['ledger', 'init'], /DynamoDB DescribeTable/],
   [['sweep'], /(IAM|SSM|DynamoDB) \w+/],
   [['status'], /(IAM|SSM|DynamoDB) \w+/],
-  [['request', '--role', 'bot', '--grant', 'g', '--policy-arn', 'arn:aws:iam::123456789012:policy/g', '--until', '2030-01-01T00:00:00Z',
-    '--ticket', 'T-1', '--reason', 'r'], /IAM \w+/],
+  [
+    [
+      'request',
+      '--role',
+      'bot',
+      '--grant',
+      'g',
+      '--policy-arn',
+      'arn:aws:iam::123456789012:policy/g',
+      '--until',
+      '2030-01-01T00:00:00Z',
+      '--ticket',
+      'T-1',
+      '--reason',
+      'r',
+    ],
+    /IAM \w+/,
+  ],
   [['renew', '--role', 'bot', '--grant', 'g', '--until', '2030-01-01T00:00:00Z', '--ticket', 'T-1'], /IAM \w+/],
   [['restore', '--role', 'bot', '--grant', 'g'], /IAM \w+/],
   [['history', '--role', 'bot'], /IAM \w+/],
@@ -81,7 +99,9 @@ test('status on an emulator that cannot serve GetAccountAuthorizationDetails nam
   // As moto after `cdk bootstrap`: that one IAM call answers HTTP 500 with a body that is no XML; every JSON call answers empty.
   const partial = http.createServer((req, res) => {
     let body = '';
-    req.on('data', c => { body += c; });
+    req.on('data', c => {
+      body += c;
+    });
     req.on('end', () => {
       if (body.includes('Action=GetAccountAuthorizationDetails')) {
         res.writeHead(500, { 'content-type': 'text/html' });
@@ -98,8 +118,9 @@ test('status on an emulator that cannot serve GetAccountAuthorizationDetails nam
     const r = await run(['status'], endpoint);
     expect(r.code).toBe(1);
     // IAM answers XML; the SDK's own words for the broken body stay in the message.
-    expect(r.error.message)
-      .toMatch(/^status: IAM GetAccountAuthorizationDetails at http:\/\/127\.0\.0\.1:\d+\/? \(region us-east-1\) failed with HTTP 500: .*XML/s);
+    expect(r.error.message).toMatch(
+      /^status: IAM GetAccountAuthorizationDetails at http:\/\/127\.0\.0\.1:\d+\/? \(region us-east-1\) failed with HTTP 500: .*XML/s,
+    );
     expect(r.error.message).toContain(`at ${endpoint}`);
   } finally {
     await new Promise<void>(r => partial.close(() => r()));
@@ -118,7 +139,9 @@ describe('no region', () => {
     process.env.AWS_SHARED_CREDENTIALS_FILE = '/nonexistent/aws-credentials';
   });
   afterEach(() => {
-    for (const v of vars) if (saved[v] === undefined) delete process.env[v]; else process.env[v] = saved[v];
+    for (const v of vars)
+      if (saved[v] === undefined) delete process.env[v];
+      else process.env[v] = saved[v];
   });
 
   test('says how to set one (AWS_REGION or --region)', async () => {

@@ -54,7 +54,7 @@ describe.each(EXPECTED_COMMANDS)('%s', name => {
     expect(r.out).toContain(`permission-decay ${name}:`);
   });
 
-  test('every example parses: its flags are the command\'s own', async () => {
+  test("every example parses: its flags are the command's own", async () => {
     for (const e of commandHelps()[name].examples) {
       const flags = e.split(' ').filter(w => w.startsWith('--'));
       const known = [...Object.keys(commandHelps()[name].options), 'json', 'ledger-table', 'region'].map(f => `--${f}`);
@@ -77,7 +77,7 @@ describe('global help and version', () => {
     expect(r.err).toContain('Usage: permission-decay <command>');
   });
 
-  test('--version prints package.json\'s version', async () => {
+  test("--version prints package.json's version", async () => {
     const pkg = JSON.parse(readFileSync(path.join(__dirname, '../../package.json'), 'utf8'));
     const r = await run(['--version']);
     expect(r.code).toBe(0);

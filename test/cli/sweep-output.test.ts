@@ -13,7 +13,10 @@ import { Moto } from '../support/moto';
 
 let moto: Moto;
 let clients: ReturnType<typeof testClients>;
-useEmulatorWithLedger((m, c) => { moto = m; clients = c; });
+useEmulatorWithLedger((m, c) => {
+  moto = m;
+  clients = c;
+});
 
 const NOW = '2030-01-10T00:00:00Z';
 
@@ -28,8 +31,9 @@ test('an event bus that refuses every event: one summary line, not the same erro
   for (const line of revoked) expect(line).not.toMatch(/not delivered/);
   const summary = run.out.split('\n').filter(l => /not delivered/.test(l));
   expect(summary).toHaveLength(1);
-  expect(summary[0])
-    .toMatch(/^Every one of the 3 decisions above was recorded in the ledger, but: event not delivered: .+Check the event bus/);
+  expect(summary[0]).toMatch(
+    /^Every one of the 3 decisions above was recorded in the ledger, but: event not delivered: .+Check the event bus/,
+  );
   // The records themselves are in the ledger (the summary's claim).
   for (const role of ['agent-a1', 'agent-a2', 'agent-a3']) {
     expect((await readRecords(clients.ddb, TEST_LEDGER_TABLE, role)).map(r => r.decision)).toEqual(['revoked']);
@@ -46,9 +50,12 @@ test('control: with --json every outcome still carries its own event problem', a
 });
 
 describe('a warning says whether it was sent', () => {
-  const warnable = () => createGovernedRole(clients, {
-    agentId: 'w1', owner: 'team@example.com', grants: [{ name: 'g1', expiresAt: '2030-01-10T12:00:00Z' }],
-  });
+  const warnable = () =>
+    createGovernedRole(clients, {
+      agentId: 'w1',
+      owner: 'team@example.com',
+      grants: [{ name: 'g1', expiresAt: '2030-01-10T12:00:00Z' }],
+    });
   const warning = 'g1 expires at 2030-01-10T12:00:00Z (in about 12h); warning for owner team@example.com';
 
   test('without an owner topic: not sent, and nothing claims the owner was notified', async () => {
@@ -73,7 +80,8 @@ describe('a warning says whether it was sent', () => {
 
 test('status reads a too-far expiry as the sweep does (malformed, never ok) and gives a reason for every state', async () => {
   await createGovernedRole(clients, {
-    agentId: 's1', maxGrantDurationSeconds: 10 * 86400,
+    agentId: 's1',
+    maxGrantDurationSeconds: 10 * 86400,
     grants: [
       { name: 'far', expiresAt: '2035-01-01T00:00:00Z' },
       { name: 'fine', expiresAt: '2030-01-15T00:00:00Z' },
@@ -83,17 +91,26 @@ test('status reads a too-far expiry as the sweep does (malformed, never ok) and 
     ],
     drift: [{ name: 'by-hand' }],
   });
-  const status = JSON.parse((await runCli(moto.endpoint, ['status', '--now', NOW, '--json'])).out).grants as
-    { grant: string; state: string; reason: string }[];
+  const status = JSON.parse((await runCli(moto.endpoint, ['status', '--now', NOW, '--json'])).out).grants as {
+    grant: string;
+    state: string;
+    reason: string;
+  }[];
   const byGrant = Object.fromEntries(status.map(g => [g.grant, g]));
   expect(Object.fromEntries(status.map(g => [g.grant, g.state]))).toEqual({
-    far: 'malformed', fine: 'ok', soon: 'warning', gone: 'expired', bad: 'malformed', 'by-hand': 'drift',
+    far: 'malformed',
+    fine: 'ok',
+    soon: 'warning',
+    gone: 'expired',
+    bad: 'malformed',
+    'by-hand': 'drift',
   });
   expect(byGrant.far.reason).toMatch(/more than the maximum grant duration/);
   for (const g of status) expect(g.reason.length).toBeGreaterThan(10);
   // The sweep (dry run) makes the same reading: the too-far expiry is drift, as status says.
-  const plan = JSON.parse((await runCli(moto.endpoint, ['sweep', '--dry-run', '--now', NOW, '--json'])).out).plan as
-    { roles: { steps: { grant?: string; record?: { decision: string; message: string } }[] }[] };
+  const plan = JSON.parse((await runCli(moto.endpoint, ['sweep', '--dry-run', '--now', NOW, '--json'])).out).plan as {
+    roles: { steps: { grant?: string; record?: { decision: string; message: string } }[] }[];
+  };
   const far = plan.roles.flatMap(r => r.steps).filter(s => s.grant === 'far' && s.record);
   expect(far.map(s => s.record!.decision)).toEqual(['drift']);
   expect(far[0].record!.message).toMatch(/malformed expiry tag/);

@@ -22,12 +22,19 @@ describe('Compliance.of', () => {
   test('tags the store with its regime and owner', () => {
     const { stack } = pciApp();
     Template.fromStack(stack).hasResourceProperties('AWS::DynamoDB::Table', {
-      Tags: [{ Key: TAG_COMPLIANCE, Value: 'pci' }, { Key: TAG_OWNER, Value: 'payments@example.com' }],
+      Tags: [
+        { Key: TAG_COMPLIANCE, Value: 'pci' },
+        { Key: TAG_OWNER, Value: 'payments@example.com' },
+      ],
     });
   });
 
   test.each([
-    ['a construct that is not a data store', (s: any) => Compliance.of(new iam.Role(s, 'R', { assumedBy: new iam.AccountRootPrincipal() })).regime('pci'), /AWS::IAM::Role is not a data store/],
+    [
+      'a construct that is not a data store',
+      (s: any) => Compliance.of(new iam.Role(s, 'R', { assumedBy: new iam.AccountRootPrincipal() })).regime('pci'),
+      /AWS::IAM::Role is not a data store/,
+    ],
     ['an empty regime', (s: any) => Compliance.of(new s3.Bucket(s, 'B')).regime(' '), /the regime is empty/],
     ['a regime a tag cannot hold', (s: any) => Compliance.of(new s3.Bucket(s, 'B')).regime('pci!'), /characters IAM refuses/],
   ])('refuses %s', (_what, act, message) => {
@@ -41,7 +48,9 @@ describe('compliance scopes at synth', () => {
     const { app, stack, cards } = pciApp();
     const a = agent(stack, 'support-bot', { complianceRegimes: ['gdpr'] });
     cards.grantReadData(a);
-    expect(() => app.synth()).toThrow(/agent "support-bot" \(regimes: "gdpr"\) reaches store "Agents\/Cards" of regime "pci" through its baseline statement on "\$\{Cards[0-9A-F]+\.Arn\}" \(dynamodb:.*\)\. Fix: narrow the statement's resources, add "pci" to the agent's regimes, or approve "pci" on the grant/);
+    expect(() => app.synth()).toThrow(
+      /agent "support-bot" \(regimes: "gdpr"\) reaches store "Agents\/Cards" of regime "pci" through its baseline statement on "\$\{Cards[0-9A-F]+\.Arn\}" \(dynamodb:.*\)\. Fix: narrow the statement's resources, add "pci" to the agent's regimes, or approve "pci" on the grant/,
+    );
   });
 
   test('an agent that declares the regime passes', () => {
@@ -54,15 +63,25 @@ describe('compliance scopes at synth', () => {
   test('a grant without an approval fails synth and names the grant; with approvedRegimes it passes and the report lists the approval', () => {
     const unapproved = pciApp();
     unapproved.cards.grantReadData(agent(unapproved.stack, 'support-bot').temporaryGrant('cards-read', GRANT));
-    expect(() => unapproved.app.synth()).toThrow(/agent "support-bot" \(regimes: none\) reaches store "Agents\/Cards" of regime "pci" through its grant "cards-read"/);
+    expect(() => unapproved.app.synth()).toThrow(
+      /agent "support-bot" \(regimes: none\) reaches store "Agents\/Cards" of regime "pci" through its grant "cards-read"/,
+    );
 
     const approved = pciApp();
     approved.cards.grantReadData(agent(approved.stack, 'support-bot').temporaryGrant('cards-read', { ...GRANT, approvedRegimes: ['pci'] }));
     const { report, markdown } = synthReport(approved.app);
     expect(report.compliance.violations).toEqual([]);
-    expect(report.compliance.approved).toEqual([expect.objectContaining({
-      code: 'REGIME_CROSSING', agentId: 'support-bot', storeKey: 'Agents/Cards', storeRegime: 'pci', source: 'grant', grantName: 'cards-read', approved: true,
-    })]);
+    expect(report.compliance.approved).toEqual([
+      expect.objectContaining({
+        code: 'REGIME_CROSSING',
+        agentId: 'support-bot',
+        storeKey: 'Agents/Cards',
+        storeRegime: 'pci',
+        source: 'grant',
+        grantName: 'cards-read',
+        approved: true,
+      }),
+    ]);
     expect(markdown).toContain('## Compliance');
     expect(markdown).toMatch(/\| support-bot \| Agents\/Cards \| pci \| none \| support-bot \(grant cards-read\) \| approved \|/);
   });
@@ -70,7 +89,9 @@ describe('compliance scopes at synth', () => {
   test('a wildcard statement reaches every store of its service, and fails on the regulated one', () => {
     const { app, stack } = pciApp();
     agent(stack, 'ops-bot', { baseline: [new iam.PolicyStatement({ actions: ['dynamodb:*'], resources: ['*'] })] });
-    expect(() => app.synth()).toThrow(/agent "ops-bot" .* reaches store "Agents\/Cards" of regime "pci" through its baseline statement on "\*"/);
+    expect(() => app.synth()).toThrow(
+      /agent "ops-bot" .* reaches store "Agents\/Cards" of regime "pci" through its baseline statement on "\*"/,
+    );
   });
 
   test('a store without a regime is never a violation', () => {
@@ -89,11 +110,15 @@ describe('compliance scopes at synth', () => {
       ops.allowDelegationTo(support, { approvedRegimes });
       return app;
     };
-    expect(() => build().synth()).toThrow(/GovernedAgentRole 'ops-bot': agent "ops-bot" \(regimes: none\) reaches store "Agents\/Cards" of regime "pci" through delegation "baseline" \(path ops-bot -> support-bot; baseline statement .* of agent "support-bot": .*\)\. Fix: add "pci" to "ops-bot"'s regimes, approve "pci" on the delegation, or remove the delegation/);
+    expect(() => build().synth()).toThrow(
+      /GovernedAgentRole 'ops-bot': agent "ops-bot" \(regimes: none\) reaches store "Agents\/Cards" of regime "pci" through delegation "baseline" \(path ops-bot -> support-bot; baseline statement .* of agent "support-bot": .*\)\. Fix: add "pci" to "ops-bot"'s regimes, approve "pci" on the delegation, or remove the delegation/,
+    );
 
     const { report } = synthReport(build(['pci']));
     expect(report.compliance.violations).toEqual([]);
-    expect(report.compliance.approved).toEqual([expect.objectContaining({ code: 'DELEGATED_REGIME_CROSSING', agentId: 'ops-bot', path: ['ops-bot', 'support-bot'], approved: true })]);
+    expect(report.compliance.approved).toEqual([
+      expect.objectContaining({ code: 'DELEGATED_REGIME_CROSSING', agentId: 'ops-bot', path: ['ops-bot', 'support-bot'], approved: true }),
+    ]);
   });
 
   test('a regime applied as a plain tag counts too, and account-level actions reach no store', () => {
@@ -109,7 +134,11 @@ describe('compliance scopes at synth', () => {
 
   test('a Lambda function is not a store: Compliance.of refuses it', () => {
     const { stack } = newApp();
-    const fn = new lambda.Function(stack, 'Fn', { runtime: lambda.Runtime.NODEJS_20_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler = async () => {}') });
+    const fn = new lambda.Function(stack, 'Fn', {
+      runtime: lambda.Runtime.NODEJS_20_X,
+      handler: 'index.handler',
+      code: lambda.Code.fromInline('exports.handler = async () => {}'),
+    });
     expect(() => Compliance.of(fn).regime('pci')).toThrow(/AWS::Lambda::Function is not a data store the inventory knows/);
   });
 });

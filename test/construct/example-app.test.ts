@@ -11,8 +11,11 @@ import { roleTags } from '../support/simulate';
 
 /** Roles of a template tagged as governed (the example may hold other roles, e.g. the sweeper's). */
 function governedRoles(template: { [key: string]: any }): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(template.Resources as Record<string, { Type: string }>)
-    .filter(([id, r]) => r.Type === 'AWS::IAM::Role' && roleTags(template, id)[TAG_MANAGED_BY] === MANAGED_BY_VALUE));
+  return Object.fromEntries(
+    Object.entries(template.Resources as Record<string, { Type: string }>).filter(
+      ([id, r]) => r.Type === 'AWS::IAM::Role' && roleTags(template, id)[TAG_MANAGED_BY] === MANAGED_BY_VALUE,
+    ),
+  );
 }
 
 function cfnLintAvailable(): boolean {
@@ -30,19 +33,29 @@ describe('the example app', () => {
     }
     const json = template.toJSON();
     const support = roleTags(json, stack.getLogicalId(supportBot.role.node.defaultChild as any));
-    expect(support[`governance:grant:${EXAMPLE_GRANTS.supportBot.customerDbRead.name}`])
-      .toBe(`expires=${EXAMPLE_GRANTS.supportBot.customerDbRead.expiresAt} by=alice@example.com ticket=SEC-1234`);
+    expect(support[`governance:grant:${EXAMPLE_GRANTS.supportBot.customerDbRead.name}`]).toBe(
+      `expires=${EXAMPLE_GRANTS.supportBot.customerDbRead.expiresAt} by=alice@example.com ticket=SEC-1234`,
+    );
     const governed = Object.keys(governedRoles(template.toJSON()));
     const policyNames = Object.values(template.findResources('AWS::IAM::Policy'))
       .filter(p => (p.Properties.Roles as { Ref?: string }[]).some(r => governed.includes(r.Ref ?? '')))
-      .map(p => p.Properties.PolicyName).sort();
-    expect(policyNames).toEqual(['baseline', 'baseline', 'customer-db-read', 'incident-logs-write', 'refund-status-write', 'runbooks-write']);
+      .map(p => p.Properties.PolicyName)
+      .sort();
+    expect(policyNames).toEqual([
+      'baseline',
+      'baseline',
+      'customer-db-read',
+      'incident-logs-write',
+      'refund-status-write',
+      'runbooks-write',
+    ]);
   });
 
   test('synthesizes with a chosen clock, and refuses a clock after a grant expired', () => {
     expect(() => Template.fromStack(buildExampleApp(new App(), { now: '2027-01-02T12:00:00Z' }).stack)).not.toThrow();
-    expect(() => buildExampleApp(new App(), { now: '2027-01-04T00:00:00Z' }))
-      .toThrow(/'ops-bot' grant 'incident-logs-write': expiresAt 2027-01-03T00:00:00Z is not after now .*: renew or remove it/);
+    expect(() => buildExampleApp(new App(), { now: '2027-01-04T00:00:00Z' })).toThrow(
+      /'ops-bot' grant 'incident-logs-write': expiresAt 2027-01-03T00:00:00Z is not after now .*: renew or remove it/,
+    );
     expect(() => buildExampleApp(new App({ context: { 'permission-decay:now': '2027-01-04T00:00:00Z' } }))).toThrow(/renew or remove it/);
     expect(EXAMPLE_NOW).toBe('2027-01-01T00:00:00Z');
   });
@@ -57,8 +70,11 @@ describe('the example app', () => {
     const result = spawnSync('cfn-lint', ['--format', 'parseable', '--', file], { encoding: 'utf8' });
     const output = `${result.stdout}${result.stderr}`;
     // cfn-lint's exit code is a bit mask: 2 errors, 4 warnings, 8 informational; 1 means it failed to run.
-    expect({ failedToRun: result.status === 1 || result.status === null, errors: (result.status ?? 0) & 2, output })
-      .toEqual({ failedToRun: false, errors: 0, output: expect.any(String) });
+    expect({ failedToRun: result.status === 1 || result.status === null, errors: (result.status ?? 0) & 2, output }).toEqual({
+      failedToRun: false,
+      errors: 0,
+      output: expect.any(String),
+    });
     // Today the template has no warnings either; say so if that changes.
     if (output.trim()) console.warn(`cfn-lint findings (not errors):\n${output}`);
   });
@@ -73,9 +89,13 @@ describe('the example app', () => {
     const report = JSON.parse(fs.readFileSync(path.join(out, 'validation-report.json'), 'utf8'));
     expect(JSON.stringify(report.pluginReports ?? [])).not.toMatch(/AwsSolutions-/);
 
-    const acknowledgements = app.node.findAll().flatMap(c => c.node.metadata
-      .filter(m => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
-      .flatMap(m => Object.entries(m.data as Record<string, string>)));
+    const acknowledgements = app.node
+      .findAll()
+      .flatMap(c =>
+        c.node.metadata
+          .filter(m => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+          .flatMap(m => Object.entries(m.data as Record<string, string>)),
+      );
     expect(acknowledgements.length).toBeGreaterThan(0);
     for (const [id, reason] of acknowledgements) expect({ id, reason }).toEqual({ id, reason: expect.stringMatching(/^.{20,}$/) });
   });
@@ -88,6 +108,8 @@ describe('the example app', () => {
     execFileSync('node', [entry], { env: { ...process.env, CDK_OUTDIR: out }, encoding: 'utf8' });
     const template = JSON.parse(fs.readFileSync(path.join(out, 'PermissionDecayExample.template.json'), 'utf8'));
     expect(Object.keys(governedRoles(template))).toEqual([
-      stack.getLogicalId(supportBot.role.node.defaultChild as any), stack.getLogicalId(opsBot.role.node.defaultChild as any)]);
+      stack.getLogicalId(supportBot.role.node.defaultChild as any),
+      stack.getLogicalId(opsBot.role.node.defaultChild as any),
+    ]);
   });
 });

@@ -7,7 +7,12 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as fc from 'fast-check';
 import {
-  canonicalPolicyJson, GOVERNED_ROLE_PATH, grantDocumentWithExpiry, LEDGER_TABLE_NAME_PREFIX, parseAgentSpec, specParameterName,
+  canonicalPolicyJson,
+  GOVERNED_ROLE_PATH,
+  grantDocumentWithExpiry,
+  LEDGER_TABLE_NAME_PREFIX,
+  parseAgentSpec,
+  specParameterName,
 } from '../../lib/contract';
 import { unknownActionReason } from '../../lib/analysis/action-catalogue';
 import { boundaryStatements } from '../../lib/private/agent-boundary';
@@ -66,23 +71,30 @@ describe('grants', () => {
   test('every grant statement carries DateLessThan aws:CurrentTime, merged with its own conditions', () => {
     const stack = newStack();
     const agent = newAgent(stack);
-    agent.temporaryGrant('reports-read', grantOptions({
-      statements: [new iam.PolicyStatement({
-        actions: ['s3:GetObject'],
-        resources: ['arn:aws:s3:::reports/*'],
-        conditions: { DateLessThan: { 'aws:EpochTime': '1900000000' }, Bool: { 'aws:SecureTransport': 'true' } },
-      })],
-    }));
+    agent.temporaryGrant(
+      'reports-read',
+      grantOptions({
+        statements: [
+          new iam.PolicyStatement({
+            actions: ['s3:GetObject'],
+            resources: ['arn:aws:s3:::reports/*'],
+            conditions: { DateLessThan: { 'aws:EpochTime': '1900000000' }, Bool: { 'aws:SecureTransport': 'true' } },
+          }),
+        ],
+      }),
+    );
     Template.fromStack(stack).hasResourceProperties('AWS::IAM::Policy', {
       PolicyName: 'reports-read',
       PolicyDocument: {
-        Statement: [{
-          Action: 's3:GetObject',
-          Condition: {
-            DateLessThan: { 'aws:CurrentTime': '2026-12-20T00:00:00Z', 'aws:EpochTime': '1900000000' },
-            Bool: { 'aws:SecureTransport': 'true' },
+        Statement: [
+          {
+            Action: 's3:GetObject',
+            Condition: {
+              DateLessThan: { 'aws:CurrentTime': '2026-12-20T00:00:00Z', 'aws:EpochTime': '1900000000' },
+              Bool: { 'aws:SecureTransport': 'true' },
+            },
           },
-        }],
+        ],
       },
     });
   });
@@ -122,23 +134,36 @@ describe('grants', () => {
   });
 
   test('grant documents agree with the contract: applying withExpiryCondition again changes nothing', () => {
-    fc.assert(fc.property(
-      fc.dictionary(fc.constantFrom('StringEquals', 'DateLessThan', 'Bool', 'IpAddress'),
-        fc.dictionary(fc.constantFrom('aws:CurrentTime', 'aws:SourceIp', 's3:prefix', 'aws:SecureTransport'), fc.string({ minLength: 1, maxLength: 8 }), { minKeys: 1 })),
-      fc.date({ min: new Date('2026-12-02T00:00:00Z'), max: new Date('2026-12-30T00:00:00Z'), noInvalidDate: true }),
-      (conditions, expiry) => {
-        const expiresAt = expiry.toISOString().replace(/\.\d{3}Z$/, 'Z');
-        const stack = newStack();
-        const agent = newAgent(stack);
-        agent.temporaryGrant('g', grantOptions({
-          expiresAt,
-          statements: [new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: ['*'], conditions })],
-        }));
-        const [policy] = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy', { Properties: { PolicyName: 'g' } }));
-        const document = policy.Properties.PolicyDocument;
-        expect(canonicalPolicyJson(grantDocumentWithExpiry(document, expiresAt))).toBe(canonicalPolicyJson(document));
-        expect(document.Statement[0].Condition.DateLessThan['aws:CurrentTime']).toBe(expiresAt);
-      }), { numRuns: 15 });
+    fc.assert(
+      fc.property(
+        fc.dictionary(
+          fc.constantFrom('StringEquals', 'DateLessThan', 'Bool', 'IpAddress'),
+          fc.dictionary(
+            fc.constantFrom('aws:CurrentTime', 'aws:SourceIp', 's3:prefix', 'aws:SecureTransport'),
+            fc.string({ minLength: 1, maxLength: 8 }),
+            { minKeys: 1 },
+          ),
+        ),
+        fc.date({ min: new Date('2026-12-02T00:00:00Z'), max: new Date('2026-12-30T00:00:00Z'), noInvalidDate: true }),
+        (conditions, expiry) => {
+          const expiresAt = expiry.toISOString().replace(/\.\d{3}Z$/, 'Z');
+          const stack = newStack();
+          const agent = newAgent(stack);
+          agent.temporaryGrant(
+            'g',
+            grantOptions({
+              expiresAt,
+              statements: [new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: ['*'], conditions })],
+            }),
+          );
+          const [policy] = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy', { Properties: { PolicyName: 'g' } }));
+          const document = policy.Properties.PolicyDocument;
+          expect(canonicalPolicyJson(grantDocumentWithExpiry(document, expiresAt))).toBe(canonicalPolicyJson(document));
+          expect(document.Statement[0].Condition.DateLessThan['aws:CurrentTime']).toBe(expiresAt);
+        },
+      ),
+      { numRuns: 15 },
+    );
   });
 });
 
@@ -217,7 +242,12 @@ describe('boundary', () => {
           Match.objectLike({
             Sid: 'DenyPolicyVersionChanges',
             Effect: 'Deny',
-            Action: Match.arrayWith(['iam:CreatePolicyVersion', 'iam:SetDefaultPolicyVersion', 'iam:DeletePolicyVersion', 'iam:DeletePolicy']),
+            Action: Match.arrayWith([
+              'iam:CreatePolicyVersion',
+              'iam:SetDefaultPolicyVersion',
+              'iam:DeletePolicyVersion',
+              'iam:DeletePolicy',
+            ]),
           }),
           Match.objectLike({
             Sid: 'DenyLedgerWrites',
@@ -228,7 +258,13 @@ describe('boundary', () => {
           Match.objectLike({
             Sid: 'DenySpecWrites',
             Effect: 'Deny',
-            Action: Match.arrayWith(['ssm:PutParameter', 'ssm:DeleteParameter', 'ssm:DeleteParameters', 'ssm:LabelParameterVersion', 'ssm:AddTagsToResource']),
+            Action: Match.arrayWith([
+              'ssm:PutParameter',
+              'ssm:DeleteParameter',
+              'ssm:DeleteParameters',
+              'ssm:LabelParameterVersion',
+              'ssm:AddTagsToResource',
+            ]),
             Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ssm:*:*:parameter/permission-decay/*']] },
           }),
         ]),
@@ -253,13 +289,27 @@ describe('boundary', () => {
     const template = Template.fromStack(stack);
     template.resourceCountIs('AWS::IAM::ManagedPolicy', 2);
     const boundaries = Object.values(template.findResources('AWS::IAM::ManagedPolicy'));
-    const allows = boundaries.map(b => (b.Properties.PolicyDocument.Statement as any[]).filter(s => s.Effect === 'Allow').map(s => s.Action));
+    const allows = boundaries.map(b =>
+      (b.Properties.PolicyDocument.Statement as any[]).filter(s => s.Effect === 'Allow').map(s => s.Action),
+    );
     expect(allows).toEqual(expect.arrayContaining([['*'], ['s3:Get*']]));
-    const sids = (b: any) => (b.Properties.PolicyDocument.Statement as any[]).filter(s => s.Effect === 'Deny').map(s => s.Sid).sort();
+    const sids = (b: any) =>
+      (b.Properties.PolicyDocument.Statement as any[])
+        .filter(s => s.Effect === 'Deny')
+        .map(s => s.Sid)
+        .sort();
     for (const b of boundaries) {
       expect(sids(b)).toEqual([
-        'DenyForgedDecisions', 'DenyGovernanceTags', 'DenyGovernedRoleChanges', 'DenyLedgerWrites', 'DenyPolicyVersionChanges',
-        'DenyResourcePolicyWrites', 'DenySpecWrites', 'DenySweeperTampering', 'DenyTaggedRoleChanges', 'DenyUndeclaredAssumption',
+        'DenyForgedDecisions',
+        'DenyGovernanceTags',
+        'DenyGovernedRoleChanges',
+        'DenyLedgerWrites',
+        'DenyPolicyVersionChanges',
+        'DenyResourcePolicyWrites',
+        'DenySpecWrites',
+        'DenySweeperTampering',
+        'DenyTaggedRoleChanges',
+        'DenyUndeclaredAssumption',
       ]);
     }
   });
@@ -277,16 +327,28 @@ describe('approved spec', () => {
     expect(param.Properties).toMatchObject({ Type: 'String', Tier: 'Standard', Name: '/permission-decay/agents/billing-bot' });
     expect(JSON.stringify(param.Properties.Value)).toContain(`{"Ref":"${roleLogicalId(template)}"}`);
     expect(spec).toMatchObject({
-      v: 1, agentId: 'billing-bot', owner: 'team@example.com', maxGrantDurationSeconds: 20 * 86400, maxRenewals: 1,
+      v: 1,
+      agentId: 'billing-bot',
+      owner: 'team@example.com',
+      maxGrantDurationSeconds: 20 * 86400,
+      maxRenewals: 1,
     });
     const json = template.toJSON();
     const policies = Object.values(template.findResources('AWS::IAM::Policy'));
-    const deployed = (name: string) => resolveIntrinsics(json, policies.find(p => p.Properties.PolicyName === name)!.Properties.PolicyDocument);
+    const deployed = (name: string) =>
+      resolveIntrinsics(json, policies.find(p => p.Properties.PolicyName === name)!.Properties.PolicyDocument);
     expect(spec.baseline).toEqual([{ kind: 'inline', name: 'baseline', document: deployed('baseline') }]);
-    expect(spec.grants).toEqual([{
-      kind: 'inline', name: 'reports-read', document: deployed('reports-read'),
-      expiresAt: '2026-12-20T00:00:00Z', requestedBy: 'alice@example.com', ticket: 'SEC-1234', reason: 'answer billing questions',
-    }]);
+    expect(spec.grants).toEqual([
+      {
+        kind: 'inline',
+        name: 'reports-read',
+        document: deployed('reports-read'),
+        expiresAt: '2026-12-20T00:00:00Z',
+        requestedBy: 'alice@example.com',
+        ticket: 'SEC-1234',
+        reason: 'answer billing questions',
+      },
+    ]);
     expect(JSON.stringify(spec.grants[0].document)).toContain('late/*');
   });
 
@@ -296,7 +358,10 @@ describe('approved spec', () => {
     new iam.ManagedPolicy(stack, 'Extra', { managedPolicyName: 'extra-read', statements: [readStatement()], roles: [agent.role] });
     agent.role.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('ReadOnlyAccess'));
     const { spec } = specOf(Template.fromStack(stack), 'billing-bot');
-    expect(spec.baseline.map(p => [p.kind, p.name, !!p.document])).toEqual([['managed', 'extra-read', true], ['managed', 'ReadOnlyAccess', false]]);
+    expect(spec.baseline.map(p => [p.kind, p.name, !!p.document])).toEqual([
+      ['managed', 'extra-read', true],
+      ['managed', 'ReadOnlyAccess', false],
+    ]);
   });
 
   test('a large spec moves to the Advanced tier', () => {

@@ -33,7 +33,9 @@ describe('a time-bound grant', () => {
     const request = { ...support, action: 'dynamodb:UpdateItem', resource: customerTable };
     const refund = { 'dynamodb:Attributes': ['customerId', 'refundStatus'] };
     expect(await simulate({ ...request, context: { ...at('2027-01-04T00:00:00Z'), ...refund } })).toBe('Allowed');
-    expect(await simulate({ ...request, context: { ...at('2027-01-04T00:00:00Z'), 'dynamodb:Attributes': ['creditLimit'] } })).toBe('ImplicitlyDenied');
+    expect(await simulate({ ...request, context: { ...at('2027-01-04T00:00:00Z'), 'dynamodb:Attributes': ['creditLimit'] } })).toBe(
+      'ImplicitlyDenied',
+    );
     expect(await simulate({ ...request, context: { ...at('2027-01-05T00:00:01Z'), ...refund } })).toBe('ImplicitlyDenied');
   });
 
@@ -46,11 +48,23 @@ describe('a time-bound grant', () => {
 describe('the boundary', () => {
   const role = (id: string) => `arn:aws:iam::${SIM_ACCOUNT}:role/${id}`;
   // An agent whose policies allowed everything would still be stopped by the boundary.
-  const everything = { identityPolicies: [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] }], boundaryPolicies: support.boundaryPolicies };
+  const everything = {
+    identityPolicies: [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] }],
+    boundaryPolicies: support.boundaryPolicies,
+  };
 
   test.each([
-    'iam:PutRolePolicy', 'iam:DeleteRolePolicy', 'iam:AttachRolePolicy', 'iam:DetachRolePolicy', 'iam:TagRole', 'iam:UntagRole',
-    'iam:UpdateAssumeRolePolicy', 'iam:PutRolePermissionsBoundary', 'iam:DeleteRolePermissionsBoundary', 'iam:UpdateRole', 'iam:DeleteRole',
+    'iam:PutRolePolicy',
+    'iam:DeleteRolePolicy',
+    'iam:AttachRolePolicy',
+    'iam:DetachRolePolicy',
+    'iam:TagRole',
+    'iam:UntagRole',
+    'iam:UpdateAssumeRolePolicy',
+    'iam:PutRolePermissionsBoundary',
+    'iam:DeleteRolePermissionsBoundary',
+    'iam:UpdateRole',
+    'iam:DeleteRole',
   ])('denies %s on its own role and on any governed role', async action => {
     for (const id of [supportRole, opsRole]) {
       expect(await simulate({ ...everything, action, resource: role(id), resourceTags: governedTags })).toBe('ExplicitlyDenied');
@@ -70,7 +84,13 @@ describe('the boundary', () => {
 
   test('denies writing any ledger table, and allows reading it', async () => {
     const ledger = `arn:aws:dynamodb:${SIM_REGION}:${SIM_ACCOUNT}:table/${LEDGER_TABLE_NAME_PREFIX}-prod`;
-    for (const action of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteTable']) {
+    for (const action of [
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:BatchWriteItem',
+      'dynamodb:DeleteTable',
+    ]) {
       expect(await simulate({ ...everything, action, resource: ledger })).toBe('ExplicitlyDenied');
     }
     expect(await simulate({ ...everything, action: 'dynamodb:GetItem', resource: ledger })).toBe('Allowed');
@@ -85,7 +105,10 @@ describe('the boundary', () => {
   });
 
   test('the synthesized agents are denied changing their own policies or tags', async () => {
-    for (const [agent, id] of [[support, supportRole], [ops, opsRole]] as const) {
+    for (const [agent, id] of [
+      [support, supportRole],
+      [ops, opsRole],
+    ] as const) {
       for (const action of ['iam:PutRolePolicy', 'iam:TagRole', 'iam:UntagRole']) {
         expect(await simulate({ ...agent, action, resource: role(id), resourceTags: governedTags })).toBe('ExplicitlyDenied');
       }

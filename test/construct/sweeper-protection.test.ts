@@ -15,10 +15,13 @@ const template = Template.fromStack(example.stack).toJSON();
 const logicalId = (c: { node: { defaultChild?: unknown } }) => example.stack.getLogicalId(c.node.defaultChild as any);
 const support = rolePolicies(template, logicalId(example.supportBot.role));
 // Even an agent whose grants allowed everything.
-const everything = { identityPolicies: [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] }], boundaryPolicies: support.boundaryPolicies };
+const everything = {
+  identityPolicies: [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] }],
+  boundaryPolicies: support.boundaryPolicies,
+};
 const sweeperTags = { [TAG_COMPONENT]: SWEEPER_COMPONENT_VALUE };
 
-describe('the sweeper is out of the agents\' reach', () => {
+describe("the sweeper is out of the agents' reach", () => {
   const fn = arnOf(template, logicalId(example.sweeper.function));
   const rule = arnOf(template, logicalId(example.sweeper.rule));
 
@@ -35,16 +38,20 @@ describe('the sweeper is out of the agents\' reach', () => {
 
   test('a sweeper elsewhere is protected by its tag', async () => {
     const other = 'arn:aws:lambda:us-east-1:123456789012:function:another-sweeper';
-    expect(await simulate({ ...everything, action: 'lambda:UpdateFunctionCode', resource: other, resourceTags: sweeperTags })).toBe('ExplicitlyDenied');
+    expect(await simulate({ ...everything, action: 'lambda:UpdateFunctionCode', resource: other, resourceTags: sweeperTags })).toBe(
+      'ExplicitlyDenied',
+    );
     expect(await simulate({ ...everything, action: 'lambda:UpdateFunctionCode', resource: other })).toBe('Allowed');
   });
 
   test('every sweeper resource carries the component tag', () => {
     for (const type of ['AWS::Lambda::Function', 'AWS::IAM::Role', 'AWS::SNS::Topic', 'AWS::SQS::Queue', 'AWS::Events::Rule']) {
-      const tagged = Object.entries(template.Resources as Record<string, { Type: string; Properties?: { Tags?: { Key: string; Value: string }[] } }>)
-        .filter(([id, r]) => r.Type === type && id.startsWith('Sweeper'));
+      const tagged = Object.entries(
+        template.Resources as Record<string, { Type: string; Properties?: { Tags?: { Key: string; Value: string }[] } }>,
+      ).filter(([id, r]) => r.Type === type && id.startsWith('Sweeper'));
       expect(tagged.length).toBeGreaterThan(0);
-      for (const [, r] of tagged) expect(r.Properties?.Tags).toEqual(expect.arrayContaining([{ Key: TAG_COMPONENT, Value: SWEEPER_COMPONENT_VALUE }]));
+      for (const [, r] of tagged)
+        expect(r.Properties?.Tags).toEqual(expect.arrayContaining([{ Key: TAG_COMPONENT, Value: SWEEPER_COMPONENT_VALUE }]));
     }
   });
 

@@ -3,8 +3,17 @@
  * messages) or not at their edges. Every expected value is written out here, not computed by the contract.
  */
 import {
-  ContractError, delegationGrantName, formatExpiry, ledgerSigningMessage, normalizeInstant, recordSortKey, renewalPartition,
-  requestPartition, rolePartition, sealPartition, sealSortKey,
+  ContractError,
+  delegationGrantName,
+  formatExpiry,
+  ledgerSigningMessage,
+  normalizeInstant,
+  recordSortKey,
+  renewalPartition,
+  requestPartition,
+  rolePartition,
+  sealPartition,
+  sealSortKey,
 } from '../../lib/contract';
 
 function refusal(fn: () => unknown): { name: string; code: string; message: string } {
@@ -25,8 +34,11 @@ describe('ledger and seal keys, as DynamoDB stores them', () => {
     ['renewalPartition', () => renewalPartition('agent-a', 'read-logs'), 'RENEWAL#agent-a#read-logs'],
     ['requestPartition', () => requestPartition('agent-a', 'read-logs'), 'REQUEST#agent-a#read-logs'],
     ['sealPartition', () => sealPartition('AROAEXAMPLE:alice'), 'SEAL#AROAEXAMPLE:alice'],
-    ['sealSortKey of a renewal', () => sealSortKey({ kind: 'renewal', roleName: 'agent-a', grant: 'read-logs', id: 'r-1' }),
-      'RENEWAL#agent-a#read-logs#r-1'],
+    [
+      'sealSortKey of a renewal',
+      () => sealSortKey({ kind: 'renewal', roleName: 'agent-a', grant: 'read-logs', id: 'r-1' }),
+      'RENEWAL#agent-a#read-logs#r-1',
+    ],
     ['sealSortKey of a restore', () => sealSortKey({ kind: 'restore', roleName: 'r', grant: 'g', id: 'x' }), 'RESTORE#r#g#x'],
     ['delegationGrantName', () => delegationGrantName('agent-b'), 'delegate-to-agent-b'],
     ['ledgerSigningMessage', () => ledgerSigningMessage('agent-a', 42, 'ab12'), 'permission-decay/ledger/v1\nagent-a\n42\nab12'],
@@ -45,8 +57,11 @@ describe('ContractError', () => {
 
 describe('formatExpiry', () => {
   test('refuses an invalid date instead of printing "Invalid Date"', () => {
-    expect(refusal(() => formatExpiry(new Date(Number.NaN))))
-      .toEqual({ name: 'ContractError', code: 'BAD_EXPIRY', message: 'cannot format an invalid date' });
+    expect(refusal(() => formatExpiry(new Date(Number.NaN)))).toEqual({
+      name: 'ContractError',
+      code: 'BAD_EXPIRY',
+      message: 'cannot format an invalid date',
+    });
   });
 
   test.each([
@@ -69,14 +84,17 @@ describe('normalizeInstant', () => {
 
   test('an instant without a zone is refused, named by default as "instant"', () => {
     expect(refusal(() => normalizeInstant('2030-01-20T00:00:00'))).toEqual({
-      name: 'ContractError', code: 'BAD_INSTANT',
+      name: 'ContractError',
+      code: 'BAD_INSTANT',
       message: 'instant "2030-01-20T00:00:00" is not an ISO-8601 instant with a time zone, e.g. 2026-12-31T00:00:00Z',
     });
   });
 
   test('the expiry form is held to the calendar (Date.parse would roll 30 February into March)', () => {
     expect(refusal(() => normalizeInstant('2030-02-30T00:00:00Z', '--at'))).toEqual({
-      name: 'ContractError', code: 'BAD_EXPIRY', message: '--at "2030-02-30T00:00:00Z" is not a real calendar instant',
+      name: 'ContractError',
+      code: 'BAD_EXPIRY',
+      message: '--at "2030-02-30T00:00:00Z" is not a real calendar instant',
     });
   });
 });

@@ -1,6 +1,17 @@
 import {
-  ContractError, canonicalPolicyJson, formatExpiry, formatGrantTag, grantDocumentWithExpiry, grantTagKey,
-  normalizeInstant, parseAgentSpec, parseExpiry, parseGrantTag, policyNameOfGrantTag, statementsOf, withExpiryCondition,
+  ContractError,
+  canonicalPolicyJson,
+  formatExpiry,
+  formatGrantTag,
+  grantDocumentWithExpiry,
+  grantTagKey,
+  normalizeInstant,
+  parseAgentSpec,
+  parseExpiry,
+  parseGrantTag,
+  policyNameOfGrantTag,
+  statementsOf,
+  withExpiryCondition,
 } from '../../lib/contract';
 
 describe('expiry instants', () => {
@@ -12,9 +23,20 @@ describe('expiry instants', () => {
   });
 
   test.each([
-    '', 'never', '2026-12-31', '2026-12-31T00:00Z', '2026-12-31T00:00:00', '2026-12-31T00:00:00.000Z',
-    '2026-12-31T00:00:00+00:00', '2026-02-30T00:00:00Z', '2027-02-29T00:00:00Z', '2026-13-01T00:00:00Z',
-    '2026-12-31T24:00:00Z', '2026-12-31T00:60:00Z', ' 2026-12-31T00:00:00Z', '２０２６-12-31T00:00:00Z',
+    '',
+    'never',
+    '2026-12-31',
+    '2026-12-31T00:00Z',
+    '2026-12-31T00:00:00',
+    '2026-12-31T00:00:00.000Z',
+    '2026-12-31T00:00:00+00:00',
+    '2026-02-30T00:00:00Z',
+    '2027-02-29T00:00:00Z',
+    '2026-13-01T00:00:00Z',
+    '2026-12-31T24:00:00Z',
+    '2026-12-31T00:60:00Z',
+    ' 2026-12-31T00:00:00Z',
+    '２０２６-12-31T00:00:00Z',
   ])('refuses %j, naming it', text => {
     expect(() => parseExpiry(text)).toThrow(ContractError);
     expect(() => parseExpiry(text)).toThrow(JSON.stringify(text).slice(1, -1));
@@ -48,8 +70,11 @@ describe('grant tags', () => {
   });
 
   test('field order does not matter', () => {
-    expect(parseGrantTag('ticket=SEC-1 by=bob expires=2026-12-31T00:00:00Z')).toEqual(
-      { expiresAt: '2026-12-31T00:00:00Z', requestedBy: 'bob', ticket: 'SEC-1' });
+    expect(parseGrantTag('ticket=SEC-1 by=bob expires=2026-12-31T00:00:00Z')).toEqual({
+      expiresAt: '2026-12-31T00:00:00Z',
+      requestedBy: 'bob',
+      ticket: 'SEC-1',
+    });
   });
 
   test.each([
@@ -83,10 +108,15 @@ describe('grant tags', () => {
 
 describe('the expiry condition', () => {
   test('is merged with the conditions a statement already has', () => {
-    const s = withExpiryCondition({
-      Effect: 'Allow', Action: 's3:GetObject', Resource: '*',
-      Condition: { StringEquals: { 'aws:ResourceTag/team': 'a' }, DateLessThan: { 'aws:EpochTime': '1' } },
-    }, '2026-12-31T00:00:00Z');
+    const s = withExpiryCondition(
+      {
+        Effect: 'Allow',
+        Action: 's3:GetObject',
+        Resource: '*',
+        Condition: { StringEquals: { 'aws:ResourceTag/team': 'a' }, DateLessThan: { 'aws:EpochTime': '1' } },
+      },
+      '2026-12-31T00:00:00Z',
+    );
     expect(s.Condition).toEqual({
       StringEquals: { 'aws:ResourceTag/team': 'a' },
       DateLessThan: { 'aws:EpochTime': '1', 'aws:CurrentTime': '2026-12-31T00:00:00Z' },

@@ -28,20 +28,31 @@ describe('parseExpiry', () => {
   });
 
   test('names what was being parsed', () => {
-    expect(refusal(() => parseExpiry('soon', '--until')).message).toBe('--until "soon" is not an instant of the form YYYY-MM-DDTHH:MM:SSZ (UTC)');
+    expect(refusal(() => parseExpiry('soon', '--until')).message).toBe(
+      '--until "soon" is not an instant of the form YYYY-MM-DDTHH:MM:SSZ (UTC)',
+    );
   });
 });
 
 describe('parseGrantTag', () => {
   const ok = 'expires=2030-01-20T00:00:00Z by=bob ticket=T-1';
   test.each([
-    ['=x by=bob ticket=T-1 expires=2030-01-20T00:00:00Z', 'grant tag "=x by=bob ticket=T-1 expires=2030-01-20T00:00:00Z": "=x" is not a field=value pair'],
+    [
+      '=x by=bob ticket=T-1 expires=2030-01-20T00:00:00Z',
+      'grant tag "=x by=bob ticket=T-1 expires=2030-01-20T00:00:00Z": "=x" is not a field=value pair',
+    ],
     ['expires by=bob ticket=T-1', 'grant tag "expires by=bob ticket=T-1": "expires" is not a field=value pair'],
     [`${ok} owner=x`, `grant tag "${ok} owner=x": unknown field "owner" (expected expires, by, ticket)`],
     [`${ok} by=eve`, `grant tag "${ok} by=eve": field "by" appears twice`],
-    ['expires=2030-01-20T00:00:00Z by= ticket=T-1', 'grant tag "expires=2030-01-20T00:00:00Z by= ticket=T-1": field "by" is empty or has characters outside _ . : / = + - @ letters and digits'],
+    [
+      'expires=2030-01-20T00:00:00Z by= ticket=T-1',
+      'grant tag "expires=2030-01-20T00:00:00Z by= ticket=T-1": field "by" is empty or has characters outside _ . : / = + - @ letters and digits',
+    ],
     ['expires=2030-01-20T00:00:00Z by=bob', 'grant tag "expires=2030-01-20T00:00:00Z by=bob": field "ticket" is missing'],
-    ['expires=2030-02-30T00:00:00Z by=bob ticket=T-1', 'grant tag "expires=2030-02-30T00:00:00Z by=bob ticket=T-1": expires "2030-02-30T00:00:00Z" is not a real calendar instant'],
+    [
+      'expires=2030-02-30T00:00:00Z by=bob ticket=T-1',
+      'grant tag "expires=2030-02-30T00:00:00Z by=bob ticket=T-1": expires "2030-02-30T00:00:00Z" is not a real calendar instant',
+    ],
   ])('%s', (value, message) => {
     expect(refusal(() => parseGrantTag(value))).toEqual({ code: expect.stringMatching(/^BAD_/), message });
     expect(refusal(() => parseGrantTag(value)).code).toBe(message.includes('expires "') ? 'BAD_EXPIRY' : 'BAD_GRANT_TAG');
@@ -52,6 +63,9 @@ describe('parseGrantTag', () => {
     expect(at256).toHaveLength(256);
     expect(parseGrantTag(at256).ticket).toHaveLength(256 - 'expires=2030-01-20T00:00:00Z by=bob ticket='.length);
     const at257 = at256 + '1';
-    expect(refusal(() => parseGrantTag(at257))).toEqual({ code: 'BAD_GRANT_TAG', message: 'grant tag value is longer than 256 characters' });
+    expect(refusal(() => parseGrantTag(at257))).toEqual({
+      code: 'BAD_GRANT_TAG',
+      message: 'grant tag value is longer than 256 characters',
+    });
   });
 });

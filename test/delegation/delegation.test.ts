@@ -2,7 +2,12 @@ import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import {
-  MANAGED_BY_VALUE, SESSION_TAG_CHAIN, SESSION_TAG_DELEGATED_BY, SESSION_TAG_ORIGIN, TAG_AGENT, TAG_MANAGED_BY,
+  MANAGED_BY_VALUE,
+  SESSION_TAG_CHAIN,
+  SESSION_TAG_DELEGATED_BY,
+  SESSION_TAG_ORIGIN,
+  TAG_AGENT,
+  TAG_MANAGED_BY,
 } from '../../lib/contract';
 import { GovernedAgentRole } from '../../lib';
 import { resolveIntrinsics, rolePolicies, roleTags, SIM_ACCOUNT, TemplateJson } from '../support/simulate';
@@ -28,33 +33,36 @@ describe('allowDelegationTo', () => {
       PolicyName: 'baseline',
       Roles: [{ Ref: logicalId(a) }],
       PolicyDocument: {
-        Statement: Match.arrayWith([Match.objectLike({
-          Action: ['sts:AssumeRole', 'sts:TagSession'],
-          // B's exact ARN from its deterministic name under the governed path: no reference, so cycles and
-          // delegations across stacks deploy.
-          Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:iam::123456789012:role${GOVERNED}agent-b-us-east-1`]] },
-          Condition: {
-            'StringEquals': {
-              [`aws:RequestTag/${SESSION_TAG_ORIGIN}`]: 'agent-a',
-              [`aws:RequestTag/${SESSION_TAG_DELEGATED_BY}`]: 'agent-a',
-              [`aws:RequestTag/${SESSION_TAG_CHAIN}`]: 'agent-a',
-            },
-            'ForAnyValue:StringEquals': { 'sts:TransitiveTagKeys': [SESSION_TAG_ORIGIN] },
-            'ForAllValues:StringEquals': {
-              'sts:TransitiveTagKeys': [SESSION_TAG_ORIGIN],
-              'aws:TagKeys': [SESSION_TAG_ORIGIN, SESSION_TAG_DELEGATED_BY, SESSION_TAG_CHAIN],
-            },
-            'Null': { [`aws:PrincipalTag/${SESSION_TAG_ORIGIN}`]: 'true' },
-          },
-        }), Match.objectLike({
-          Action: ['sts:AssumeRole', 'sts:TagSession'],
-          Condition: Match.objectLike({
-            StringEquals: {
-              [`aws:RequestTag/${SESSION_TAG_DELEGATED_BY}`]: 'agent-a',
-              [`aws:RequestTag/${SESSION_TAG_CHAIN}`]: `\${aws:PrincipalTag/${SESSION_TAG_CHAIN}}/agent-a`,
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: ['sts:AssumeRole', 'sts:TagSession'],
+            // B's exact ARN from its deterministic name under the governed path: no reference, so cycles and
+            // delegations across stacks deploy.
+            Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:iam::123456789012:role${GOVERNED}agent-b-us-east-1`]] },
+            Condition: {
+              StringEquals: {
+                [`aws:RequestTag/${SESSION_TAG_ORIGIN}`]: 'agent-a',
+                [`aws:RequestTag/${SESSION_TAG_DELEGATED_BY}`]: 'agent-a',
+                [`aws:RequestTag/${SESSION_TAG_CHAIN}`]: 'agent-a',
+              },
+              'ForAnyValue:StringEquals': { 'sts:TransitiveTagKeys': [SESSION_TAG_ORIGIN] },
+              'ForAllValues:StringEquals': {
+                'sts:TransitiveTagKeys': [SESSION_TAG_ORIGIN],
+                'aws:TagKeys': [SESSION_TAG_ORIGIN, SESSION_TAG_DELEGATED_BY, SESSION_TAG_CHAIN],
+              },
+              Null: { [`aws:PrincipalTag/${SESSION_TAG_ORIGIN}`]: 'true' },
             },
           }),
-        })]),
+          Match.objectLike({
+            Action: ['sts:AssumeRole', 'sts:TagSession'],
+            Condition: Match.objectLike({
+              StringEquals: {
+                [`aws:RequestTag/${SESSION_TAG_DELEGATED_BY}`]: 'agent-a',
+                [`aws:RequestTag/${SESSION_TAG_CHAIN}`]: `\${aws:PrincipalTag/${SESSION_TAG_CHAIN}}/agent-a`,
+              },
+            }),
+          }),
+        ]),
       },
     });
 
@@ -92,16 +100,26 @@ describe('allowDelegationTo', () => {
 
     template.hasResourceProperties('AWS::IAM::Policy', {
       PolicyName: 'delegate-to-agent-b',
-      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({
-        Action: ['sts:AssumeRole', 'sts:TagSession'],
-        Condition: Match.objectLike({ DateLessThan: { 'aws:CurrentTime': EXPIRY } }),
-      })]) },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: ['sts:AssumeRole', 'sts:TagSession'],
+            Condition: Match.objectLike({ DateLessThan: { 'aws:CurrentTime': EXPIRY } }),
+          }),
+        ]),
+      },
     });
-    expect(roleTags(json, logicalId(a))['governance:grant:delegate-to-agent-b']).toBe(`expires=${EXPIRY} by=alice@example.com ticket=SEC-9`);
-    const trust = (json.Resources[logicalId(b)].Properties.AssumeRolePolicyDocument.Statement as any[]).filter(s => JSON.stringify(s).includes('TagSession'));
+    expect(roleTags(json, logicalId(a))['governance:grant:delegate-to-agent-b']).toBe(
+      `expires=${EXPIRY} by=alice@example.com ticket=SEC-9`,
+    );
+    const trust = (json.Resources[logicalId(b)].Properties.AssumeRolePolicyDocument.Statement as any[]).filter(s =>
+      JSON.stringify(s).includes('TagSession'),
+    );
     expect(trust.map(s => s.Condition.DateLessThan)).toEqual([{ 'aws:CurrentTime': EXPIRY }, { 'aws:CurrentTime': EXPIRY }]);
     // No baseline statement for the delegation.
-    expect(JSON.stringify(Object.values(json.Resources).filter((r: any) => r.Properties?.PolicyName === 'baseline'))).not.toContain('TagSession');
+    expect(JSON.stringify(Object.values(json.Resources).filter((r: any) => r.Properties?.PolicyName === 'baseline'))).not.toContain(
+      'TagSession',
+    );
     // The approved spec records the delegation.
     const spec = JSON.stringify(stack.resolve((a.node.findChild('Spec') as any).value));
     expect(spec).toContain('\\"delegations\\":[{\\"toAgentId\\":\\"agent-b\\",\\"expiresAt\\":\\"2027-01-10T00:00:00Z\\"}]');
@@ -109,10 +127,30 @@ describe('allowDelegationTo', () => {
 
   test.each([
     ['to itself', (a: GovernedAgentRole) => a.allowDelegationTo(a), /cannot delegate to itself/],
-    ['twice to one agent', (a: GovernedAgentRole, b: GovernedAgentRole) => { a.allowDelegationTo(b); a.allowDelegationTo(b); }, /already delegates to 'agent-b'/],
-    ['with a ticket but no expiry', (a: GovernedAgentRole, b: GovernedAgentRole) => a.allowDelegationTo(b, { ticket: 'SEC-1' }), /give expiresAt too/],
-    ['with an expiry but no ticket', (a: GovernedAgentRole, b: GovernedAgentRole) => a.allowDelegationTo(b, { expiresAt: EXPIRY, requestedBy: 'x', reason: 'y' }), /ticket is missing/],
-    ['with an expiry in the past', (a: GovernedAgentRole, b: GovernedAgentRole) => a.allowDelegationTo(b, { expiresAt: '2026-12-01T00:00:00Z', requestedBy: 'x', ticket: 'T-1', reason: 'y' }), /is not after now/],
+    [
+      'twice to one agent',
+      (a: GovernedAgentRole, b: GovernedAgentRole) => {
+        a.allowDelegationTo(b);
+        a.allowDelegationTo(b);
+      },
+      /already delegates to 'agent-b'/,
+    ],
+    [
+      'with a ticket but no expiry',
+      (a: GovernedAgentRole, b: GovernedAgentRole) => a.allowDelegationTo(b, { ticket: 'SEC-1' }),
+      /give expiresAt too/,
+    ],
+    [
+      'with an expiry but no ticket',
+      (a: GovernedAgentRole, b: GovernedAgentRole) => a.allowDelegationTo(b, { expiresAt: EXPIRY, requestedBy: 'x', reason: 'y' }),
+      /ticket is missing/,
+    ],
+    [
+      'with an expiry in the past',
+      (a: GovernedAgentRole, b: GovernedAgentRole) =>
+        a.allowDelegationTo(b, { expiresAt: '2026-12-01T00:00:00Z', requestedBy: 'x', ticket: 'T-1', reason: 'y' }),
+      /is not after now/,
+    ],
   ])('refuses a delegation %s', (_what, act, message) => {
     const { stack } = newApp();
     const a = agent(stack, 'agent-a');
@@ -126,35 +164,47 @@ describe('delegation under IAM evaluation', () => {
   const BY = `aws:RequestTag/${SESSION_TAG_DELEGATED_BY}`;
   const CHAIN = `aws:RequestTag/${SESSION_TAG_CHAIN}`;
 
-  async function assume(template: TemplateJson, from: string, fromAgentId: string, to: string, context: Record<string, string | string[]>, action = 'sts:AssumeRole') {
+  async function assume(
+    template: TemplateJson,
+    from: string,
+    fromAgentId: string,
+    to: string,
+    context: Record<string, string | string[]>,
+    action = 'sts:AssumeRole',
+  ) {
     const { identityPolicies } = rolePolicies(template, from);
     // The caller: `from`'s role, unless the context names another principal (an impostor holding from's policies and tags).
     const principal = (context['aws:PrincipalArn'] as string | undefined) ?? roleArnIn(template, from);
-    const result = await runSimulation({
-      request: {
-        principal,
-        action,
-        resource: { resource: roleArnIn(template, to), accountId: SIM_ACCOUNT },
-        contextVariables: {
-          [`aws:PrincipalTag/${TAG_AGENT}`]: fromAgentId,
-          [`aws:PrincipalTag/${TAG_MANAGED_BY}`]: MANAGED_BY_VALUE,
-          'aws:CurrentTime': '2027-01-02T00:00:00Z',
-          // IAM sets aws:PrincipalArn on every request; the simulator fills it in for sts:AssumeRole but not for sts:TagSession.
-          'aws:PrincipalArn': principal,
-          ...context,
+    const result = await runSimulation(
+      {
+        request: {
+          principal,
+          action,
+          resource: { resource: roleArnIn(template, to), accountId: SIM_ACCOUNT },
+          contextVariables: {
+            [`aws:PrincipalTag/${TAG_AGENT}`]: fromAgentId,
+            [`aws:PrincipalTag/${TAG_MANAGED_BY}`]: MANAGED_BY_VALUE,
+            'aws:CurrentTime': '2027-01-02T00:00:00Z',
+            // IAM sets aws:PrincipalArn on every request; the simulator fills it in for sts:AssumeRole but not for sts:TagSession.
+            'aws:PrincipalArn': principal,
+            ...context,
+          },
         },
+        identityPolicies: identityPolicies.map((policy, i) => ({ name: `identity-${i}`, policy })),
+        resourcePolicy: resolveIntrinsics(template, template.Resources[to].Properties.AssumeRolePolicyDocument),
+        serviceControlPolicies: [],
+        resourceControlPolicies: [],
       },
-      identityPolicies: identityPolicies.map((policy, i) => ({ name: `identity-${i}`, policy })),
-      resourcePolicy: resolveIntrinsics(template, template.Resources[to].Properties.AssumeRolePolicyDocument),
-      serviceControlPolicies: [],
-      resourceControlPolicies: [],
-    }, {});
+      {},
+    );
     if (result.resultType === 'error') throw new Error(JSON.stringify(result.errors));
     return result.overallResult;
   }
 
   const firstHop = (agentId: string) => ({
-    [ORIGIN]: agentId, [BY]: agentId, [CHAIN]: agentId,
+    [ORIGIN]: agentId,
+    [BY]: agentId,
+    [CHAIN]: agentId,
     'aws:TagKeys': [SESSION_TAG_ORIGIN, SESSION_TAG_DELEGATED_BY, SESSION_TAG_CHAIN],
     'sts:TransitiveTagKeys': [SESSION_TAG_ORIGIN],
   });
@@ -178,7 +228,12 @@ describe('delegation under IAM evaluation', () => {
     expect(await assume(template, a, 'agent-a', b, {})).not.toBe('Allowed');
     expect(await assume(template, a, 'agent-a', b, { ...firstHop('agent-a'), [ORIGIN]: 'agent-x' })).not.toBe('Allowed');
     expect(await assume(template, a, 'agent-a', b, { ...firstHop('agent-a'), 'sts:TransitiveTagKeys': [] })).not.toBe('Allowed');
-    expect(await assume(template, a, 'agent-a', b, { ...firstHop('agent-a'), 'aws:TagKeys': [SESSION_TAG_ORIGIN, SESSION_TAG_DELEGATED_BY, SESSION_TAG_CHAIN, TAG_AGENT] })).not.toBe('Allowed');
+    expect(
+      await assume(template, a, 'agent-a', b, {
+        ...firstHop('agent-a'),
+        'aws:TagKeys': [SESSION_TAG_ORIGIN, SESSION_TAG_DELEGATED_BY, SESSION_TAG_CHAIN, TAG_AGENT],
+      }),
+    ).not.toBe('Allowed');
   });
 
   test('an agent without the delegation cannot assume B even with the tags', async () => {
@@ -186,7 +241,7 @@ describe('delegation under IAM evaluation', () => {
     expect(await assume(template, x, 'agent-x', b, firstHop('agent-x'))).not.toBe('Allowed');
   });
 
-  test('a principal that carries A\'s tags but is not A\'s role cannot assume B (the trust pins A\'s ARN, not its tags)', async () => {
+  test("a principal that carries A's tags but is not A's role cannot assume B (the trust pins A's ARN, not its tags)", async () => {
     const { template, a, x, b } = threeAgents();
     const impostor = { 'aws:PrincipalArn': roleArnIn(template, x) };
     // X holds A's identity statements (as if granted by hand) and A's tags. A request with session tags

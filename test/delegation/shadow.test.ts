@@ -5,14 +5,23 @@ import { Stack } from 'aws-cdk-lib';
 import { agent, newApp, synthReport } from '../report/governance-fixtures';
 
 describe('the permission shadow in the emitted report', () => {
-  test('A → B → C: A reaches C\'s actions, each with the earliest expiry on its path', () => {
+  test("A → B → C: A reaches C's actions, each with the earliest expiry on its path", () => {
     const { app, stack } = newApp();
     const bucket = new s3.Bucket(stack, 'Evidence');
     const queue = new sqs.Queue(stack, 'Tasks');
     const a = agent(stack, 'agent-a');
     const b = agent(stack, 'agent-b');
-    const c = agent(stack, 'agent-c', { baseline: [new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] })] });
-    bucket.grantPut(c.temporaryGrant('evidence-write', { expiresAt: '2027-01-20T00:00:00Z', requestedBy: 'carol', ticket: 'SEC-3', reason: 'collect evidence' }));
+    const c = agent(stack, 'agent-c', {
+      baseline: [new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] })],
+    });
+    bucket.grantPut(
+      c.temporaryGrant('evidence-write', {
+        expiresAt: '2027-01-20T00:00:00Z',
+        requestedBy: 'carol',
+        ticket: 'SEC-3',
+        reason: 'collect evidence',
+      }),
+    );
     a.allowDelegationTo(b);
     b.allowDelegationTo(c, { expiresAt: '2027-01-15T00:00:00Z', requestedBy: 'bob', ticket: 'SEC-2', reason: 'b asks c for evidence' });
 
@@ -29,13 +38,20 @@ describe('the permission shadow in the emitted report', () => {
     expect(put).toMatchObject({ source: 'grant', grantName: 'evidence-write', expiresAt: '2027-01-15T00:00:00Z' });
     // B's own view of C: the grant's expiry where it is earlier than nothing else.
     const shadowB = report.agents.find(x => x.agentId === 'agent-b')!.shadow;
-    expect(shadowB.reaches.find(r => r.path.join('>') === 'agent-b>agent-c' && r.actions.includes('s3:PutObject'))!.expiresAt).toBe('2027-01-15T00:00:00Z');
+    expect(shadowB.reaches.find(r => r.path.join('>') === 'agent-b>agent-c' && r.actions.includes('s3:PutObject'))!.expiresAt).toBe(
+      '2027-01-15T00:00:00Z',
+    );
     const shadowC = report.agents.find(x => x.agentId === 'agent-c')!.shadow;
     expect(shadowC.reaches.find(r => r.actions.includes('s3:PutObject'))!.expiresAt).toBe('2027-01-20T00:00:00Z');
     // The delegation statements themselves are in the shadow, as delegation statements.
-    expect(shadowA.reaches.find(r => r.path.length === 1 && r.source === 'delegation')).toMatchObject({ actions: ['sts:AssumeRole', 'sts:TagSession'], grantName: 'baseline' });
+    expect(shadowA.reaches.find(r => r.path.length === 1 && r.source === 'delegation')).toMatchObject({
+      actions: ['sts:AssumeRole', 'sts:TagSession'],
+      grantName: 'baseline',
+    });
 
-    expect(markdown).toContain('| agent-a → agent-b → agent-c | ${Tasks0BA6A452.Arn} (Agents/Tasks) | sqs:SendMessage | baseline | 2027-01-15T00:00:00Z |');
+    expect(markdown).toContain(
+      '| agent-a → agent-b → agent-c | ${Tasks0BA6A452.Arn} (Agents/Tasks) | sqs:SendMessage | baseline | 2027-01-15T00:00:00Z |',
+    );
     expect(markdown).toContain('- Delegates to: agent-b via baseline');
     expect(markdown).toContain('- Delegates to: agent-c via delegate-to-agent-c until 2027-01-15T00:00:00Z');
   });
@@ -65,7 +81,9 @@ describe('the permission shadow in the emitted report', () => {
     const build = () => {
       const { app, stack } = newApp();
       const a = agent(stack, 'agent-a');
-      const b = agent(stack, 'agent-b', { baseline: [new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: ['arn:aws:s3:::drop-zone/*'] })] });
+      const b = agent(stack, 'agent-b', {
+        baseline: [new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: ['arn:aws:s3:::drop-zone/*'] })],
+      });
       a.allowDelegationTo(b);
       return synthReport(app);
     };

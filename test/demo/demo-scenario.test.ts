@@ -29,9 +29,16 @@ beforeAll(async () => {
   moto = await startMoto();
   iam = new IAMClient(clientConfig(moto.endpoint));
   ddb = DynamoDBDocumentClient.from(new DynamoDBClient(clientConfig(moto.endpoint)));
-  scenario = new DecayScenario({
-    endpoint: moto.endpoint, region: 'us-east-1', accountId: '123456789012', workDir: workDir = defaultWorkDir(), cliPath,
-  }, new Narrator(text => printed.push(text)));
+  scenario = new DecayScenario(
+    {
+      endpoint: moto.endpoint,
+      region: 'us-east-1',
+      accountId: '123456789012',
+      workDir: (workDir = defaultWorkDir()),
+      cliPath,
+    },
+    new Narrator(text => printed.push(text)),
+  );
 });
 afterAll(async () => {
   await moto?.stop();
@@ -46,14 +53,24 @@ async function policies(role: string): Promise<string[]> {
   return ((await iam.send(new ListRolePoliciesCommand({ RoleName: role }))).PolicyNames ?? []).sort();
 }
 async function expiryCondition(role: string, policy: string): Promise<string[]> {
-  const doc = JSON.parse(decodeURIComponent((await iam.send(new GetRolePolicyCommand({ RoleName: role, PolicyName: policy }))).PolicyDocument!));
+  const doc = JSON.parse(
+    decodeURIComponent((await iam.send(new GetRolePolicyCommand({ RoleName: role, PolicyName: policy }))).PolicyDocument!),
+  );
   const statements = Array.isArray(doc.Statement) ? doc.Statement : [doc.Statement];
-  return [...new Set<string>(statements.map((s: { Condition?: { DateLessThan?: Record<string, string> } }) => s.Condition?.DateLessThan?.['aws:CurrentTime']))];
+  return [
+    ...new Set<string>(
+      statements.map((s: { Condition?: { DateLessThan?: Record<string, string> } }) => s.Condition?.DateLessThan?.['aws:CurrentTime']),
+    ),
+  ];
 }
 async function records(role: string): Promise<Record<string, unknown>[]> {
-  const out = await ddb.send(new QueryCommand({
-    TableName: scenario.deployed.ledgerTable, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': rolePartition(role) },
-  }));
+  const out = await ddb.send(
+    new QueryCommand({
+      TableName: scenario.deployed.ledgerTable,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': rolePartition(role) },
+    }),
+  );
   return out.Items ?? [];
 }
 async function decisions(role: string): Promise<string[]> {
@@ -65,7 +82,7 @@ async function ledgerAndEvents(): Promise<{ ledger: string[]; events: string[] }
   const key = (r: { roleName?: unknown; seq?: unknown; decision?: unknown; grant?: unknown; at?: unknown }) =>
     `${r.roleName}#${r.seq} ${r.decision}:${r.grant ?? ''} ${r.at}`;
   const { supportBot, opsBot } = scenario.deployed.roles;
-  const ledger = [...await records(supportBot), ...await records(opsBot)].map(key).sort();
+  const ledger = [...(await records(supportBot)), ...(await records(opsBot))].map(key).sort();
   const events = (scenario.events as unknown as Record<string, unknown>[]).map(key).sort();
   return { ledger, events };
 }

@@ -21,7 +21,7 @@ test('the committed template is what the generator makes from the installed aws-
   expect(() => execFileSync(process.execPath, [generator, '--check'], { stdio: 'pipe' })).not.toThrow();
 });
 
-test('it differs from aws-cdk\'s bootstrap template only in where the roles\' inline policies are written', () => {
+test("it differs from aws-cdk's bootstrap template only in where the roles' inline policies are written", () => {
   const original = yaml.safeLoad(fs.readFileSync(SOURCE, 'utf8')) as Template;
   const emulator = yaml.safeLoad(fs.readFileSync(TARGET, 'utf8')) as Template;
   const inline: { role: string; PolicyName: unknown; PolicyDocument: unknown }[] = [];
@@ -33,11 +33,13 @@ test('it differs from aws-cdk\'s bootstrap template only in where the roles\' in
   expect(inline.map(p => `${p.role}/${p.PolicyName}`)).toEqual(['LookupRole/LookupRolePolicy', 'DeploymentActionRole/default']);
 
   const added = Object.entries(emulator.Resources).filter(([id]) => !(id in original.Resources));
-  expect(added.map(([, r]) => ({
-    role: (r.Properties.Roles as { Ref: string }[])[0].Ref,
-    PolicyName: r.Properties.PolicyName,
-    PolicyDocument: r.Properties.PolicyDocument,
-  }))).toEqual(inline);
+  expect(
+    added.map(([, r]) => ({
+      role: (r.Properties.Roles as { Ref: string }[])[0].Ref,
+      PolicyName: r.Properties.PolicyName,
+      PolicyDocument: r.Properties.PolicyDocument,
+    })),
+  ).toEqual(inline);
   expect(added.every(([, r]) => r.Type === 'AWS::IAM::Policy' && (r.Properties.Roles as unknown[]).length === 1)).toBe(true);
   for (const [id] of added) delete emulator.Resources[id];
   // Everything else, the bootstrap version included, is the CLI's own.

@@ -13,8 +13,12 @@ import { bootstrapEmulator, deployStack, EmulatorTarget } from '../../demo/emula
 import { clientConfig, Moto, startMoto } from '../support/moto';
 
 let moto: Moto;
-beforeAll(async () => { moto = await startMoto(); });
-afterAll(async () => { await moto?.stop(); });
+beforeAll(async () => {
+  moto = await startMoto();
+});
+afterAll(async () => {
+  await moto?.stop();
+});
 
 test('a synthesized stack with a Lambda asset deploys to the emulator unchanged', async () => {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'pd-asm-'));
@@ -22,16 +26,29 @@ test('a synthesized stack with a Lambda asset deploys to the emulator unchanged'
   const stack = new cdk.Stack(app, 'DeployProbe', { env: { account: '123456789012', region: 'us-east-1' } });
   const codeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pd-code-'));
   fs.writeFileSync(path.join(codeDir, 'index.js'), 'exports.handler = async () => "ok";');
-  const fn = new lambda.Function(stack, 'Fn', { runtime: lambda.Runtime.NODEJS_22_X, handler: 'index.handler', code: lambda.Code.fromAsset(codeDir) });
+  const fn = new lambda.Function(stack, 'Fn', {
+    runtime: lambda.Runtime.NODEJS_22_X,
+    handler: 'index.handler',
+    code: lambda.Code.fromAsset(codeDir),
+  });
   new events.Rule(stack, 'Hourly', { schedule: events.Schedule.rate(cdk.Duration.hours(1)), targets: [new targets.LambdaFunction(fn)] });
   const role = new iam.Role(stack, 'Agent', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
   cdk.Tags.of(role).add('governance:agent', 'probe');
-  new iam.Policy(stack, 'Grant', { policyName: 'g1', roles: [role], statements: [new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: ['*'] })] });
+  new iam.Policy(stack, 'Grant', {
+    policyName: 'g1',
+    roles: [role],
+    statements: [new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: ['*'] })],
+  });
   new ssm.StringParameter(stack, 'Spec', { parameterName: '/probe/spec', stringValue: stack.toJsonString({ role: role.roleName }) });
   new cdk.CfnOutput(stack, 'RoleName', { value: role.roleName });
   app.synth();
 
-  const target: EmulatorTarget = { endpoint: moto.endpoint, region: 'us-east-1', accountId: '123456789012', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } };
+  const target: EmulatorTarget = {
+    endpoint: moto.endpoint,
+    region: 'us-east-1',
+    accountId: '123456789012',
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+  };
   await bootstrapEmulator(target);
   const deployed = await deployStack(outdir, 'DeployProbe', target);
   expect(deployed.status).toBe('CREATE_COMPLETE');

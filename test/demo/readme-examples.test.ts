@@ -51,30 +51,60 @@ let compiled: { status: number | null; output: string };
 beforeAll(() => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'pd-readme-'));
   // --ignore-scripts: the package is already built (jest's global setup); pack exactly what `files` ships.
-  const packed = JSON.parse(execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], {
-    cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'],
-  })) as { filename: string }[];
+  const packed = JSON.parse(
+    execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  ) as { filename: string }[];
   const tarball = path.join(work, packed[0].filename);
   app = path.join(work, 'consumer-app');
   fs.mkdirSync(app);
-  fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({
-    name: 'consumer-app', version: '1.0.0', private: true,
-  }, null, 2));
+  fs.writeFileSync(
+    path.join(app, 'package.json'),
+    JSON.stringify(
+      {
+        name: 'consumer-app',
+        version: '1.0.0',
+        private: true,
+      },
+      null,
+      2,
+    ),
+  );
   // The tarball and its own dependencies from the npm cache where it has them (CI: the registry). The peer dependencies
   // (aws-cdk-lib, constructs) are not downloaded again: --legacy-peer-deps leaves them out and the app links this
   // repository's copies, as a consumer's own would sit in its node_modules.
-  execFileSync('npm', ['install', tarball, '--prefer-offline', '--legacy-peer-deps', '--no-audit', '--no-fund', '--ignore-scripts',
-    '--loglevel=error'], { cwd: app, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 600_000 });
+  execFileSync(
+    'npm',
+    ['install', tarball, '--prefer-offline', '--legacy-peer-deps', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'],
+    { cwd: app, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 600_000 },
+  );
   for (const peer of ['aws-cdk-lib', 'constructs']) {
     fs.symlinkSync(path.join(ROOT, 'node_modules', peer), path.join(app, 'node_modules', peer), 'dir');
   }
-  fs.writeFileSync(path.join(app, 'tsconfig.json'), JSON.stringify({
-    compilerOptions: {
-      target: 'ES2022', module: 'commonjs', moduleResolution: 'node', strict: true, outDir: 'out', rootDir: '.',
-      skipLibCheck: true, types: [], esModuleInterop: true,
-    },
-    include: programs.map(p => `${p.name}.ts`),
-  }, null, 2));
+  fs.writeFileSync(
+    path.join(app, 'tsconfig.json'),
+    JSON.stringify(
+      {
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'commonjs',
+          moduleResolution: 'node',
+          strict: true,
+          outDir: 'out',
+          rootDir: '.',
+          skipLibCheck: true,
+          types: [],
+          esModuleInterop: true,
+        },
+        include: programs.map(p => `${p.name}.ts`),
+      },
+      null,
+      2,
+    ),
+  );
   for (const p of programs) fs.writeFileSync(path.join(app, `${p.name}.ts`), p.source);
   // Compiled here, not in a test: the synth tests need the output whatever order jest runs them in (CI shuffles).
   const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
@@ -109,20 +139,22 @@ test('every TypeScript block of the README compiles against the packed library',
   expect(compiled.status).toBe(0);
 });
 
-describe.each(programs.map(p => [p.name, p.heading] as const))('%s (%s)', (name) => {
-  test('synthesizes at the README\'s clock, with every grant in the template', () => {
+describe.each(programs.map(p => [p.name, p.heading] as const))('%s (%s)', name => {
+  test("synthesizes at the README's clock, with every grant in the template", () => {
     const outdir = path.join(work, `${name}.out`);
     const harness = path.join(ROOT, 'harness', 'shifted-clock.cjs');
     const run = spawnSync(process.execPath, ['--require', harness, path.join(app, 'out', `${name}.js`)], {
-      cwd: app, encoding: 'utf8',
+      cwd: app,
+      encoding: 'utf8',
       // CDK_OUTDIR is what the CDK CLI sets: the App synthesizes there when the program ends.
       env: { PATH: process.env.PATH, CDK_OUTDIR: outdir, PERMISSION_DECAY_HARNESS_NOW: clock!, NODE_NO_WARNINGS: '1' },
     });
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     const manifest = JSON.parse(fs.readFileSync(path.join(outdir, 'manifest.json'), 'utf8'));
-    const stacks = Object.values(manifest.artifacts as Record<string, { type: string; properties?: { templateFile: string } }>)
-      .filter(a => a.type === 'aws:cloudformation:stack');
+    const stacks = Object.values(manifest.artifacts as Record<string, { type: string; properties?: { templateFile: string } }>).filter(
+      a => a.type === 'aws:cloudformation:stack',
+    );
     expect(stacks.length).toBe(1);
     const template = JSON.parse(fs.readFileSync(path.join(outdir, stacks[0].properties!.templateFile), 'utf8'));
     const types = Object.values(template.Resources as Record<string, { Type: string }>).map(r => r.Type);
@@ -135,13 +167,14 @@ describe.each(programs.map(p => [p.name, p.heading] as const))('%s (%s)', (name)
   }, 300_000);
 });
 
-test('the clock matters: a day after the example\'s grant expires, synth refuses it', () => {
+test("the clock matters: a day after the example's grant expires, synth refuses it", () => {
   const first = programs[programs.findIndex(p => p.heading === 'Using it on AWS')];
   const expiry = /expiresAt: '([^']+)'/.exec(first.source)![1];
   const after = new Date(Date.parse(expiry) + 86_400_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
   const harness = path.join(ROOT, 'harness', 'shifted-clock.cjs');
   const run = spawnSync(process.execPath, ['--require', harness, path.join(app, 'out', `${first.name}.js`)], {
-    cwd: app, encoding: 'utf8',
+    cwd: app,
+    encoding: 'utf8',
     env: { PATH: process.env.PATH, CDK_OUTDIR: path.join(work, 'late.out'), PERMISSION_DECAY_HARNESS_NOW: after, NODE_NO_WARNINGS: '1' },
   });
   expect(run.status).not.toBe(0);

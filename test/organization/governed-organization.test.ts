@@ -27,11 +27,14 @@ describe('GovernedOrganization', () => {
     member.hasResourceProperties('AWS::Lambda::Function', {
       Code: { S3Bucket: { 'Fn::Sub': 'pd-org-assets-${AWS::Region}' }, S3Key: `${org.assetObjects[0].objectKey}` },
     });
-    const forward = Object.values(member.findResources('AWS::Events::Rule'))
-      .filter(r => r.Properties.EventPattern?.source?.[0] === 'permission-decay');
+    const forward = Object.values(member.findResources('AWS::Events::Rule')).filter(
+      r => r.Properties.EventPattern?.source?.[0] === 'permission-decay',
+    );
     expect(forward).toHaveLength(1);
     expect(forward[0].Properties.Targets).toHaveLength(1);
-    expect(JSON.stringify(forward[0].Properties.Targets[0].Arn)).toContain(':events:us-east-1:111111111111:event-bus/permission-decay-org-decisions');
+    expect(JSON.stringify(forward[0].Properties.Targets[0].Arn)).toContain(
+      ':events:us-east-1:111111111111:event-bus/permission-decay-org-decisions',
+    );
     // Nothing in the member template refers to the management account's bootstrap bucket or assets.
     expect(JSON.stringify(body)).not.toContain('cdk-hnb659fds');
     expect(org.assetObjects).toHaveLength(1);
@@ -61,20 +64,28 @@ describe('GovernedOrganization', () => {
     const { App, Stack } = jest.requireActual('aws-cdk-lib');
     const { GovernedOrganization } = jest.requireActual('../../lib');
     const stack = new Stack(new App(), 'Agnostic');
-    expect(() => new GovernedOrganization(stack, 'Org', {
-      organizationId: 'o-abcdefghij', organizationalUnitIds: [OU_ID], region: 'us-east-1', assetBucketPrefix: 'pd',
-    })).toThrow('literal env account and region');
+    expect(
+      () =>
+        new GovernedOrganization(stack, 'Org', {
+          organizationId: 'o-abcdefghij',
+          organizationalUnitIds: [OU_ID],
+          region: 'us-east-1',
+          assetBucketPrefix: 'pd',
+        }),
+    ).toThrow('literal env account and region');
   });
 });
 
 describe('GovernedAgentRole in a member account', () => {
   const { template } = memberAgentStack();
 
-  test('uses the account\'s boundary and deploys neither a boundary nor a sweeper', () => {
+  test("uses the account's boundary and deploys neither a boundary nor a sweeper", () => {
     template.resourceCountIs('AWS::IAM::ManagedPolicy', 0);
     template.resourceCountIs('AWS::Lambda::Function', 0);
     template.hasResourceProperties('AWS::IAM::Role', {
-      PermissionsBoundary: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:iam::${MEMBER_ACCOUNT}:policy/permission-decay/${MEMBER_BOUNDARY_NAME}`]] },
+      PermissionsBoundary: {
+        'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:iam::${MEMBER_ACCOUNT}:policy/permission-decay/${MEMBER_BOUNDARY_NAME}`]],
+      },
       Path: '/permission-decay/agents/',
     });
   });

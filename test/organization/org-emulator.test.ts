@@ -12,12 +12,21 @@ import * as os from 'os';
 import * as path from 'path';
 import { execFileSync } from 'child_process';
 import {
-  CloudFormationClient, CreateStackCommand, CreateStackInstancesCommand, CreateStackSetCommand, DescribeStacksCommand,
+  CloudFormationClient,
+  CreateStackCommand,
+  CreateStackInstancesCommand,
+  CreateStackSetCommand,
+  DescribeStacksCommand,
 } from '@aws-sdk/client-cloudformation';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { GetPolicyCommand, GetRoleCommand, ListRolePoliciesCommand } from '@aws-sdk/client-iam';
 import {
-  CreateAccountCommand, CreateOrganizationalUnitCommand, CreateOrganizationCommand, ListRootsCommand, MoveAccountCommand, OrganizationsClient,
+  CreateAccountCommand,
+  CreateOrganizationalUnitCommand,
+  CreateOrganizationCommand,
+  ListRootsCommand,
+  MoveAccountCommand,
+  OrganizationsClient,
 } from '@aws-sdk/client-organizations';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
@@ -62,12 +71,13 @@ beforeAll(async () => {
   const organization = (await org.send(new CreateOrganizationCommand({ FeatureSet: 'ALL' }))).Organization!;
   const rootId = (await org.send(new ListRootsCommand({}))).Roots![0].Id!;
   const ou = (await org.send(new CreateOrganizationalUnitCommand({ ParentId: rootId, Name: 'agents' }))).OrganizationalUnit!;
-  const create = async (name: string) => (await org.send(new CreateAccountCommand({ AccountName: name, Email: `${name}@example.com` })))
-    .CreateAccountStatus!.AccountId!;
+  const create = async (name: string) =>
+    (await org.send(new CreateAccountCommand({ AccountName: name, Email: `${name}@example.com` }))).CreateAccountStatus!.AccountId!;
   memberA = await create('member-a');
   memberB = await create('member-b');
   outsider = await create('outsider');
-  for (const a of [memberA, memberB]) await org.send(new MoveAccountCommand({ AccountId: a, SourceParentId: rootId, DestinationParentId: ou.Id! }));
+  for (const a of [memberA, memberB])
+    await org.send(new MoveAccountCommand({ AccountId: a, SourceParentId: rootId, DestinationParentId: ou.Id! }));
 
   // The management stack, synthesized for this organisation, deployed as `cdk deploy` would (bootstrap version parameter).
   const { template, org: governed } = organizationStack({ organizationId: organization.Id!, organizationalUnitIds: [ou.Id!] }, MANAGEMENT);
@@ -77,7 +87,9 @@ beforeAll(async () => {
   const [stackSetId, stackSet] = Object.entries<any>(json.Resources).find(([, r]) => r.Type === 'AWS::CloudFormation::StackSet')!;
   delete json.Resources[stackSetId];
   const cfn = new CloudFormationClient({ ...clientConfig(moto.endpoint), maxAttempts: 1 });
-  await cfn.send(new CreateStackCommand({ StackName: 'Governance', TemplateBody: JSON.stringify(json), Capabilities: ['CAPABILITY_NAMED_IAM'] }));
+  await cfn.send(
+    new CreateStackCommand({ StackName: 'Governance', TemplateBody: JSON.stringify(json), Capabilities: ['CAPABILITY_NAMED_IAM'] }),
+  );
   expect((await cfn.send(new DescribeStacksCommand({ StackName: 'Governance' }))).Stacks![0].StackStatus).toBe('CREATE_COMPLETE');
   queueName = Object.entries<any>(json.Resources).find(([, r]) => r.Type === 'AWS::SQS::Queue')![0];
 
@@ -85,22 +97,34 @@ beforeAll(async () => {
   const s3 = new S3Client({ ...clientConfig(moto.endpoint), forcePathStyle: true });
   await s3.send(new CreateBucketCommand({ Bucket: 'pd-org-assets-us-east-1' }));
   const bundle = zipDirectory(path.join(__dirname, '..', '..', 'dist', 'handlers', 'sweeper'));
-  for (const o of governed.assetObjects) await s3.send(new PutObjectCommand({ Bucket: 'pd-org-assets-us-east-1', Key: o.objectKey, Body: bundle }));
+  for (const o of governed.assetObjects)
+    await s3.send(new PutObjectCommand({ Bucket: 'pd-org-assets-us-east-1', Key: o.objectKey, Body: bundle }));
 
   // The StackSet as the synthesized resource describes it, and the instances automatic deployment would create.
   const p = stackSet.Properties;
-  await cfn.send(new CreateStackSetCommand({
-    StackSetName: p.StackSetName, TemplateBody: p.TemplateBody, PermissionModel: p.PermissionModel, Capabilities: p.Capabilities,
-    AutoDeployment: { Enabled: p.AutoDeployment.Enabled, RetainStacksOnAccountRemoval: p.AutoDeployment.RetainStacksOnAccountRemoval },
-    CallAs: p.CallAs,
-  }));
+  await cfn.send(
+    new CreateStackSetCommand({
+      StackSetName: p.StackSetName,
+      TemplateBody: p.TemplateBody,
+      PermissionModel: p.PermissionModel,
+      Capabilities: p.Capabilities,
+      AutoDeployment: { Enabled: p.AutoDeployment.Enabled, RetainStacksOnAccountRemoval: p.AutoDeployment.RetainStacksOnAccountRemoval },
+      CallAs: p.CallAs,
+    }),
+  );
   const group = p.StackInstancesGroup[0];
-  await cfn.send(new CreateStackInstancesCommand({
-    StackSetName: p.StackSetName, DeploymentTargets: { OrganizationalUnitIds: group.DeploymentTargets.OrganizationalUnitIds }, Regions: group.Regions,
-  }));
+  await cfn.send(
+    new CreateStackInstancesCommand({
+      StackSetName: p.StackSetName,
+      DeploymentTargets: { OrganizationalUnitIds: group.DeploymentTargets.OrganizationalUnitIds },
+      Regions: group.Regions,
+    }),
+  );
 }, 600_000);
 
-afterAll(async () => { await moto?.stop(); });
+afterAll(async () => {
+  await moto?.stop();
+});
 
 test('the StackSet puts governance in every account of the OU, and only there', async () => {
   for (const account of [memberA, memberB]) {
@@ -109,24 +133,32 @@ test('the StackSet puts governance in every account of the OU, and only there', 
     expect(table.Table?.TableArn).toContain(`:${account}:`);
     const audit = await clients.iam.send(new GetRoleCommand({ RoleName: 'permission-decay-audit' }));
     expect(audit.Role?.Arn).toBe(`arn:aws:iam::${account}:role/permission-decay/audit/permission-decay-audit`);
-    const boundary = await clients.iam.send(new GetPolicyCommand({
-      PolicyArn: `arn:aws:iam::${account}:policy/permission-decay/permission-decay-boundary`,
-    }));
+    const boundary = await clients.iam.send(
+      new GetPolicyCommand({
+        PolicyArn: `arn:aws:iam::${account}:policy/permission-decay/permission-decay-boundary`,
+      }),
+    );
     expect(boundary.Policy?.PolicyName).toBe('permission-decay-boundary');
   }
   const { clients } = await actingIn(outsider);
   await expect(clients.ddb.send(new DescribeTableCommand({ TableName: MEMBER_LEDGER_TABLE_NAME }))).rejects.toThrow();
 });
 
-test('a member\'s sweeper revokes an expired grant there; the decision reaches the central queue; status --org reads every account', async () => {
+test("a member's sweeper revokes an expired grant there; the decision reaches the central queue; status --org reads every account", async () => {
   const a = await actingIn(memberA);
   const b = await actingIn(memberB);
   await createGovernedRole(a.clients, {
-    agentId: 'billing-bot', roleName: 'billing-bot-us-east-1',
-    grants: [{ name: 'old-export', expiresAt: '2027-01-15T00:00:00Z', inSpec: true }, { name: 'live-read', expiresAt: '2027-03-01T00:00:00Z', inSpec: true }],
+    agentId: 'billing-bot',
+    roleName: 'billing-bot-us-east-1',
+    grants: [
+      { name: 'old-export', expiresAt: '2027-01-15T00:00:00Z', inSpec: true },
+      { name: 'live-read', expiresAt: '2027-03-01T00:00:00Z', inSpec: true },
+    ],
   });
   await createGovernedRole(b.clients, {
-    agentId: 'support-bot', roleName: 'support-bot-us-east-1', grants: [{ name: 'kb-read', expiresAt: '2027-02-20T00:00:00Z', inSpec: true }],
+    agentId: 'support-bot',
+    roleName: 'support-bot-us-east-1',
+    grants: [{ name: 'kb-read', expiresAt: '2027-02-20T00:00:00Z', inSpec: true }],
   });
 
   // The sweep code, in process, with member A's credentials and the member template's ledger and bus.

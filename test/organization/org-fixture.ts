@@ -10,7 +10,10 @@ export const ORG_ID = 'o-abcdefghij';
 export const OU_ID = 'ou-ab12-cdefghij';
 
 export const ORG_PROPS: GovernedOrganizationProps = {
-  organizationId: ORG_ID, organizationalUnitIds: [OU_ID], region: 'us-east-1', assetBucketPrefix: 'pd-org-assets',
+  organizationId: ORG_ID,
+  organizationalUnitIds: [OU_ID],
+  region: 'us-east-1',
+  assetBucketPrefix: 'pd-org-assets',
 };
 
 export function organizationStack(props: Partial<GovernedOrganizationProps> = {}, account = MANAGEMENT_ACCOUNT) {
@@ -25,7 +28,9 @@ export function memberAgentStack() {
   const app = new App({ context: { 'permission-decay:now': '2026-11-01T00:00:00Z' } });
   const stack = new Stack(app, 'Agents', { env: { account: MEMBER_ACCOUNT, region: 'us-east-1' } });
   const agent = new GovernedAgentRole(stack, 'Bot', {
-    agentId: 'org-bot', owner: 'team@example.com', assumedBy: new iam.ServicePrincipal('bedrock.amazonaws.com'),
+    agentId: 'org-bot',
+    owner: 'team@example.com',
+    assumedBy: new iam.ServicePrincipal('bedrock.amazonaws.com'),
     sharedBoundary: GovernedOrganization.memberBoundary(stack),
     baseline: [new iam.PolicyStatement({ actions: ['events:*', 'sts:*'], resources: ['*'] })],
   });

@@ -27,6 +27,7 @@ test('an account that throws or fails is reported with its code; the others are 
   });
   expect(out.filter(r => r.ok)).toHaveLength(8);
   expect(out.filter(r => !r.ok).map(r => [r.account, !r.ok && r.error.code])).toEqual([
-    ['100000000003', 'ThrottlingException'], ['100000000007', 'AUDIT_ROLE_UNAVAILABLE'],
+    ['100000000003', 'ThrottlingException'],
+    ['100000000007', 'AUDIT_ROLE_UNAVAILABLE'],
   ]);
 });

@@ -24,8 +24,18 @@ import { CreateKeyCommand } from '@aws-sdk/client-kms';
 import { CreateTopicCommand } from '@aws-sdk/client-sns';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import {
-  GOVERNED_ROLE_PATH, grantTagKey, IDENTITY_ENV, LEDGER_KEYS, LEDGER_SIGNING_KEY_SPEC, REQUEST_PARTITION_PREFIX, RENEWAL_PARTITION_PREFIX,
-  SEAL_PARTITION_PREFIX, sealPartition, SPEC_PARAMETER_PREFIX, SWEEPER_ENV, TAG_LEDGER_HEAD,
+  GOVERNED_ROLE_PATH,
+  grantTagKey,
+  IDENTITY_ENV,
+  LEDGER_KEYS,
+  LEDGER_SIGNING_KEY_SPEC,
+  REQUEST_PARTITION_PREFIX,
+  RENEWAL_PARTITION_PREFIX,
+  SEAL_PARTITION_PREFIX,
+  sealPartition,
+  SPEC_PARAMETER_PREFIX,
+  SWEEPER_ENV,
+  TAG_LEDGER_HEAD,
 } from '../../lib/contract';
 import { LEDGER_EVIDENCE_SID } from '../../lib/private/ledger-evidence-statements';
 import { SWEEPER_SID } from '../../lib/private/sweeper-role-statements';
@@ -38,7 +48,13 @@ import { atInstant } from '../support/clock';
 import { createGovernedRole, createIdentity, Credentials, doc, memoryIo, testClients } from '../support/governed-fixtures';
 import { Moto, startMoto } from '../support/moto';
 import {
-  CallRecorder, CoveredIdentity, describeRefusals, judgeCalls, RecordedCall, requiredPermissions, startCallRecorder,
+  CallRecorder,
+  CoveredIdentity,
+  describeRefusals,
+  judgeCalls,
+  RecordedCall,
+  requiredPermissions,
+  startCallRecorder,
 } from '../support/permission-coverage';
 import { arnOf, nameOf, resolveIntrinsics, rolePolicies, simulate, TemplateJson } from '../support/simulate';
 
@@ -106,7 +122,10 @@ function synthesize(): Synthesized {
   const env = resolveIntrinsics(template, template.Resources[fnId].Properties.Environment.Variables) as Record<string, string>;
   const recorderFnId = logicalIdOf(stack, sweeper.activityFunction as never);
   const recorderRoleId = template.Resources[recorderFnId].Properties.Role['Fn::GetAtt'][0] as string;
-  const recorderEnv = resolveIntrinsics(template, template.Resources[recorderFnId].Properties.Environment.Variables) as Record<string, string>;
+  const recorderEnv = resolveIntrinsics(template, template.Resources[recorderFnId].Properties.Environment.Variables) as Record<
+    string,
+    string
+  >;
   const people: Synthesized['people'] = {};
   for (const person of PEOPLE) {
     const id = logicalIdOf(stack, personRoles[person.identity]);
@@ -115,12 +134,17 @@ function synthesize(): Synthesized {
   return {
     template,
     sweeper: {
-      name: 'sweeper', principal: arnOf(template, roleId), accessKeyIds: [SWEEPER_KEY.accessKeyId], ...rolePolicies(template, roleId),
+      name: 'sweeper',
+      principal: arnOf(template, roleId),
+      accessKeyIds: [SWEEPER_KEY.accessKeyId],
+      ...rolePolicies(template, roleId),
     },
     people,
     sweeperEnv: env,
     recorder: {
-      name: 'activity recorder', principal: arnOf(template, recorderRoleId), accessKeyIds: [RECORDER_KEY.accessKeyId],
+      name: 'activity recorder',
+      principal: arnOf(template, recorderRoleId),
+      accessKeyIds: [RECORDER_KEY.accessKeyId],
       ...rolePolicies(template, recorderRoleId),
     },
     recorderEnv,
@@ -138,8 +162,13 @@ function synthesize(): Synthesized {
 function deployedWithKey(s: Synthesized, keyArn: string): Synthesized {
   const swap = <T>(value: T): T => JSON.parse(JSON.stringify(value).split(s.signingKeyArn).join(keyArn));
   return {
-    ...s, sweeper: swap(s.sweeper), people: swap(s.people), sweeperEnv: swap(s.sweeperEnv), resourcePolicies: swap(s.resourcePolicies),
-    recorder: swap(s.recorder), recorderEnv: swap(s.recorderEnv),
+    ...s,
+    sweeper: swap(s.sweeper),
+    people: swap(s.people),
+    sweeperEnv: swap(s.sweeperEnv),
+    resourcePolicies: swap(s.resourcePolicies),
+    recorder: swap(s.recorder),
+    recorderEnv: swap(s.recorderEnv),
     signingKeyArn: keyArn,
   };
 }
@@ -151,23 +180,33 @@ function deployedWithKey(s: Synthesized, keyArn: string): Synthesized {
  */
 type ChildRun = { code: number | null; stdout: string; stderr: string };
 function runSweeperBundle(endpoint: string, env: Record<string, string>, at: string): Promise<ChildRun> {
-  const script = 'require(process.argv[1]).handler(JSON.parse(process.argv[2]))'
-    + '.then(s => { process.stdout.write(JSON.stringify(s)); process.exit(s.ok ? 0 : 1); }, e => { console.error(e); process.exit(3); })';
+  const script =
+    'require(process.argv[1]).handler(JSON.parse(process.argv[2]))' +
+    '.then(s => { process.stdout.write(JSON.stringify(s)); process.exit(s.ok ? 0 : 1); }, e => { console.error(e); process.exit(3); })';
   const event = JSON.stringify({ source: 'aws.events', 'detail-type': 'Scheduled Event', time: at });
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--require', SHIFTED_CLOCK, '-e', script, SWEEPER_BUNDLE, event], {
       env: {
-        PATH: process.env.PATH, ...env, PERMISSION_DECAY_HARNESS_NOW: at,
-        AWS_ENDPOINT_URL: endpoint, AWS_REGION: 'us-east-1', AWS_MAX_ATTEMPTS: '2',
-        AWS_ACCESS_KEY_ID: SWEEPER_KEY.accessKeyId, AWS_SECRET_ACCESS_KEY: SWEEPER_KEY.secretAccessKey,
+        PATH: process.env.PATH,
+        ...env,
+        PERMISSION_DECAY_HARNESS_NOW: at,
+        AWS_ENDPOINT_URL: endpoint,
+        AWS_REGION: 'us-east-1',
+        AWS_MAX_ATTEMPTS: '2',
+        AWS_ACCESS_KEY_ID: SWEEPER_KEY.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: SWEEPER_KEY.secretAccessKey,
         AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', d => { stdout += d; });
-    child.stderr.on('data', d => { stderr += d; });
+    child.stdout.on('data', d => {
+      stdout += d;
+    });
+    child.stderr.on('data', d => {
+      stderr += d;
+    });
     child.on('error', reject);
     child.on('exit', code => resolve({ code, stdout, stderr }));
   });
@@ -201,26 +240,44 @@ beforeAll(async () => {
   const at = { path: GOVERNED_ROLE_PATH };
   await createGovernedRole(direct, { ...at, agentId: 'p-tamper', grants: [{ name: 'tamper', expiresAt: '2030-01-20T00:00:00Z' }] });
   await createGovernedRole(direct, {
-    ...at, agentId: 'p-revoke', baseline: [{ name: 'base' }],
-    grants: [{ name: 'old', expiresAt: EXPIRED, inSpec: true }, { name: 'p-revoke-mp', kind: 'managed', expiresAt: EXPIRED }],
+    ...at,
+    agentId: 'p-revoke',
+    baseline: [{ name: 'base' }],
+    grants: [
+      { name: 'old', expiresAt: EXPIRED, inSpec: true },
+      { name: 'p-revoke-mp', kind: 'managed', expiresAt: EXPIRED },
+    ],
   });
   await createGovernedRole(direct, { ...at, agentId: 'p-drift', drift: [{ name: 'handmade' }] });
   await createGovernedRole(direct, {
-    ...at, agentId: 'p-bad', grants: [{ name: 'bad', expiresAt: '2030-02-01T00:00:00Z', tag: 'expires=2030-02-01 by=bob ticket=T-1' }],
+    ...at,
+    agentId: 'p-bad',
+    grants: [{ name: 'bad', expiresAt: '2030-02-01T00:00:00Z', tag: 'expires=2030-02-01 by=bob ticket=T-1' }],
   });
   // CDK grants (in the approved spec), so a renewal needs no sealed request of them.
   const renewing = await createGovernedRole(direct, {
-    ...at, agentId: 'p-renew',
-    grants: [{ name: 'ren', expiresAt: EXPIRED, inSpec: true }, { name: 'p-renew-mp', kind: 'managed', expiresAt: EXPIRED, inSpec: true }],
+    ...at,
+    agentId: 'p-renew',
+    grants: [
+      { name: 'ren', expiresAt: EXPIRED, inSpec: true },
+      { name: 'p-renew-mp', kind: 'managed', expiresAt: EXPIRED, inSpec: true },
+    ],
   });
   // A managed grant already at IAM's five versions: renewing it deletes the oldest first.
   for (let i = 0; i < 4; i++) {
-    await direct.iam.send(new CreatePolicyVersionCommand({
-      PolicyArn: renewing.arns['p-renew-mp'], PolicyDocument: JSON.stringify(doc('s3:GetObject')), SetAsDefault: false,
-    }));
+    await direct.iam.send(
+      new CreatePolicyVersionCommand({
+        PolicyArn: renewing.arns['p-renew-mp'],
+        PolicyDocument: JSON.stringify(doc('s3:GetObject')),
+        SetAsDefault: false,
+      }),
+    );
   }
   await createGovernedRole(direct, {
-    ...at, agentId: 'p-warn', baseline: [{ name: 'base' }], grants: [{ name: 'soon', expiresAt: '2030-01-11T00:00:00Z' }],
+    ...at,
+    agentId: 'p-warn',
+    baseline: [{ name: 'base' }],
+    grants: [{ name: 'soon', expiresAt: '2030-01-11T00:00:00Z' }],
   });
   const ghost = { Key: grantTagKey('ghost'), Value: 'expires=2030-02-01T00:00:00Z by=bob ticket=T-1' };
   await direct.iam.send(new TagRoleCommand({ RoleName: 'agent-p-warn', Tags: [ghost] }));
@@ -247,19 +304,59 @@ beforeAll(async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'pd-perm-'));
   writeFileSync(path.join(dir, 'upload.json'), JSON.stringify(doc(['s3:PutObject'], 'arn:aws:s3:::bucket/*')));
   const JAN_8 = '2030-01-08T00:00:00Z';
-  await cli('requester', ['request', '--role', 'p-request', '--grant', 'upload', '--policy-file', path.join(dir, 'upload.json'),
-    '--until', '2030-01-12T00:00:00Z', '--ticket', 'T-7', '--reason', 'nightly upload'], JAN_8);
-  const attachable = await direct.iam.send(new CreatePolicyCommand({
-    PolicyName: 'p-request-ro', PolicyDocument: JSON.stringify(doc('s3:ListBucket')),
-  }));
-  await cli('requester', ['request', '--role', 'p-request', '--grant', 'p-request-ro', '--policy-arn', attachable.Policy!.Arn!,
-    '--until', '2030-01-09T12:00:00Z', '--ticket', 'T-8', '--reason', 'audit'], JAN_8);
+  await cli(
+    'requester',
+    [
+      'request',
+      '--role',
+      'p-request',
+      '--grant',
+      'upload',
+      '--policy-file',
+      path.join(dir, 'upload.json'),
+      '--until',
+      '2030-01-12T00:00:00Z',
+      '--ticket',
+      'T-7',
+      '--reason',
+      'nightly upload',
+    ],
+    JAN_8,
+  );
+  const attachable = await direct.iam.send(
+    new CreatePolicyCommand({
+      PolicyName: 'p-request-ro',
+      PolicyDocument: JSON.stringify(doc('s3:ListBucket')),
+    }),
+  );
+  await cli(
+    'requester',
+    [
+      'request',
+      '--role',
+      'p-request',
+      '--grant',
+      'p-request-ro',
+      '--policy-arn',
+      attachable.Policy!.Arn!,
+      '--until',
+      '2030-01-09T12:00:00Z',
+      '--ticket',
+      'T-8',
+      '--reason',
+      'audit',
+    ],
+    JAN_8,
+  );
   for (const grant of ['ren', 'p-renew-mp']) {
     await cli('approver', ['renew', '--role', 'p-renew', '--grant', grant, '--until', '2030-01-15T00:00:00Z', '--ticket', 'T-9'], JAN_8);
   }
   // A requested grant renewed by someone else: the sweeper reads the request's and the approval's seals.
-  await cli('approver', ['renew', '--role', 'p-request', '--grant', 'upload', '--until', '2030-01-14T00:00:00Z', '--ticket', 'T-7'],
-    '2030-01-09T00:00:00Z');
+  await cli(
+    'approver',
+    ['renew', '--role', 'p-request', '--grant', 'upload', '--until', '2030-01-14T00:00:00Z', '--ticket', 'T-7'],
+    '2030-01-09T00:00:00Z',
+  );
   await sweep(NOW);
   await cli('approver', ['renew', '--role', 'p-revoke', '--grant', 'old', '--until', '2030-01-12T00:00:00Z', '--ticket', 'T-3'], NOW);
   await cli('requester', ['restore', '--role', 'p-revoke', '--grant', 'old'], NOW);
@@ -297,10 +394,14 @@ function partitionOf(c: RecordedCall): string | undefined {
 }
 /** Tag keys of a recorded TagRole (query protocol: Tags.member.N.Key). */
 const tagKeysOf = (c: RecordedCall) =>
-  Object.entries(c.params).filter(([k]) => /^Tags\.member\.\d+\.Key$/.test(k)).map(([, v]) => String(v));
+  Object.entries(c.params)
+    .filter(([k]) => /^Tags\.member\.\d+\.Key$/.test(k))
+    .map(([, v]) => String(v));
 /** The identity as production knows it, and its aws:userid (the partition of its seals). */
 const personIdentity = (identity: string, accessKeyIds: readonly string[]): CoveredIdentity => ({
-  ...synth.people[identity], accessKeyIds, context: { 'aws:userid': userIds[identity] },
+  ...synth.people[identity],
+  accessKeyIds,
+  context: { 'aws:userid': userIds[identity] },
 });
 
 describe('the sweeper role allows every call the sweeper makes', () => {
@@ -308,10 +409,23 @@ describe('the sweeper role allows every call the sweeper makes', () => {
     const mine = sweeperCalls();
     const ops = opsOf(mine);
     for (const op of [
-      'iam:GetAccountAuthorizationDetails', 'iam:DeleteRolePolicy', 'iam:DetachRolePolicy', 'iam:PutRolePolicy',
-      'iam:TagRole', 'iam:UntagRole', 'iam:CreatePolicyVersion', 'iam:ListPolicyVersions', 'iam:DeletePolicyVersion',
-      'dynamodb:TransactWriteItems', 'dynamodb:Query', 'dynamodb:GetItem', 'events:PutEvents', 'sns:Publish', 'kms:Sign',
-    ]) expect([op, ops.has(op)]).toEqual([op, true]);
+      'iam:GetAccountAuthorizationDetails',
+      'iam:DeleteRolePolicy',
+      'iam:DetachRolePolicy',
+      'iam:PutRolePolicy',
+      'iam:TagRole',
+      'iam:UntagRole',
+      'iam:CreatePolicyVersion',
+      'iam:ListPolicyVersions',
+      'iam:DeletePolicyVersion',
+      'dynamodb:TransactWriteItems',
+      'dynamodb:Query',
+      'dynamodb:GetItem',
+      'events:PutEvents',
+      'sns:Publish',
+      'kms:Sign',
+    ])
+      expect([op, ops.has(op)]).toEqual([op, true]);
     expect([...ops].some(op => op.startsWith('ssm:GetParameter'))).toBe(true);
     // The ledger evidence and the sealed intents, each at least once.
     const kinds: Record<string, (c: RecordedCall) => boolean> = {
@@ -340,17 +454,22 @@ describe('the sweeper role allows every call the sweeper makes', () => {
 
   // Controls: each statement is what allows its calls (the allowance above is not an accident of another statement).
   test.each<[string, string[], string[]]>([
-    ['its grant-tag statements', [SWEEPER_SID.tagGovernedRoleGrants, SWEEPER_SID.untagGovernedRoleGrants],
-      ['iam:TagRole', 'iam:UntagRole']],
+    [
+      'its grant-tag statements',
+      [SWEEPER_SID.tagGovernedRoleGrants, SWEEPER_SID.untagGovernedRoleGrants],
+      ['iam:TagRole', 'iam:UntagRole'],
+    ],
     ['its ledger-head anchor statement', [LEDGER_EVIDENCE_SID.anchorLedgerHead], ['iam:TagRole']],
     ['its signing statement', [LEDGER_EVIDENCE_SID.signLedger], ['kms:Sign']],
   ])('control: without %s (%j) the sweeper role is refused exactly %j', async (_what, sids, actions) => {
     const iamClient = testClients(moto.endpoint).iam;
     const stripped = synth.sweeper.identityPolicies.map(p => ({
-      ...p, Statement: (p as { Statement: { Sid?: string }[] }).Statement.filter(s => !sids.includes(s.Sid ?? '')),
+      ...p,
+      Statement: (p as { Statement: { Sid?: string }[] }).Statement.filter(s => !sids.includes(s.Sid ?? '')),
     }));
-    expect(stripped.flatMap(p => p.Statement).length)
-      .toBe(synth.sweeper.identityPolicies.flatMap(p => (p as { Statement: unknown[] }).Statement).length - sids.length);
+    expect(stripped.flatMap(p => p.Statement).length).toBe(
+      synth.sweeper.identityPolicies.flatMap(p => (p as { Statement: unknown[] }).Statement).length - sids.length,
+    );
     const whole = await judgeCalls(sweeperCalls(), [synth.sweeper], iamClient, synth.resourcePolicies);
     const without = await judgeCalls(sweeperCalls(), [{ ...synth.sweeper, identityPolicies: stripped }], iamClient, synth.resourcePolicies);
     const before = new Set(describeRefusals(whole.refusals));
@@ -362,8 +481,7 @@ describe('the sweeper role allows every call the sweeper makes', () => {
   });
 });
 
-
-describe('each person\'s grant allows the CLI calls they make', () => {
+describe("each person's grant allows the CLI calls they make", () => {
   const judged = async (person: (typeof PEOPLE)[number]) => {
     const mine = calls.filter(c => c.accessKeyId === keys[person.identity].accessKeyId);
     const identity = personIdentity(person.identity, [keys[person.identity].accessKeyId]);
@@ -384,13 +502,15 @@ describe('each person\'s grant allows the CLI calls they make', () => {
     const iam = testClients(moto.endpoint).iam;
     const people = calls.filter(c => c.service === 'iam' && PEOPLE.some(p => c.accessKeyId === keys[p.identity].accessKeyId));
     const roleReads = (await Promise.all(people.map(c => requiredPermissions(c, iam))))
-      .flat().map(r => r.resource).filter(arn => arn.includes(':role/'));
+      .flat()
+      .map(r => r.resource)
+      .filter(arn => arn.includes(':role/'));
     expect(roleReads.length).toBeGreaterThan(0);
     expect(roleReads.filter(arn => !arn.includes(':role/permission-decay/agents/'))).toEqual([]);
   });
 });
 
-describe('the people\'s spec reads: GetParametersByPath is authorised against the path itself', () => {
+describe("the people's spec reads: GetParametersByPath is authorised against the path itself", () => {
   const specs = `arn:aws:ssm:us-east-1:123456789012:parameter${SPEC_PARAMETER_PREFIX.replace(/\/+$/, '')}`;
   const reader = () => synth.people.reader;
   const decide = (action: string, resource: string) =>
@@ -411,12 +531,16 @@ describe('the people\'s spec reads: GetParametersByPath is authorised against th
 });
 
 describe('attacks: the calls made, replayed by the wrong identity, are refused', () => {
-  test('no person\'s grant lets them write the ledger\'s records or STATE (the sweeper\'s transactions replayed by each)', async () => {
+  test("no person's grant lets them write the ledger's records or STATE (the sweeper's transactions replayed by each)", async () => {
     const writes = sweeperCalls().filter(c => c.action === 'TransactWriteItems');
     expect(writes.length).toBeGreaterThan(5);
     for (const person of PEOPLE) {
-      const report = await judgeCalls(writes, [personIdentity(person.identity, [SWEEPER_KEY.accessKeyId])], testClients(moto.endpoint).iam,
-        synth.resourcePolicies);
+      const report = await judgeCalls(
+        writes,
+        [personIdentity(person.identity, [SWEEPER_KEY.accessKeyId])],
+        testClients(moto.endpoint).iam,
+        synth.resourcePolicies,
+      );
       expect([person.identity, report.allowed]).toEqual([person.identity, []]);
     }
   });
@@ -425,17 +549,25 @@ describe('attacks: the calls made, replayed by the wrong identity, are refused',
     const signs = sweeperCalls().filter(c => c.service === 'kms' && c.action === 'Sign');
     expect(signs.length).toBeGreaterThan(5);
     for (const person of PEOPLE) {
-      const report = await judgeCalls(signs, [personIdentity(person.identity, [SWEEPER_KEY.accessKeyId])], testClients(moto.endpoint).iam,
-        synth.resourcePolicies);
+      const report = await judgeCalls(
+        signs,
+        [personIdentity(person.identity, [SWEEPER_KEY.accessKeyId])],
+        testClients(moto.endpoint).iam,
+        synth.resourcePolicies,
+      );
       expect([person.identity, report.allowed]).toEqual([person.identity, []]);
     }
   });
 
-  test('a person\'s seal written under another person\'s aws:userid is refused; under their own it is allowed (control)', async () => {
+  test("a person's seal written under another person's aws:userid is refused; under their own it is allowed (control)", async () => {
     const iamClient = testClients(moto.endpoint).iam;
-    for (const [writer, other] of [['requester', 'approver'], ['approver', 'requester']]) {
-      const seals = calls.filter(c => c.accessKeyId === keys[writer].accessKeyId && c.action === 'PutItem'
-        && partitionOf(c) === sealPartition(userIds[writer]));
+    for (const [writer, other] of [
+      ['requester', 'approver'],
+      ['approver', 'requester'],
+    ]) {
+      const seals = calls.filter(
+        c => c.accessKeyId === keys[writer].accessKeyId && c.action === 'PutItem' && partitionOf(c) === sealPartition(userIds[writer]),
+      );
       expect([writer, seals.length > 0]).toEqual([writer, true]);
       const own = await judgeCalls(seals, [personIdentity(writer, [keys[writer].accessKeyId])], iamClient, synth.resourcePolicies);
       expect(own.refusals).toEqual([]);
@@ -454,33 +586,43 @@ test('every call the people made maps to the IAM actions AWS authorises it as', 
   const actions = new Set<string>();
   for (const c of people) for (const need of await requiredPermissions(c, iamClient)) actions.add(need.action);
   for (const a of [
-    'iam:PutRolePolicy', 'iam:AttachRolePolicy', 'iam:TagRole', 'dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:Query',
+    'iam:PutRolePolicy',
+    'iam:AttachRolePolicy',
+    'iam:TagRole',
+    'dynamodb:PutItem',
+    'dynamodb:GetItem',
+    'dynamodb:Query',
     'kms:GetPublicKey',
   ]) {
     expect([a, actions.has(a)]).toEqual([a, true]);
   }
 });
 
-test('every ledger write on the wire carries a condition (appends never overwrite): the sweeper\'s are transactions, '
-  + 'a person\'s are single Puts of their own seals and their pointers', () => {
-  const reads = ['Query', 'GetItem', 'BatchGetItem', 'DescribeTable', 'Scan'];
-  const ddbWrites = calls.filter(c => c.service === 'dynamodb' && !reads.includes(c.action));
-  const bySweeper = ddbWrites.filter(c => c.accessKeyId === SWEEPER_KEY.accessKeyId);
-  const byPeople = ddbWrites.filter(c => c.accessKeyId !== SWEEPER_KEY.accessKeyId);
-  expect(new Set(bySweeper.map(c => c.action))).toEqual(new Set(['TransactWriteItems']));
-  type Part = { Put?: { ConditionExpression?: string } };
-  const puts = bySweeper.flatMap(c => (c.params.TransactItems as Part[]).filter(i => i.Put).map(i => i.Put!));
-  expect(puts.length).toBeGreaterThan(20);
-  expect(puts.filter(p => !p.ConditionExpression)).toEqual([]);
-  expect(new Set(byPeople.map(c => c.action))).toEqual(new Set(['PutItem']));
-  const own = (c: RecordedCall) => {
-    const who = PEOPLE.find(p => keys[p.identity].accessKeyId === c.accessKeyId)!.identity;
-    const pk = partitionOf(c) ?? '';
-    return pk === sealPartition(userIds[who]) || pk.startsWith(REQUEST_PARTITION_PREFIX) || pk.startsWith(RENEWAL_PARTITION_PREFIX);
-  };
-  expect(byPeople.filter(c => c.params.ConditionExpression !== 'attribute_not_exists(pk)' || !own(c)).map(c => partitionOf(c))).toEqual([]);
-  expect(byPeople.length).toBeGreaterThan(5);
-});
+test(
+  "every ledger write on the wire carries a condition (appends never overwrite): the sweeper's are transactions, " +
+    "a person's are single Puts of their own seals and their pointers",
+  () => {
+    const reads = ['Query', 'GetItem', 'BatchGetItem', 'DescribeTable', 'Scan'];
+    const ddbWrites = calls.filter(c => c.service === 'dynamodb' && !reads.includes(c.action));
+    const bySweeper = ddbWrites.filter(c => c.accessKeyId === SWEEPER_KEY.accessKeyId);
+    const byPeople = ddbWrites.filter(c => c.accessKeyId !== SWEEPER_KEY.accessKeyId);
+    expect(new Set(bySweeper.map(c => c.action))).toEqual(new Set(['TransactWriteItems']));
+    type Part = { Put?: { ConditionExpression?: string } };
+    const puts = bySweeper.flatMap(c => (c.params.TransactItems as Part[]).filter(i => i.Put).map(i => i.Put!));
+    expect(puts.length).toBeGreaterThan(20);
+    expect(puts.filter(p => !p.ConditionExpression)).toEqual([]);
+    expect(new Set(byPeople.map(c => c.action))).toEqual(new Set(['PutItem']));
+    const own = (c: RecordedCall) => {
+      const who = PEOPLE.find(p => keys[p.identity].accessKeyId === c.accessKeyId)!.identity;
+      const pk = partitionOf(c) ?? '';
+      return pk === sealPartition(userIds[who]) || pk.startsWith(REQUEST_PARTITION_PREFIX) || pk.startsWith(RENEWAL_PARTITION_PREFIX);
+    };
+    expect(byPeople.filter(c => c.params.ConditionExpression !== 'attribute_not_exists(pk)' || !own(c)).map(c => partitionOf(c))).toEqual(
+      [],
+    );
+    expect(byPeople.length).toBeGreaterThan(5);
+  },
+);
 
 test('every recorded call belongs to the sweeper or a person in the table (nothing made unjudged)', () => {
   const known = new Set([SWEEPER_KEY.accessKeyId, ...Object.values(keys).map(k => k.accessKeyId)]);
@@ -490,27 +632,37 @@ test('every recorded call belongs to the sweeper or a person in the table (nothi
 
 /** Runs the shipped activity recorder bundle on one SQS batch, as its Lambda would, with the recorder role's key. */
 function runRecorderBundle(endpoint: string, env: Record<string, string>, batch: object): Promise<ChildRun> {
-  const script = 'require(process.argv[1]).handler(JSON.parse(process.argv[2]))'
-    + '.then(r => { process.stdout.write(JSON.stringify(r)); process.exit(0); }, e => { console.error(e); process.exit(3); })';
+  const script =
+    'require(process.argv[1]).handler(JSON.parse(process.argv[2]))' +
+    '.then(r => { process.stdout.write(JSON.stringify(r)); process.exit(0); }, e => { console.error(e); process.exit(3); })';
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['-e', script, RECORDER_BUNDLE, JSON.stringify(batch)], {
       env: {
-        PATH: process.env.PATH, ...env, AWS_ENDPOINT_URL: endpoint, AWS_REGION: 'us-east-1', AWS_MAX_ATTEMPTS: '2',
-        AWS_ACCESS_KEY_ID: RECORDER_KEY.accessKeyId, AWS_SECRET_ACCESS_KEY: RECORDER_KEY.secretAccessKey,
+        PATH: process.env.PATH,
+        ...env,
+        AWS_ENDPOINT_URL: endpoint,
+        AWS_REGION: 'us-east-1',
+        AWS_MAX_ATTEMPTS: '2',
+        AWS_ACCESS_KEY_ID: RECORDER_KEY.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: RECORDER_KEY.secretAccessKey,
         AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', d => { stdout += d; });
-    child.stderr.on('data', d => { stderr += d; });
+    child.stdout.on('data', d => {
+      stdout += d;
+    });
+    child.stderr.on('data', d => {
+      stderr += d;
+    });
     child.on('error', reject);
     child.on('exit', code => resolve({ code, stdout, stderr }));
   });
 }
 
-describe('the activity recorder\'s role allows every call the recorder makes', () => {
+describe("the activity recorder's role allows every call the recorder makes", () => {
   let recorderCalls: RecordedCall[] = [];
   beforeAll(async () => {
     const agent = { roleName: 'agent-p-activity', accessKeyId: 'ASIAACTIVITY00000001' };
@@ -521,8 +673,14 @@ describe('the activity recorder\'s role allows every call the recorder makes', (
       s3Object(agent, 'GetObject', 'reports', 'q1.csv', { at: day('01-01') }),
       s3Object(agent, 'GetObject', 'reports', 'q1.csv', { at: day('02-10') }),
       s3Object(agent, 'PutObject', 'reports', 'new.csv', { at: day('02-10') }),
-      assumeRole(agent, helper.roleName, helper.accessKeyId, { 'governance:origin-agent': 'p-activity', 'governance:delegation-chain': 'p-activity' },
-        ['governance:origin-agent'], { at: day('02-10') }),
+      assumeRole(
+        agent,
+        helper.roleName,
+        helper.accessKeyId,
+        { 'governance:origin-agent': 'p-activity', 'governance:delegation-chain': 'p-activity' },
+        ['governance:origin-agent'],
+        { at: day('02-10') },
+      ),
       describeTable(helper, 'orders', { at: day('02-10') }),
       deniedPutItem(agent, 'orders', { at: day('02-10') }),
     ];
@@ -533,15 +691,24 @@ describe('the activity recorder\'s role allows every call the recorder makes', (
         Records: batch.map((e, j) => ({ messageId: `m-${i}-${j}`, body: JSON.stringify(e) })),
       });
       // The handler logs its counts on stdout first; its answer is the last line.
-      if (run.code !== 0 || JSON.parse(run.stdout.trim().split('\n').pop()!).batchItemFailures.length) throw new Error(`recorder bundle: ${run.stderr}${run.stdout}`);
+      if (run.code !== 0 || JSON.parse(run.stdout.trim().split('\n').pop()!).batchItemFailures.length)
+        throw new Error(`recorder bundle: ${run.stderr}${run.stdout}`);
     }
-    recorderCalls = recorder.calls().slice(before).filter(c => c.accessKeyId === RECORDER_KEY.accessKeyId);
+    recorderCalls = recorder
+      .calls()
+      .slice(before)
+      .filter(c => c.accessKeyId === RECORDER_KEY.accessKeyId);
   }, 60_000);
 
   test('the scenario made every kind of recorder call (so the judgement is not vacuous)', () => {
     const ops = opsOf(recorderCalls);
     for (const op of ['dynamodb:GetItem', 'dynamodb:PutItem', 'events:PutEvents']) expect([op, ops.has(op)]).toEqual([op, true]);
-    const partitions = new Set(recorderCalls.map(partitionOf).filter(Boolean).map(pk => pk!.replace(/#.*$/, '#')));
+    const partitions = new Set(
+      recorderCalls
+        .map(partitionOf)
+        .filter(Boolean)
+        .map(pk => pk!.replace(/#.*$/, '#')),
+    );
     expect([...partitions].sort()).toEqual(['ACCESS-REQUEST', 'ACTIVITY#', 'ACTIVITY-SEEN#', 'ACTIVITY-SESSION#', 'NOVEL-ACCESS']);
   });
 
@@ -557,17 +724,26 @@ describe('the activity recorder\'s role allows every call the recorder makes', (
 
   test('control: without its activity-items statement it is refused exactly its ledger reads and writes', async () => {
     const stripped = synth.recorder.identityPolicies.map(p => ({
-      ...p, Statement: (p as { Statement: { Sid?: string }[] }).Statement.filter(st => st.Sid !== RECORDER_SID.activityItems),
+      ...p,
+      Statement: (p as { Statement: { Sid?: string }[] }).Statement.filter(st => st.Sid !== RECORDER_SID.activityItems),
     }));
-    const without = await judgeCalls(recorderCalls, [{ ...synth.recorder, identityPolicies: stripped }], testClients(moto.endpoint).iam,
-      synth.resourcePolicies);
+    const without = await judgeCalls(
+      recorderCalls,
+      [{ ...synth.recorder, identityPolicies: stripped }],
+      testClients(moto.endpoint).iam,
+      synth.resourcePolicies,
+    );
     expect(new Set(without.refusals.map(r => r.action))).toEqual(new Set(['dynamodb:GetItem', 'dynamodb:PutItem']));
   });
 
-  test('attack: the sweeper\'s chain writes replayed by the recorder are refused', async () => {
+  test("attack: the sweeper's chain writes replayed by the recorder are refused", async () => {
     const writes = sweeperCalls().filter(c => c.action === 'TransactWriteItems');
-    const report = await judgeCalls(writes, [{ ...synth.recorder, accessKeyIds: [SWEEPER_KEY.accessKeyId] }], testClients(moto.endpoint).iam,
-      synth.resourcePolicies);
+    const report = await judgeCalls(
+      writes,
+      [{ ...synth.recorder, accessKeyIds: [SWEEPER_KEY.accessKeyId] }],
+      testClients(moto.endpoint).iam,
+      synth.resourcePolicies,
+    );
     expect(report.allowed).toEqual([]);
   });
 });

@@ -29,7 +29,9 @@ const farFuture = farFutureInstants();
 
 test('the corpus has at least 200 inputs', () => {
   const size = tags.length + instants.length + docs.length + renewals.length + farFuture.length;
-  process.stdout.write(`[reliability:corpus] tags=${tags.length} instants=${instants.length} documents=${docs.length} renewals=${renewals.length} farFuture=${farFuture.length} total=${size}\n`);
+  process.stdout.write(
+    `[reliability:corpus] tags=${tags.length} instants=${instants.length} documents=${docs.length} renewals=${renewals.length} farFuture=${farFuture.length} total=${size}\n`,
+  );
   expect(size).toBeGreaterThanOrEqual(200);
 });
 
@@ -46,19 +48,27 @@ describe('decide: a malformed expiry tag is drift, never "no expiry"', () => {
     expect(parseGrantTag((tag as { value: string }).value).expiresAt).toBe(DRIFT_UNTIL);
     // Nothing removed now; planning again after applying changes nothing.
     expect(plan.steps.flatMap(s => s.actions).some(a => a.type === 'delete-inline' || a.type === 'detach')).toBe(false);
-    const applied = applyInMemory(r, { pk: 'STATE', sk: ROLE, roleName: ROLE, seq: 0, hash: '0'.repeat(64), grants: {}, updatedAt: '' }, plan);
+    const applied = applyInMemory(
+      r,
+      { pk: 'STATE', sk: ROLE, roleName: ROLE, seq: 0, hash: '0'.repeat(64), grants: {}, updatedAt: '' },
+      plan,
+    );
     expect(decide1(applied.role, applied.state, spec([]), new Map(), NOW).steps).toEqual([]);
   });
 });
 
 describe('decide: a well-formed expiry beyond the maximum grant duration, first seen, is drift', () => {
   test.each(farFuture.map(t => [t.why, t.value]))('%s', (_why, value) => {
-    const r = role([{ kind: 'inline', name: 'g1', document: grantDoc(value) }], { [grantTagKey('g1')]: `expires=${value} by=bob ticket=T-1` });
+    const r = role([{ kind: 'inline', name: 'g1', document: grantDoc(value) }], {
+      [grantTagKey('g1')]: `expires=${value} by=bob ticket=T-1`,
+    });
     const plan = decide1(r, undefined, spec([]), new Map(), NOW);
     const rec = plan.steps.find(s => s.record)!.record!;
     expect(rec.decision).toBe('drift');
     expect(rec.message).toContain(value);
-    expect(parseGrantTag((plan.steps.flatMap(s => s.actions).find(a => a.type === 'tag') as { value: string }).value).expiresAt).toBe(DRIFT_UNTIL);
+    expect(parseGrantTag((plan.steps.flatMap(s => s.actions).find(a => a.type === 'tag') as { value: string }).value).expiresAt).toBe(
+      DRIFT_UNTIL,
+    );
   });
 });
 
@@ -68,12 +78,21 @@ describe('decide: policy documents in every form', () => {
     const plan = decide1(r, undefined, spec([]), new Map(), NOW);
     const revoke = plan.steps.find(s => s.record?.decision === 'revoked')!;
     expect(revoke.record!.policy!.document).toBe(document);
-    expect(revoke.actions).toEqual([{ type: 'delete-inline', policyName: 'g1' }, { type: 'untag', key: grantTagKey('g1') }]);
+    expect(revoke.actions).toEqual([
+      { type: 'delete-inline', policyName: 'g1' },
+      { type: 'untag', key: grantTagKey('g1') },
+    ]);
   });
 
   test.each(docs.map(d => [d.why, d.value]))('%s: renewal and drift do not crash', (_why, document) => {
     const renewal = { ...renewals[0].value, until: '2030-01-15T00:00:00Z', sk: '2030-01-09T00:00:00Z#ok', renewalId: 'ok' };
-    const r = role([{ kind: 'inline', name: 'g1', document }, { kind: 'inline', name: 'hand', document }], { [grantTagKey('g1')]: 'expires=2030-01-09T00:00:00Z by=bob ticket=T-1' });
+    const r = role(
+      [
+        { kind: 'inline', name: 'g1', document },
+        { kind: 'inline', name: 'hand', document },
+      ],
+      { [grantTagKey('g1')]: 'expires=2030-01-09T00:00:00Z by=bob ticket=T-1' },
+    );
     const plan = decide1(r, undefined, spec([]), new Map([[renewalKey(ROLE, 'g1'), [renewal]]]), NOW);
     const decisions = plan.steps.filter(s => s.record).map(s => `${s.record!.decision}:${s.grant}`);
     expect(decisions).toContain('drift:hand');
@@ -84,15 +103,26 @@ describe('decide: policy documents in every form', () => {
 
 describe('decide: invalid renewals never keep an expired grant', () => {
   test.each(renewals.map(r => [r.why, r.value]))('%s', (_why, renewal) => {
-    const r = role([{ kind: 'inline', name: 'g1', document: grantDoc('2030-01-09T00:00:00Z') }], { [grantTagKey('g1')]: 'expires=2030-01-09T00:00:00Z by=bob ticket=T-1' });
+    const r = role([{ kind: 'inline', name: 'g1', document: grantDoc('2030-01-09T00:00:00Z') }], {
+      [grantTagKey('g1')]: 'expires=2030-01-09T00:00:00Z by=bob ticket=T-1',
+    });
     const plan = decide1(r, undefined, spec([]), new Map([[renewalKey(ROLE, 'g1'), [renewal]]]), NOW);
     expect(plan.steps.filter(s => s.record).map(s => s.record!.decision)).toEqual(['revoked']);
   });
 
   test('a fourth renewal is refused (maxRenewals 3), even when the first three ended', () => {
-    const rs = [1, 2, 3, 4].map(i => ({ ...renewals[0].value, sk: `2030-01-0${i}T00:00:00Z#r${i}`, renewalId: `r${i}`, until: i < 4 ? '2030-01-05T00:00:00Z' : '2030-01-15T00:00:00Z' }));
-    const r = role([{ kind: 'inline', name: 'g1', document: grantDoc('2030-01-09T00:00:00Z') }], { [grantTagKey('g1')]: 'expires=2030-01-09T00:00:00Z by=bob ticket=T-1' });
-    expect(decide1(r, undefined, spec([]), new Map([[renewalKey(ROLE, 'g1'), rs]]), NOW).steps.map(s => s.record?.decision)).toEqual(['revoked']);
+    const rs = [1, 2, 3, 4].map(i => ({
+      ...renewals[0].value,
+      sk: `2030-01-0${i}T00:00:00Z#r${i}`,
+      renewalId: `r${i}`,
+      until: i < 4 ? '2030-01-05T00:00:00Z' : '2030-01-15T00:00:00Z',
+    }));
+    const r = role([{ kind: 'inline', name: 'g1', document: grantDoc('2030-01-09T00:00:00Z') }], {
+      [grantTagKey('g1')]: 'expires=2030-01-09T00:00:00Z by=bob ticket=T-1',
+    });
+    expect(decide1(r, undefined, spec([]), new Map([[renewalKey(ROLE, 'g1'), rs]]), NOW).steps.map(s => s.record?.decision)).toEqual([
+      'revoked',
+    ]);
   });
 });
 
@@ -149,18 +179,28 @@ describe('CLI: bad instants are refused with exit 2 and a message naming the inp
 
 describe('end to end against the emulator: a sample of the corpus', () => {
   let moto: Moto;
-  beforeAll(async () => { moto = await startMoto(); });
-  afterAll(async () => { await moto?.stop(); });
+  beforeAll(async () => {
+    moto = await startMoto();
+  });
+  afterAll(async () => {
+    await moto?.stop();
+  });
 
   test('malformed tags (a sample of 12) are re-tagged and recorded; odd documents are recorded and revoked exactly', async () => {
     const clients = testClients(moto.endpoint);
     await createTestLedger(clients);
-    const sample = tags.filter((_, i) => i % Math.ceil(tags.length / 12) === 0)
+    const sample = tags
+      .filter((_, i) => i % Math.ceil(tags.length / 12) === 0)
       // IAM itself refuses some values (over 256 characters, characters outside its tag set); moto may accept them.
       .filter(t => t.value.length <= 256);
     const roleOf = (i: number) => `agent-m${i}`;
     for (const [i, t] of sample.entries()) {
-      await createGovernedRole(clients, { agentId: `m${i}`, grants: [{ name: 'g1', expiresAt: '2030-01-20T00:00:00Z', tag: t.value }] }).catch(e => { throw new Error(`fixture ${t.why}: ${e.message}`); });
+      await createGovernedRole(clients, {
+        agentId: `m${i}`,
+        grants: [{ name: 'g1', expiresAt: '2030-01-20T00:00:00Z', tag: t.value }],
+      }).catch(e => {
+        throw new Error(`fixture ${t.why}: ${e.message}`);
+      });
     }
     // moto insists on Version 2012-10-17; the huge documents exceed IAM's inline size limit.
     const validDocs = docs.filter(d => d.valid && d.value.length < 10000 && d.value.includes('"Version":"2012-10-17"'));

@@ -5,8 +5,15 @@
  * between runs (run ids, timestamps of writes, hashes) left out.
  */
 import {
-  GetPolicyCommand, GetPolicyVersionCommand, GetRolePolicyCommand, ListAttachedRolePoliciesCommand, ListRolePoliciesCommand,
-  ListRolesCommand, ListRoleTagsCommand, PutRolePolicyCommand, TagRoleCommand,
+  GetPolicyCommand,
+  GetPolicyVersionCommand,
+  GetRolePolicyCommand,
+  ListAttachedRolePoliciesCommand,
+  ListRolePoliciesCommand,
+  ListRolesCommand,
+  ListRoleTagsCommand,
+  PutRolePolicyCommand,
+  TagRoleCommand,
 } from '@aws-sdk/client-iam';
 import { canonicalPolicyJson, grantTagKey, LedgerRecord, MANAGED_BY_VALUE, TAG_MANAGED_BY } from '../../lib/contract';
 import { AwsClients } from '../../lib/sweeper/aws-clients';
@@ -22,12 +29,31 @@ export const SOON = '2030-01-11T00:00:00Z';
 export function mixedRole(i: number): GovernedRoleFixture {
   const agentId = `r${String(i).padStart(4, '0')}`;
   switch (i % 6) {
-    case 0: return { agentId, baseline: [{ name: 'base' }], grants: [{ name: 'old', expiresAt: EXPIRED }, { name: 'fresh', expiresAt: LATER, document: doc('sqs:SendMessage') }] };
-    case 1: return { agentId, baseline: [{ name: 'base' }], grants: [{ name: `${agentId}-mp`, kind: 'managed', expiresAt: EXPIRED }] };
-    case 2: return { agentId, baseline: [{ name: 'base' }], drift: [{ name: 'handmade' }] };
-    case 3: return { agentId, grants: [{ name: 'bad', expiresAt: LATER, tag: 'expires=2030-13-01T00:00:00Z by=bob ticket=T-1' }] };
-    case 4: return { agentId, grants: [{ name: 'soon', expiresAt: SOON }, { name: 'cdk', expiresAt: EXPIRED, inSpec: true }] };
-    default: return { agentId, baseline: [{ name: 'base' }], grants: [{ name: 'spec', expiresAt: LATER, inSpec: true }] };
+    case 0:
+      return {
+        agentId,
+        baseline: [{ name: 'base' }],
+        grants: [
+          { name: 'old', expiresAt: EXPIRED },
+          { name: 'fresh', expiresAt: LATER, document: doc('sqs:SendMessage') },
+        ],
+      };
+    case 1:
+      return { agentId, baseline: [{ name: 'base' }], grants: [{ name: `${agentId}-mp`, kind: 'managed', expiresAt: EXPIRED }] };
+    case 2:
+      return { agentId, baseline: [{ name: 'base' }], drift: [{ name: 'handmade' }] };
+    case 3:
+      return { agentId, grants: [{ name: 'bad', expiresAt: LATER, tag: 'expires=2030-13-01T00:00:00Z by=bob ticket=T-1' }] };
+    case 4:
+      return {
+        agentId,
+        grants: [
+          { name: 'soon', expiresAt: SOON },
+          { name: 'cdk', expiresAt: EXPIRED, inSpec: true },
+        ],
+      };
+    default:
+      return { agentId, baseline: [{ name: 'base' }], grants: [{ name: 'spec', expiresAt: LATER, inSpec: true }] };
   }
 }
 
@@ -36,17 +62,26 @@ export async function createMixedAccount(clients: AwsClients, count: number, par
   const names: string[] = [];
   for (let i = 0; i < count; i += parallel) {
     const batch = Array.from({ length: Math.min(parallel, count - i) }, (_, k) => i + k);
-    const created = await Promise.all(batch.map(async j => {
-      const r = await createGovernedRole(clients, mixedRole(j));
-      if (j % 6 === 4) {
-        await clients.iam.send(new TagRoleCommand({ RoleName: r.roleName, Tags: [{ Key: grantTagKey('ghost'), Value: `expires=${LATER} by=bob ticket=T-1` }] }));
-      }
-      if (j % 6 === 5) {
-        // Someone widened the baseline by hand: flagged, never removed.
-        await clients.iam.send(new PutRolePolicyCommand({ RoleName: r.roleName, PolicyName: 'base', PolicyDocument: JSON.stringify(doc('*')) }));
-      }
-      return r.roleName;
-    }));
+    const created = await Promise.all(
+      batch.map(async j => {
+        const r = await createGovernedRole(clients, mixedRole(j));
+        if (j % 6 === 4) {
+          await clients.iam.send(
+            new TagRoleCommand({
+              RoleName: r.roleName,
+              Tags: [{ Key: grantTagKey('ghost'), Value: `expires=${LATER} by=bob ticket=T-1` }],
+            }),
+          );
+        }
+        if (j % 6 === 5) {
+          // Someone widened the baseline by hand: flagged, never removed.
+          await clients.iam.send(
+            new PutRolePolicyCommand({ RoleName: r.roleName, PolicyName: 'base', PolicyDocument: JSON.stringify(doc('*')) }),
+          );
+        }
+        return r.roleName;
+      }),
+    );
     names.push(...created);
   }
   return names;

@@ -17,8 +17,12 @@ import { createGovernedRole, createTestLedger, memoryIo, testClients, TEST_LEDGE
 import { Moto, startMoto } from '../support/moto';
 
 let moto: Moto;
-beforeAll(async () => { moto = await startMoto(); });
-afterAll(async () => { await moto?.stop(); });
+beforeAll(async () => {
+  moto = await startMoto();
+});
+afterAll(async () => {
+  await moto?.stop();
+});
 
 const ROLE = 'agent-t1';
 
@@ -28,8 +32,13 @@ async function chain() {
   const clients = testClients(moto.endpoint);
   await createTestLedger(clients);
   await createGovernedRole(clients, {
-    agentId: 't1', drift: [{ name: 'handmade' }],
-    grants: [{ name: 'a', expiresAt: '2030-01-09T00:00:00Z' }, { name: 'b', expiresAt: '2030-01-11T00:00:00Z' }, { name: 'c', expiresAt: '2030-02-01T00:00:00Z' }],
+    agentId: 't1',
+    drift: [{ name: 'handmade' }],
+    grants: [
+      { name: 'a', expiresAt: '2030-01-09T00:00:00Z' },
+      { name: 'b', expiresAt: '2030-01-11T00:00:00Z' },
+      { name: 'c', expiresAt: '2030-02-01T00:00:00Z' },
+    ],
   });
   await runSweep(clients, { ledgerTable: TEST_LEDGER_TABLE, now: '2030-01-10T00:00:00Z' });
   const recs = await readRecords(clients.ddb, TEST_LEDGER_TABLE, ROLE);
@@ -55,10 +64,15 @@ test('an intact chain verifies (exit 0)', async () => {
 test('a field altered with a raw UpdateItem: exit 1, naming the role and the record', async () => {
   const { clients, recs } = await chain();
   const target = recs[1];
-  await clients.ddb.send(new UpdateCommand({
-    TableName: TEST_LEDGER_TABLE, Key: { pk: target.pk, sk: target.sk },
-    UpdateExpression: 'SET #e = :e', ExpressionAttributeNames: { '#e': 'expiresAt' }, ExpressionAttributeValues: { ':e': '2099-01-01T00:00:00Z' },
-  }));
+  await clients.ddb.send(
+    new UpdateCommand({
+      TableName: TEST_LEDGER_TABLE,
+      Key: { pk: target.pk, sk: target.sk },
+      UpdateExpression: 'SET #e = :e',
+      ExpressionAttributeNames: { '#e': 'expiresAt' },
+      ExpressionAttributeValues: { ':e': '2099-01-01T00:00:00Z' },
+    }),
+  );
   const v = await verify();
   expect(v.code).toBe(1);
   expect(v.out).toContain(ROLE);
@@ -68,10 +82,14 @@ test('a field altered with a raw UpdateItem: exit 1, naming the role and the rec
 
 test('an attribute added to a record: exit 1', async () => {
   const { clients, recs } = await chain();
-  await clients.ddb.send(new UpdateCommand({
-    TableName: TEST_LEDGER_TABLE, Key: { pk: recs[0].pk, sk: recs[0].sk },
-    UpdateExpression: 'SET approvedBy = :a', ExpressionAttributeValues: { ':a': 'arn:aws:iam::123456789012:user/mallory' },
-  }));
+  await clients.ddb.send(
+    new UpdateCommand({
+      TableName: TEST_LEDGER_TABLE,
+      Key: { pk: recs[0].pk, sk: recs[0].sk },
+      UpdateExpression: 'SET approvedBy = :a',
+      ExpressionAttributeValues: { ':a': 'arn:aws:iam::123456789012:user/mallory' },
+    }),
+  );
   const v = await verify();
   expect(v.code).toBe(1);
   expect(v.json.problems).toContainEqual(expect.objectContaining({ seq: recs[0].seq, code: 'ALTERED' }));
@@ -113,8 +131,12 @@ test('reordered with renumbered seq and re-hashed contents (no key): the link to
   const { clients, recs } = await chain();
   const [x, y] = [recs[1], recs[2]];
   // Swap including seq fields so each item's seq matches its key; hashes are left as they were.
-  await clients.ddb.send(new PutCommand({ TableName: TEST_LEDGER_TABLE, Item: { ...y, pk: rolePartition(ROLE), sk: recordSortKey(x.seq), seq: x.seq } }));
-  await clients.ddb.send(new PutCommand({ TableName: TEST_LEDGER_TABLE, Item: { ...x, pk: rolePartition(ROLE), sk: recordSortKey(y.seq), seq: y.seq } }));
+  await clients.ddb.send(
+    new PutCommand({ TableName: TEST_LEDGER_TABLE, Item: { ...y, pk: rolePartition(ROLE), sk: recordSortKey(x.seq), seq: x.seq } }),
+  );
+  await clients.ddb.send(
+    new PutCommand({ TableName: TEST_LEDGER_TABLE, Item: { ...x, pk: rolePartition(ROLE), sk: recordSortKey(y.seq), seq: y.seq } }),
+  );
   const v = await verify();
   expect(v.code).toBe(1);
   expect(v.json.problems.map(p => p.code)).toEqual(expect.arrayContaining(['ALTERED']));
@@ -127,8 +149,13 @@ describe('signed and anchored: what a rewrite with recomputed hashes cannot hide
     await createTestLedger(clients);
     const keyId = (await clients.kms.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }))).KeyMetadata!.Arn!;
     await createGovernedRole(clients, {
-      agentId: 't1', drift: [{ name: 'handmade' }],
-      grants: [{ name: 'a', expiresAt: '2030-01-09T00:00:00Z' }, { name: 'b', expiresAt: '2030-01-11T00:00:00Z' }, { name: 'c', expiresAt: '2030-02-01T00:00:00Z' }],
+      agentId: 't1',
+      drift: [{ name: 'handmade' }],
+      grants: [
+        { name: 'a', expiresAt: '2030-01-09T00:00:00Z' },
+        { name: 'b', expiresAt: '2030-01-11T00:00:00Z' },
+        { name: 'c', expiresAt: '2030-02-01T00:00:00Z' },
+      ],
     });
     await runSweep(clients, { ledgerTable: TEST_LEDGER_TABLE, now: '2030-01-10T00:00:00Z', signingKeyId: keyId });
     return { clients, keyId, recs: await readRecords(clients.ddb, TEST_LEDGER_TABLE, ROLE) };

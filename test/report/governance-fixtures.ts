@@ -19,7 +19,12 @@ export function newApp(): { app: App; stack: Stack; outdir: string } {
 }
 
 export function agent(stack: Stack, agentId: string, props: Partial<GovernedAgentRoleProps> = {}): GovernedAgentRole {
-  return new GovernedAgentRole(stack, agentId, { agentId, owner: `${agentId}@example.com`, assumedBy: new iam.AccountRootPrincipal(), ...props });
+  return new GovernedAgentRole(stack, agentId, {
+    agentId,
+    owner: `${agentId}@example.com`,
+    assumedBy: new iam.AccountRootPrincipal(),
+    ...props,
+  });
 }
 
 /** Synthesizes the app and reads both report files from the assembly. */

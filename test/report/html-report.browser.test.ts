@@ -18,7 +18,12 @@ import { renderHtmlReport } from '../../lib/cli/html-report';
 import { GovernanceReport, REPORT_JSON_FILE } from '../../lib/analysis';
 import { readRecords } from '../../lib/sweeper/ledger';
 import {
-  createGovernedRole, createIdentity, runCli, TEST_LEDGER_TABLE, testClients, useEmulatorWithLedger,
+  createGovernedRole,
+  createIdentity,
+  runCli,
+  TEST_LEDGER_TABLE,
+  testClients,
+  useEmulatorWithLedger,
 } from '../support/governed-fixtures';
 import { Moto } from '../support/moto';
 import { hostileLedger } from './html-fixtures';
@@ -28,7 +33,10 @@ const SCREENSHOT = path.join(__dirname, '..', '..', 'docs', 'report-screenshot.p
 
 let moto: Moto;
 let clients: ReturnType<typeof testClients>;
-useEmulatorWithLedger((m, c) => { moto = m; clients = c; });
+useEmulatorWithLedger((m, c) => {
+  moto = m;
+  clients = c;
+});
 
 let assembly: string;
 let work: string;
@@ -42,8 +50,16 @@ beforeAll(async () => {
   context = await chromium.launchPersistentContext(path.join(work, 'profile'), {
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 });
 afterAll(async () => {
@@ -56,9 +72,14 @@ async function open(file: string) {
   const page = await context.newPage();
   const problems: string[] = [];
   const requests: string[] = [];
-  page.on('console', m => { if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`); });
+  page.on('console', m => {
+    if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
+  });
   page.on('pageerror', e => problems.push(`pageerror: ${e.message}`));
-  page.on('dialog', d => { problems.push(`dialog: ${d.message()}`); void d.dismiss(); });
+  page.on('dialog', d => {
+    problems.push(`dialog: ${d.message()}`);
+    void d.dismiss();
+  });
   page.on('request', r => requests.push(r.url()));
   await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
   return { page, problems, requests };
@@ -67,7 +88,8 @@ async function open(file: string) {
 test('the page of a real ledger loads cleanly, shows every grant, and is screenshotted', async () => {
   // The example app's agents, governed on the emulator, with a life the ledger records.
   const support = await createGovernedRole(clients, {
-    agentId: 'support-bot', baseline: [{ name: 'baseline' }],
+    agentId: 'support-bot',
+    baseline: [{ name: 'baseline' }],
     grants: [
       { name: 'tickets-read', expiresAt: '2030-01-09T00:00:00Z' },
       { name: 'customer-db-read', expiresAt: '2030-01-11T00:00:00Z', requestedBy: 'bob', inSpec: true },
@@ -75,19 +97,28 @@ test('the page of a real ledger loads cleanly, shows every grant, and is screens
     drift: [{ name: 'debug-everything' }],
   });
   const ops = await createGovernedRole(clients, {
-    agentId: 'ops-bot', baseline: [{ name: 'baseline' }], grants: [{ name: 'runbooks-write', expiresAt: '2030-01-15T00:00:00Z' }],
+    agentId: 'ops-bot',
+    baseline: [{ name: 'baseline' }],
+    grants: [{ name: 'runbooks-write', expiresAt: '2030-01-15T00:00:00Z' }],
   });
   const alice = await createIdentity(clients.iam, 'alice');
   expect((await runCli(moto.endpoint, ['sweep', '--now', '2030-01-10T00:00:00Z'])).code).toBe(0);
-  const renewed = await runCli(moto.endpoint, ['renew', '--role', 'support-bot', '--grant', 'customer-db-read',
-    '--until', '2030-01-14T00:00:00Z', '--ticket', 'SEC-2'], alice.credentials, '2030-01-10T01:00:00Z');
+  const renewed = await runCli(
+    moto.endpoint,
+    ['renew', '--role', 'support-bot', '--grant', 'customer-db-read', '--until', '2030-01-14T00:00:00Z', '--ticket', 'SEC-2'],
+    alice.credentials,
+    '2030-01-10T01:00:00Z',
+  );
   expect(renewed.err).toBe('');
   expect((await runCli(moto.endpoint, ['sweep', '--now', '2030-01-12T00:00:00Z'])).code).toBe(0);
   expect((await runCli(moto.endpoint, ['sweep', '--now', '2030-01-18T00:00:00Z'])).code).toBe(0);
 
   // The oracle: the grants the ledger itself holds, read directly.
   const expected: Record<string, string[]> = {};
-  for (const [agentId, role] of [['support-bot', support.roleName], ['ops-bot', ops.roleName]]) {
+  for (const [agentId, role] of [
+    ['support-bot', support.roleName],
+    ['ops-bot', ops.roleName],
+  ]) {
     const records = await readRecords(clients.ddb, TEST_LEDGER_TABLE, role);
     expected[agentId] = [...new Set(records.filter(r => r.grant).map(r => r.grant!))].sort();
   }
@@ -112,11 +143,13 @@ test('the page of a real ledger loads cleanly, shows every grant, and is screens
     expect(await section.locator('svg.graph, p.empty').count()).toBeGreaterThan(0);
   }
   // ops-bot delegates to support-bot in the example app: an edge of ops-bot's graph.
-  expect(await page.locator('section.agent[data-agent="ops-bot"] svg.graph g.edge title').allTextContents())
-    .toEqual(expect.arrayContaining([expect.stringMatching(/^ops-bot → support-bot via /)]));
+  expect(await page.locator('section.agent[data-agent="ops-bot"] svg.graph g.edge title').allTextContents()).toEqual(
+    expect.arrayContaining([expect.stringMatching(/^ops-bot → support-bot via /)]),
+  );
   // The revocation and the renewal are on support-bot's timeline.
-  const decisions = await page.locator('section.agent[data-agent="support-bot"] svg.timeline g.mark').evaluateAll(
-    marks => marks.map(m => m.getAttribute('data-decision')));
+  const decisions = await page
+    .locator('section.agent[data-agent="support-bot"] svg.timeline g.mark')
+    .evaluateAll(marks => marks.map(m => m.getAttribute('data-decision')));
   expect(decisions).toEqual(expect.arrayContaining(['revoked', 'renewed', 'drift']));
   // The filter (the page's one script) hides other agents.
   await page.fill('#filter', 'ops');

@@ -44,11 +44,13 @@ test('self-contained: no URL to load (only the SVG namespace), a CSP that forbid
   expect([...new Set(urls)]).toEqual(['http://www.w3.org/2000/svg']);
   expect(page).not.toMatch(/<(link|img|iframe|object|embed|base)\b|<[^>]*\s(src|href)=|@import|url\((?!#)/i);
   const q = '&#39;';
-  expect(page).toContain(`<meta http-equiv="Content-Security-Policy" content="default-src ${q}none${q}; style-src ${q}unsafe-inline${q}; `
-    + `script-src ${q}sha256-`);
+  expect(page).toContain(
+    `<meta http-equiv="Content-Security-Policy" content="default-src ${q}none${q}; style-src ${q}unsafe-inline${q}; ` +
+      `script-src ${q}sha256-`,
+  );
 });
 
-test('every agent of the report and of the ledger has a section; every grant of the ledger is in its agent\'s table', () => {
+test("every agent of the report and of the ledger has a section; every grant of the ledger is in its agent's table", () => {
   const page = renderHtmlReport({ report, ledger: hostileLedger(), ledgerTable: 'ledger', generatedAt: '2027-01-05T00:00:00Z' });
   for (const a of ['agent-a', 'agent-b']) expect(page).toContain(`data-agent="${a}"`);
   const b = page.slice(page.indexOf('data-agent="agent-b"'));

@@ -19,7 +19,14 @@ describe('the store inventory in the emitted report', () => {
       baseline: [new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: ['arn:aws:s3:::someone-elses-bucket/*'] })],
     });
     notes.grantWrite(writer);
-    archive.grantPut(writer.temporaryGrant('archive-put', { expiresAt: '2027-01-08T00:00:00Z', requestedBy: 'dora', ticket: 'PRIV-1', reason: 'archive exports' }));
+    archive.grantPut(
+      writer.temporaryGrant('archive-put', {
+        expiresAt: '2027-01-08T00:00:00Z',
+        requestedBy: 'dora',
+        ticket: 'PRIV-1',
+        reason: 'archive exports',
+      }),
+    );
     readOnly.grantRead(writer);
     const caller = agent(stack, 'caller-bot', { complianceRegimes: ['gdpr'] });
     outbox.grantSendMessages(caller);
@@ -51,7 +58,9 @@ describe('the store inventory in the emitted report', () => {
     const { markdown } = inventoryApp();
     expect(markdown.match(/### Store inventory: data stores it can write to/g)).toHaveLength(2);
     expect(markdown).toContain('| Agents/Archive | s3-bucket | gdpr | 1 year, then deleted | privacy@example.com |');
-    expect(markdown).toContain('| arn:aws:s3:::someone-elses-bucket/* (not a known store) | s3-bucket | unknown | unknown | unknown | s3:PutObject | writer-bot | never |');
+    expect(markdown).toContain(
+      '| arn:aws:s3:::someone-elses-bucket/* (not a known store) | s3-bucket | unknown | unknown | unknown | s3:PutObject | writer-bot | never |',
+    );
   });
 
   test('retention is read from the resource where it says: bucket lifecycle, log group, queue', () => {

@@ -10,7 +10,15 @@ import { agent, newApp } from './governance-fixtures';
 async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const code = await main(argv, { stdout: t => { stdout += t; }, stderr: t => { stderr += t; }, env: {} });
+  const code = await main(argv, {
+    stdout: t => {
+      stdout += t;
+    },
+    stderr: t => {
+      stderr += t;
+    },
+    env: {},
+  });
   return { code, stdout, stderr };
 }
 

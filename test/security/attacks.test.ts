@@ -7,7 +7,12 @@
  */
 import { Stack } from 'aws-cdk-lib';
 import {
-  MANAGED_BY_VALUE, SESSION_TAG_CHAIN, SESSION_TAG_DELEGATED_BY, SESSION_TAG_ORIGIN, SWEEPER_COMPONENT_VALUE, TAG_COMPONENT,
+  MANAGED_BY_VALUE,
+  SESSION_TAG_CHAIN,
+  SESSION_TAG_DELEGATED_BY,
+  SESSION_TAG_ORIGIN,
+  SWEEPER_COMPONENT_VALUE,
+  TAG_COMPONENT,
   TAG_MANAGED_BY,
 } from '../../lib/contract';
 import { arnOf, resolveIntrinsics, SIM_ACCOUNT, SIM_REGION } from '../support/simulate';
@@ -38,20 +43,23 @@ const defaultKeyPolicy = {
   Version: '2012-10-17',
   Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${SIM_ACCOUNT}:root` }, Action: 'kms:*', Resource: '*' }],
 };
-const both = [['greedy-bot (same stack as the sweeper)', greedy], ['remote-bot (another stack)', remote]] as const;
+const both = [
+  ['greedy-bot (same stack as the sweeper)', greedy],
+  ['remote-bot (another stack)', remote],
+] as const;
 
-describe('1. sweeper takeover: no agent can pass or assume the sweeper\'s role', () => {
-  test('the sweeper\'s role lives under the sweeper path', () => {
+describe("1. sweeper takeover: no agent can pass or assume the sweeper's role", () => {
+  test("the sweeper's role lives under the sweeper path", () => {
     expect(sweeperRoleArn).toMatch(/:role\/permission-decay\/sweeper\//);
   });
 
-  test.each(both)('%s: iam:PassRole and sts:AssumeRole on the sweeper\'s role are denied', async (_who, agent) => {
+  test.each(both)("%s: iam:PassRole and sts:AssumeRole on the sweeper's role are denied", async (_who, agent) => {
     for (const action of ['iam:PassRole', 'sts:AssumeRole']) {
       expect([action, await decide(agent, { action, resource: sweeperRoleArn })]).toEqual([action, 'ExplicitlyDenied']);
     }
   });
 
-  test('nor can it pass a governed role (its own or another agent\'s) to a service', async () => {
+  test("nor can it pass a governed role (its own or another agent's) to a service", async () => {
     for (const target of [greedy.arn, helper.arn]) {
       expect(await decide(greedy, { action: 'iam:PassRole', resource: target })).toBe('ExplicitlyDenied');
     }
@@ -63,9 +71,16 @@ describe('1. sweeper takeover: no agent can pass or assume the sweeper\'s role',
   });
 });
 
-describe('2. driving the sweeper\'s clock: no agent can invoke or reconfigure the sweeper', () => {
-  const actions = ['lambda:InvokeFunction', 'lambda:InvokeFunctionUrl', 'lambda:UpdateFunctionConfiguration', 'lambda:UpdateFunctionCode',
-    'lambda:PutFunctionEventInvokeConfig', 'lambda:UpdateAlias', 'lambda:PublishVersion'];
+describe("2. driving the sweeper's clock: no agent can invoke or reconfigure the sweeper", () => {
+  const actions = [
+    'lambda:InvokeFunction',
+    'lambda:InvokeFunctionUrl',
+    'lambda:UpdateFunctionConfiguration',
+    'lambda:UpdateFunctionCode',
+    'lambda:PutFunctionEventInvokeConfig',
+    'lambda:UpdateAlias',
+    'lambda:PublishVersion',
+  ];
 
   test.each(actions)('%s on the sweeper function: denied by ARN (same stack) and by tag (any stack)', async action => {
     expect(await decide(greedy, { action, resource: sweeperFunction })).toBe('ExplicitlyDenied');
@@ -106,7 +121,7 @@ describe('3. confused deputy: no agent can write governance tags on any principa
     }
   });
 
-  test('control: ordinary tags and roles outside the path are the agent\'s grant to use', async () => {
+  test("control: ordinary tags and roles outside the path are the agent's grant to use", async () => {
     const context = { 'aws:TagKeys': ['team'], 'aws:RequestTag/team': 'billing' };
     expect(await decide(greedy, { action: 'iam:TagRole', resource: plainRole, context })).toBe('Allowed');
     const resource = `arn:aws:iam::${SIM_ACCOUNT}:role/app/new`;
@@ -120,8 +135,16 @@ describe('4. the path, not the removable tag, anchors the protections of governe
   });
 
   const changes = [
-    'iam:PutRolePolicy', 'iam:DeleteRolePolicy', 'iam:AttachRolePolicy', 'iam:DetachRolePolicy', 'iam:UpdateAssumeRolePolicy',
-    'iam:PutRolePermissionsBoundary', 'iam:DeleteRolePermissionsBoundary', 'iam:TagRole', 'iam:UntagRole', 'iam:UpdateRole',
+    'iam:PutRolePolicy',
+    'iam:DeleteRolePolicy',
+    'iam:AttachRolePolicy',
+    'iam:DetachRolePolicy',
+    'iam:UpdateAssumeRolePolicy',
+    'iam:PutRolePermissionsBoundary',
+    'iam:DeleteRolePermissionsBoundary',
+    'iam:TagRole',
+    'iam:UntagRole',
+    'iam:UpdateRole',
     'iam:DeleteRole',
   ];
 
@@ -133,7 +156,7 @@ describe('4. the path, not the removable tag, anchors the protections of governe
     }
   });
 
-  test('control: the same changes on a role of the agent\'s application are its grant to use (set a ceiling to narrow that)', async () => {
+  test("control: the same changes on a role of the agent's application are its grant to use (set a ceiling to narrow that)", async () => {
     expect(await decide(greedy, { action: 'iam:PutRolePolicy', resource: plainRole })).toBe('Allowed');
   });
 });
@@ -149,12 +172,19 @@ describe('5. impersonation and unrestricted assumption', () => {
 
   test('an agent with sts:AssumeRole * cannot assume a governed role it was given no delegation to', async () => {
     // Without session tags the boundary refuses it, whatever the target's trust says (here: the whole account).
-    expect(await decide(greedy, { action: 'sts:AssumeRole', resource: other.arn, resourcePolicy: trustOf(agents, governed.other.role) }))
-      .toBe('ExplicitlyDenied');
+    expect(
+      await decide(greedy, { action: 'sts:AssumeRole', resource: other.arn, resourcePolicy: trustOf(agents, governed.other.role) }),
+    ).toBe('ExplicitlyDenied');
     expect(await decide(remote, { action: 'sts:AssumeRole', resource: helper.arn })).toBe('ExplicitlyDenied');
     // With session tags the request needs sts:TagSession from the target's trust, which only declared delegations give.
-    expect(await decide(greedy, { action: 'sts:TagSession', resource: other.arn, context: firstHop('greedy-bot'),
-      resourcePolicy: trustOf(agents, governed.other.role) })).not.toBe('Allowed');
+    expect(
+      await decide(greedy, {
+        action: 'sts:TagSession',
+        resource: other.arn,
+        context: firstHop('greedy-bot'),
+        resourcePolicy: trustOf(agents, governed.other.role),
+      }),
+    ).not.toBe('Allowed');
   });
 
   test('a principal tagged like the delegator, or another agent, cannot pose as the delegator, even with its session tags', async () => {
@@ -164,16 +194,19 @@ describe('5. impersonation and unrestricted assumption', () => {
     const posing = { action: 'sts:TagSession', resource: helper.arn, context: firstHop('greedy-bot'), resourcePolicy: trust };
     expect(await decide(lookAlike, posing)).not.toBe('Allowed');
     for (const claimed of ['greedy-bot', 'remote-bot']) {
-      expect(await decide(remote, { action: 'sts:TagSession', resource: helper.arn, context: firstHop(claimed), resourcePolicy: trust }))
-        .not.toBe('Allowed');
+      expect(
+        await decide(remote, { action: 'sts:TagSession', resource: helper.arn, context: firstHop(claimed), resourcePolicy: trust }),
+      ).not.toBe('Allowed');
     }
   });
 
   test('control: the declared delegation, with its session tags, is allowed end to end (identity, boundary, trust)', async () => {
     const trust = trustOf(agents, governed.helper.role);
     for (const action of ['sts:AssumeRole', 'sts:TagSession']) {
-      expect([action, await decide(greedy, { action, resource: helper.arn, context: firstHop('greedy-bot'), resourcePolicy: trust })])
-        .toEqual([action, 'Allowed']);
+      expect([
+        action,
+        await decide(greedy, { action, resource: helper.arn, context: firstHop('greedy-bot'), resourcePolicy: trust }),
+      ]).toEqual([action, 'Allowed']);
     }
   });
 });
@@ -197,7 +230,7 @@ describe('6. access that outlives the grant: no resource-policy writes without a
     expect(await decide(greedy, { action, resource: resource() })).toBe('ExplicitlyDenied');
   });
 
-  test('control: the grant\'s ordinary use and the baseline stay allowed', async () => {
+  test("control: the grant's ordinary use and the baseline stay allowed", async () => {
     expect(await decide(greedy, { action: 's3:PutObject', resource: `${bucketArn}/report.csv` })).toBe('Allowed');
     const afterTheGrant = '2030-01-01T00:00:00Z';
     expect(await decide(greedy, { action: 's3:GetObject', resource: `${bucketArn}/report.csv`, at: afterTheGrant })).toBe('Allowed');
@@ -207,7 +240,7 @@ describe('6. access that outlives the grant: no resource-policy writes without a
   });
 });
 
-describe('7. blinding: the sweeper\'s dead letters, topic, alarms, logs, decisions and key are out of reach', () => {
+describe("7. blinding: the sweeper's dead letters, topic, alarms, logs, decisions and key are out of reach", () => {
   test.each([
     ['sqs:ReceiveMessage', () => deadLetters],
     ['sqs:DeleteMessage', () => deadLetters],
@@ -218,43 +251,53 @@ describe('7. blinding: the sweeper\'s dead letters, topic, alarms, logs, decisio
     ['logs:PutSubscriptionFilter', () => logGroup],
     ['logs:DeleteSubscriptionFilter', () => logGroup],
     ['kms:DisableKey', () => key],
-  ])('%s on the sweeper\'s resource: denied by ARN in the same stack, by tag in any', async (action, resource) => {
+  ])("%s on the sweeper's resource: denied by ARN in the same stack, by tag in any", async (action, resource) => {
     expect(await decide(greedy, { action, resource: resource() })).toBe('ExplicitlyDenied');
     expect(await decide(remote, { action, resource: resource(), resourceTags: sweeperTags })).toBe('ExplicitlyDenied');
   });
 
   test.each(['cloudwatch:SetAlarmState', 'cloudwatch:DeleteAlarms', 'cloudwatch:PutMetricAlarm', 'cloudwatch:DisableAlarmActions'])(
-    '%s on the sweeper\'s alarms is denied (they carry the component tag)', async action => {
+    "%s on the sweeper's alarms is denied (they carry the component tag)",
+    async action => {
       for (const [, agent] of both) {
         expect(await decide(agent, { action, resource: alarm, resourceTags: sweeperTags })).toBe('ExplicitlyDenied');
       }
-    });
+    },
+  );
 
-  test('putting events with the sweeper\'s source is denied on any bus', async () => {
+  test("putting events with the sweeper's source is denied on any bus", async () => {
     for (const bus of ['event-bus/default', 'event-bus/custom']) {
       for (const [, agent] of both) {
         for (const sources of [['permission-decay'], ['greedy.app', 'permission-decay']]) {
-          expect(await decide(agent, { action: 'events:PutEvents', resource: own('events', bus), context: { 'events:source': sources } }))
-            .toBe('ExplicitlyDenied');
+          expect(
+            await decide(agent, { action: 'events:PutEvents', resource: own('events', bus), context: { 'events:source': sources } }),
+          ).toBe('ExplicitlyDenied');
         }
       }
     }
   });
 
   test.each(['kms:ScheduleKeyDeletion', 'kms:DisableKey', 'kms:PutKeyPolicy', 'kms:DisableKeyRotation', 'kms:CreateGrant'])(
-    '%s on the sweeper\'s key by an agent of another stack is denied by the key policy', async action => {
+    "%s on the sweeper's key by an agent of another stack is denied by the key policy",
+    async action => {
       // The remote agent's boundary knows nothing of this key (no tag: moto cannot create a tagged key); its key policy denies it.
       expect(await decide(remote, { action, resource: key, resourcePolicy: keyPolicy })).toBe('ExplicitlyDenied');
-    });
+    },
+  );
 
   test.each(['kms:ScheduleKeyDeletion', 'kms:DisableKey', 'kms:PutKeyPolicy', 'kms:Sign', 'kms:CreateGrant'])(
-    '%s on the ledger signing key is denied to the agents of both stacks (key policy; by ARN in the same stack)', async action => {
+    '%s on the ledger signing key is denied to the agents of both stacks (key policy; by ARN in the same stack)',
+    async action => {
       for (const [who, agent] of both) {
-        expect([who, await decide(agent, { action, resource: signingKey, resourcePolicy: signingKeyPolicy })]).toEqual([who, 'ExplicitlyDenied']);
+        expect([who, await decide(agent, { action, resource: signingKey, resourcePolicy: signingKeyPolicy })]).toEqual([
+          who,
+          'ExplicitlyDenied',
+        ]);
       }
-    });
+    },
+  );
 
-  test('control: the agent\'s own queues, topics, alarms, logs, events and keys are its grant to use', async () => {
+  test("control: the agent's own queues, topics, alarms, logs, events and keys are its grant to use", async () => {
     const requests = [
       { action: 'sqs:ReceiveMessage', resource: own('sqs', 'work') },
       { action: 'sns:Unsubscribe', resource: own('sns', 'news') },
@@ -267,7 +310,7 @@ describe('7. blinding: the sweeper\'s dead letters, topic, alarms, logs, decisio
     for (const request of requests) expect([request.action, await decide(greedy, request)]).toEqual([request.action, 'Allowed']);
   });
 
-  test('control: the key policy leaves the account\'s own administrators their key', async () => {
+  test("control: the key policy leaves the account's own administrators their key", async () => {
     const admin = {
       arn: `arn:aws:iam::${SIM_ACCOUNT}:role/Admin`,
       identityPolicies: [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'kms:*', Resource: '*' }] }],

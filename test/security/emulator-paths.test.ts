@@ -19,15 +19,21 @@ import { clientConfig, Moto, startMoto } from '../support/moto';
 import { buildGovernedApp } from './governed-app';
 
 let moto: Moto;
-beforeAll(async () => { moto = await startMoto(); });
-afterAll(async () => { await moto?.stop(); });
+beforeAll(async () => {
+  moto = await startMoto();
+});
+afterAll(async () => {
+  await moto?.stop();
+});
 
 test('governed roles and the sweeper role deploy under their paths; the key policy keeps its deny on governed agents', async () => {
   ensureSweeperHandlerBundle();
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'pd-paths-'));
   buildExampleApp(new App({ outdir })).app.synth();
   const target: EmulatorTarget = {
-    endpoint: moto.endpoint, region: 'us-east-1', accountId: '123456789012',
+    endpoint: moto.endpoint,
+    region: 'us-east-1',
+    accountId: '123456789012',
     credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
   };
   await bootstrapEmulator(target);
@@ -40,8 +46,9 @@ test('governed roles and the sweeper role deploy under their paths; the key poli
     expect([role.RoleName, role.Path, role.Arn]).toEqual([name, GOVERNED_ROLE_PATH, arn]);
     expect(role.PermissionsBoundary?.PermissionsBoundaryArn).toMatch(/:policy\//);
   }
-  const resources = (await new CloudFormationClient(clientConfig(moto.endpoint))
-    .send(new DescribeStackResourcesCommand({ StackName: EXAMPLE_STACK_NAME }))).StackResources ?? [];
+  const resources =
+    (await new CloudFormationClient(clientConfig(moto.endpoint)).send(new DescribeStackResourcesCommand({ StackName: EXAMPLE_STACK_NAME })))
+      .StackResources ?? [];
   const physical = (type: string, prefix: string) =>
     resources.find(r => r.ResourceType === type && r.LogicalResourceId?.startsWith(prefix))?.PhysicalResourceId;
   const sweeperRole = (await iam.send(new GetRoleCommand({ RoleName: physical('AWS::IAM::Role', 'SweeperRole')! }))).Role!;
@@ -63,7 +70,9 @@ test('delegations in a cycle and across two stacks deploy, each stack on its own
   governed.helper.allowDelegationTo(governed.remote);
   const outdir = governed.app.synth().directory;
   const target: EmulatorTarget = {
-    endpoint: moto.endpoint, region: 'us-east-1', accountId: '123456789012',
+    endpoint: moto.endpoint,
+    region: 'us-east-1',
+    accountId: '123456789012',
     credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
   };
   await bootstrapEmulator(target);
@@ -90,10 +99,10 @@ async function kmsGetKeyPolicy(endpoint: string, keyId: string): Promise<{ Polic
     headers: {
       'Content-Type': 'application/x-amz-json-1.1',
       'X-Amz-Target': 'TrentService.GetKeyPolicy',
-      'Authorization': 'AWS4-HMAC-SHA256 Credential=testing/20270101/us-east-1/kms/aws4_request, SignedHeaders=host, Signature=0',
+      Authorization: 'AWS4-HMAC-SHA256 Credential=testing/20270101/us-east-1/kms/aws4_request, SignedHeaders=host, Signature=0',
     },
     body: JSON.stringify({ KeyId: keyId, PolicyName: 'default' }),
   });
   if (!response.ok) throw new Error(`GetKeyPolicy ${keyId}: HTTP ${response.status} ${await response.text()}`);
-  return await response.json() as { Policy: unknown };
+  return (await response.json()) as { Policy: unknown };
 }

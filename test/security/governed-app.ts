@@ -31,7 +31,16 @@ export const NOW = '2027-01-01T00:00:00Z';
 export const DURING = '2027-01-05T00:00:00Z';
 export const BROAD_GRANT_EXPIRY = '2027-01-20T00:00:00Z';
 export const BROAD_ACTIONS = [
-  'iam:*', 'sts:AssumeRole', 'lambda:*', 'sqs:*', 'sns:*', 'events:PutEvents', 'cloudwatch:*', 'logs:*', 'kms:*', 's3:*',
+  'iam:*',
+  'sts:AssumeRole',
+  'lambda:*',
+  'sqs:*',
+  'sns:*',
+  'events:PutEvents',
+  'cloudwatch:*',
+  'logs:*',
+  'kms:*',
+  's3:*',
 ];
 
 function broadGrant(agent: GovernedAgentRole): void {
@@ -116,20 +125,23 @@ export async function decide(role: SimulatedRole, request: Request): Promise<Dec
   const tags: Record<string, string> = {};
   for (const [key, value] of Object.entries(request.resourceTags ?? {})) tags[`aws:ResourceTag/${key}`] = value;
   for (const [key, value] of Object.entries(role.principalTags ?? {})) tags[`aws:PrincipalTag/${key}`] = value;
-  const result = await runSimulation({
-    request: {
-      principal: role.arn,
-      action: request.action,
-      resource: { resource: request.resource, accountId: SIM_ACCOUNT },
-      // IAM sets aws:PrincipalArn on every request; the simulator does not for every action.
-      contextVariables: { 'aws:CurrentTime': request.at ?? DURING, 'aws:PrincipalArn': role.arn, ...tags, ...request.context },
+  const result = await runSimulation(
+    {
+      request: {
+        principal: role.arn,
+        action: request.action,
+        resource: { resource: request.resource, accountId: SIM_ACCOUNT },
+        // IAM sets aws:PrincipalArn on every request; the simulator does not for every action.
+        contextVariables: { 'aws:CurrentTime': request.at ?? DURING, 'aws:PrincipalArn': role.arn, ...tags, ...request.context },
+      },
+      identityPolicies: role.identityPolicies.map((policy, i) => ({ name: `identity-${i}`, policy })),
+      permissionBoundaryPolicies: role.boundaryPolicies.map((policy, i) => ({ name: `boundary-${i}`, policy })),
+      resourcePolicy: request.resourcePolicy,
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
     },
-    identityPolicies: role.identityPolicies.map((policy, i) => ({ name: `identity-${i}`, policy })),
-    permissionBoundaryPolicies: role.boundaryPolicies.map((policy, i) => ({ name: `boundary-${i}`, policy })),
-    resourcePolicy: request.resourcePolicy,
-    serviceControlPolicies: [],
-    resourceControlPolicies: [],
-  }, {});
+    {},
+  );
   if (result.resultType === 'error') throw new Error(`simulation rejected: ${JSON.stringify(result.errors)}`);
   return result.overallResult;
 }

@@ -33,7 +33,10 @@ function sharingApp(optIn: string[] = ['s3:PutBucketPolicy'], sweeperFirst = tru
   const sweeper = sweeperFirst ? new PermissionSweeper(stack, 'Sweeper', { agents: [sharer, plain] }) : undefined;
   for (const agent of [sharer, plain]) {
     agent.temporaryGrant('share-reports', {
-      expiresAt: SHARE_UNTIL, requestedBy: 'alice@example.com', ticket: 'SEC-7', reason: 'share reports with the auditors',
+      expiresAt: SHARE_UNTIL,
+      requestedBy: 'alice@example.com',
+      ticket: 'SEC-7',
+      reason: 'share reports with the auditors',
       statements: [new iam.PolicyStatement({ actions: ['s3:PutBucketPolicy', 's3:GetObject'], resources: [bucket, `${bucket}/*`] })],
       ...(agent === sharer ? { allowResourcePolicyWrites: optIn } : {}),
     });
@@ -48,7 +51,7 @@ describe('a grant that opts in to resource-policy writes', () => {
   const sharerRole = simulatedRole(template, sharer.role);
   const plainRole = simulatedRole(template, plain.role);
 
-  test('writes exactly those actions until the grant\'s expiry, and never after', async () => {
+  test("writes exactly those actions until the grant's expiry, and never after", async () => {
     expect(await decide(sharerRole, { action: 's3:PutBucketPolicy', resource: bucket, at: '2027-01-09T23:59:59Z' })).toBe('Allowed');
     // The boundary's own date condition ends it, even if the grant's policy were left on the role.
     const everything = { ...sharerRole, identityPolicies: ALLOW_ALL };
@@ -64,13 +67,13 @@ describe('a grant that opts in to resource-policy writes', () => {
     }
   });
 
-  test('the opt-in is the agent\'s own: another agent with the same grant but no opt-in is denied', async () => {
+  test("the opt-in is the agent's own: another agent with the same grant but no opt-in is denied", async () => {
     const during = '2027-01-05T00:00:00Z';
     expect(await decide(plainRole, { action: 's3:PutBucketPolicy', resource: bucket, at: during })).toBe('ExplicitlyDenied');
     expect(await decide(plainRole, { action: 's3:GetObject', resource: `${bucket}/a.csv`, at: '2027-01-05T00:00:00Z' })).toBe('Allowed');
   });
 
-  test('the opted-in agent gets a boundary of its own, which still carries every protection, including the sweeper\'s by ARN', () => {
+  test("the opted-in agent gets a boundary of its own, which still carries every protection, including the sweeper's by ARN", () => {
     const sharerBoundary = template.Resources[logicalIdOf(sharer.role as never)].Properties.PermissionsBoundary.Ref;
     const plainBoundary = template.Resources[logicalIdOf(plain.role as never)].Properties.PermissionsBoundary.Ref;
     expect(plainBoundary).toMatch(new RegExp(`^${SHARED_BOUNDARY_ID}`));
@@ -82,7 +85,7 @@ describe('a grant that opts in to resource-policy writes', () => {
     expect(sids(sharerBoundary)).toContain(tampering);
   });
 
-  test('a sweeper registered after the opt-in protects the agent\'s own boundary too', () => {
+  test("a sweeper registered after the opt-in protects the agent's own boundary too", () => {
     const late = sharingApp(['s3:PutBucketPolicy'], false);
     const id = late.template.Resources[logicalIdOf(late.sharer.role as never)].Properties.PermissionsBoundary.Ref;
     const sids = (late.template.Resources[id].Properties.PolicyDocument.Statement as { Sid: string }[]).map(s => s.Sid);
@@ -90,8 +93,12 @@ describe('a grant that opts in to resource-policy writes', () => {
   });
 
   test('is recorded in the approved spec with the grant', () => {
-    const specValue = (agentId: string) => resolveIntrinsics(template, Object.values(template.Resources as Record<string, any>)
-      .find(r => r.Properties?.Name === specParameterName(agentId))!.Properties.Value);
+    const specValue = (agentId: string) =>
+      resolveIntrinsics(
+        template,
+        Object.values(template.Resources as Record<string, any>).find(r => r.Properties?.Name === specParameterName(agentId))!.Properties
+          .Value,
+      );
     const spec = parseAgentSpec(specValue('sharer-bot'), 'sharer-bot');
     expect(spec.grants.map(g => [g.name, g.allowResourcePolicyWrites])).toEqual([['share-reports', ['s3:PutBucketPolicy']]]);
     expect(JSON.stringify(specValue('plain-bot'))).not.toContain('allowResourcePolicyWrites');
@@ -111,7 +118,10 @@ describe('a grant that opts in to resource-policy writes', () => {
     const stack = new Stack(app, 'Agents');
     const agent = new GovernedAgentRole(stack, 'a', { agentId: 'a', owner: 'o@example.com', assumedBy: new iam.AccountRootPrincipal() });
     agent.temporaryGrant('all', {
-      expiresAt: SHARE_UNTIL, requestedBy: 'alice', ticket: 'T-1', reason: 'r',
+      expiresAt: SHARE_UNTIL,
+      requestedBy: 'alice',
+      ticket: 'T-1',
+      reason: 'r',
       allowResourcePolicyWrites: [...RESOURCE_POLICY_WRITE_ACTIONS],
       statements: [new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: ['*'] })],
     });
@@ -119,7 +129,7 @@ describe('a grant that opts in to resource-policy writes', () => {
   });
 });
 
-describe('the boundary\'s lists', () => {
+describe("the boundary's lists", () => {
   test('every resource-policy write action exists in the IAM catalogue, once', () => {
     for (const action of RESOURCE_POLICY_WRITE_ACTIONS) expect([action, unknownActionReason(action)]).toEqual([action, undefined]);
     expect(new Set(RESOURCE_POLICY_WRITE_ACTIONS.map(a => a.toLowerCase())).size).toBe(RESOURCE_POLICY_WRITE_ACTIONS.length);
@@ -143,8 +153,11 @@ describe('the default boundary fits a managed policy', () => {
   test('a ceiling that makes the boundary too large fails synth, naming the agent', () => {
     const app = new App({ context: { [SYNTH_CLOCK_CONTEXT_KEY]: NOW } });
     const stack = new Stack(app, 'Agents');
-    const ceiling = Array.from({ length: 40 }, (_, i) =>
-      new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [`arn:aws:s3:::a-rather-long-bucket-name-for-a-ceiling-${i}/*`] }));
+    const ceiling = Array.from(
+      { length: 40 },
+      (_, i) =>
+        new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [`arn:aws:s3:::a-rather-long-bucket-name-for-a-ceiling-${i}/*`] }),
+    );
     new GovernedAgentRole(stack, 'a', { agentId: 'wide-bot', owner: 'o@example.com', assumedBy: new iam.AccountRootPrincipal(), ceiling });
     expect(() => app.synth()).toThrow(/GovernedAgentRole 'wide-bot': its boundary .* a managed policy holds 6144/);
   });

@@ -31,7 +31,13 @@ export type ProxyVerdict =
   /** Send it to the emulator (after `delayMs` more). */
   | { readonly kind: 'forward'; readonly delayMs?: number }
   /** Answer it without the emulator, e.g. a Throttling error or a 500. */
-  | { readonly kind: 'respond'; readonly status: number; readonly headers?: Record<string, string>; readonly body?: string; readonly delayMs?: number }
+  | {
+      readonly kind: 'respond';
+      readonly status: number;
+      readonly headers?: Record<string, string>;
+      readonly body?: string;
+      readonly delayMs?: number;
+    }
   /** Close the connection without an answer (the client sees a reset socket). */
   | { readonly kind: 'drop'; readonly delayMs?: number };
 
@@ -88,7 +94,10 @@ export class TokenBucket {
   private queue: Promise<void> = Promise.resolve();
   private readonly burst: number;
 
-  constructor(private readonly perSecond: number, burst = 1) {
+  constructor(
+    private readonly perSecond: number,
+    burst = 1,
+  ) {
     if (!(perSecond > 0)) throw new Error(`rate must be positive, got ${perSecond}`);
     this.burst = Math.max(1, burst);
     this.tokens = this.burst;
@@ -117,7 +126,12 @@ export class TokenBucket {
 }
 
 /** Service and operation of a signed AWS request. */
-export function identifyRequest(method: string, path: string, headers: http.IncomingHttpHeaders, body: Buffer): { service: string; action: string } {
+export function identifyRequest(
+  method: string,
+  path: string,
+  headers: http.IncomingHttpHeaders,
+  body: Buffer,
+): { service: string; action: string } {
   const auth = String(headers.authorization ?? '');
   const scope = /Credential=[^/]+\/[^/]+\/[^/]+\/([^/]+)\//.exec(auth);
   const service = scope ? scope[1] : 'unknown';
@@ -190,14 +204,23 @@ export async function startAwsProxy(options: AwsProxyOptions): Promise<AwsProxy>
   function forward(request: ProxyRequest, res: http.ServerResponse): Promise<void> {
     return new Promise((resolve, reject) => {
       const headers = { ...request.headers, host: target.host };
-      const upstream = http.request({
-        protocol: target.protocol, hostname: target.hostname, port: target.port, method: request.method, path: request.path, headers, agent,
-      }, up => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
-        up.on('end', () => resolve());
-        up.on('error', reject);
-      });
+      const upstream = http.request(
+        {
+          protocol: target.protocol,
+          hostname: target.hostname,
+          port: target.port,
+          method: request.method,
+          path: request.path,
+          headers,
+          agent,
+        },
+        up => {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+          up.on('end', () => resolve());
+          up.on('error', reject);
+        },
+      );
       upstream.on('error', reject);
       upstream.end(request.body);
     });
@@ -214,12 +237,15 @@ export async function startAwsProxy(options: AwsProxyOptions): Promise<AwsProxy>
     endpoint: `http://127.0.0.1:${port}`,
     port,
     stats: () => ({ ...stats, byAction: { ...stats.byAction } }),
-    resetStats: () => { stats = emptyStats(); },
-    close: () => new Promise<void>(resolve => {
-      agent.destroy();
-      server.closeAllConnections?.();
-      server.close(() => resolve());
-    }),
+    resetStats: () => {
+      stats = emptyStats();
+    },
+    close: () =>
+      new Promise<void>(resolve => {
+        agent.destroy();
+        server.closeAllConnections?.();
+        server.close(() => resolve());
+      }),
   };
 }
 

@@ -35,7 +35,10 @@ export function operationKind(operation: string): 'read' | 'write' {
 
 /** Short service label from the SDK's client name: IAMClient -> iam, DynamoDBClient -> dynamodb. */
 function serviceOf(clientName: string | undefined): string {
-  return (clientName ?? 'unknown').replace(/Client$/, '').replace(/DocumentClient$/, '').toLowerCase();
+  return (clientName ?? 'unknown')
+    .replace(/Client$/, '')
+    .replace(/DocumentClient$/, '')
+    .toLowerCase();
 }
 
 /** Call counts for a set of clients, by service and command. */
@@ -50,7 +53,9 @@ export class CallCounter {
     try {
       stack.remove(`${tag}Calls`);
       stack.remove(`${tag}Attempts`);
-    } catch { /* not there yet */ }
+    } catch {
+      /* not there yet */
+    }
     stack.add(
       (next, context) => async args => {
         const entry = this.entry(serviceLabel ?? serviceOf(context.clientName), context.commandName);
@@ -92,7 +97,9 @@ export class CallCounter {
 
   /** Every (service, command) seen, sorted. */
   list(): CommandCount[] {
-    return [...this.counts.values()].map(c => ({ ...c })).sort((a, b) => a.service.localeCompare(b.service) || a.command.localeCompare(b.command));
+    return [...this.counts.values()]
+      .map(c => ({ ...c }))
+      .sort((a, b) => a.service.localeCompare(b.service) || a.command.localeCompare(b.command));
   }
 
   /** Total calls, optionally for one service and/or kind. */
@@ -111,7 +118,9 @@ export class CallCounter {
 
   /** Calls of one command (name without `Command`). */
   calls(command: string, service?: string): number {
-    return this.list().filter(c => c.command === command && (service === undefined || c.service === service)).reduce((n, c) => n + c.calls, 0);
+    return this.list()
+      .filter(c => c.command === command && (service === undefined || c.service === service))
+      .reduce((n, c) => n + c.calls, 0);
   }
 
   /** `{ "iam:GetAccountAuthorizationDetails": 1, ... }` for reports. */

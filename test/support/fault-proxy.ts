@@ -85,10 +85,20 @@ export interface FaultProxy {
 
 /** Writes: every call that changes IAM, the ledger or sends a message. */
 export const WRITE_ACTIONS = new Set([
-  'iam:PutRolePolicy', 'iam:DeleteRolePolicy', 'iam:DetachRolePolicy', 'iam:AttachRolePolicy', 'iam:TagRole', 'iam:UntagRole',
-  'iam:CreatePolicyVersion', 'iam:DeletePolicyVersion',
-  'dynamodb:TransactWriteItems', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem',
-  'events:PutEvents', 'sns:Publish',
+  'iam:PutRolePolicy',
+  'iam:DeleteRolePolicy',
+  'iam:DetachRolePolicy',
+  'iam:AttachRolePolicy',
+  'iam:TagRole',
+  'iam:UntagRole',
+  'iam:CreatePolicyVersion',
+  'iam:DeletePolicyVersion',
+  'dynamodb:TransactWriteItems',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'events:PutEvents',
+  'sns:Publish',
 ]);
 
 export function isWrite(req: Pick<FaultRequest, 'service' | 'action'>): boolean {
@@ -107,7 +117,11 @@ function identify(method: string, path: string, headers: http.IncomingHttpHeader
   const target = headers['x-amz-target'];
   if (typeof target === 'string' && target.includes('.')) {
     let params: Record<string, unknown> = {};
-    try { params = JSON.parse(body.toString('utf8')); } catch { /* not JSON */ }
+    try {
+      params = JSON.parse(body.toString('utf8'));
+    } catch {
+      /* not JSON */
+    }
     return { service, action: target.slice(target.lastIndexOf('.') + 1), attempt, maxAttempts, params };
   }
   const text = body.length ? body.toString('utf8') : (path.split('?')[1] ?? '');
@@ -124,7 +138,12 @@ const QUERY_NAMESPACE: Record<string, string> = {
 };
 
 /** An error answer in the service's own wire format. */
-export function errorAnswer(service: string, status: number, code: string, message: string): { status: number; headers: Record<string, string>; body: string } {
+export function errorAnswer(
+  service: string,
+  status: number,
+  code: string,
+  message: string,
+): { status: number; headers: Record<string, string>; body: string } {
   const requestId = `fault-${Math.random().toString(16).slice(2)}`;
   if (QUERY_NAMESPACE[service] || service === 'unknown') {
     const type = status >= 500 ? 'Receiver' : 'Sender';
@@ -138,7 +157,10 @@ export function errorAnswer(service: string, status: number, code: string, messa
   const prefix = service === 'dynamodb' ? 'com.amazonaws.dynamodb.v20120810#' : '';
   return {
     status,
-    headers: { 'content-type': service === 'dynamodb' ? 'application/x-amz-json-1.0' : 'application/x-amz-json-1.1', 'x-amzn-requestid': requestId },
+    headers: {
+      'content-type': service === 'dynamodb' ? 'application/x-amz-json-1.0' : 'application/x-amz-json-1.1',
+      'x-amzn-requestid': requestId,
+    },
     body: JSON.stringify({ __type: `${prefix}${code}`, message }),
   };
 }
@@ -150,10 +172,16 @@ function answerFor(req: FaultRequest, fault: Fault): { status: number; headers: 
         ? errorAnswer(req.service, 400, 'ThrottlingException', 'Rate exceeded')
         : errorAnswer(req.service, 400, 'Throttling', 'Rate exceeded');
     case 'server-error':
-      return req.service === 'dynamodb' ? errorAnswer(req.service, 500, 'InternalServerError', 'Internal server error')
+      return req.service === 'dynamodb'
+        ? errorAnswer(req.service, 500, 'InternalServerError', 'Internal server error')
         : errorAnswer(req.service, 500, 'InternalFailure', 'We encountered an internal error. Please try again.');
     case 'concurrent-modification':
-      return errorAnswer(req.service, 409, 'ConcurrentModification', 'Rate exceeded for concurrent modification of the role; another actor changed it');
+      return errorAnswer(
+        req.service,
+        409,
+        'ConcurrentModification',
+        'Rate exceeded for concurrent modification of the role; another actor changed it',
+      );
     case 'no-such-entity':
       return errorAnswer(req.service, 404, 'NoSuchEntity', `The role cannot be found (changed by another actor).`);
     default:
@@ -193,9 +221,15 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     await options.observe?.(request);
     const fault = options.decide?.(request) ?? { kind: 'forward' as const };
     if (fault.kind !== 'forward') stats.faults[fault.kind] = (stats.faults[fault.kind] ?? 0) + 1;
-    await sleep((options.latencyMs ?? 0) + ('delayMs' in fault ? fault.delayMs ?? 0 : 0));
-    if (fault.kind === 'hang') { hanging.add(res); return; }
-    if (fault.kind === 'drop') { req.socket.destroy(); return; }
+    await sleep((options.latencyMs ?? 0) + ('delayMs' in fault ? (fault.delayMs ?? 0) : 0));
+    if (fault.kind === 'hang') {
+      hanging.add(res);
+      return;
+    }
+    if (fault.kind === 'drop') {
+      req.socket.destroy();
+      return;
+    }
     const answer = answerFor(request, fault);
     if (answer) {
       res.writeHead(answer.status, answer.headers);
@@ -221,15 +255,23 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
 
   function forward(request: FaultRequest): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
     return new Promise((resolve, reject) => {
-      const up = http.request({
-        protocol: target.protocol, hostname: target.hostname, port: target.port, method: request.method, path: request.path,
-        headers: { ...request.headers, host: target.host }, agent,
-      }, r => {
-        const chunks: Buffer[] = [];
-        r.on('data', c => chunks.push(c));
-        r.on('end', () => resolve({ status: r.statusCode ?? 502, headers: r.headers, body: Buffer.concat(chunks) }));
-        r.on('error', reject);
-      });
+      const up = http.request(
+        {
+          protocol: target.protocol,
+          hostname: target.hostname,
+          port: target.port,
+          method: request.method,
+          path: request.path,
+          headers: { ...request.headers, host: target.host },
+          agent,
+        },
+        r => {
+          const chunks: Buffer[] = [];
+          r.on('data', c => chunks.push(c));
+          r.on('end', () => resolve({ status: r.statusCode ?? 502, headers: r.headers, body: Buffer.concat(chunks) }));
+          r.on('error', reject);
+        },
+      );
       up.on('error', reject);
       up.end(request.body);
     });
@@ -243,13 +285,16 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   return {
     endpoint: `http://127.0.0.1:${port}`,
     stats: () => ({ requests: stats.requests, faults: { ...stats.faults }, byAction: { ...stats.byAction } }),
-    resetStats: () => { stats = { requests: 0, faults: {}, byAction: {} }; },
-    close: () => new Promise<void>(resolve => {
-      for (const h of hanging) h.destroy();
-      agent.destroy();
-      server.closeAllConnections?.();
-      server.close(() => resolve());
-    }),
+    resetStats: () => {
+      stats = { requests: 0, faults: {}, byAction: {} };
+    },
+    close: () =>
+      new Promise<void>(resolve => {
+        for (const h of hanging) h.destroy();
+        agent.destroy();
+        server.closeAllConnections?.();
+        server.close(() => resolve());
+      }),
   };
 }
 

@@ -4,13 +4,30 @@
  * approved spec). Reused by the sweeper, benchmark and reliability suites.
  */
 import {
-  AttachRolePolicyCommand, CreateAccessKeyCommand, CreatePolicyCommand, CreateRoleCommand, CreateUserCommand, IAMClient,
+  AttachRolePolicyCommand,
+  CreateAccessKeyCommand,
+  CreatePolicyCommand,
+  CreateRoleCommand,
+  CreateUserCommand,
+  IAMClient,
   PutRolePolicyCommand,
 } from '@aws-sdk/client-iam';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import {
-  AgentSpec, formatGrantTag, GOVERNED_ROLE_PATH, grantDocumentWithExpiry, grantTagKey, MANAGED_BY_VALUE, PolicyDocumentJson, SpecGrant, SpecPolicy,
-  specParameterName, SPEC_VERSION, TAG_AGENT, TAG_MANAGED_BY, TAG_OWNER,
+  AgentSpec,
+  formatGrantTag,
+  GOVERNED_ROLE_PATH,
+  grantDocumentWithExpiry,
+  grantTagKey,
+  MANAGED_BY_VALUE,
+  PolicyDocumentJson,
+  SpecGrant,
+  SpecPolicy,
+  specParameterName,
+  SPEC_VERSION,
+  TAG_AGENT,
+  TAG_MANAGED_BY,
+  TAG_OWNER,
 } from '../../lib/contract';
 import { AwsClients, createClients } from '../../lib/sweeper/aws-clients';
 import { createLedgerTable } from '../../lib/sweeper/ledger';
@@ -76,7 +93,10 @@ export interface CreatedRole {
   readonly arns: Record<string, string>;
 }
 
-const TRUST = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
+const TRUST = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+});
 
 /** Creates a governed role (and its spec) in the emulator. */
 export async function createGovernedRole(clients: { iam: IAMClient; ssm: SSMClient }, f: GovernedRoleFixture): Promise<CreatedRole> {
@@ -88,9 +108,14 @@ export async function createGovernedRole(clients: { iam: IAMClient; ssm: SSMClie
   ];
   for (const g of f.grants ?? []) {
     if (g.tag === null) continue;
-    tags.push({ Key: grantTagKey(g.name), Value: g.tag ?? formatGrantTag({ expiresAt: g.expiresAt, requestedBy: g.requestedBy ?? 'bob', ticket: g.ticket ?? 'T-1' }) });
+    tags.push({
+      Key: grantTagKey(g.name),
+      Value: g.tag ?? formatGrantTag({ expiresAt: g.expiresAt, requestedBy: g.requestedBy ?? 'bob', ticket: g.ticket ?? 'T-1' }),
+    });
   }
-  await clients.iam.send(new CreateRoleCommand({ RoleName: roleName, Path: f.path ?? GOVERNED_ROLE_PATH, AssumeRolePolicyDocument: TRUST, Tags: tags }));
+  await clients.iam.send(
+    new CreateRoleCommand({ RoleName: roleName, Path: f.path ?? GOVERNED_ROLE_PATH, AssumeRolePolicyDocument: TRUST, Tags: tags }),
+  );
   const arns: Record<string, string> = {};
   const put = async (p: FixturePolicy, document: PolicyDocumentJson): Promise<SpecPolicy> => {
     const text = JSON.stringify(document);
@@ -109,17 +134,29 @@ export async function createGovernedRole(clients: { iam: IAMClient; ssm: SSMClie
   const specGrants: SpecGrant[] = [];
   for (const g of f.grants ?? []) {
     const sp = await put(g, grantDocumentWithExpiry(g.document ?? doc('s3:GetObject'), g.expiresAt));
-    if (g.inSpec) specGrants.push({ ...sp, expiresAt: g.expiresAt, requestedBy: g.requestedBy ?? 'bob', ticket: g.ticket ?? 'T-1', reason: 'fixture' });
+    if (g.inSpec)
+      specGrants.push({ ...sp, expiresAt: g.expiresAt, requestedBy: g.requestedBy ?? 'bob', ticket: g.ticket ?? 'T-1', reason: 'fixture' });
   }
   for (const d of f.drift ?? []) await put(d, d.document ?? doc('iam:PassRole'));
   const spec: AgentSpec = {
-    v: SPEC_VERSION, agentId: f.agentId, roleName, owner: f.owner ?? 'owner@example.com',
-    maxGrantDurationSeconds: f.maxGrantDurationSeconds ?? 30 * 24 * 3600, maxRenewals: f.maxRenewals ?? 3, baseline, grants: specGrants,
+    v: SPEC_VERSION,
+    agentId: f.agentId,
+    roleName,
+    owner: f.owner ?? 'owner@example.com',
+    maxGrantDurationSeconds: f.maxGrantDurationSeconds ?? 30 * 24 * 3600,
+    maxRenewals: f.maxRenewals ?? 3,
+    baseline,
+    grants: specGrants,
   };
   if ((f.spec ?? 'valid') !== 'missing') {
-    await clients.ssm.send(new PutParameterCommand({
-      Name: specParameterName(f.agentId), Type: 'String', Overwrite: true, Value: f.spec === 'malformed' ? '{"v":1, not json' : JSON.stringify(spec),
-    }));
+    await clients.ssm.send(
+      new PutParameterCommand({
+        Name: specParameterName(f.agentId),
+        Type: 'String',
+        Overwrite: true,
+        Value: f.spec === 'malformed' ? '{"v":1, not json' : JSON.stringify(spec),
+      }),
+    );
   }
   return { roleName, agentId: f.agentId, spec, arns };
 }
@@ -149,12 +186,20 @@ export async function runCli(endpoint: string, args: string[], credentials?: Cre
   return { code, out: io.out(), err: io.err() };
 }
 
-export function memoryIo(endpoint: string, credentials?: Credentials, env: NodeJS.ProcessEnv = {}): CliIo & { out: () => string; err: () => string } {
+export function memoryIo(
+  endpoint: string,
+  credentials?: Credentials,
+  env: NodeJS.ProcessEnv = {},
+): CliIo & { out: () => string; err: () => string } {
   let out = '';
   let err = '';
   return {
-    stdout: t => { out += t; },
-    stderr: t => { err += t; },
+    stdout: t => {
+      out += t;
+    },
+    stderr: t => {
+      err += t;
+    },
     env: { PERMISSION_DECAY_LEDGER_TABLE: TEST_LEDGER_TABLE, ...env },
     clientSettings: clientConfig(endpoint, credentials),
     out: () => out,
@@ -169,8 +214,12 @@ export function memoryIo(endpoint: string, credentials?: Credentials, env: NodeJ
  */
 export function useEmulatorWithLedger(use: (moto: Moto, clients: AwsClients) => void): void {
   let moto: Moto | undefined;
-  beforeAll(async () => { moto = await startMoto(); });
-  afterAll(async () => { await moto?.stop(); });
+  beforeAll(async () => {
+    moto = await startMoto();
+  });
+  afterAll(async () => {
+    await moto?.stop();
+  });
   beforeEach(async () => {
     await moto!.reset();
     const clients = testClients(moto!.endpoint);

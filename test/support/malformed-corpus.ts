@@ -60,21 +60,32 @@ export function malformedInstants(): CorpusEntry<string>[] {
   // Generated: every field out of range in turn, across a few years.
   for (const y of [2029, 2030, 2032]) {
     for (const [why, v] of [
-      ['month 13', `${y}-13-15T12:00:00Z`], ['day 31 in a 30-day month', `${y}-04-31T12:00:00Z`], ['hour 25', `${y}-03-15T25:00:00Z`],
-      ['second 61', `${y}-03-15T12:00:61Z`], ['single-digit month', `${y}-3-15T12:00:00Z`], ['single-digit day', `${y}-03-5T12:00:00Z`],
-    ] as const) out.push({ why: `${why} (${y})`, value: v });
+      ['month 13', `${y}-13-15T12:00:00Z`],
+      ['day 31 in a 30-day month', `${y}-04-31T12:00:00Z`],
+      ['hour 25', `${y}-03-15T25:00:00Z`],
+      ['second 61', `${y}-03-15T12:00:61Z`],
+      ['single-digit month', `${y}-3-15T12:00:00Z`],
+      ['single-digit day', `${y}-03-5T12:00:00Z`],
+    ] as const)
+      out.push({ why: `${why} (${y})`, value: v });
   }
   return out;
 }
 
 /** Instants of the right form that are too far away: beyond the maximum grant duration from NOW. */
 export function farFutureInstants(): CorpusEntry<string>[] {
-  return ['2030-03-01T00:00:00Z', '2031-01-10T00:00:00Z', '2099-12-31T23:59:59Z', '9999-12-31T23:59:59Z'].map(value => ({ why: `beyond the maximum grant duration (${value})`, value }));
+  return ['2030-03-01T00:00:00Z', '2031-01-10T00:00:00Z', '2099-12-31T23:59:59Z', '9999-12-31T23:59:59Z'].map(value => ({
+    why: `beyond the maximum grant duration (${value})`,
+    value,
+  }));
 }
 
 /** Grant tag values (`expires=<instant> by=<requester> ticket=<ticket>`) that are malformed. */
 export function malformedGrantTags(): CorpusEntry<string>[] {
-  const out: CorpusEntry<string>[] = malformedInstants().map(e => ({ why: `expires: ${e.why}`, value: `expires=${e.value} by=bob ticket=T-1` }));
+  const out: CorpusEntry<string>[] = malformedInstants().map(e => ({
+    why: `expires: ${e.why}`,
+    value: `expires=${e.value} by=bob ticket=T-1`,
+  }));
   const ok = '2030-01-20T00:00:00Z';
   const hand: [string, string][] = [
     ['empty value', ''],
@@ -120,7 +131,10 @@ export function malformedGrantTags(): CorpusEntry<string>[] {
     out.push({ why: `field ${i + 1} dropped`, value: dropped.join(' ') });
     out.push({ why: `field ${i + 1} doubled`, value: [...fields, fields[i]].join(' ') });
     out.push({ why: `field ${i + 1} renamed`, value: fields.map((f, j) => (j === i ? `x${f}` : f)).join(' ') });
-    out.push({ why: `field ${i + 1} value emptied`, value: fields.map((f, j) => (j === i ? f.slice(0, f.indexOf('=') + 1) : f)).join(' ') });
+    out.push({
+      why: `field ${i + 1} value emptied`,
+      value: fields.map((f, j) => (j === i ? f.slice(0, f.indexOf('=') + 1) : f)).join(' '),
+    });
   }
   return out;
 }
@@ -132,13 +146,39 @@ export function policyDocuments(): (CorpusEntry<string> & { valid: boolean })[] 
     ['single statement object', { Version: '2012-10-17', Statement: st({}) }, true],
     ['Action as a list', { Version: '2012-10-17', Statement: [st({ Action: ['s3:GetObject', 's3:PutObject'] })] }, true],
     ['NotAction', { Version: '2012-10-17', Statement: [{ Effect: 'Allow', NotAction: 'iam:*', Resource: '*' }] }, true],
-    ['NotResource', { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:*', NotResource: ['arn:aws:s3:::secret/*'] }] }, true],
+    [
+      'NotResource',
+      { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:*', NotResource: ['arn:aws:s3:::secret/*'] }] },
+      true,
+    ],
     ['Deny statement', { Version: '2012-10-17', Statement: [{ Effect: 'Deny', Action: 's3:DeleteObject', Resource: '*' }] }, true],
-    ['existing conditions', { Version: '2012-10-17', Statement: [st({ Condition: { StringEquals: { 'aws:RequestedRegion': 'eu-west-1' }, DateLessThan: { 'aws:EpochTime': '1' } } })] }, true],
+    [
+      'existing conditions',
+      {
+        Version: '2012-10-17',
+        Statement: [st({ Condition: { StringEquals: { 'aws:RequestedRegion': 'eu-west-1' }, DateLessThan: { 'aws:EpochTime': '1' } } })],
+      },
+      true,
+    ],
     ['Sid and no Version', { Statement: [st({ Sid: 'A1' })] }, true],
-    ['huge: 400 statements', { Version: '2012-10-17', Statement: Array.from({ length: 400 }, (_, i) => st({ Sid: `S${i}`, Resource: `arn:aws:s3:::bucket-${i}/*` })) }, true],
-    ['huge: 2,000 actions', { Version: '2012-10-17', Statement: [st({ Action: Array.from({ length: 2000 }, (_, i) => `s3:Action${i}`) })] }, true],
-    ['unicode in Sid and resources', { Version: '2012-10-17', Statement: [st({ Sid: 'Ünïcødé', Resource: 'arn:aws:s3:::bücket/ключ/*' })] }, true],
+    [
+      'huge: 400 statements',
+      {
+        Version: '2012-10-17',
+        Statement: Array.from({ length: 400 }, (_, i) => st({ Sid: `S${i}`, Resource: `arn:aws:s3:::bucket-${i}/*` })),
+      },
+      true,
+    ],
+    [
+      'huge: 2,000 actions',
+      { Version: '2012-10-17', Statement: [st({ Action: Array.from({ length: 2000 }, (_, i) => `s3:Action${i}`) })] },
+      true,
+    ],
+    [
+      'unicode in Sid and resources',
+      { Version: '2012-10-17', Statement: [st({ Sid: 'Ünïcødé', Resource: 'arn:aws:s3:::bücket/ключ/*' })] },
+      true,
+    ],
     ['no Statement', { Version: '2012-10-17' }, false],
     ['Statement null', { Version: '2012-10-17', Statement: null }, false],
     ['Statement a string', { Version: '2012-10-17', Statement: 'Allow everything' }, false],
@@ -152,15 +192,27 @@ export function policyDocuments(): (CorpusEntry<string> & { valid: boolean })[] 
   const out = docs.map(([why, value, valid]) => ({ why, value: JSON.stringify(value), valid }));
   out.push({ why: 'not JSON', value: '{"Version": "2012-10-17", Statement: [', valid: false });
   out.push({ why: 'empty text', value: '', valid: false });
-  out.push({ why: 'URL-encoded twice', value: encodeURIComponent(encodeURIComponent(JSON.stringify({ Statement: st({}) }))), valid: false });
+  out.push({
+    why: 'URL-encoded twice',
+    value: encodeURIComponent(encodeURIComponent(JSON.stringify({ Statement: st({}) }))),
+    valid: false,
+  });
   return out;
 }
 
 /** Renewal records that must never extend `grant` on `roleName` (requested by bob) at NOW. */
 export function invalidRenewals(roleName: string, grant: string): CorpusEntry<RenewalRecord>[] {
   const base: RenewalRecord = {
-    pk: renewalPartition(roleName, grant), sk: `2030-01-09T00:00:00Z#r0`, renewalId: 'r0', roleName, grant,
-    until: '2030-01-15T00:00:00Z', ticket: 'T-9', requestedBy: 'bob', approvedBy: 'arn:aws:iam::123456789012:user/alice', createdAt: '2030-01-09T00:00:00Z',
+    pk: renewalPartition(roleName, grant),
+    sk: `2030-01-09T00:00:00Z#r0`,
+    renewalId: 'r0',
+    roleName,
+    grant,
+    until: '2030-01-15T00:00:00Z',
+    ticket: 'T-9',
+    requestedBy: 'bob',
+    approvedBy: 'arn:aws:iam::123456789012:user/alice',
+    createdAt: '2030-01-09T00:00:00Z',
   };
   const r = (why: string, patch: Partial<RenewalRecord>): CorpusEntry<RenewalRecord> => ({ why, value: { ...base, ...patch } });
   return [

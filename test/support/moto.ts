@@ -46,7 +46,11 @@ function installExitHook(): void {
   exitHookInstalled = true;
   process.on('exit', () => {
     for (const child of running) {
-      try { child.kill('SIGKILL'); } catch { /* already gone */ }
+      try {
+        child.kill('SIGKILL');
+      } catch {
+        /* already gone */
+      }
     }
   });
 }
@@ -73,7 +77,10 @@ export async function startMoto(options: { timeoutMs?: number } = {}): Promise<M
     stderr = (stderr + d.toString()).slice(-4000);
     port ??= Number(/Running on http:\/\/127\.0\.0\.1:(\d+)/.exec(stderr)?.[1]) || undefined;
   });
-  child.on('exit', () => { exited = true; running.delete(child); });
+  child.on('exit', () => {
+    exited = true;
+    running.delete(child);
+  });
   let lastError: unknown;
   while (!exited && Date.now() < deadline) {
     if (port !== undefined) {
@@ -99,11 +106,14 @@ function motoHandle(child: ChildProcess, endpoint: string, port: number, hasExit
       const s = await request('POST', `${endpoint}/moto-api/reset`);
       if (s !== 200) throw new Error(`moto reset answered ${s}`);
     },
-    stop: () => new Promise<void>(resolve => {
-      if (hasExited()) return resolve();
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-      setTimeout(() => { if (!hasExited()) child.kill('SIGKILL'); }, 3000).unref();
-    }),
+    stop: () =>
+      new Promise<void>(resolve => {
+        if (hasExited()) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+        setTimeout(() => {
+          if (!hasExited()) child.kill('SIGKILL');
+        }, 3000).unref();
+      }),
   };
 }

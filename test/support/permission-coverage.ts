@@ -62,9 +62,13 @@ export async function startCallRecorder(target: string): Promise<CallRecorder> {
   });
   return {
     endpoint: proxy.endpoint,
-    during: l => { label = l; },
+    during: l => {
+      label = l;
+    },
     calls: () => [...recorded],
-    clear: () => { recorded = []; },
+    clear: () => {
+      recorded = [];
+    },
     close: () => proxy.close(),
   };
 }
@@ -142,7 +146,7 @@ export async function requiredPermissions(call: RecordedCall, iam: IAMClient): P
   const policy = async (action: string): Promise<RequiredPermission> => {
     const arn = String(p.PolicyArn);
     // AWS-managed policies (arn:aws:iam::aws:policy/...) carry no tags.
-    const tags = arn.includes(':iam::aws:') ? [] : (await iam.send(new ListPolicyTagsCommand({ PolicyArn: arn }))).Tags ?? [];
+    const tags = arn.includes(':iam::aws:') ? [] : ((await iam.send(new ListPolicyTagsCommand({ PolicyArn: arn }))).Tags ?? []);
     return { action, resource: arn, resourceTags: Object.fromEntries(tags.map(t => [t.Key!, t.Value!])) };
   };
   switch (op) {
@@ -152,13 +156,23 @@ export async function requiredPermissions(call: RecordedCall, iam: IAMClient): P
     case 'iam:ListRoles':
     case 'iam:ListPolicies':
       return [{ action: op, resource: '*' }];
-    case 'iam:GetPolicy': case 'iam:GetPolicyVersion': case 'iam:ListPolicyVersions':
-    case 'iam:CreatePolicyVersion': case 'iam:DeletePolicyVersion': case 'iam:SetDefaultPolicyVersion':
+    case 'iam:GetPolicy':
+    case 'iam:GetPolicyVersion':
+    case 'iam:ListPolicyVersions':
+    case 'iam:CreatePolicyVersion':
+    case 'iam:DeletePolicyVersion':
+    case 'iam:SetDefaultPolicyVersion':
       return [await policy(op)];
-    case 'iam:GetRole': case 'iam:GetRolePolicy': case 'iam:ListRolePolicies': case 'iam:ListAttachedRolePolicies':
-    case 'iam:ListRoleTags': case 'iam:PutRolePolicy': case 'iam:DeleteRolePolicy':
+    case 'iam:GetRole':
+    case 'iam:GetRolePolicy':
+    case 'iam:ListRolePolicies':
+    case 'iam:ListAttachedRolePolicies':
+    case 'iam:ListRoleTags':
+    case 'iam:PutRolePolicy':
+    case 'iam:DeleteRolePolicy':
       return [await role(op)];
-    case 'iam:AttachRolePolicy': case 'iam:DetachRolePolicy':
+    case 'iam:AttachRolePolicy':
+    case 'iam:DetachRolePolicy':
       return [await role(op, { context: { 'iam:PolicyARN': String(p.PolicyArn) } })];
     case 'iam:TagRole': {
       const keys = memberList(p, 'Tags', 'Key');
@@ -168,11 +182,15 @@ export async function requiredPermissions(call: RecordedCall, iam: IAMClient): P
     }
     case 'iam:UntagRole':
       return [await role(op, { context: { 'aws:TagKeys': memberList(p, 'TagKeys') } })];
-    case 'dynamodb:GetItem': case 'dynamodb:DeleteItem': case 'dynamodb:UpdateItem':
+    case 'dynamodb:GetItem':
+    case 'dynamodb:DeleteItem':
+    case 'dynamodb:UpdateItem':
       return [{ action: op, resource: tableArn(String(p.TableName)), ...leadingKeys(p.Key) }];
     case 'dynamodb:PutItem':
       return [{ action: op, resource: tableArn(String(p.TableName)), ...leadingKeys(p.Item) }];
-    case 'dynamodb:DescribeTable': case 'dynamodb:CreateTable': case 'dynamodb:Scan':
+    case 'dynamodb:DescribeTable':
+    case 'dynamodb:CreateTable':
+    case 'dynamodb:Scan':
       return [{ action: op, resource: tableArn(String(p.TableName)) }];
     case 'dynamodb:Query': {
       const resource = tableArn(String(p.TableName)) + (p.IndexName ? `/index/${String(p.IndexName)}` : '');
@@ -183,18 +201,26 @@ export async function requiredPermissions(call: RecordedCall, iam: IAMClient): P
     case 'dynamodb:TransactWriteItems': {
       // A transaction is authorised item by item, as the item action each part performs.
       const parts: Record<string, string> = {
-        Put: 'PutItem', Update: 'UpdateItem', Delete: 'DeleteItem', ConditionCheck: 'ConditionCheckItem',
+        Put: 'PutItem',
+        Update: 'UpdateItem',
+        Delete: 'DeleteItem',
+        ConditionCheck: 'ConditionCheckItem',
       };
       type Part = { TableName: string; Item?: unknown; Key?: unknown };
-      return (p.TransactItems as Record<string, Part>[]).flatMap(item => Object.entries(item).map(([kind, body]) => {
-        if (!parts[kind]) throw new Error(`TransactWriteItems part ${kind} has no mapping`);
-        return { action: `dynamodb:${parts[kind]}`, resource: tableArn(body.TableName), ...leadingKeys(body.Item ?? body.Key) };
-      }));
+      return (p.TransactItems as Record<string, Part>[]).flatMap(item =>
+        Object.entries(item).map(([kind, body]) => {
+          if (!parts[kind]) throw new Error(`TransactWriteItems part ${kind} has no mapping`);
+          return { action: `dynamodb:${parts[kind]}`, resource: tableArn(body.TableName), ...leadingKeys(body.Item ?? body.Key) };
+        }),
+      );
     }
     case 'dynamodb:TransactGetItems':
-      return (p.TransactItems as { Get: { TableName: string } }[])
-        .map(i => ({ action: 'dynamodb:GetItem', resource: tableArn(i.Get.TableName) }));
-    case 'ssm:GetParameter': case 'ssm:PutParameter':
+      return (p.TransactItems as { Get: { TableName: string } }[]).map(i => ({
+        action: 'dynamodb:GetItem',
+        resource: tableArn(i.Get.TableName),
+      }));
+    case 'ssm:GetParameter':
+    case 'ssm:PutParameter':
       return [{ action: op, resource: parameterArn(String(p.Name)) }];
     case 'ssm:GetParameters':
       return (p.Names as string[]).map(n => ({ action: op, resource: parameterArn(n) }));
@@ -208,16 +234,20 @@ export async function requiredPermissions(call: RecordedCall, iam: IAMClient): P
         'events:detail-type': [...new Set(entries.map(e => String(e.DetailType)))],
       };
       return [...new Set(entries.map(e => e.EventBusName ?? 'default'))].map(bus => ({
-        action: op, resource: bus.startsWith('arn:') ? bus : regional('events', `event-bus/${bus}`), context,
+        action: op,
+        resource: bus.startsWith('arn:') ? bus : regional('events', `event-bus/${bus}`),
+        context,
       }));
     }
     case 'sns:Publish':
       return [{ action: op, resource: String(p.TopicArn) }];
-    case 'kms:Sign': case 'kms:Verify': {
+    case 'kms:Sign':
+    case 'kms:Verify': {
       const context = { 'kms:SigningAlgorithm': String(p.SigningAlgorithm), 'kms:MessageType': String(p.MessageType ?? 'RAW') };
       return [{ action: op, resource: kmsKeyArn(String(p.KeyId)), context }];
     }
-    case 'kms:GetPublicKey': case 'kms:DescribeKey':
+    case 'kms:GetPublicKey':
+    case 'kms:DescribeKey':
       return [{ action: op, resource: kmsKeyArn(String(p.KeyId)) }];
     default:
       throw new Error(`no IAM mapping for ${op}: add it to requiredPermissions so the call is judged`);
@@ -261,7 +291,9 @@ export interface CoverageReport {
  * every request's context as aws:PrincipalArn, as AWS sets it.
  */
 export async function judgeCalls(
-  calls: readonly RecordedCall[], identities: readonly CoveredIdentity[], iam: IAMClient,
+  calls: readonly RecordedCall[],
+  identities: readonly CoveredIdentity[],
+  iam: IAMClient,
   resourcePolicies: Readonly<Record<string, object>> = {},
 ): Promise<CoverageReport> {
   const refusals: Refusal[] = [];
@@ -270,14 +302,22 @@ export async function judgeCalls(
   const seen = new Map<string, Decision>();
   for (const call of calls) {
     const who = identities.find(i => i.accessKeyIds.includes(call.accessKeyId));
-    if (!who) { unattributed.push(call); continue; }
+    if (!who) {
+      unattributed.push(call);
+      continue;
+    }
     for (const need of await requiredPermissions(call, iam)) {
       const key = JSON.stringify([who.name, who.context, need]);
       let decision = seen.get(key);
       if (!decision) {
         decision = await simulate({
-          identityPolicies: who.identityPolicies, boundaryPolicies: who.boundaryPolicies, principal: who.principal,
-          action: need.action, resource: need.resource, resourceTags: need.resourceTags, resourcePolicy: resourcePolicies[need.resource],
+          identityPolicies: who.identityPolicies,
+          boundaryPolicies: who.boundaryPolicies,
+          principal: who.principal,
+          action: need.action,
+          resource: need.resource,
+          resourceTags: need.resourceTags,
+          resourcePolicy: resourcePolicies[need.resource],
           context: { 'aws:PrincipalArn': who.principal, ...who.context, ...need.context },
         });
         seen.set(key, decision);
@@ -285,8 +325,12 @@ export async function judgeCalls(
       if (decision === 'Allowed') allowed.add(`${who.name} ${need.action} ${need.resource}`);
       else {
         refusals.push({
-          identity: who.name, during: call.during, call: `${call.service}:${call.action}`,
-          action: need.action, resource: need.resource, decision,
+          identity: who.name,
+          during: call.during,
+          call: `${call.service}:${call.action}`,
+          action: need.action,
+          resource: need.resource,
+          decision,
         });
       }
     }

@@ -45,19 +45,22 @@ export interface SimulateInput {
 export async function simulate(input: SimulateInput): Promise<Decision> {
   const tagContext: Record<string, string> = {};
   for (const [key, value] of Object.entries(input.resourceTags ?? {})) tagContext[`aws:ResourceTag/${key}`] = value;
-  const result = await runSimulation({
-    request: {
-      principal: input.principal ?? `arn:aws:iam::${SIM_ACCOUNT}:role/agent`,
-      action: input.action,
-      resource: { resource: input.resource, accountId: input.resourceAccount ?? SIM_ACCOUNT },
-      contextVariables: { ...tagContext, ...input.context },
+  const result = await runSimulation(
+    {
+      request: {
+        principal: input.principal ?? `arn:aws:iam::${SIM_ACCOUNT}:role/agent`,
+        action: input.action,
+        resource: { resource: input.resource, accountId: input.resourceAccount ?? SIM_ACCOUNT },
+        contextVariables: { ...tagContext, ...input.context },
+      },
+      identityPolicies: input.identityPolicies.map((policy, i) => ({ name: `identity-${i}`, policy })),
+      permissionBoundaryPolicies: input.boundaryPolicies?.map((policy, i) => ({ name: `boundary-${i}`, policy })),
+      ...(input.resourcePolicy ? { resourcePolicy: input.resourcePolicy } : {}),
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
     },
-    identityPolicies: input.identityPolicies.map((policy, i) => ({ name: `identity-${i}`, policy })),
-    permissionBoundaryPolicies: input.boundaryPolicies?.map((policy, i) => ({ name: `boundary-${i}`, policy })),
-    ...(input.resourcePolicy ? { resourcePolicy: input.resourcePolicy } : {}),
-    serviceControlPolicies: [],
-    resourceControlPolicies: [],
-  }, {});
+    {},
+  );
   if (result.resultType === 'error') throw new Error(`simulation rejected: ${JSON.stringify(result.errors)}`);
   return result.overallResult;
 }
@@ -73,7 +76,9 @@ export type TemplateJson = { [key: string]: any };
 export function nameOf(template: TemplateJson, logicalId: string): string {
   const resource = template.Resources[logicalId];
   // A name the template spells out is the name CloudFormation gives it.
-  const explicit = { 'AWS::DynamoDB::Table': 'TableName', 'AWS::SNS::Topic': 'TopicName', 'AWS::IAM::Role': 'RoleName' }[resource?.Type as string];
+  const explicit = { 'AWS::DynamoDB::Table': 'TableName', 'AWS::SNS::Topic': 'TopicName', 'AWS::IAM::Role': 'RoleName' }[
+    resource?.Type as string
+  ];
   if (explicit && typeof resource.Properties?.[explicit] === 'string') return resource.Properties[explicit];
   if (resource?.Type === 'AWS::S3::Bucket') return logicalId.toLowerCase();
   return logicalId;
@@ -84,19 +89,31 @@ export function arnOf(template: TemplateJson, logicalId: string): string {
   const type = template.Resources[logicalId]?.Type;
   const name = nameOf(template, logicalId);
   switch (type) {
-    case 'AWS::S3::Bucket': return `arn:${SIM_PARTITION}:s3:::${name}`;
-    case 'AWS::DynamoDB::Table': return `arn:${SIM_PARTITION}:dynamodb:${SIM_REGION}:${SIM_ACCOUNT}:table/${name}`;
-    case 'AWS::Logs::LogGroup': return `arn:${SIM_PARTITION}:logs:${SIM_REGION}:${SIM_ACCOUNT}:log-group:${name}:*`;
+    case 'AWS::S3::Bucket':
+      return `arn:${SIM_PARTITION}:s3:::${name}`;
+    case 'AWS::DynamoDB::Table':
+      return `arn:${SIM_PARTITION}:dynamodb:${SIM_REGION}:${SIM_ACCOUNT}:table/${name}`;
+    case 'AWS::Logs::LogGroup':
+      return `arn:${SIM_PARTITION}:logs:${SIM_REGION}:${SIM_ACCOUNT}:log-group:${name}:*`;
     // A role's ARN includes its path: role/permission-decay/sweeper/<name>.
-    case 'AWS::IAM::Role': return `arn:${SIM_PARTITION}:iam::${SIM_ACCOUNT}:role${template.Resources[logicalId].Properties?.Path ?? '/'}${name}`;
-    case 'AWS::IAM::ManagedPolicy': return `arn:${SIM_PARTITION}:iam::${SIM_ACCOUNT}:policy/${name}`;
-    case 'AWS::Lambda::Function': return `arn:${SIM_PARTITION}:lambda:${SIM_REGION}:${SIM_ACCOUNT}:function:${name}`;
-    case 'AWS::Events::Rule': return `arn:${SIM_PARTITION}:events:${SIM_REGION}:${SIM_ACCOUNT}:rule/${name}`;
-    case 'AWS::SNS::Topic': return `arn:${SIM_PARTITION}:sns:${SIM_REGION}:${SIM_ACCOUNT}:${name}`;
-    case 'AWS::SQS::Queue': return `arn:${SIM_PARTITION}:sqs:${SIM_REGION}:${SIM_ACCOUNT}:${name}`;
-    case 'AWS::KMS::Key': return `arn:${SIM_PARTITION}:kms:${SIM_REGION}:${SIM_ACCOUNT}:key/${name}`;
-    case 'AWS::CloudWatch::Alarm': return `arn:${SIM_PARTITION}:cloudwatch:${SIM_REGION}:${SIM_ACCOUNT}:alarm:${name}`;
-    case 'AWS::SSM::Parameter': return `arn:${SIM_PARTITION}:ssm:${SIM_REGION}:${SIM_ACCOUNT}:parameter${template.Resources[logicalId].Properties?.Name}`;
+    case 'AWS::IAM::Role':
+      return `arn:${SIM_PARTITION}:iam::${SIM_ACCOUNT}:role${template.Resources[logicalId].Properties?.Path ?? '/'}${name}`;
+    case 'AWS::IAM::ManagedPolicy':
+      return `arn:${SIM_PARTITION}:iam::${SIM_ACCOUNT}:policy/${name}`;
+    case 'AWS::Lambda::Function':
+      return `arn:${SIM_PARTITION}:lambda:${SIM_REGION}:${SIM_ACCOUNT}:function:${name}`;
+    case 'AWS::Events::Rule':
+      return `arn:${SIM_PARTITION}:events:${SIM_REGION}:${SIM_ACCOUNT}:rule/${name}`;
+    case 'AWS::SNS::Topic':
+      return `arn:${SIM_PARTITION}:sns:${SIM_REGION}:${SIM_ACCOUNT}:${name}`;
+    case 'AWS::SQS::Queue':
+      return `arn:${SIM_PARTITION}:sqs:${SIM_REGION}:${SIM_ACCOUNT}:${name}`;
+    case 'AWS::KMS::Key':
+      return `arn:${SIM_PARTITION}:kms:${SIM_REGION}:${SIM_ACCOUNT}:key/${name}`;
+    case 'AWS::CloudWatch::Alarm':
+      return `arn:${SIM_PARTITION}:cloudwatch:${SIM_REGION}:${SIM_ACCOUNT}:alarm:${name}`;
+    case 'AWS::SSM::Parameter':
+      return `arn:${SIM_PARTITION}:ssm:${SIM_REGION}:${SIM_ACCOUNT}:parameter${template.Resources[logicalId].Properties?.Name}`;
     default: {
       const service = (type ?? 'AWS::Unknown::X').split('::')[1].toLowerCase();
       return `arn:${SIM_PARTITION}:${service}:${SIM_REGION}:${SIM_ACCOUNT}:${name}`;
@@ -131,9 +148,12 @@ export function resolveIntrinsics(template: TemplateJson, value: unknown): any {
           if (attribute !== 'Arn') throw new Error(`resolveIntrinsics: GetAtt ${id}.${attribute} is not supported`);
           return arnOf(template, id);
         }
-        case 'Fn::Join': return (resolveIntrinsics(template, arg[1]) as string[]).join(arg[0]);
-        case 'Fn::Select': return resolveIntrinsics(template, arg[1])[Number(arg[0])];
-        case 'Fn::Split': return String(resolveIntrinsics(template, arg[1])).split(arg[0]);
+        case 'Fn::Join':
+          return (resolveIntrinsics(template, arg[1]) as string[]).join(arg[0]);
+        case 'Fn::Select':
+          return resolveIntrinsics(template, arg[1])[Number(arg[0])];
+        case 'Fn::Split':
+          return String(resolveIntrinsics(template, arg[1])).split(arg[0]);
       }
     }
     return Object.fromEntries(entries.map(([k, v]) => [k, resolveIntrinsics(template, v)]));
@@ -153,7 +173,10 @@ function refersTo(roles: unknown, logicalId: string): boolean {
 export function rolePolicies(template: TemplateJson, roleLogicalId: string): { identityPolicies: object[]; boundaryPolicies: object[] } {
   const identityPolicies: object[] = [];
   for (const resource of Object.values(template.Resources as Record<string, { Type: string; Properties?: Record<string, any> }>)) {
-    if ((resource.Type === 'AWS::IAM::Policy' || resource.Type === 'AWS::IAM::ManagedPolicy') && refersTo(resource.Properties?.Roles, roleLogicalId)) {
+    if (
+      (resource.Type === 'AWS::IAM::Policy' || resource.Type === 'AWS::IAM::ManagedPolicy') &&
+      refersTo(resource.Properties?.Roles, roleLogicalId)
+    ) {
       identityPolicies.push(resolveIntrinsics(template, resource.Properties!.PolicyDocument));
     }
   }

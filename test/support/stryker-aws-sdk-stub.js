@@ -8,13 +8,20 @@
 function refuse(name) {
   throw new Error(`${name}: the AWS SDK is not loaded in mutation runs (jest.stryker.config.js); this suite must not call AWS`);
 }
-module.exports = new Proxy({}, {
-  get(_target, name) {
-    if (name === '__esModule') return false;
-    if (typeof name !== 'string') return undefined;
-    return class {
-      constructor() { refuse(name); }
-      static from() { refuse(name); }
-    };
+module.exports = new Proxy(
+  {},
+  {
+    get(_target, name) {
+      if (name === '__esModule') return false;
+      if (typeof name !== 'string') return undefined;
+      return class {
+        constructor() {
+          refuse(name);
+        }
+        static from() {
+          refuse(name);
+        }
+      };
+    },
   },
-});
+);

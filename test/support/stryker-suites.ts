@@ -18,7 +18,10 @@ const SUITES: readonly [string, RegExp][] = [
 ];
 
 for (const [dir, pattern] of SUITES) {
-  for (const file of fs.readdirSync(path.join(TEST_ROOT, dir)).filter(f => pattern.test(f)).sort()) {
+  for (const file of fs
+    .readdirSync(path.join(TEST_ROOT, dir))
+    .filter(f => pattern.test(f))
+    .sort()) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     require(path.join(TEST_ROOT, dir, file));
   }

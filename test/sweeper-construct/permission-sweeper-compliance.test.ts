@@ -25,9 +25,13 @@ describe('PermissionSweeper compliance', () => {
 
   test('every acknowledgement carries a reason', () => {
     const { stack } = sweeperStack();
-    const acks = stack.node.findAll().flatMap(c => c.node.metadata
-      .filter(m => m.type === 'aws:cdk:acknowledged-rules')
-      .flatMap(m => Object.entries(m.data as Record<string, unknown>)));
+    const acks = stack.node
+      .findAll()
+      .flatMap(c =>
+        c.node.metadata
+          .filter(m => m.type === 'aws:cdk:acknowledged-rules')
+          .flatMap(m => Object.entries(m.data as Record<string, unknown>)),
+      );
     expect(acks.length).toBeGreaterThanOrEqual(7);
     for (const [id, reason] of acks) {
       expect(id).toMatch(/AwsSolutions-/);

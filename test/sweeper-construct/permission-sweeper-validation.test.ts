@@ -27,22 +27,25 @@ describe('PermissionSweeper validation', () => {
   });
 
   test('rejects an existing table whose name lacks the prefix', () => {
-    expect(() => build(s => ({ ledgerTable: dynamodb.Table.fromTableName(s, 'T', 'my-table') })))
-      .toThrow(/must start with "permission-decay-ledger"/);
+    expect(() => build(s => ({ ledgerTable: dynamodb.Table.fromTableName(s, 'T', 'my-table') }))).toThrow(
+      /must start with "permission-decay-ledger"/,
+    );
   });
 
   test('rejects ledgerTable together with ledgerTableName', () => {
-    expect(() => build(s => ({
-      ledgerTable: dynamodb.Table.fromTableName(s, 'T', `${LEDGER_TABLE_NAME_PREFIX}-x`),
-      ledgerTableName: `${LEDGER_TABLE_NAME_PREFIX}-y`,
-    }))).toThrow(/either ledgerTable or ledgerTableName/);
+    expect(() =>
+      build(s => ({
+        ledgerTable: dynamodb.Table.fromTableName(s, 'T', `${LEDGER_TABLE_NAME_PREFIX}-x`),
+        ledgerTableName: `${LEDGER_TABLE_NAME_PREFIX}-y`,
+      })),
+    ).toThrow(/either ledgerTable or ledgerTableName/);
   });
 
   test('accepts a zero warning window (warnings off)', () => {
     expect(() => build({ warningWindow: Duration.seconds(0) })).not.toThrow();
   });
 
-  test('warns when an existing table\'s name cannot be checked at synth', () => {
+  test("warns when an existing table's name cannot be checked at synth", () => {
     const { stack } = build(s => ({
       ledgerTable: new dynamodb.Table(s, 'Shared', { partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING } }),
     }));

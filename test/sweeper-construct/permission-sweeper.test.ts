@@ -37,10 +37,12 @@ describe('PermissionSweeper resources', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'rate(1 hour)',
       State: 'ENABLED',
-      Targets: [Match.objectLike({
-        Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^SweeperFunction'), 'Arn'] },
-        DeadLetterConfig: { Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^SweeperDeadLetterQueue'), 'Arn'] } },
-      })],
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^SweeperFunction'), 'Arn'] },
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^SweeperDeadLetterQueue'), 'Arn'] } },
+        }),
+      ],
     });
     const types = Object.values(template.toJSON().Resources as Record<string, { Type: string }>).map(r => r.Type);
     expect(types).not.toContain('AWS::Scheduler::Schedule');
@@ -75,9 +77,15 @@ describe('PermissionSweeper resources', () => {
       KmsMasterKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^SweeperKey'), 'Arn'] },
     });
     template.hasResourceProperties('AWS::SNS::TopicPolicy', {
-      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({
-        Effect: 'Deny', Action: 'sns:Publish', Condition: { Bool: { 'aws:SecureTransport': 'false' } },
-      })]) },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Action: 'sns:Publish',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        ]),
+      },
     });
     template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
   });
@@ -85,9 +93,15 @@ describe('PermissionSweeper resources', () => {
   test('failed async invocations land in an encrypted, TLS-only dead-letter queue', () => {
     template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
     template.hasResourceProperties('AWS::SQS::QueuePolicy', {
-      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({
-        Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } },
-      })]) },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Action: 'sqs:*',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        ]),
+      },
     });
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
       MaximumRetryAttempts: 2,
@@ -99,11 +113,15 @@ describe('PermissionSweeper resources', () => {
     // Errors and dead letters, plus failed revocations, roles that keep failing and ledger conflicts (test/approvals/failure-reporting.test.ts).
     template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      MetricName: 'Errors', Namespace: 'AWS/Lambda', Threshold: 1,
+      MetricName: 'Errors',
+      Namespace: 'AWS/Lambda',
+      Threshold: 1,
       AlarmActions: [{ Ref: Match.stringLikeRegexp('^SweeperOwnerTopic') }],
     });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      MetricName: 'ApproximateNumberOfMessagesVisible', Namespace: 'AWS/SQS', Threshold: 1,
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Namespace: 'AWS/SQS',
+      Threshold: 1,
     });
   });
 
@@ -129,7 +147,8 @@ describe('PermissionSweeper resources', () => {
     expect(typeOf(sweeper.deadLetterQueueAlarm.alarmArn)).toBe('AWS::CloudWatch::Alarm');
     expect(typeOf(sweeper.role.roleArn)).toBe('AWS::IAM::Role');
     // The two alarms are two resources: errors of the function, and dead letters.
-    const alarmOf = (a: typeof sweeper.alarm) => resources[/"([A-Za-z0-9]+)"/.exec(JSON.stringify(stack.resolve(a.alarmArn)))![1]].Properties;
+    const alarmOf = (a: typeof sweeper.alarm) =>
+      resources[/"([A-Za-z0-9]+)"/.exec(JSON.stringify(stack.resolve(a.alarmArn)))![1]].Properties;
     expect(alarmOf(sweeper.alarm).MetricName).toBe('Errors');
     expect(alarmOf(sweeper.deadLetterQueueAlarm).MetricName).toBe('ApproximateNumberOfMessagesVisible');
   });
@@ -149,12 +168,14 @@ describe('PermissionSweeper props', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Timeout: 600,
       MemorySize: 1024,
-      Environment: { Variables: Match.objectLike({
-        [SWEEPER_ENV.driftPeriodSeconds]: String(2 * 24 * 3600),
-        [SWEEPER_ENV.warningWindowSeconds]: String(12 * 3600),
-        [SWEEPER_ENV.strict]: 'true',
-        [SWEEPER_ENV.timeBudgetMs]: String(600_000 - 30_000),
-      }) },
+      Environment: {
+        Variables: Match.objectLike({
+          [SWEEPER_ENV.driftPeriodSeconds]: String(2 * 24 * 3600),
+          [SWEEPER_ENV.warningWindowSeconds]: String(12 * 3600),
+          [SWEEPER_ENV.strict]: 'true',
+          [SWEEPER_ENV.timeBudgetMs]: String(600_000 - 30_000),
+        }),
+      },
     });
   });
 
@@ -174,9 +195,14 @@ describe('PermissionSweeper props', () => {
       Environment: { Variables: Match.objectLike({ [SWEEPER_ENV.eventBusName]: { Ref: Match.stringLikeRegexp('^Bus') } }) },
     });
     template.hasResourceProperties('AWS::IAM::Policy', {
-      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({
-        Action: 'events:PutEvents', Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Bus'), 'Arn'] },
-      })]) },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: 'events:PutEvents',
+            Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Bus'), 'Arn'] },
+          }),
+        ]),
+      },
     });
   });
 

@@ -18,7 +18,9 @@ const activityBundles = ['index.js', 'access-levels.json'].map(f => path.join(ro
 export function ensureSweeperHandlerBundle(): void {
   if (fs.existsSync(bundle) && activityBundles.every(f => fs.existsSync(f))) return;
   if (!fs.existsSync(path.join(root, 'lib', 'sweeper', 'handler.ts'))) {
-    throw new Error(`${bundle} is missing and so is lib/sweeper/handler.ts: the sweeper handler must exist and be bundled (npm run build) before these tests can synthesize the PermissionSweeper`);
+    throw new Error(
+      `${bundle} is missing and so is lib/sweeper/handler.ts: the sweeper handler must exist and be bundled (npm run build) before these tests can synthesize the PermissionSweeper`,
+    );
   }
   const run = spawnSync(process.execPath, [path.join(root, 'scripts', 'bundle-handlers.js')], { cwd: root, encoding: 'utf8' });
   if (run.status !== 0 || !fs.existsSync(bundle)) {
@@ -41,7 +43,11 @@ export function sweeperStack(props: PermissionSweeperProps = {}, build?: (stack:
   const sweeper = new PermissionSweeper(stack, 'Sweeper', { ...props, ...(build ? build(stack) : {}) });
   let template: Template | undefined;
   return {
-    app, stack, sweeper,
-    get template() { return (template ??= Template.fromStack(stack)); },
+    app,
+    stack,
+    sweeper,
+    get template() {
+      return (template ??= Template.fromStack(stack));
+    },
   };
 }

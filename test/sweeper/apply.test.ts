@@ -3,7 +3,14 @@
  * versions, owner notifications through a topic, a role that keeps losing the
  * ledger race, and an expiry tag removed by hand.
  */
-import { CreatePolicyVersionCommand, GetPolicyCommand, GetPolicyVersionCommand, ListPolicyVersionsCommand, ListRoleTagsCommand, UntagRoleCommand } from '@aws-sdk/client-iam';
+import {
+  CreatePolicyVersionCommand,
+  GetPolicyCommand,
+  GetPolicyVersionCommand,
+  ListPolicyVersionsCommand,
+  ListRoleTagsCommand,
+  UntagRoleCommand,
+} from '@aws-sdk/client-iam';
 import { CreateTopicCommand } from '@aws-sdk/client-sns';
 import { grantTagKey, parseGrantTag } from '../../lib/contract';
 import { main } from '../../lib/cli/main';
@@ -11,17 +18,29 @@ import { createClients } from '../../lib/sweeper/aws-clients';
 import { readRecords } from '../../lib/sweeper/ledger';
 import { runSweep } from '../../lib/sweeper/sweep';
 import { startAwsProxy } from '../support/aws-proxy';
-import { createGovernedRole, createIdentity, doc, memoryIo, testClients, TEST_LEDGER_TABLE, useEmulatorWithLedger } from '../support/governed-fixtures';
+import {
+  createGovernedRole,
+  createIdentity,
+  doc,
+  memoryIo,
+  testClients,
+  TEST_LEDGER_TABLE,
+  useEmulatorWithLedger,
+} from '../support/governed-fixtures';
 import { atInstant } from '../support/clock';
 import { Moto } from '../support/moto';
 import { startCallRecorder } from '../support/permission-coverage';
 
 let moto: Moto;
 let clients: ReturnType<typeof testClients>;
-useEmulatorWithLedger((m, c) => { moto = m; clients = c; });
+useEmulatorWithLedger((m, c) => {
+  moto = m;
+  clients = c;
+});
 
 const NOW = '2030-01-10T00:00:00Z';
-const viaEndpoint = (endpoint: string) => createClients({ region: 'us-east-1', endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, maxAttempts: 2 });
+const viaEndpoint = (endpoint: string) =>
+  createClients({ region: 'us-east-1', endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, maxAttempts: 2 });
 
 test('renewing a managed grant at five versions deletes the oldest non-default version first', async () => {
   // A CDK grant (in the approved spec): a renewal needs a grant whose request is bound to someone, and the fixture seals no request.
@@ -29,7 +48,13 @@ test('renewing a managed grant at five versions deletes the oldest non-default v
   const r = await createGovernedRole(clients, { agentId: 'm1', grants: [grant] });
   const arn = r.arns['m1-mp'];
   for (let i = 0; i < 4; i++) {
-    await clients.iam.send(new CreatePolicyVersionCommand({ PolicyArn: arn, PolicyDocument: JSON.stringify(doc(`s3:GetObject${i === 0 ? '' : 'Version'}`)), SetAsDefault: false }));
+    await clients.iam.send(
+      new CreatePolicyVersionCommand({
+        PolicyArn: arn,
+        PolicyDocument: JSON.stringify(doc(`s3:GetObject${i === 0 ? '' : 'Version'}`)),
+        SetAsDefault: false,
+      }),
+    );
   }
   const before = (await clients.iam.send(new ListPolicyVersionsCommand({ PolicyArn: arn }))).Versions!.map(v => v.VersionId).sort();
   expect(before).toEqual(['v1', 'v2', 'v3', 'v4', 'v5']);
@@ -47,17 +72,27 @@ test('renewing a managed grant at five versions deletes the oldest non-default v
   const policy = (await clients.iam.send(new GetPolicyCommand({ PolicyArn: arn }))).Policy!;
   expect(policy.DefaultVersionId).toBe('v6');
   const v6 = await clients.iam.send(new GetPolicyVersionCommand({ PolicyArn: arn, VersionId: 'v6' }));
-  expect(JSON.parse(decodeURIComponent(v6.PolicyVersion!.Document!)).Statement[0].Condition.DateLessThan['aws:CurrentTime']).toBe('2030-01-15T00:00:00Z');
+  expect(JSON.parse(decodeURIComponent(v6.PolicyVersion!.Document!)).Statement[0].Condition.DateLessThan['aws:CurrentTime']).toBe(
+    '2030-01-15T00:00:00Z',
+  );
 });
 
 test('with an owner topic, a warning and a drift each publish to it, naming role, grant and what to do', async () => {
   const topic = (await clients.sns.send(new CreateTopicCommand({ Name: 'owners' }))).TopicArn!;
-  await createGovernedRole(clients, { agentId: 'n1', owner: 'team@example.com', grants: [{ name: 'soon', expiresAt: '2030-01-11T00:00:00Z' }], drift: [{ name: 'handmade' }] });
+  await createGovernedRole(clients, {
+    agentId: 'n1',
+    owner: 'team@example.com',
+    grants: [{ name: 'soon', expiresAt: '2030-01-11T00:00:00Z' }],
+    drift: [{ name: 'handmade' }],
+  });
   const recorder = await startCallRecorder(moto.endpoint);
   try {
     const result = await runSweep(viaEndpoint(recorder.endpoint), { ledgerTable: TEST_LEDGER_TABLE, now: NOW, ownerTopicArn: topic });
     expect(result.errors).toEqual([]);
-    const published = recorder.calls().filter(c => c.service === 'sns' && c.action === 'Publish').map(c => c.params);
+    const published = recorder
+      .calls()
+      .filter(c => c.service === 'sns' && c.action === 'Publish')
+      .map(c => c.params);
     expect(published.map(p => p.TopicArn)).toEqual([topic, topic]);
     const subjects = published.map(p => String(p.Subject)).sort();
     expect(subjects).toEqual(['Drift found on agent-n1', 'Grant soon on agent-n1 expires at 2030-01-11T00:00:00Z']);
@@ -78,10 +113,13 @@ test('a role that loses every ledger race gives up after maxConflictRetries with
   const proxy = await startAwsProxy({
     target: moto.endpoint,
     onRequest: req => {
-      if (req.service !== 'dynamodb' || req.action !== 'TransactWriteItems' || !req.body.toString().includes('ROLE#agent-k1')) return undefined;
+      if (req.service !== 'dynamodb' || req.action !== 'TransactWriteItems' || !req.body.toString().includes('ROLE#agent-k1'))
+        return undefined;
       races++;
       return {
-        kind: 'respond', status: 400, headers: { 'content-type': 'application/x-amz-json-1.0' },
+        kind: 'respond',
+        status: 400,
+        headers: { 'content-type': 'application/x-amz-json-1.0' },
         body: JSON.stringify({
           __type: 'com.amazonaws.dynamodb.v20120810#TransactionCanceledException',
           message: 'Transaction cancelled, please refer cancellation reasons for specific reasons [ConditionalCheckFailed, None]',
@@ -100,16 +138,21 @@ test('a role that loses every ledger race gives up after maxConflictRetries with
     await proxy.close();
   }
   // Nothing removed from the role whose record never landed; the other role was revoked.
-  expect((await readRecords(clients.ddb, TEST_LEDGER_TABLE, lost.roleName))).toEqual([]);
+  expect(await readRecords(clients.ddb, TEST_LEDGER_TABLE, lost.roleName)).toEqual([]);
   expect((await clients.iam.send(new ListRoleTagsCommand({ RoleName: lost.roleName }))).Tags!.map(t => t.Key)).toContain(grantTagKey('g1'));
   expect((await readRecords(clients.ddb, TEST_LEDGER_TABLE, 'agent-k2')).map(x => `${x.decision}:${x.grant}`)).toEqual(['revoked:g2']);
 });
 
 test('an expiry tag removed by hand (UntagRole) is tampering: put back with the recorded expiry, then revoked at it', async () => {
   const r = await createGovernedRole(clients, { agentId: 'u1', grants: [{ name: 'g1', expiresAt: '2030-01-12T00:00:00Z' }] });
-  expect((await runSweep(clients, { ledgerTable: TEST_LEDGER_TABLE, now: '2030-01-01T00:00:00Z' })).outcomes.map(o => o.decision)).toEqual(['kept']);
+  expect((await runSweep(clients, { ledgerTable: TEST_LEDGER_TABLE, now: '2030-01-01T00:00:00Z' })).outcomes.map(o => o.decision)).toEqual([
+    'kept',
+  ]);
   await clients.iam.send(new UntagRoleCommand({ RoleName: r.roleName, TagKeys: [grantTagKey('g1')] }));
-  const tags = async () => Object.fromEntries(((await clients.iam.send(new ListRoleTagsCommand({ RoleName: r.roleName }))).Tags ?? []).map(t => [t.Key!, t.Value!]));
+  const tags = async () =>
+    Object.fromEntries(
+      ((await clients.iam.send(new ListRoleTagsCommand({ RoleName: r.roleName }))).Tags ?? []).map(t => [t.Key!, t.Value!]),
+    );
   expect((await tags())[grantTagKey('g1')]).toBeUndefined();
 
   const s = await runSweep(clients, { ledgerTable: TEST_LEDGER_TABLE, now: '2030-01-02T00:00:00Z' });

@@ -17,12 +17,25 @@ import { main } from '../../lib/cli/main';
 import { readRecords } from '../../lib/sweeper/ledger';
 import { readRenewals } from '../../lib/sweeper/renewal';
 import { renewalPartition, sealPartition } from '../../lib/contract';
-import { createGovernedRole, createIdentity, Credentials, doc, memoryIo, runCli, TEST_LEDGER_TABLE, testClients, useEmulatorWithLedger } from '../support/governed-fixtures';
+import {
+  createGovernedRole,
+  createIdentity,
+  Credentials,
+  doc,
+  memoryIo,
+  runCli,
+  TEST_LEDGER_TABLE,
+  testClients,
+  useEmulatorWithLedger,
+} from '../support/governed-fixtures';
 import { Moto } from '../support/moto';
 
 let moto: Moto;
 let clients: ReturnType<typeof testClients>;
-useEmulatorWithLedger((m, c) => { moto = m; clients = c; });
+useEmulatorWithLedger((m, c) => {
+  moto = m;
+  clients = c;
+});
 
 const NOW = '2030-01-10T00:00:00Z';
 
@@ -30,14 +43,20 @@ const NOW = '2030-01-10T00:00:00Z';
 async function cli(args: string[], credentials?: Credentials, at?: string) {
   const run = await runCli(moto.endpoint, [...args, '--json'], credentials, at);
   let error: { code?: string; message?: string } = {};
-  try { error = JSON.parse(run.out).error ?? {}; } catch { /* not JSON: no error object */ }
+  try {
+    error = JSON.parse(run.out).error ?? {};
+  } catch {
+    /* not JSON: no error object */
+  }
   return { ...run, error };
 }
 
 /** Everything a refused command must leave as it was. */
 async function roleState(roleName: string) {
   const inline = (await clients.iam.send(new ListRolePoliciesCommand({ RoleName: roleName }))).PolicyNames ?? [];
-  const tags = ((await clients.iam.send(new ListRoleTagsCommand({ RoleName: roleName }))).Tags ?? []).map(t => `${t.Key}=${t.Value}`).sort();
+  const tags = ((await clients.iam.send(new ListRoleTagsCommand({ RoleName: roleName }))).Tags ?? [])
+    .map(t => `${t.Key}=${t.Value}`)
+    .sort();
   const records = (await readRecords(clients.ddb, TEST_LEDGER_TABLE, roleName)).map(r => `${r.decision}:${r.grant ?? ''}`);
   return { inline, tags, records, items: await ledgerItems() };
 }
@@ -62,25 +81,67 @@ function policyFile(content: string): string {
 }
 
 const request = (extra: string[], until = '2030-01-12T00:00:00Z') => [
-  'request', '--role', 'r1', '--grant', 'upload', '--until', until, '--ticket', 'T-1', '--reason', 'test', ...extra,
+  'request',
+  '--role',
+  'r1',
+  '--grant',
+  'upload',
+  '--until',
+  until,
+  '--ticket',
+  'T-1',
+  '--reason',
+  'test',
+  ...extra,
 ];
 
 describe('request refuses and changes nothing', () => {
   const goodFile = () => policyFile(JSON.stringify(doc('s3:PutObject', 'arn:aws:s3:::b/*')));
 
   test.each([
-    ['an expiry past the maximum grant duration (3 days)', () => request(['--policy-file', goodFile()], '2030-01-20T00:00:00Z'), 'TOO_LONG', /maximum grant duration/],
+    [
+      'an expiry past the maximum grant duration (3 days)',
+      () => request(['--policy-file', goodFile()], '2030-01-20T00:00:00Z'),
+      'TOO_LONG',
+      /maximum grant duration/,
+    ],
     ['an expiry in the past', () => request(['--policy-file', goodFile()], '2030-01-09T00:00:00Z'), 'BAD_UNTIL', /not in the future/],
     ['an expiry that is no instant', () => request(['--policy-file', goodFile()], 'next-tuesday'), 'BAD_INSTANT', /--until/],
     ['an expiry without its Z', () => request(['--policy-file', goodFile()], '2030-01-12T00:00:00'), 'BAD_INSTANT', /--until/],
     ['a policy file that is not JSON', () => request(['--policy-file', policyFile('{"Version": ')]), 'BAD_POLICY_FILE', /--policy-file/],
-    ['a policy file with no Statement', () => request(['--policy-file', policyFile('{"Version":"2012-10-17"}')]), 'BAD_POLICY_FILE', /no Statement/],
-    ['a statement without Effect', () => request(['--policy-file', policyFile(JSON.stringify({ Version: '2012-10-17', Statement: [{ Action: 's3:GetObject', Resource: '*' }] }))]),
-      'BAD_POLICY_FILE', /Effect/],
-    ['a statement without Resource', () => request(['--policy-file', policyFile(JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject' }] }))]),
-      'BAD_POLICY_FILE', /Resource/],
+    [
+      'a policy file with no Statement',
+      () => request(['--policy-file', policyFile('{"Version":"2012-10-17"}')]),
+      'BAD_POLICY_FILE',
+      /no Statement/,
+    ],
+    [
+      'a statement without Effect',
+      () =>
+        request([
+          '--policy-file',
+          policyFile(JSON.stringify({ Version: '2012-10-17', Statement: [{ Action: 's3:GetObject', Resource: '*' }] })),
+        ]),
+      'BAD_POLICY_FILE',
+      /Effect/,
+    ],
+    [
+      'a statement without Resource',
+      () =>
+        request([
+          '--policy-file',
+          policyFile(JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject' }] })),
+        ]),
+      'BAD_POLICY_FILE',
+      /Resource/,
+    ],
     ['a policy file that does not exist', () => request(['--policy-file', '/nonexistent/policy.json']), 'BAD_POLICY_FILE', /policy\.json/],
-    ['both --policy-file and --policy-arn', () => request(['--policy-file', goodFile(), '--policy-arn', 'arn:aws:iam::123456789012:policy/upload']), 'BAD_USAGE', /exactly one/],
+    [
+      'both --policy-file and --policy-arn',
+      () => request(['--policy-file', goodFile(), '--policy-arn', 'arn:aws:iam::123456789012:policy/upload']),
+      'BAD_USAGE',
+      /exactly one/,
+    ],
   ])('%s', async (_title, args, code, message) => {
     const r = await createGovernedRole(clients, { agentId: 'r1', baseline: [{ name: 'base' }], maxGrantDurationSeconds: 3 * 86400 });
     const before = await roleState(r.roleName);
@@ -110,7 +171,9 @@ describe('renew and restore refuse and change nothing', () => {
   test('a renewal beyond maxRenewals is TOO_MANY_RENEWALS; the one allowed renewal stands', async () => {
     // A CDK grant (in the approved spec): renewing it needs no sealed request of it.
     const r = await createGovernedRole(clients, {
-      agentId: 'r2', maxRenewals: 1, grants: [{ name: 'g1', expiresAt: '2030-01-11T00:00:00Z', requestedBy: 'bob', inSpec: true }],
+      agentId: 'r2',
+      maxRenewals: 1,
+      grants: [{ name: 'g1', expiresAt: '2030-01-11T00:00:00Z', requestedBy: 'bob', inSpec: true }],
     });
     const alice = await createIdentity(clients.iam, 'alice');
     const renew = (until: string) =>
@@ -143,7 +206,9 @@ describe('renew and restore refuse and change nothing', () => {
   test('restore of a revoked grant that is back on the role is ALREADY_PRESENT', async () => {
     const r = await createGovernedRole(clients, { agentId: 'r4', grants: [{ name: 'g1', expiresAt: '2030-01-09T00:00:00Z' }] });
     expect(await main(['sweep', '--now', NOW], memoryIo(moto.endpoint))).toBe(0);
-    await clients.iam.send(new PutRolePolicyCommand({ RoleName: r.roleName, PolicyName: 'g1', PolicyDocument: JSON.stringify(doc('s3:GetObject')) }));
+    await clients.iam.send(
+      new PutRolePolicyCommand({ RoleName: r.roleName, PolicyName: 'g1', PolicyDocument: JSON.stringify(doc('s3:GetObject')) }),
+    );
     const before = await roleState(r.roleName);
     expect(before.records).toEqual(['revoked:g1']);
     const got = await cli(['restore', '--role', 'r4', '--grant', 'g1'], undefined, NOW);
@@ -163,8 +228,11 @@ describe('flags', () => {
     ['a flag without its value', ['history', '--role'], /--role needs a value/],
     ['a command that does not exist', ['frobnicate'], /unknown command "frobnicate"/],
     ['a --now that is no instant', ['sweep', '--now', 'yesterday'], /--now/],
-    ['a --now on a command that changes access (it acts at the real clock)', ['restore', '--role', 'r5', '--grant', 'g1', '--now', NOW],
-      /restore does not take --now/],
+    [
+      'a --now on a command that changes access (it acts at the real clock)',
+      ['restore', '--role', 'r5', '--grant', 'g1', '--now', NOW],
+      /restore does not take --now/,
+    ],
   ])('%s exits 2 and says so', async (_title, args, message) => {
     const r = await createGovernedRole(clients, { agentId: 'r5', grants: [{ name: 'g1', expiresAt: '2030-01-09T00:00:00Z' }] });
     const before = await roleState(r.roleName);

@@ -26,8 +26,13 @@ function specOf(grants: AgentSpec['grants'] = [], baseline: AgentSpec['baseline'
   return { v: 1, agentId: 'a', roleName: 'r', owner: 'o', maxGrantDurationSeconds: 30 * 86400, maxRenewals: 2, baseline, grants };
 }
 const grantMemory = (extra: Partial<GrantMemory> = {}): GrantMemory => ({
-  expiresAt: '2030-01-20T00:00:00Z', requestedBy: 'bob', ticket: 'T-1', status: 'active', origin: 'grant',
-  firstSeenAt: '2030-01-01T00:00:00Z', ...extra,
+  expiresAt: '2030-01-20T00:00:00Z',
+  requestedBy: 'bob',
+  ticket: 'T-1',
+  status: 'active',
+  origin: 'grant',
+  firstSeenAt: '2030-01-01T00:00:00Z',
+  ...extra,
 });
 const stateWith = (grants: Record<string, GrantMemory>): LedgerRoleState => ({ ...emptyState('r'), seq: 1, grants });
 const plan = (r: GovernedRole, state: LedgerRoleState, lookup: SpecLookup = { spec: specOf() }) =>
@@ -37,12 +42,17 @@ const sweepOf = (marked: ForeignMarkedRole, ledger: ReadonlyMap<string, LedgerRo
 
 describe('foreign markers, through decide()', () => {
   const marked = (tags: Record<string, string>): ForeignMarkedRole => ({ roleName: 'x', arn: 'arn:aws:iam::1:role/x', path: '/', tags });
-  const MESSAGE_TAIL = ' carries governance tags but is not under the governed path /permission-decay/agents/:'
-    + ' the sweeper does not govern it and changed nothing; remove the tags, or recreate the role with GovernedAgentRole';
+  const MESSAGE_TAIL =
+    ' carries governance tags but is not under the governed path /permission-decay/agents/:' +
+    ' the sweeper does not govern it and changed nothing; remove the tags, or recreate the role with GovernedAgentRole';
 
   test.each([
-    ['claiming an agent', { 'governance:agent': 'a', team: 'z' }, 'role x (path /) claiming agent a' + MESSAGE_TAIL,
-      { 'governance:agent': 'a' }],
+    [
+      'claiming an agent',
+      { 'governance:agent': 'a', team: 'z' },
+      'role x (path /) claiming agent a' + MESSAGE_TAIL,
+      { 'governance:agent': 'a' },
+    ],
     ['with a grant tag only', { 'Governance:Grant:g': 'v' }, 'role x (path /)' + MESSAGE_TAIL, { 'Governance:Grant:g': 'v' }],
   ])('%s: recorded once, nothing changed, only the governance tags kept', (_name, tags, message, governanceTags) => {
     const first = sweepOf(marked(tags));
@@ -79,33 +89,58 @@ describe('grant tags whose policy is gone', () => {
 
   test('active in the ledger: recorded as cleaned, the memory kept with its status changed', () => {
     const steps = plan(role(TAG, [OTHER]), stateWith({ gone: grantMemory({ ticket: 'T-old' }) }), { spec: specOf([], [OTHER]) }).steps;
-    expect(steps).toEqual([{
-      roleName: 'r', grant: 'gone', actions: [UNTAG],
-      record: {
-        decision: 'cleaned', grant: 'gone', expiresAt: '2030-01-20T00:00:00Z', requestedBy: 'bob', ticket: 'T-1',
-        message: 'grant tag of gone removed: its policy is no longer on the role',
+    expect(steps).toEqual([
+      {
+        roleName: 'r',
+        grant: 'gone',
+        actions: [UNTAG],
+        record: {
+          decision: 'cleaned',
+          grant: 'gone',
+          expiresAt: '2030-01-20T00:00:00Z',
+          requestedBy: 'bob',
+          ticket: 'T-1',
+          message: 'grant tag of gone removed: its policy is no longer on the role',
+        },
+        memory: { grants: { gone: grantMemory({ ticket: 'T-old', status: 'cleaned' }) } },
       },
-      memory: { grants: { gone: grantMemory({ ticket: 'T-old', status: 'cleaned' }) } },
-    }]);
+    ]);
   });
 
   test('unknown to the ledger: the memory is made from the tag, first seen now', () => {
     const steps = plan(role(TAG, []), emptyState('r')).steps;
-    expect(steps[0].memory).toEqual({ grants: { gone: {
-      expiresAt: '2030-01-20T00:00:00Z', requestedBy: 'bob', ticket: 'T-1', status: 'cleaned', origin: 'grant',
-      firstSeenAt: '2030-01-10T00:00:00Z',
-    } } });
+    expect(steps[0].memory).toEqual({
+      grants: {
+        gone: {
+          expiresAt: '2030-01-20T00:00:00Z',
+          requestedBy: 'bob',
+          ticket: 'T-1',
+          status: 'cleaned',
+          origin: 'grant',
+          firstSeenAt: '2030-01-10T00:00:00Z',
+        },
+      },
+    });
   });
 
   test('unknown to the ledger and malformed: recorded without an expiry or a memory', () => {
     const steps = plan(role({ 'governance:grant:gone': 'forever' }, []), emptyState('r')).steps;
-    expect(steps).toEqual([{
-      roleName: 'r', grant: 'gone', actions: [UNTAG], memory: undefined,
-      record: {
-        decision: 'cleaned', grant: 'gone', expiresAt: undefined, requestedBy: undefined, ticket: undefined,
-        message: 'grant tag of gone removed: its policy is no longer on the role',
+    expect(steps).toEqual([
+      {
+        roleName: 'r',
+        grant: 'gone',
+        actions: [UNTAG],
+        memory: undefined,
+        record: {
+          decision: 'cleaned',
+          grant: 'gone',
+          expiresAt: undefined,
+          requestedBy: undefined,
+          ticket: undefined,
+          message: 'grant tag of gone removed: its policy is no longer on the role',
+        },
       },
-    }]);
+    ]);
   });
 
   test('two keys that differ in case name one grant: it is cleaned once', () => {
@@ -134,31 +169,51 @@ describe('grantTagReading (what the CLI status shows)', () => {
   test('a tag and an active memory: the parsed tag, the recorded expiry and the memory', () => {
     const mem = grantMemory({ expiresAt: '2030-01-18T00:00:00Z' });
     expect(reading(TAGGED, stateWith({ g: mem }))).toEqual({
-      tagValue: TAGGED['governance:grant:g'], parsedTag: PARSED, recorded: '2030-01-18T00:00:00Z', memory: mem,
+      tagValue: TAGGED['governance:grant:g'],
+      parsedTag: PARSED,
+      recorded: '2030-01-18T00:00:00Z',
+      memory: mem,
     });
   });
 
   test('a revoked memory records no expiry, and is still shown', () => {
     const mem = grantMemory({ status: 'revoked' });
-    expect(reading(TAGGED, stateWith({ g: mem })))
-      .toStrictEqual({ tagValue: TAGGED['governance:grant:g'], parsedTag: PARSED, memory: mem });
+    expect(reading(TAGGED, stateWith({ g: mem }))).toStrictEqual({
+      tagValue: TAGGED['governance:grant:g'],
+      parsedTag: PARSED,
+      memory: mem,
+    });
   });
 
   test('the spec grant ending later than the memory is the recorded expiry', () => {
     const specGrant = {
-      kind: 'inline' as const, name: 'g', expiresAt: '2030-01-25T00:00:00Z', requestedBy: 'bob', ticket: 'T-1', reason: 'x',
+      kind: 'inline' as const,
+      name: 'g',
+      expiresAt: '2030-01-25T00:00:00Z',
+      requestedBy: 'bob',
+      ticket: 'T-1',
+      reason: 'x',
     };
     const out = reading(TAGGED, stateWith({ g: grantMemory() }), { spec: specOf([specGrant]) });
     expect(out.recorded).toBe('2030-01-25T00:00:00Z');
   });
 
   test.each([
-    ['further than the maximum duration, first seen', { 'governance:grant:g': 'expires=2030-03-01T00:00:00Z by=bob ticket=T-1' },
-      'expiry 2030-03-01T00:00:00Z is more than the maximum grant duration (2592000s) from now'],
-    ['two keys', { ...TAGGED, 'GOVERNANCE:grant:g': 'expires=2030-01-20T00:00:00Z by=bob ticket=T-1' },
-      'grant g has more than one expiry tag (keys that differ only in case)'],
-    ['malformed', { 'governance:grant:g': 'expires=never by=bob ticket=T-1' },
-      'grant tag "expires=never by=bob ticket=T-1": expires "never" is not an instant of the form YYYY-MM-DDTHH:MM:SSZ (UTC)'],
+    [
+      'further than the maximum duration, first seen',
+      { 'governance:grant:g': 'expires=2030-03-01T00:00:00Z by=bob ticket=T-1' },
+      'expiry 2030-03-01T00:00:00Z is more than the maximum grant duration (2592000s) from now',
+    ],
+    [
+      'two keys',
+      { ...TAGGED, 'GOVERNANCE:grant:g': 'expires=2030-01-20T00:00:00Z by=bob ticket=T-1' },
+      'grant g has more than one expiry tag (keys that differ only in case)',
+    ],
+    [
+      'malformed',
+      { 'governance:grant:g': 'expires=never by=bob ticket=T-1' },
+      'grant tag "expires=never by=bob ticket=T-1": expires "never" is not an instant of the form YYYY-MM-DDTHH:MM:SSZ (UTC)',
+    ],
   ])('%s: not an expiry, and why', (_name, tags, malformed) => {
     const out = reading(tags, emptyState('r'));
     expect(out.malformed).toBe(malformed);
@@ -172,9 +227,13 @@ describe('the maximum grant duration a first-seen tag is held to', () => {
     grantTagReading(role(tags, [inline('g', DOC)]), 'g', emptyState('r'), lookup, NOW);
 
   test.each([
-    ['the spec\'s own maximum (5 days)', '2030-01-16T00:00:00Z', 5 * 86400,
-      'expiry 2030-01-16T00:00:00Z is more than the maximum grant duration (432000s) from now'],
-    ['the spec\'s own maximum (5 days), just inside', '2030-01-15T00:00:00Z', 5 * 86400, undefined],
+    [
+      "the spec's own maximum (5 days)",
+      '2030-01-16T00:00:00Z',
+      5 * 86400,
+      'expiry 2030-01-16T00:00:00Z is more than the maximum grant duration (432000s) from now',
+    ],
+    ["the spec's own maximum (5 days), just inside", '2030-01-15T00:00:00Z', 5 * 86400, undefined],
   ])('%s', (_name, expiresAt, maxGrantDurationSeconds, malformed) => {
     const out = readingOf(far(expiresAt), { spec: { ...specOf(), maxGrantDurationSeconds } });
     expect(out.malformed).toBe(malformed);
@@ -182,24 +241,36 @@ describe('the maximum grant duration a first-seen tag is held to', () => {
 
   test('without a spec, the default of 30 days', () => {
     const lookup: SpecLookup = { error: { code: 'SPEC_MISSING', message: 'm' } };
-    expect(readingOf(far('2030-02-09T00:00:01Z'), lookup).malformed)
-      .toBe('expiry 2030-02-09T00:00:01Z is more than the maximum grant duration (2592000s) from now');
+    expect(readingOf(far('2030-02-09T00:00:01Z'), lookup).malformed).toBe(
+      'expiry 2030-02-09T00:00:01Z is more than the maximum grant duration (2592000s) from now',
+    );
     expect(readingOf(far('2030-02-09T00:00:00Z'), lookup).malformed).toBeUndefined();
   });
 });
 
 describe('isBaselinePolicy', () => {
-  const spec = specOf([], [
-    { kind: 'inline', name: 'base' },
-    { kind: 'managed', name: 'ReadOnly', arn: 'arn:aws:iam::1:policy/ReadOnly' },
-  ]);
+  const spec = specOf(
+    [],
+    [
+      { kind: 'inline', name: 'base' },
+      { kind: 'managed', name: 'ReadOnly', arn: 'arn:aws:iam::1:policy/ReadOnly' },
+    ],
+  );
   test.each([
     ['the inline baseline', { kind: 'inline', name: 'base' }, { spec }, true],
-    ['a managed policy named like the inline baseline', { kind: 'managed', name: 'base', arn: 'arn:aws:iam::1:policy/base' },
-      { spec }, false],
+    [
+      'a managed policy named like the inline baseline',
+      { kind: 'managed', name: 'base', arn: 'arn:aws:iam::1:policy/base' },
+      { spec },
+      false,
+    ],
     ['the managed baseline, by ARN', { kind: 'managed', name: 'ReadOnly', arn: 'arn:aws:iam::1:policy/ReadOnly' }, { spec }, true],
-    ['a managed policy of the same name at another ARN', { kind: 'managed', name: 'ReadOnly', arn: 'arn:aws:iam::1:policy/x/ReadOnly' },
-      { spec }, false],
+    [
+      'a managed policy of the same name at another ARN',
+      { kind: 'managed', name: 'ReadOnly', arn: 'arn:aws:iam::1:policy/x/ReadOnly' },
+      { spec },
+      false,
+    ],
     ['any policy when the spec is unknown', { kind: 'inline', name: 'base' }, { error: { code: 'SPEC_MISSING', message: 'm' } }, false],
   ] as [string, RolePolicy, SpecLookup, boolean][])('%s', (_name, p, lookup, expected) => {
     expect(isBaselinePolicy(lookup, p)).toBe(expected);
@@ -214,8 +285,10 @@ describe('documents in the short forms IAM accepts', () => {
     expect(steps.map(s => s.record?.decision)).toEqual(['repaired']);
     const [action] = steps[0].actions;
     expect(action.type).toBe('put-inline');
-    expect(JSON.parse((action as { document: string }).document))
-      .toEqual({ Version: '2012-10-17', Statement: [bounded('2030-01-20T00:00:00Z')] });
+    expect(JSON.parse((action as { document: string }).document)).toEqual({
+      Version: '2012-10-17',
+      Statement: [bounded('2030-01-20T00:00:00Z')],
+    });
   });
 
   test.each([
@@ -266,11 +339,16 @@ describe('a baseline policy held against the approved spec', () => {
 
   test.each([
     ['the same text', inline('base', BASE_DOC)],
-    ['the same policy written differently (keys, order, no Sid, one-element list, whitespace)', {
-      kind: 'inline', name: 'base',
-      document: '{ "Statement": { "Resource": ["*"], "Action": ["s3:ListBucket", "s3:GetObject"], "Effect": "Allow" },'
-        + ' "Version": "2012-10-17" }',
-    }],
+    [
+      'the same policy written differently (keys, order, no Sid, one-element list, whitespace)',
+      {
+        kind: 'inline',
+        name: 'base',
+        document:
+          '{ "Statement": { "Resource": ["*"], "Action": ["s3:ListBucket", "s3:GetObject"], "Effect": "Allow" },' +
+          ' "Version": "2012-10-17" }',
+      },
+    ],
     ['a document the snapshot could not read', { kind: 'inline', name: 'base' }],
   ] as [string, RolePolicy][])('%s: nothing to record', (_name, p) => {
     expect(plan(role({}, [p]), emptyState('r'), withBaseline(BASELINE)).steps).toEqual([]);
@@ -318,7 +396,10 @@ describe('what is drift, and when it cannot be judged', () => {
 
 describe('a revocation recorded but not finished in IAM', () => {
   const EXPIRED_TAG = { 'governance:grant:g': 'expires=2030-01-09T00:00:00Z by=bob ticket=T-1' };
-  const REMOVE = [{ type: 'delete-inline', policyName: 'g' }, { type: 'untag', key: 'governance:grant:g' }];
+  const REMOVE = [
+    { type: 'delete-inline', policyName: 'g' },
+    { type: 'untag', key: 'governance:grant:g' },
+  ];
   const expired = grantMemory({ expiresAt: '2030-01-09T00:00:00Z' });
   const grantDoc = inline('g', { Version: '2012-10-17', Statement: [bounded('2030-01-09T00:00:00Z')] });
   /** The ledger after the sweep that revoked g, whose IAM calls never ran. */
@@ -357,17 +438,33 @@ describe('a grant the ledger knows only as cleaned comes back', () => {
     const document = { Version: '2012-10-17', Statement: [bounded('2030-01-20T00:00:00Z')] };
     const cleaned = grantMemory({ status: 'cleaned', warnedFor: '2030-01-20T00:00:00Z' });
     const steps = plan(role(tags, [inline('g', document)]), stateWith({ g: cleaned })).steps;
-    expect(steps).toEqual([{
-      roleName: 'r', grant: 'g', actions: [],
-      record: {
-        decision: 'kept', grant: 'g', expiresAt: '2030-01-20T00:00:00Z', requestedBy: 'bob', ticket: 'T-1',
-        message: 'grant g first seen; expires at 2030-01-20T00:00:00Z',
+    expect(steps).toEqual([
+      {
+        roleName: 'r',
+        grant: 'g',
+        actions: [],
+        record: {
+          decision: 'kept',
+          grant: 'g',
+          expiresAt: '2030-01-20T00:00:00Z',
+          requestedBy: 'bob',
+          ticket: 'T-1',
+          message: 'grant g first seen; expires at 2030-01-20T00:00:00Z',
+        },
+        memory: {
+          grants: {
+            g: {
+              expiresAt: '2030-01-20T00:00:00Z',
+              requestedBy: 'bob',
+              ticket: 'T-1',
+              status: 'active',
+              origin: 'grant',
+              firstSeenAt: '2030-01-10T00:00:00Z',
+            },
+          },
+        },
       },
-      memory: { grants: { g: {
-        expiresAt: '2030-01-20T00:00:00Z', requestedBy: 'bob', ticket: 'T-1', status: 'active', origin: 'grant',
-        firstSeenAt: '2030-01-10T00:00:00Z',
-      } } },
-    }]);
+    ]);
   });
 });
 
@@ -376,15 +473,22 @@ describe('governance tags taken or changed on a governed role', () => {
     const tags = { 'governance:managed-by': 'permission-decay', 'governance:owner': 'eve', team: 'x' };
     const r: GovernedRole = { ...role({}, []), tags };
     const steps = plan(r, emptyState('r')).steps;
-    expect(steps).toEqual([{
-      roleName: 'r',
-      actions: [{ type: 'tag', key: 'governance:agent', value: 'a' }, { type: 'tag', key: 'governance:owner', value: 'o' }],
-      record: {
-        decision: 'tampering', governanceTags: { 'governance:managed-by': 'permission-decay', 'governance:owner': 'eve' },
-        message: 'governed role r: governance:agent was removed (put back: a); governance:owner was changed to "eve" (put back: o);'
-          + ' the role stays governed by its path /permission-decay/agents/',
+    expect(steps).toEqual([
+      {
+        roleName: 'r',
+        actions: [
+          { type: 'tag', key: 'governance:agent', value: 'a' },
+          { type: 'tag', key: 'governance:owner', value: 'o' },
+        ],
+        record: {
+          decision: 'tampering',
+          governanceTags: { 'governance:managed-by': 'permission-decay', 'governance:owner': 'eve' },
+          message:
+            'governed role r: governance:agent was removed (put back: a); governance:owner was changed to "eve" (put back: o);' +
+            ' the role stays governed by its path /permission-decay/agents/',
+        },
       },
-    }]);
+    ]);
   });
 
   test('without a spec only the marker is held', () => {
@@ -396,35 +500,54 @@ describe('governance tags taken or changed on a governed role', () => {
 });
 
 describe('drift, each step whole', () => {
-  const DRIFT_TAG = (until: string) =>
-    ({ type: 'tag', key: 'governance:grant:hand', value: `expires=${until} by=permission-decay/drift ticket=none` });
+  const DRIFT_TAG = (until: string) => ({
+    type: 'tag',
+    key: 'governance:grant:hand',
+    value: `expires=${until} by=permission-decay/drift ticket=none`,
+  });
   const driftMemory = (until: string, extra: Partial<GrantMemory> = {}) => ({
-    expiresAt: until, requestedBy: 'permission-decay/drift', ticket: 'none', status: 'active', origin: 'drift',
-    firstSeenAt: '2030-01-10T00:00:00Z', ...extra,
+    expiresAt: until,
+    requestedBy: 'permission-decay/drift',
+    ticket: 'none',
+    status: 'active',
+    origin: 'drift',
+    firstSeenAt: '2030-01-10T00:00:00Z',
+    ...extra,
   });
 
   test('a hand-made inline policy: decays at the drift period, bounded by the date condition, its document recorded', () => {
     const p = inline('hand', DOC);
     const steps = plan(role({}, [p]), emptyState('r')).steps;
-    expect(steps).toStrictEqual([{
-      roleName: 'r', grant: 'hand',
-      actions: [
-        { type: 'put-inline', policyName: 'hand',
-          document: JSON.stringify({ Version: '2012-10-17', Statement: [bounded('2030-01-17T00:00:00Z')] }) },
-        DRIFT_TAG('2030-01-17T00:00:00Z'),
-      ],
-      record: {
-        decision: 'drift', grant: 'hand', policy: { kind: 'inline', name: 'hand', document: JSON.stringify(DOC) },
-        expiresAt: '2030-01-17T00:00:00Z', requestedBy: 'permission-decay/drift', ticket: 'none',
-        message: 'policy hand is neither baseline nor a tagged grant; it decays at 2030-01-17T00:00:00Z',
+    expect(steps).toStrictEqual([
+      {
+        roleName: 'r',
+        grant: 'hand',
+        actions: [
+          {
+            type: 'put-inline',
+            policyName: 'hand',
+            document: JSON.stringify({ Version: '2012-10-17', Statement: [bounded('2030-01-17T00:00:00Z')] }),
+          },
+          DRIFT_TAG('2030-01-17T00:00:00Z'),
+        ],
+        record: {
+          decision: 'drift',
+          grant: 'hand',
+          policy: { kind: 'inline', name: 'hand', document: JSON.stringify(DOC) },
+          expiresAt: '2030-01-17T00:00:00Z',
+          requestedBy: 'permission-decay/drift',
+          ticket: 'none',
+          message: 'policy hand is neither baseline nor a tagged grant; it decays at 2030-01-17T00:00:00Z',
+        },
+        memory: { grants: { hand: driftMemory('2030-01-17T00:00:00Z', { boundedDocumentHash: expect.stringMatching(/^[0-9a-f]{64}$/) }) } },
+        notify: {
+          subject: 'Drift found on r',
+          message:
+            'policy hand is neither baseline nor a tagged grant. It now expires at 2030-01-17T00:00:00Z' +
+            ' unless it is requested properly (owner o).',
+        },
       },
-      memory: { grants: { hand: driftMemory('2030-01-17T00:00:00Z', { boundedDocumentHash: expect.stringMatching(/^[0-9a-f]{64}$/) }) } },
-      notify: {
-        subject: 'Drift found on r',
-        message: 'policy hand is neither baseline nor a tagged grant. It now expires at 2030-01-17T00:00:00Z'
-          + ' unless it is requested properly (owner o).',
-      },
-    }]);
+    ]);
   });
 
   test('a customer-managed policy attached by hand: tagged only (the sweeper has no standing to version it), no document hash', () => {
@@ -436,10 +559,18 @@ describe('drift, each step whole', () => {
 
   test.each([
     ['recorded later than the drift period: the drift period wins', '2030-01-25T00:00:00Z', '2030-01-17T00:00:00Z', {}],
-    ['recorded earlier: the record wins, and inside the warning window it is the warning',
-      '2030-01-12T00:00:00Z', '2030-01-12T00:00:00Z', { warnedFor: '2030-01-12T00:00:00Z' }],
-    ['recorded at the end of the warning window exactly: warned', '2030-01-13T00:00:00Z', '2030-01-13T00:00:00Z',
-      { warnedFor: '2030-01-13T00:00:00Z' }],
+    [
+      'recorded earlier: the record wins, and inside the warning window it is the warning',
+      '2030-01-12T00:00:00Z',
+      '2030-01-12T00:00:00Z',
+      { warnedFor: '2030-01-12T00:00:00Z' },
+    ],
+    [
+      'recorded at the end of the warning window exactly: warned',
+      '2030-01-13T00:00:00Z',
+      '2030-01-13T00:00:00Z',
+      { warnedFor: '2030-01-13T00:00:00Z' },
+    ],
     ['recorded a second after the warning window: not warned', '2030-01-13T00:00:01Z', '2030-01-13T00:00:01Z', {}],
   ])('a known grant whose tag became malformed, %s', (_name, recorded, until, extra) => {
     const p = inline('hand', { Version: '2012-10-17', Statement: [bounded('2030-01-01T00:00:00Z')] });
@@ -452,20 +583,26 @@ describe('drift, each step whole', () => {
   test('a malformed tag names itself and why in the record', () => {
     const state = stateWith({ hand: grantMemory({ expiresAt: '2030-01-25T00:00:00Z' }) });
     const [step] = plan(role({ 'governance:grant:hand': 'forever' }, [inline('hand', DOC)]), state).steps;
-    expect(step.record?.message).toBe('malformed expiry tag "forever" (grant tag "forever": "forever" is not a field=value pair);'
-      + ' it decays at 2030-01-17T00:00:00Z');
+    expect(step.record?.message).toBe(
+      'malformed expiry tag "forever" (grant tag "forever": "forever" is not a field=value pair);' + ' it decays at 2030-01-17T00:00:00Z',
+    );
   });
 
   test('a malformed tag on a grant recorded as already expired: drift, then revoked in the same sweep', () => {
     const state = stateWith({ hand: grantMemory({ expiresAt: '2030-01-09T00:00:00Z' }) });
     const steps = plan(role({ 'governance:grant:hand': 'forever' }, [inline('hand', DOC)]), state).steps;
     expect(steps.map(s => [s.record?.decision, s.actions.map(a => a.type)])).toEqual([
-      ['drift', ['put-inline', 'tag']], ['revoked', ['delete-inline', 'untag']],
+      ['drift', ['put-inline', 'tag']],
+      ['revoked', ['delete-inline', 'untag']],
     ]);
     expect(steps[1].record).toStrictEqual({
-      decision: 'revoked', grant: 'hand', expiresAt: '2030-01-09T00:00:00Z',
+      decision: 'revoked',
+      grant: 'hand',
+      expiresAt: '2030-01-09T00:00:00Z',
       policy: { kind: 'inline', name: 'hand', document: JSON.stringify(DOC) },
-      requestedBy: 'permission-decay/drift', ticket: 'none', message: 'drift policy hand expired at 2030-01-09T00:00:00Z and was revoked',
+      requestedBy: 'permission-decay/drift',
+      ticket: 'none',
+      message: 'drift policy hand expired at 2030-01-09T00:00:00Z and was revoked',
     });
   });
 });
@@ -481,14 +618,26 @@ describe('drift recorded by a sweep interrupted before its re-tag (the tag still
 
   test.each([
     ['the same expiry, not yet due: re-tagged without a record', recordedDrift('2030-01-15T00:00:00Z'), [['converge', ['tag']]]],
-    ['the same expiry, already passed: re-tagged, then revoked (recorded)',
-      recordedDrift('2030-01-09T00:00:00Z', { warnedFor: '2030-01-09T00:00:00Z' }), [['converge', ['tag']], REVOKED]],
-    ['the same expiry, due this very second: revoked too',
-      recordedDrift('2030-01-10T00:00:00Z', { warnedFor: '2030-01-10T00:00:00Z' }), [['converge', ['tag']], REVOKED]],
-    ['a grant, not drift, with that expiry: drift recorded', stateWith({ hand: grantMemory({ expiresAt: '2030-01-15T00:00:00Z' }) }),
-      [['drift', ['tag']]]],
-    ['drift recorded with a later expiry than the drift period: drift recorded again', recordedDrift('2030-01-25T00:00:00Z'),
-      [['drift', ['tag']]]],
+    [
+      'the same expiry, already passed: re-tagged, then revoked (recorded)',
+      recordedDrift('2030-01-09T00:00:00Z', { warnedFor: '2030-01-09T00:00:00Z' }),
+      [['converge', ['tag']], REVOKED],
+    ],
+    [
+      'the same expiry, due this very second: revoked too',
+      recordedDrift('2030-01-10T00:00:00Z', { warnedFor: '2030-01-10T00:00:00Z' }),
+      [['converge', ['tag']], REVOKED],
+    ],
+    [
+      'a grant, not drift, with that expiry: drift recorded',
+      stateWith({ hand: grantMemory({ expiresAt: '2030-01-15T00:00:00Z' }) }),
+      [['drift', ['tag']]],
+    ],
+    [
+      'drift recorded with a later expiry than the drift period: drift recorded again',
+      recordedDrift('2030-01-25T00:00:00Z'),
+      [['drift', ['tag']]],
+    ],
   ] as [string, LedgerRoleState, [string, string[]][]][])('%s', (_name, state, expected) => {
     expect(shape(plan(role(MALFORMED, [handDoc]), state).steps)).toEqual(expected);
   });
@@ -497,20 +646,36 @@ describe('drift recorded by a sweep interrupted before its re-tag (the tag still
 describe('strict mode', () => {
   const STRICT: DecideOptions = { ...OPTS, strict: true };
   const strictMemory = (extra: Partial<GrantMemory> = {}) => ({
-    expiresAt: '2030-01-10T00:00:00Z', requestedBy: 'permission-decay/drift', ticket: 'none', status: 'active', origin: 'drift',
-    firstSeenAt: '2030-01-10T00:00:00Z', boundedDocumentHash: expect.stringMatching(/^[0-9a-f]{64}$/), ...extra,
+    expiresAt: '2030-01-10T00:00:00Z',
+    requestedBy: 'permission-decay/drift',
+    ticket: 'none',
+    status: 'active',
+    origin: 'drift',
+    firstSeenAt: '2030-01-10T00:00:00Z',
+    boundedDocumentHash: expect.stringMatching(/^[0-9a-f]{64}$/),
+    ...extra,
   });
 
   test.each([
     ['an untagged hand-made policy: removed, nothing to untag', {}, [{ type: 'delete-inline', policyName: 'hand' }]],
-    ['a malformed tag: removed and untagged', { 'governance:grant:hand': 'forever' },
-      [{ type: 'delete-inline', policyName: 'hand' }, { type: 'untag', key: 'governance:grant:hand' }]],
+    [
+      'a malformed tag: removed and untagged',
+      { 'governance:grant:hand': 'forever' },
+      [
+        { type: 'delete-inline', policyName: 'hand' },
+        { type: 'untag', key: 'governance:grant:hand' },
+      ],
+    ],
   ])('%s; recorded as expired now first, so an interrupted sweep revokes it next time', (_name, tags, removal) => {
     const steps = decideRole(role(tags, [inline('hand', DOC)]), emptyState('r'), { spec: specOf() }, new Map(), NOW, STRICT).steps;
-    expect(steps.map(s => [s.record?.decision, s.actions])).toStrictEqual([['drift', []], ['revoked', removal]]);
+    expect(steps.map(s => [s.record?.decision, s.actions])).toStrictEqual([
+      ['drift', []],
+      ['revoked', removal],
+    ]);
     expect(steps[0].memory).toStrictEqual({ grants: { hand: strictMemory() } });
     expect(steps.map(s => s.record?.message)).toEqual([
-      expect.stringMatching(/; strict mode revokes it at once$/), 'drift policy hand revoked (strict mode)',
+      expect.stringMatching(/; strict mode revokes it at once$/),
+      'drift policy hand revoked (strict mode)',
     ]);
     const notice = expect.stringMatching(/\. Strict mode revoked it at once \(owner o\)\.$/);
     expect(steps[0].notify).toEqual({ subject: 'Drift revoked on r', message: notice });

@@ -13,12 +13,23 @@ import { GetRoleCommand, GetRolePolicyCommand, ListRolePoliciesCommand, ListRole
 import { delegationGrantName, grantTagKey, parseGrantTag, PolicyDocumentJson } from '../../lib/contract';
 import { continueHopConditions, DELEGATION_ACTIONS, startHopConditions } from '../../lib/private/delegation';
 import { readRecords } from '../../lib/sweeper/ledger';
-import { createGovernedRole, createIdentity, Credentials, runCli, TEST_LEDGER_TABLE, testClients, useEmulatorWithLedger } from '../support/governed-fixtures';
+import {
+  createGovernedRole,
+  createIdentity,
+  Credentials,
+  runCli,
+  TEST_LEDGER_TABLE,
+  testClients,
+  useEmulatorWithLedger,
+} from '../support/governed-fixtures';
 import { Moto } from '../support/moto';
 
 let moto: Moto;
 let clients: ReturnType<typeof testClients>;
-useEmulatorWithLedger((m, c) => { moto = m; clients = c; });
+useEmulatorWithLedger((m, c) => {
+  moto = m;
+  clients = c;
+});
 
 /** The CLI in process as `credentials`; `at` moves its clock (request, renew and restore have no --now). */
 const cli = (args: string[], credentials?: Credentials, at?: string) => runCli(moto.endpoint, args, credentials, at);
@@ -40,8 +51,20 @@ function delegationDocument(fromAgentId: string, toRoleArn: string): PolicyDocum
   return {
     Version: '2012-10-17',
     Statement: [
-      { Sid: 'DelegateStart', Effect: 'Allow', Action: DELEGATION_ACTIONS, Resource: toRoleArn, Condition: startHopConditions(fromAgentId) },
-      { Sid: 'DelegateContinue', Effect: 'Allow', Action: DELEGATION_ACTIONS, Resource: toRoleArn, Condition: continueHopConditions(fromAgentId) },
+      {
+        Sid: 'DelegateStart',
+        Effect: 'Allow',
+        Action: DELEGATION_ACTIONS,
+        Resource: toRoleArn,
+        Condition: startHopConditions(fromAgentId),
+      },
+      {
+        Sid: 'DelegateContinue',
+        Effect: 'Allow',
+        Action: DELEGATION_ACTIONS,
+        Resource: toRoleArn,
+        Condition: continueHopConditions(fromAgentId),
+      },
     ],
   };
 }
@@ -57,15 +80,33 @@ async function plannerWithDelegation(inSpec: boolean) {
   const grant = delegationGrantName('helper');
   const document = delegationDocument('planner', helperArn);
   const planner = await createGovernedRole(clients, {
-    agentId: 'planner', baseline: [{ name: 'base' }],
+    agentId: 'planner',
+    baseline: [{ name: 'base' }],
     grants: inSpec ? [{ name: grant, expiresAt: '2030-01-12T00:00:00Z', inSpec, requestedBy: 'bob', document }] : [],
   });
   const bob = await createIdentity(clients.iam, 'bob');
   if (!inSpec) {
     const file = path.join(mkdtempSync(path.join(tmpdir(), 'pd-delegation-')), 'delegation.json');
     writeFileSync(file, JSON.stringify(document));
-    const requested = await cli(['request', '--role', 'planner', '--grant', grant, '--policy-file', file, '--until', '2030-01-12T00:00:00Z',
-      '--ticket', 'T-1', '--reason', 'planner hands work to helper'], bob.credentials, '2030-01-04T00:00:00Z');
+    const requested = await cli(
+      [
+        'request',
+        '--role',
+        'planner',
+        '--grant',
+        grant,
+        '--policy-file',
+        file,
+        '--until',
+        '2030-01-12T00:00:00Z',
+        '--ticket',
+        'T-1',
+        '--reason',
+        'planner hands work to helper',
+      ],
+      bob.credentials,
+      '2030-01-04T00:00:00Z',
+    );
     expect(requested.err).toBe('');
     expect(requested.code).toBe(0);
   }
@@ -101,7 +142,7 @@ test.each([
   }
   const start = recorded.Statement.find((s: { Sid: string }) => s.Sid === 'DelegateStart');
   expect(start.Condition).toEqual({ ...startHopConditions('planner'), DateLessThan: { 'aws:CurrentTime': '2030-01-12T00:00:00Z' } });
-  expect((await sweepAt('2030-01-12T00:00:02Z'))).toEqual([]);
+  expect(await sweepAt('2030-01-12T00:00:02Z')).toEqual([]);
 
   // Restore: a renewal approved by someone other than the requester, then restore puts the same statements back with the new date.
   const alice = await createIdentity(clients.iam, 'alice');
@@ -111,9 +152,15 @@ test.each([
   const restored = await cli(['restore', '--role', 'planner', '--grant', grant], bob.credentials, '2030-01-13T00:00:00Z');
   expect(restored.err).toBe('');
   expect(restored.code).toBe(0);
-  const back = JSON.parse(decodeURIComponent((await clients.iam.send(new GetRolePolicyCommand({ RoleName: planner.roleName, PolicyName: grant }))).PolicyDocument!));
+  const back = JSON.parse(
+    decodeURIComponent(
+      (await clients.iam.send(new GetRolePolicyCommand({ RoleName: planner.roleName, PolicyName: grant }))).PolicyDocument!,
+    ),
+  );
   expect(back.Statement.map((s: { Resource: string }) => s.Resource)).toEqual([helperArn, helperArn]);
-  expect(back.Statement.map((s: { Condition: { DateLessThan: Record<string, string> } }) => s.Condition.DateLessThan['aws:CurrentTime'])).toEqual(['2030-01-15T00:00:00Z', '2030-01-15T00:00:00Z']);
+  expect(
+    back.Statement.map((s: { Condition: { DateLessThan: Record<string, string> } }) => s.Condition.DateLessThan['aws:CurrentTime']),
+  ).toEqual(['2030-01-15T00:00:00Z', '2030-01-15T00:00:00Z']);
   expect(back.Statement[0].Condition.StringEquals).toEqual(recorded.Statement[0].Condition.StringEquals);
   expect(parseGrantTag((await tags(planner.roleName))[grantTagKey(grant)]).expiresAt).toBe('2030-01-15T00:00:00Z');
   // The CLI writes no ledger record: the next sweep records the restore as the renewal it is (inside the warning window, warned).

@@ -8,7 +8,13 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import {
-  GetRoleCommand, GetRolePolicyCommand, ListRolePoliciesCommand, ListRoleTagsCommand, PutRolePolicyCommand, TagRoleCommand, UntagRoleCommand,
+  GetRoleCommand,
+  GetRolePolicyCommand,
+  ListRolePoliciesCommand,
+  ListRoleTagsCommand,
+  PutRolePolicyCommand,
+  TagRoleCommand,
+  UntagRoleCommand,
 } from '@aws-sdk/client-iam';
 import { GOVERNED_ROLE_PATH, LedgerRecord } from '../../lib/contract';
 import { main } from '../../lib/cli/main';
@@ -25,15 +31,18 @@ useEmulatorWithLedger((m, c) => {
   moto = m;
   clients = c;
   sentEvents = [];
-  clients.events.middlewareStack.add(next => async args => {
-    const input = args.input as { Entries?: { Detail?: string }[] };
-    const result = await next(args);
-    if (input?.Entries) {
-      const output = result.output as { FailedEntryCount?: number };
-      if (!output.FailedEntryCount) for (const e of input.Entries) if (e.Detail) sentEvents.push(JSON.parse(e.Detail));
-    }
-    return result;
-  }, { step: 'initialize', name: 'recordSentEvents' });
+  clients.events.middlewareStack.add(
+    next => async args => {
+      const input = args.input as { Entries?: { Detail?: string }[] };
+      const result = await next(args);
+      if (input?.Entries) {
+        const output = result.output as { FailedEntryCount?: number };
+        if (!output.FailedEntryCount) for (const e of input.Entries) if (e.Detail) sentEvents.push(JSON.parse(e.Detail));
+      }
+      return result;
+    },
+    { step: 'initialize', name: 'recordSentEvents' },
+  );
 });
 
 const NOW = '2030-01-10T00:00:00Z';
@@ -51,13 +60,16 @@ async function inlineNames(roleName: string): Promise<string[]> {
   return ((await clients.iam.send(new ListRolePoliciesCommand({ RoleName: roleName }))).PolicyNames ?? []).sort();
 }
 async function inlineDoc(roleName: string, name: string): Promise<{ Statement: { Condition?: Record<string, Record<string, string>> }[] }> {
-  return JSON.parse(decodeURIComponent((await clients.iam.send(new GetRolePolicyCommand({ RoleName: roleName, PolicyName: name }))).PolicyDocument!));
+  return JSON.parse(
+    decodeURIComponent((await clients.iam.send(new GetRolePolicyCommand({ RoleName: roleName, PolicyName: name }))).PolicyDocument!),
+  );
 }
 async function records(roleName: string): Promise<LedgerRecord[]> {
   return readRecords(clients.ddb, TEST_LEDGER_TABLE, roleName);
 }
 /** The aws:CurrentTime bound of every statement, as IAM would read it. */
-const bounds = (d: { Statement: { Condition?: Record<string, Record<string, string>> }[] }) => d.Statement.map(s => s.Condition?.DateLessThan?.['aws:CurrentTime']);
+const bounds = (d: { Statement: { Condition?: Record<string, Record<string, string>> }[] }) =>
+  d.Statement.map(s => s.Condition?.DateLessThan?.['aws:CurrentTime']);
 
 describe('the governed path is the anchor', () => {
   test('fixtures create governed roles under the governed path', async () => {
@@ -68,8 +80,12 @@ describe('the governed path is the anchor', () => {
 
   test('a role outside the path that carries every governance tag keeps its policies and is recorded once as a foreign marker, with an event', async () => {
     const r = await createGovernedRole(clients, {
-      agentId: 'impostor', roleName: 'not-governed', path: '/',
-      baseline: [{ name: 'base' }], grants: [{ name: 'g-old', expiresAt: '2030-01-01T00:00:00Z' }], drift: [{ name: 'handmade' }],
+      agentId: 'impostor',
+      roleName: 'not-governed',
+      path: '/',
+      baseline: [{ name: 'base' }],
+      grants: [{ name: 'g-old', expiresAt: '2030-01-01T00:00:00Z' }],
+      drift: [{ name: 'handmade' }],
     });
     const tagsBefore = await tags(r.roleName);
     const policiesBefore = await inlineNames(r.roleName);
@@ -97,7 +113,11 @@ describe('the governed path is the anchor', () => {
   });
 
   test('a governed role whose managed-by marker was removed is still swept; the removal is recorded and the tag put back', async () => {
-    const r = await createGovernedRole(clients, { agentId: 'g1', baseline: [{ name: 'base' }], grants: [{ name: 'g-old', expiresAt: '2030-01-09T00:00:00Z' }] });
+    const r = await createGovernedRole(clients, {
+      agentId: 'g1',
+      baseline: [{ name: 'base' }],
+      grants: [{ name: 'g-old', expiresAt: '2030-01-09T00:00:00Z' }],
+    });
     await clients.iam.send(new UntagRoleCommand({ RoleName: r.roleName, TagKeys: ['governance:managed-by'] }));
     expect((await tags(r.roleName))['governance:managed-by']).toBeUndefined();
 
@@ -112,10 +132,20 @@ describe('the governed path is the anchor', () => {
   });
 
   test('a governed role stripped of its agent and owner tags gets them back from the spec that names it', async () => {
-    const r = await createGovernedRole(clients, { agentId: 'g2', owner: 'team-g2@example.com', grants: [{ name: 'g-ok', expiresAt: '2030-01-20T00:00:00Z' }] });
-    await clients.iam.send(new UntagRoleCommand({ RoleName: r.roleName, TagKeys: ['governance:agent', 'governance:owner', 'governance:managed-by'] }));
+    const r = await createGovernedRole(clients, {
+      agentId: 'g2',
+      owner: 'team-g2@example.com',
+      grants: [{ name: 'g-ok', expiresAt: '2030-01-20T00:00:00Z' }],
+    });
+    await clients.iam.send(
+      new UntagRoleCommand({ RoleName: r.roleName, TagKeys: ['governance:agent', 'governance:owner', 'governance:managed-by'] }),
+    );
     expect(await sweepAt(NOW)).toEqual(['tampering:', 'kept:g-ok']);
-    expect(await tags(r.roleName)).toMatchObject({ 'governance:agent': 'g2', 'governance:owner': 'team-g2@example.com', 'governance:managed-by': 'permission-decay' });
+    expect(await tags(r.roleName)).toMatchObject({
+      'governance:agent': 'g2',
+      'governance:owner': 'team-g2@example.com',
+      'governance:managed-by': 'permission-decay',
+    });
     expect((await records(r.roleName)).every(x => x.agentId === 'g2')).toBe(true);
     expect(await sweepAt(NOW)).toEqual([]);
   });
@@ -123,10 +153,26 @@ describe('the governed path is the anchor', () => {
 
 describe('every grant and drift ends in IAM at its expiry', () => {
   test('a hand-written grant without a date condition gets one (read back from IAM); its old document is recorded first', async () => {
-    const r = await createGovernedRole(clients, { agentId: 'h1', grants: [{ name: 'g-hand', expiresAt: '2030-01-20T00:00:00Z' }, { name: 'g-late', expiresAt: '2030-01-20T00:00:00Z' }] });
+    const r = await createGovernedRole(clients, {
+      agentId: 'h1',
+      grants: [
+        { name: 'g-hand', expiresAt: '2030-01-20T00:00:00Z' },
+        { name: 'g-late', expiresAt: '2030-01-20T00:00:00Z' },
+      ],
+    });
     const plain = doc(['s3:GetObject', 's3:PutObject']);
     await clients.iam.send(new PutRolePolicyCommand({ RoleName: r.roleName, PolicyName: 'g-hand', PolicyDocument: JSON.stringify(plain) }));
-    const late = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*', Condition: { DateLessThan: { 'aws:CurrentTime': '2099-01-01T00:00:00Z' } } }] };
+    const late = {
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Action: 's3:GetObject',
+          Resource: '*',
+          Condition: { DateLessThan: { 'aws:CurrentTime': '2099-01-01T00:00:00Z' } },
+        },
+      ],
+    };
     await clients.iam.send(new PutRolePolicyCommand({ RoleName: r.roleName, PolicyName: 'g-late', PolicyDocument: JSON.stringify(late) }));
 
     expect((await sweepAt(NOW)).sort()).toEqual(['kept:g-hand', 'kept:g-late', 'repaired:g-hand', 'repaired:g-late']);
@@ -153,9 +199,14 @@ describe('every grant and drift ends in IAM at its expiry', () => {
     ['malformed', 'expires=soon by=mallory ticket=none'],
     ['too far (2099)', 'expires=2099-01-01T00:00:00Z by=mallory ticket=T-9'],
   ])('a %s expiry tag ends canonical and bounded: tag and document condition at now + drift period', async (_what, tagValue) => {
-    const r = await createGovernedRole(clients, { agentId: 'm1', grants: [{ name: 'g-bad', expiresAt: '2030-01-20T00:00:00Z', tag: tagValue }] });
+    const r = await createGovernedRole(clients, {
+      agentId: 'm1',
+      grants: [{ name: 'g-bad', expiresAt: '2030-01-20T00:00:00Z', tag: tagValue }],
+    });
     // The agent's own document carries no condition at all.
-    await clients.iam.send(new PutRolePolicyCommand({ RoleName: r.roleName, PolicyName: 'g-bad', PolicyDocument: JSON.stringify(doc('s3:*')) }));
+    await clients.iam.send(
+      new PutRolePolicyCommand({ RoleName: r.roleName, PolicyName: 'g-bad', PolicyDocument: JSON.stringify(doc('s3:*')) }),
+    );
     expect(await sweepAt(NOW)).toEqual(['drift:g-bad']);
     const driftUntil = '2030-01-17T00:00:00Z';
     expect((await tags(r.roleName))['governance:grant:g-bad']).toBe(`expires=${driftUntil} by=permission-decay/drift ticket=none`);
@@ -171,8 +222,12 @@ describe('every grant and drift ends in IAM at its expiry', () => {
 describe('status reads every grant as the sweep does', () => {
   test('a too-far expiry is malformed in status and drift in the sweep; every row says why', async () => {
     await createGovernedRole(clients, {
-      agentId: 's1', baseline: [{ name: 'base' }],
-      grants: [{ name: 'g-far', expiresAt: '2030-01-20T00:00:00Z', tag: 'expires=2035-01-01T00:00:00Z by=bob ticket=T-1' }, { name: 'g-ok', expiresAt: '2030-01-20T00:00:00Z' }],
+      agentId: 's1',
+      baseline: [{ name: 'base' }],
+      grants: [
+        { name: 'g-far', expiresAt: '2030-01-20T00:00:00Z', tag: 'expires=2035-01-01T00:00:00Z by=bob ticket=T-1' },
+        { name: 'g-ok', expiresAt: '2030-01-20T00:00:00Z' },
+      ],
     });
     await createGovernedRole(clients, { agentId: 'impostor', roleName: 'not-governed', path: '/' });
     const io = memoryIo(moto.endpoint);
@@ -198,15 +253,27 @@ describe('the bundled Lambda cannot be moved by a forged scheduled event', () =>
   /** Runs the bundled handler in its own Node process (no clock harness) with a scheduled event at `time`. */
   function invokeBundle(time: string): { decisions: Record<string, number>; at: string; stderr: string } {
     if (!fs.existsSync(bundle)) throw new Error(`${bundle} is missing: run npm run build first`);
-    const event = { 'version': '0', 'source': 'aws.events', 'detail-type': 'Scheduled Event', time, 'detail': {} };
-    const run = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(bundle)}).handler(${JSON.stringify(event)})
-      .then(s => process.stdout.write('SUMMARY ' + JSON.stringify(s) + '\\n'), e => { console.error(e); process.exit(1); });`], {
-      encoding: 'utf8',
-      env: {
-        PATH: process.env.PATH, AWS_ENDPOINT_URL: moto.endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing',
-        PERMISSION_DECAY_LEDGER_TABLE: TEST_LEDGER_TABLE, NODE_NO_WARNINGS: '1',
+    const event = { version: '0', source: 'aws.events', 'detail-type': 'Scheduled Event', time, detail: {} };
+    const run = spawnSync(
+      process.execPath,
+      [
+        '-e',
+        `require(${JSON.stringify(bundle)}).handler(${JSON.stringify(event)})
+      .then(s => process.stdout.write('SUMMARY ' + JSON.stringify(s) + '\\n'), e => { console.error(e); process.exit(1); });`,
+      ],
+      {
+        encoding: 'utf8',
+        env: {
+          PATH: process.env.PATH,
+          AWS_ENDPOINT_URL: moto.endpoint,
+          AWS_REGION: 'us-east-1',
+          AWS_ACCESS_KEY_ID: 'testing',
+          AWS_SECRET_ACCESS_KEY: 'testing',
+          PERMISSION_DECAY_LEDGER_TABLE: TEST_LEDGER_TABLE,
+          NODE_NO_WARNINGS: '1',
+        },
       },
-    });
+    );
     const line = run.stdout.split('\n').find(l => l.startsWith('SUMMARY '));
     if (run.status !== 0 || !line) throw new Error(`bundled handler failed: ${run.stderr}${run.stdout}`);
     return { ...JSON.parse(line.slice('SUMMARY '.length)), stderr: run.stderr };

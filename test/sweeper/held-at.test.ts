@@ -4,7 +4,21 @@ import { LedgerRecord } from '../../lib/contract';
 let seq = 0;
 function rec(at: string, decision: LedgerRecord['decision'], grant: string, expiresAt?: string): LedgerRecord {
   seq++;
-  return { pk: 'ROLE#r', sk: `REC#${seq}`, seq, roleName: 'r', at, runId: 'x', actor: 'sweeper', decision, grant, expiresAt, message: '', prevHash: '', hash: '' };
+  return {
+    pk: 'ROLE#r',
+    sk: `REC#${seq}`,
+    seq,
+    roleName: 'r',
+    at,
+    runId: 'x',
+    actor: 'sweeper',
+    decision,
+    grant,
+    expiresAt,
+    message: '',
+    prevHash: '',
+    hash: '',
+  };
 }
 
 describe('what a role held at an instant, from its ledger records', () => {

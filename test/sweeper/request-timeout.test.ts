@@ -4,12 +4,17 @@ import { createClients } from '../../lib/sweeper/aws-clients';
 
 test('a call to an endpoint that never answers fails after the request timeout instead of hanging', async () => {
   const sockets: net.Socket[] = [];
-  const server = net.createServer(s => { sockets.push(s); }); // accepts, never answers
+  const server = net.createServer(s => {
+    sockets.push(s);
+  }); // accepts, never answers
   await new Promise<void>(r => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as net.AddressInfo).port;
   try {
     const { iam } = createClients({
-      region: 'us-east-1', endpoint: `http://127.0.0.1:${port}`, maxAttempts: 2, requestTimeoutMs: 300,
+      region: 'us-east-1',
+      endpoint: `http://127.0.0.1:${port}`,
+      maxAttempts: 2,
+      requestTimeoutMs: 300,
       credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
     });
     const started = Date.now();

@@ -28,9 +28,14 @@ const at = (hour: number) => `2030-01-01T${String(hour).padStart(2, '0')}:00:00Z
 
 /** What a deploy writes: the spec with its digest in SSM, and the same digest tagged on the role. */
 async function deploy(spec: AgentSpec, digest: string): Promise<void> {
-  await clients.ssm.send(new PutParameterCommand({
-    Name: specParameterName(spec.agentId), Type: 'String', Overwrite: true, Value: JSON.stringify({ ...spec, digest }),
-  }));
+  await clients.ssm.send(
+    new PutParameterCommand({
+      Name: specParameterName(spec.agentId),
+      Type: 'String',
+      Overwrite: true,
+      Value: JSON.stringify({ ...spec, digest }),
+    }),
+  );
   await clients.iam.send(new TagRoleCommand({ RoleName: spec.roleName, Tags: [{ Key: TAG_SPEC_DIGEST, Value: digest }] }));
 }
 
@@ -96,13 +101,15 @@ test('a deploy seen half-way (tag updated, parameter not yet) is read again, nev
   expect((await sweep(2)).ssm).toBeGreaterThan(0);
   expect((await sweep(3)).ssm).toBeGreaterThan(0);
   // The parameter arrives: from now on the cache serves.
-  const value = JSON.parse((await clients.ssm.send(new GetParameterCommand({ Name: specParameterName(specs[2].agentId) }))).Parameter!.Value!);
+  const value = JSON.parse(
+    (await clients.ssm.send(new GetParameterCommand({ Name: specParameterName(specs[2].agentId) }))).Parameter!.Value!,
+  );
   await deploy({ ...value }, 'digest-2-b');
   expect((await sweep(4)).ssm).toBeGreaterThan(0);
   expect((await sweep(5)).ssm).toBe(0);
 });
 
-describe('the digest tag is out of the agent\'s reach', () => {
+describe("the digest tag is out of the agent's reach", () => {
   const governed = buildGovernedApp();
   const { agents } = templates(governed);
   const greedy = simulatedRole(agents, governed.greedy.role);
@@ -112,7 +119,7 @@ describe('the digest tag is out of the agent\'s reach', () => {
     expect(await decide(greedy, { action, resource: greedy.arn, context })).toBe('ExplicitlyDenied');
   });
 
-  test('control: the sweeper\'s role may read and write its spec cache in the ledger table (Query, PutItem)', async () => {
+  test("control: the sweeper's role may read and write its spec cache in the ledger table (Query, PutItem)", async () => {
     const sweeper = simulatedRole(agents, governed.sweeper.role);
     const table = arnOf(agents, logicalIdOf(governed.sweeper.ledgerTable as unknown as { node: { defaultChild?: unknown } }));
     for (const action of ['dynamodb:Query', 'dynamodb:PutItem']) {
@@ -122,8 +129,11 @@ describe('the digest tag is out of the agent\'s reach', () => {
 
   test('control: the deploy writes the digest on the role and the same digest in the spec parameter', () => {
     const resources = Object.values(agents.Resources) as { Type: string; Properties: Record<string, unknown> }[];
-    const role = resources.find(r => r.Type === 'AWS::IAM::Role'
-      && (r.Properties.Tags as { Key: string; Value: unknown }[] | undefined)?.some(t => t.Key === 'governance:agent'))!;
+    const role = resources.find(
+      r =>
+        r.Type === 'AWS::IAM::Role' &&
+        (r.Properties.Tags as { Key: string; Value: unknown }[] | undefined)?.some(t => t.Key === 'governance:agent'),
+    )!;
     const tag = (role.Properties.Tags as { Key: string; Value: unknown }[]).find(t => t.Key === TAG_SPEC_DIGEST)!;
     expect(tag.Value).toMatch(/^[0-9a-f]{64}$/);
     const params = resources.filter(r => r.Type === 'AWS::SSM::Parameter');

@@ -2,7 +2,16 @@
  * End-to-end: the sweeper's decisions through the CLI (in-process `main`)
  * against moto_server with the real SDK clients.
  */
-import { GetRolePolicyCommand, ListAttachedRolePoliciesCommand, ListRolePoliciesCommand, ListRoleTagsCommand, PutRolePolicyCommand, TagRoleCommand, GetPolicyCommand, GetPolicyVersionCommand } from '@aws-sdk/client-iam';
+import {
+  GetRolePolicyCommand,
+  ListAttachedRolePoliciesCommand,
+  ListRolePoliciesCommand,
+  ListRoleTagsCommand,
+  PutRolePolicyCommand,
+  TagRoleCommand,
+  GetPolicyCommand,
+  GetPolicyVersionCommand,
+} from '@aws-sdk/client-iam';
 import { writeFileSync, mkdtempSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
@@ -10,12 +19,24 @@ import { grantTagKey, LedgerRecord, parseGrantTag } from '../../lib/contract';
 import { readLedgerState, readRecords, verifyChain } from '../../lib/sweeper/ledger';
 import { isWrite, startFaultProxy } from '../support/fault-proxy';
 import { handler } from '../../lib/sweeper/handler';
-import { createGovernedRole, createIdentity, Credentials, doc, runCli, TEST_LEDGER_TABLE, testClients, useEmulatorWithLedger } from '../support/governed-fixtures';
+import {
+  createGovernedRole,
+  createIdentity,
+  Credentials,
+  doc,
+  runCli,
+  TEST_LEDGER_TABLE,
+  testClients,
+  useEmulatorWithLedger,
+} from '../support/governed-fixtures';
 import { Moto } from '../support/moto';
 
 let moto: Moto;
 let clients: ReturnType<typeof testClients>;
-useEmulatorWithLedger((m, c) => { moto = m; clients = c; });
+useEmulatorWithLedger((m, c) => {
+  moto = m;
+  clients = c;
+});
 
 const NOW = '2030-01-10T00:00:00Z';
 
@@ -25,7 +46,11 @@ const cli = (args: string[], credentials?: Credentials, at?: string) => runCli(m
 async function sweepAt(now: string, ...extra: string[]) {
   const r = await cli(['sweep', '--json', '--now', now, ...extra]);
   const parsed = JSON.parse(r.out);
-  return { ...r, result: parsed, decisions: (parsed.outcomes ?? []).map((o: { decision: string; grant?: string }) => `${o.decision}:${o.grant ?? ''}`) as string[] };
+  return {
+    ...r,
+    result: parsed,
+    decisions: (parsed.outcomes ?? []).map((o: { decision: string; grant?: string }) => `${o.decision}:${o.grant ?? ''}`) as string[],
+  };
 }
 
 async function tags(roleName: string): Promise<Record<string, string>> {
@@ -36,7 +61,9 @@ async function inlineNames(roleName: string): Promise<string[]> {
   return (await clients.iam.send(new ListRolePoliciesCommand({ RoleName: roleName }))).PolicyNames ?? [];
 }
 async function inlineDoc(roleName: string, name: string): Promise<any> {
-  return JSON.parse(decodeURIComponent((await clients.iam.send(new GetRolePolicyCommand({ RoleName: roleName, PolicyName: name }))).PolicyDocument!));
+  return JSON.parse(
+    decodeURIComponent((await clients.iam.send(new GetRolePolicyCommand({ RoleName: roleName, PolicyName: name }))).PolicyDocument!),
+  );
 }
 async function records(roleName: string): Promise<LedgerRecord[]> {
   return readRecords(clients.ddb, TEST_LEDGER_TABLE, roleName);
@@ -44,7 +71,11 @@ async function records(roleName: string): Promise<LedgerRecord[]> {
 
 describe('sweep decisions', () => {
   test('first sight records kept once; a second sweep changes nothing', async () => {
-    const r = await createGovernedRole(clients, { agentId: 'a1', baseline: [{ name: 'base' }], grants: [{ name: 'g-ok', expiresAt: '2030-01-20T00:00:00Z' }] });
+    const r = await createGovernedRole(clients, {
+      agentId: 'a1',
+      baseline: [{ name: 'base' }],
+      grants: [{ name: 'g-ok', expiresAt: '2030-01-20T00:00:00Z' }],
+    });
     const first = await sweepAt(NOW);
     expect(first.code).toBe(0);
     expect(first.decisions).toEqual(['kept:g-ok']);
@@ -55,7 +86,14 @@ describe('sweep decisions', () => {
   });
 
   test('an expired grant is recorded with its policy, then revoked and untagged', async () => {
-    const r = await createGovernedRole(clients, { agentId: 'a2', baseline: [{ name: 'base' }], grants: [{ name: 'g-old', expiresAt: '2030-01-09T00:00:00Z' }, { name: 'g-mp', kind: 'managed', expiresAt: '2030-01-09T00:00:00Z' }] });
+    const r = await createGovernedRole(clients, {
+      agentId: 'a2',
+      baseline: [{ name: 'base' }],
+      grants: [
+        { name: 'g-old', expiresAt: '2030-01-09T00:00:00Z' },
+        { name: 'g-mp', kind: 'managed', expiresAt: '2030-01-09T00:00:00Z' },
+      ],
+    });
     const s = await sweepAt(NOW);
     expect(s.code).toBe(0);
     expect(s.decisions.sort()).toEqual(['revoked:g-mp', 'revoked:g-old']);
@@ -74,10 +112,20 @@ describe('sweep decisions', () => {
 
   test('a valid renewal moves tag and date condition (inline and customer-managed)', async () => {
     // CDK grants (in the approved spec): a renewal needs a requester it can name, and a tag alone names nobody.
-    const r = await createGovernedRole(clients, { agentId: 'a3', grants: [{ name: 'g1', expiresAt: '2030-01-09T00:00:00Z', requestedBy: 'bob@example.com', inSpec: true }, { name: 'g2', kind: 'managed', expiresAt: '2030-01-09T00:00:00Z', requestedBy: 'bob', inSpec: true }] });
+    const r = await createGovernedRole(clients, {
+      agentId: 'a3',
+      grants: [
+        { name: 'g1', expiresAt: '2030-01-09T00:00:00Z', requestedBy: 'bob@example.com', inSpec: true },
+        { name: 'g2', kind: 'managed', expiresAt: '2030-01-09T00:00:00Z', requestedBy: 'bob', inSpec: true },
+      ],
+    });
     const alice = await createIdentity(clients.iam, 'alice');
     for (const g of ['g1', 'g2']) {
-      const renew = await cli(['renew', '--role', 'a3', '--grant', g, '--until', '2030-01-15T00:00:00Z', '--ticket', 'T-9'], alice.credentials, '2030-01-08T00:00:00Z');
+      const renew = await cli(
+        ['renew', '--role', 'a3', '--grant', g, '--until', '2030-01-15T00:00:00Z', '--ticket', 'T-9'],
+        alice.credentials,
+        '2030-01-08T00:00:00Z',
+      );
       expect(renew.err).toBe('');
       expect(renew.code).toBe(0);
     }
@@ -87,18 +135,32 @@ describe('sweep decisions', () => {
     expect((await inlineDoc(r.roleName, 'g1')).Statement[0].Condition.DateLessThan['aws:CurrentTime']).toBe('2030-01-15T00:00:00Z');
     const pol = (await clients.iam.send(new GetPolicyCommand({ PolicyArn: r.arns.g2 }))).Policy!;
     const v = await clients.iam.send(new GetPolicyVersionCommand({ PolicyArn: r.arns.g2, VersionId: pol.DefaultVersionId }));
-    expect(JSON.parse(decodeURIComponent(v.PolicyVersion!.Document!)).Statement[0].Condition.DateLessThan['aws:CurrentTime']).toBe('2030-01-15T00:00:00Z');
+    expect(JSON.parse(decodeURIComponent(v.PolicyVersion!.Document!)).Statement[0].Condition.DateLessThan['aws:CurrentTime']).toBe(
+      '2030-01-15T00:00:00Z',
+    );
     expect((await sweepAt(NOW)).decisions).toEqual([]);
   });
 
   test('self-approval is refused with exit 2; a renewal past the maximum duration is refused', async () => {
-    await createGovernedRole(clients, { agentId: 'a4', grants: [{ name: 'g1', expiresAt: '2030-01-09T00:00:00Z', requestedBy: 'bob@example.com' }], maxGrantDurationSeconds: 86400 * 3 });
+    await createGovernedRole(clients, {
+      agentId: 'a4',
+      grants: [{ name: 'g1', expiresAt: '2030-01-09T00:00:00Z', requestedBy: 'bob@example.com' }],
+      maxGrantDurationSeconds: 86400 * 3,
+    });
     const bob = await createIdentity(clients.iam, 'bob');
-    const self = await cli(['renew', '--role', 'a4', '--grant', 'g1', '--until', '2030-01-11T00:00:00Z', '--ticket', 'T-2'], bob.credentials, NOW);
+    const self = await cli(
+      ['renew', '--role', 'a4', '--grant', 'g1', '--until', '2030-01-11T00:00:00Z', '--ticket', 'T-2'],
+      bob.credentials,
+      NOW,
+    );
     expect(self.code).toBe(2);
     expect(self.err).toMatch(/approved by someone else/);
     const carol = await createIdentity(clients.iam, 'carol');
-    const tooLong = await cli(['renew', '--role', 'a4', '--grant', 'g1', '--until', '2030-01-20T00:00:00Z', '--ticket', 'T-2'], carol.credentials, NOW);
+    const tooLong = await cli(
+      ['renew', '--role', 'a4', '--grant', 'g1', '--until', '2030-01-20T00:00:00Z', '--ticket', 'T-2'],
+      carol.credentials,
+      NOW,
+    );
     expect(tooLong.code).toBe(2);
     expect(tooLong.err).toMatch(/maximum grant duration/);
   });
@@ -106,7 +168,12 @@ describe('sweep decisions', () => {
   test('an expiry tag moved later without a renewal is tampering; the grant ends at its recorded expiry', async () => {
     const r = await createGovernedRole(clients, { agentId: 'a5', grants: [{ name: 'g1', expiresAt: '2030-01-12T00:00:00Z' }] });
     expect((await sweepAt('2030-01-01T00:00:00Z')).decisions).toEqual(['kept:g1']);
-    await clients.iam.send(new TagRoleCommand({ RoleName: r.roleName, Tags: [{ Key: grantTagKey('g1'), Value: 'expires=2031-01-01T00:00:00Z by=bob ticket=T-1' }] }));
+    await clients.iam.send(
+      new TagRoleCommand({
+        RoleName: r.roleName,
+        Tags: [{ Key: grantTagKey('g1'), Value: 'expires=2031-01-01T00:00:00Z by=bob ticket=T-1' }],
+      }),
+    );
     const s = await sweepAt('2030-01-02T00:00:00Z');
     expect(s.decisions).toEqual(['tampering:g1']);
     expect(parseGrantTag((await tags(r.roleName))[grantTagKey('g1')]).expiresAt).toBe('2030-01-12T00:00:00Z');
@@ -114,8 +181,16 @@ describe('sweep decisions', () => {
   });
 
   test('a CDK grant whose tag is later than the approved spec is tampering', async () => {
-    const r = await createGovernedRole(clients, { agentId: 'a5b', grants: [{ name: 'g1', expiresAt: '2030-01-09T00:00:00Z', inSpec: true }] });
-    await clients.iam.send(new TagRoleCommand({ RoleName: r.roleName, Tags: [{ Key: grantTagKey('g1'), Value: 'expires=2031-01-01T00:00:00Z by=bob ticket=T-1' }] }));
+    const r = await createGovernedRole(clients, {
+      agentId: 'a5b',
+      grants: [{ name: 'g1', expiresAt: '2030-01-09T00:00:00Z', inSpec: true }],
+    });
+    await clients.iam.send(
+      new TagRoleCommand({
+        RoleName: r.roleName,
+        Tags: [{ Key: grantTagKey('g1'), Value: 'expires=2031-01-01T00:00:00Z by=bob ticket=T-1' }],
+      }),
+    );
     const s = await sweepAt(NOW);
     expect(s.decisions).toEqual(['tampering:g1', 'revoked:g1']);
     expect(await inlineNames(r.roleName)).toEqual([]);
@@ -138,7 +213,10 @@ describe('sweep decisions', () => {
   });
 
   test('a malformed expiry tag is drift, re-tagged with now + drift period, recording the malformed value', async () => {
-    const r = await createGovernedRole(clients, { agentId: 'a7', grants: [{ name: 'g1', expiresAt: '2030-01-20T00:00:00Z', tag: 'expires=never by=bob ticket=T-1' }] });
+    const r = await createGovernedRole(clients, {
+      agentId: 'a7',
+      grants: [{ name: 'g1', expiresAt: '2030-01-20T00:00:00Z', tag: 'expires=never by=bob ticket=T-1' }],
+    });
     const s = await sweepAt(NOW);
     expect(s.decisions).toEqual(['drift:g1']);
     const rec = (await records(r.roleName))[0];
@@ -148,7 +226,9 @@ describe('sweep decisions', () => {
 
   test('a baseline policy that no longer matches the spec is flagged once, not removed', async () => {
     const r = await createGovernedRole(clients, { agentId: 'a8', baseline: [{ name: 'base' }] });
-    await clients.iam.send(new PutRolePolicyCommand({ RoleName: r.roleName, PolicyName: 'base', PolicyDocument: JSON.stringify(doc('*')) }));
+    await clients.iam.send(
+      new PutRolePolicyCommand({ RoleName: r.roleName, PolicyName: 'base', PolicyDocument: JSON.stringify(doc('*')) }),
+    );
     expect((await sweepAt(NOW)).decisions).toEqual(['baseline-mismatch:base']);
     expect((await sweepAt(NOW)).decisions).toEqual([]);
     expect(await inlineNames(r.roleName)).toEqual(['base']);
@@ -162,14 +242,24 @@ describe('sweep decisions', () => {
 
   test('a grant tag whose policy is gone is cleaned', async () => {
     const r = await createGovernedRole(clients, { agentId: 'a10', grants: [{ name: 'g1', expiresAt: '2030-01-20T00:00:00Z' }] });
-    await clients.iam.send(new TagRoleCommand({ RoleName: r.roleName, Tags: [{ Key: grantTagKey('ghost'), Value: 'expires=2030-01-20T00:00:00Z by=bob ticket=T-1' }] }));
+    await clients.iam.send(
+      new TagRoleCommand({
+        RoleName: r.roleName,
+        Tags: [{ Key: grantTagKey('ghost'), Value: 'expires=2030-01-20T00:00:00Z by=bob ticket=T-1' }],
+      }),
+    );
     const s = await sweepAt(NOW);
     expect(s.decisions.sort()).toEqual(['cleaned:ghost', 'kept:g1']);
     expect((await tags(r.roleName))[grantTagKey('ghost')]).toBeUndefined();
   });
 
   test('a missing or malformed spec: error once, expired grants still revoked, no drift or baseline decisions', async () => {
-    const r = await createGovernedRole(clients, { agentId: 'a11', spec: 'missing', baseline: [{ name: 'base' }], grants: [{ name: 'g1', expiresAt: '2030-01-09T00:00:00Z' }] });
+    const r = await createGovernedRole(clients, {
+      agentId: 'a11',
+      spec: 'missing',
+      baseline: [{ name: 'base' }],
+      grants: [{ name: 'g1', expiresAt: '2030-01-09T00:00:00Z' }],
+    });
     const r2 = await createGovernedRole(clients, { agentId: 'a12', spec: 'malformed', drift: [{ name: 'handmade' }] });
     const s = await sweepAt(NOW);
     expect(s.decisions.sort()).toEqual(['error:', 'error:', 'revoked:g1']);
@@ -198,11 +288,33 @@ describe('request, status, restore, history', () => {
     const file = path.join(dir, 'p.json');
     writeFileSync(file, JSON.stringify(doc(['s3:PutObject'], 'arn:aws:s3:::bucket/*')));
     const bob = await createIdentity(clients.iam, 'bob');
-    const req = await cli(['request', '--role', 'b1', '--grant', 'upload', '--policy-file', file, '--until', '2030-01-12T00:00:00Z', '--ticket', 'T-7', '--reason', 'nightly upload'], bob.credentials, NOW);
+    const req = await cli(
+      [
+        'request',
+        '--role',
+        'b1',
+        '--grant',
+        'upload',
+        '--policy-file',
+        file,
+        '--until',
+        '2030-01-12T00:00:00Z',
+        '--ticket',
+        'T-7',
+        '--reason',
+        'nightly upload',
+      ],
+      bob.credentials,
+      NOW,
+    );
     expect(req.err).toBe('');
     expect(req.code).toBe(0);
     // The requester is the caller as STS names it.
-    expect(parseGrantTag((await tags(r.roleName))[grantTagKey('upload')])).toEqual({ expiresAt: '2030-01-12T00:00:00Z', requestedBy: bob.arn, ticket: 'T-7' });
+    expect(parseGrantTag((await tags(r.roleName))[grantTagKey('upload')])).toEqual({
+      expiresAt: '2030-01-12T00:00:00Z',
+      requestedBy: bob.arn,
+      ticket: 'T-7',
+    });
     expect((await inlineDoc(r.roleName, 'upload')).Statement[0].Condition.DateLessThan['aws:CurrentTime']).toBe('2030-01-12T00:00:00Z');
 
     const st = await cli(['status', '--json', '--now', NOW]);
@@ -220,7 +332,15 @@ describe('request, status, restore, history', () => {
     expect(noRenewal.err).toMatch(/needs a valid renewal/);
 
     const alice = await createIdentity(clients.iam, 'alice');
-    expect((await cli(['renew', '--role', 'b1', '--grant', 'upload', '--until', '2030-01-16T00:00:00Z', '--ticket', 'T-8'], alice.credentials, '2030-01-13T00:00:00Z')).code).toBe(0);
+    expect(
+      (
+        await cli(
+          ['renew', '--role', 'b1', '--grant', 'upload', '--until', '2030-01-16T00:00:00Z', '--ticket', 'T-8'],
+          alice.credentials,
+          '2030-01-13T00:00:00Z',
+        )
+      ).code,
+    ).toBe(0);
     const restored = await cli(['restore', '--role', 'b1', '--grant', 'upload'], bob.credentials, '2030-01-13T00:00:00Z');
     expect(restored.err).toBe('');
     expect(restored.code).toBe(0);
@@ -260,8 +380,25 @@ describe('request, status, restore, history', () => {
     await createGovernedRole(clients, { agentId: 'b3' });
     expect((await cli(['sweep', '--now', 'yesterday'])).code).toBe(2);
     // The grant name matches the policy, so the refusal is the maximum duration's (30 days), not the name check's.
-    const tooLong = await cli(['request', '--role', 'b3', '--grant', 'ReadOnlyAccess', '--policy-arn', 'arn:aws:iam::aws:policy/ReadOnlyAccess',
-      '--until', '2031-01-01T00:00:00Z', '--ticket', 'T', '--reason', 'r'], undefined, NOW);
+    const tooLong = await cli(
+      [
+        'request',
+        '--role',
+        'b3',
+        '--grant',
+        'ReadOnlyAccess',
+        '--policy-arn',
+        'arn:aws:iam::aws:policy/ReadOnlyAccess',
+        '--until',
+        '2031-01-01T00:00:00Z',
+        '--ticket',
+        'T',
+        '--reason',
+        'r',
+      ],
+      undefined,
+      NOW,
+    );
     expect(tooLong.code).toBe(2);
     expect(tooLong.err).toMatch(/more than the role's maximum grant duration/);
     const noRole = await cli(['status', '--role', 'nope']);
@@ -275,19 +412,31 @@ describe('request, status, restore, history', () => {
 
 describe('concurrency', () => {
   test('four concurrent sweeps record exactly one revocation per revoked grant, and every chain verifies', async () => {
-    const r = await createGovernedRole(clients, { agentId: 'd1', grants: [1, 2, 3].map(i => ({ name: `g${i}`, expiresAt: '2030-01-09T00:00:00Z' })) });
-    const r2 = await createGovernedRole(clients, { agentId: 'd2', grants: [{ name: 'h1', expiresAt: '2030-01-09T00:00:00Z' }], drift: [{ name: 'handmade' }] });
+    const r = await createGovernedRole(clients, {
+      agentId: 'd1',
+      grants: [1, 2, 3].map(i => ({ name: `g${i}`, expiresAt: '2030-01-09T00:00:00Z' })),
+    });
+    const r2 = await createGovernedRole(clients, {
+      agentId: 'd2',
+      grants: [{ name: 'h1', expiresAt: '2030-01-09T00:00:00Z' }],
+      drift: [{ name: 'handmade' }],
+    });
     const { runSweep } = await import('../../lib/sweeper/sweep');
     // Writes reach moto one at a time: its failed TransactWriteItems restores a stale copy of the
     // table, erasing concurrent commits (real DynamoDB isolates transactions). The sweeps still race.
     const proxy = await startFaultProxy({ target: moto.endpoint, serialize: isWrite });
     try {
-      const results = await Promise.all([0, 1, 2, 3].map(i => runSweep(testClients(proxy.endpoint), { ledgerTable: TEST_LEDGER_TABLE, now: NOW, runId: `c${i}` })));
+      const results = await Promise.all(
+        [0, 1, 2, 3].map(i => runSweep(testClients(proxy.endpoint), { ledgerTable: TEST_LEDGER_TABLE, now: NOW, runId: `c${i}` })),
+      );
       expect(results.flatMap(x => x.errors)).toEqual([]);
     } finally {
       await proxy.close();
     }
-    for (const [role, grants] of [[r.roleName, ['g1', 'g2', 'g3']], [r2.roleName, ['h1']]] as const) {
+    for (const [role, grants] of [
+      [r.roleName, ['g1', 'g2', 'g3']],
+      [r2.roleName, ['h1']],
+    ] as const) {
       const recs = await records(role);
       expect([role, verifyChain(recs)]).toEqual([role, []]);
       const revoked = recs.filter(x => x.decision === 'revoked').map(x => x.grant);
@@ -301,11 +450,19 @@ describe('concurrency', () => {
 
 describe('Lambda handler', () => {
   test('runs the same sweep as the CLI, configured from SWEEPER_ENV and AWS_ENDPOINT_URL', async () => {
-    const r = await createGovernedRole(clients, { agentId: 'c1', drift: [{ name: 'handmade' }], grants: [{ name: 'g1', expiresAt: '2000-01-01T00:00:00Z' }] });
+    const r = await createGovernedRole(clients, {
+      agentId: 'c1',
+      drift: [{ name: 'handmade' }],
+      grants: [{ name: 'g1', expiresAt: '2000-01-01T00:00:00Z' }],
+    });
     const saved = { ...process.env };
     Object.assign(process.env, {
-      AWS_ENDPOINT_URL: moto.endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing',
-      PERMISSION_DECAY_LEDGER_TABLE: TEST_LEDGER_TABLE, PERMISSION_DECAY_STRICT: 'true',
+      AWS_ENDPOINT_URL: moto.endpoint,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'testing',
+      AWS_SECRET_ACCESS_KEY: 'testing',
+      PERMISSION_DECAY_LEDGER_TABLE: TEST_LEDGER_TABLE,
+      PERMISSION_DECAY_STRICT: 'true',
     });
     try {
       const summary = await handler({});

@@ -23,7 +23,12 @@ const governedArn = (name: string) => `arn:aws:iam::${SIM_ACCOUNT}:role/permissi
 const pathlessArn = (name: string) => `arn:aws:iam::${SIM_ACCOUNT}:role/${name}`;
 const otherPathArn = (name: string) => `arn:aws:iam::${SIM_ACCOUNT}:role/team/permission-decay/agents/${name}`;
 /** Every governance tag a forger can put on a role it may tag. */
-const allMarkers = { [TAG_MANAGED_BY]: MANAGED_BY_VALUE, [TAG_AGENT]: 'support-bot', [TAG_OWNER]: 'owner@example.com', [grantTagKey('g1')]: 'expires=2030-01-01T00:00:00Z by=bob ticket=T-1' };
+const allMarkers = {
+  [TAG_MANAGED_BY]: MANAGED_BY_VALUE,
+  [TAG_AGENT]: 'support-bot',
+  [TAG_OWNER]: 'owner@example.com',
+  [grantTagKey('g1')]: 'expires=2030-01-01T00:00:00Z by=bob ticket=T-1',
+};
 const POLICY_WRITES = ['iam:DeleteRolePolicy', 'iam:DetachRolePolicy', 'iam:PutRolePolicy'];
 
 describe('the sweeper role against a role outside the governed path (attack: it carries every governance tag)', () => {
@@ -40,7 +45,11 @@ describe('the sweeper role against a role outside the governed path (attack: it 
   test('cannot tag or untag it, not even a grant tag', async () => {
     for (const action of ['iam:TagRole', 'iam:UntagRole']) {
       const decision = await simulate({
-        ...sweeper, action, resource: pathlessArn('Admin'), resourceTags: allMarkers, context: { 'aws:TagKeys': [grantTagKey('g1')] },
+        ...sweeper,
+        action,
+        resource: pathlessArn('Admin'),
+        resourceTags: allMarkers,
+        context: { 'aws:TagKeys': [grantTagKey('g1')] },
       });
       expect(decision).not.toBe('Allowed');
     }
@@ -55,10 +64,14 @@ describe('the sweeper role on a governed-path role (control)', () => {
   });
 
   test('can put back grant tags and the governance tags', async () => {
-    const tag = (keys: string[], requestTags: Record<string, string> = {}) => simulate({
-      ...sweeper, action: 'iam:TagRole', resource: governedArn('agent-support'), resourceTags: {},
-      context: { 'aws:TagKeys': keys, ...Object.fromEntries(Object.entries(requestTags).map(([k, v]) => [`aws:RequestTag/${k}`, v])) },
-    });
+    const tag = (keys: string[], requestTags: Record<string, string> = {}) =>
+      simulate({
+        ...sweeper,
+        action: 'iam:TagRole',
+        resource: governedArn('agent-support'),
+        resourceTags: {},
+        context: { 'aws:TagKeys': keys, ...Object.fromEntries(Object.entries(requestTags).map(([k, v]) => [`aws:RequestTag/${k}`, v])) },
+      });
     expect(await tag([grantTagKey('g1')])).toBe('Allowed');
     expect(await tag([TAG_MANAGED_BY], { [TAG_MANAGED_BY]: MANAGED_BY_VALUE })).toBe('Allowed');
     expect(await tag([TAG_AGENT, TAG_OWNER], { [TAG_AGENT]: 'support-bot', [TAG_OWNER]: 'o@example.com' })).toBe('Allowed');
@@ -69,24 +82,42 @@ describe('the sweeper role on a governed-path role (control)', () => {
   });
 
   test('can remove a grant tag', async () => {
-    expect(await simulate({
-      ...sweeper, action: 'iam:UntagRole', resource: governedArn('agent-support'), context: { 'aws:TagKeys': [grantTagKey('g1')] },
-    })).toBe('Allowed');
+    expect(
+      await simulate({
+        ...sweeper,
+        action: 'iam:UntagRole',
+        resource: governedArn('agent-support'),
+        context: { 'aws:TagKeys': [grantTagKey('g1')] },
+      }),
+    ).toBe('Allowed');
   });
 
   test('cannot remove the managed-by, agent or owner tag (explicit deny)', async () => {
     for (const key of [TAG_MANAGED_BY, TAG_AGENT, TAG_OWNER]) {
       for (const keys of [[key], [grantTagKey('g1'), key]]) {
-        expect(await simulate({
-          ...sweeper, action: 'iam:UntagRole', resource: governedArn('agent-support'), resourceTags: allMarkers, context: { 'aws:TagKeys': keys },
-        })).toBe('ExplicitlyDenied');
+        expect(
+          await simulate({
+            ...sweeper,
+            action: 'iam:UntagRole',
+            resource: governedArn('agent-support'),
+            resourceTags: allMarkers,
+            context: { 'aws:TagKeys': keys },
+          }),
+        ).toBe('ExplicitlyDenied');
       }
     }
   });
 
   test('cannot attach policies, change trust or boundary, even on a governed-path role (explicit deny)', async () => {
-    for (const action of ['iam:AttachRolePolicy', 'iam:UpdateAssumeRolePolicy', 'iam:PutRolePermissionsBoundary', 'iam:DeleteRolePermissionsBoundary']) {
-      expect(await simulate({ ...sweeper, action, resource: governedArn('agent-support'), resourceTags: allMarkers })).toBe('ExplicitlyDenied');
+    for (const action of [
+      'iam:AttachRolePolicy',
+      'iam:UpdateAssumeRolePolicy',
+      'iam:PutRolePermissionsBoundary',
+      'iam:DeleteRolePermissionsBoundary',
+    ]) {
+      expect(await simulate({ ...sweeper, action, resource: governedArn('agent-support'), resourceTags: allMarkers })).toBe(
+        'ExplicitlyDenied',
+      );
     }
   });
 });

@@ -28,7 +28,10 @@ export function buildAccessLevelTable(dataDir: string): AccessLevelTable {
   const services = JSON.parse(fs.readFileSync(path.join(dataDir, 'services.json'), 'utf8')) as string[];
   const table: AccessLevelTable = {};
   for (const service of services) {
-    const actions = JSON.parse(fs.readFileSync(path.join(dataDir, 'actions', `${service}.json`), 'utf8')) as Record<string, { accessLevel: string }>;
+    const actions = JSON.parse(fs.readFileSync(path.join(dataDir, 'actions', `${service}.json`), 'utf8')) as Record<
+      string,
+      { accessLevel: string }
+    >;
     const r: string[] = [];
     const w: string[] = [];
     for (const [name, a] of Object.entries(actions)) (isWriteLevel(a.accessLevel) ? w : r).push(name.toLowerCase());

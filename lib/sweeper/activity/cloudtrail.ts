@@ -8,11 +8,13 @@
  * under GOVERNED_ROLE_PATH, in the recorder's account): a path is fixed when
  * a role is created, so no tag or session name can bring a role in or out.
  */
+import { DELEGATION_CHAIN_SEPARATOR, GOVERNED_ROLE_PATH, SESSION_TAG_CHAIN, SESSION_TAG_ORIGIN } from '../../contract';
 import {
-  DELEGATION_CHAIN_SEPARATOR, GOVERNED_ROLE_PATH, SESSION_TAG_CHAIN, SESSION_TAG_ORIGIN,
-} from '../../contract';
-import {
-  ACTIVITY_LIMITS, ActivityAccess, ActivityAttribution, CLOUDTRAIL_API_CALL_DETAIL_TYPE, resourceDigest,
+  ACTIVITY_LIMITS,
+  ActivityAccess,
+  ActivityAttribution,
+  CLOUDTRAIL_API_CALL_DETAIL_TYPE,
+  resourceDigest,
 } from '../../contract/activity';
 
 /** One call of a governed role. */
@@ -57,14 +59,15 @@ export interface IgnoredEvent {
 export type Observation = ObservedCall | ObservedAssumption | IgnoredEvent;
 
 /** Refusal error codes: the call was not authorised. */
-const REFUSAL_CODES = /^(Client\.)?(AccessDenied(Exception)?|UnauthorizedOperation|UnauthorizedAccess|AuthorizationError|Forbidden|AccessDeniedException)$/i;
+const REFUSAL_CODES =
+  /^(Client\.)?(AccessDenied(Exception)?|UnauthorizedOperation|UnauthorizedAccess|AuthorizationError|Forbidden|AccessDeniedException)$/i;
 
 /** eventSource hosts whose IAM prefix differs from their first label. */
 const SERVICE_PREFIX: Readonly<Record<string, string>> = {
   monitoring: 'cloudwatch',
   email: 'ses',
   tagging: 'tag',
-  'elasticmapreduce': 'elasticmapreduce',
+  elasticmapreduce: 'elasticmapreduce',
   'bedrock-runtime': 'bedrock',
   'bedrock-agent-runtime': 'bedrock',
   'sso-oauth': 'sso-oauth',
@@ -73,7 +76,7 @@ const SERVICE_PREFIX: Readonly<Record<string, string>> = {
 type Json = Record<string, unknown>;
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : undefined);
-const obj = (v: unknown): Json | undefined => (v && typeof v === 'object' && !Array.isArray(v) ? v as Json : undefined);
+const obj = (v: unknown): Json | undefined => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : undefined);
 
 /** A governed role's name from an IAM role ARN under GOVERNED_ROLE_PATH in `account`, else undefined. */
 export function governedRoleName(arn: string | undefined, account: string | undefined): string | undefined {
@@ -100,7 +103,7 @@ function bounded(text: string, max: number): { text: string; truncated: boolean 
  * request's parameters for the common services, else `*`.
  */
 export function resourceOf(detail: Json, partition: string, region: string, account: string): string {
-  const listed = Array.isArray(detail.resources) ? detail.resources as Json[] : [];
+  const listed = Array.isArray(detail.resources) ? (detail.resources as Json[]) : [];
   const first = listed.map(r => str(obj(r)?.ARN)).find(Boolean);
   if (first) return first;
   const refused = /on resource:? (arn:[^\s]+)/.exec(str(detail.errorMessage) ?? '');
@@ -121,12 +124,14 @@ export function resourceOf(detail: Json, partition: string, region: string, acco
   const parameter = str(p.name);
   if (service === 'ssm' && parameter) return regional('ssm', `parameter/${parameter.replace(/^\/+/, '')}`);
   // Any other request that names an ARN (topicArn, secretId, keyId, roleArn, ...).
-  const arn = Object.values(p).map(str).find(v => v?.startsWith('arn:'));
+  const arn = Object.values(p)
+    .map(str)
+    .find(v => v?.startsWith('arn:'));
   return arn ?? '*';
 }
 
 function attributionOf(tags: unknown): ActivityAttribution {
-  const list = Array.isArray(tags) ? tags as Json[] : [];
+  const list = Array.isArray(tags) ? (tags as Json[]) : [];
   const value = (key: string) => {
     const found = list.find(t => str(obj(t)?.key) === key);
     const v = str(obj(found)?.value);
@@ -172,14 +177,19 @@ export function observe(event: unknown, account?: string): Observation[] {
     if (target && accessKeyId) {
       const callerKey = str(identity?.accessKeyId);
       observed.push({
-        type: 'assumption', eventId, roleName: target, at: instant, accessKeyId,
+        type: 'assumption',
+        eventId,
+        roleName: target,
+        at: instant,
+        accessKeyId,
         attribution: attributionOf(obj(detail.requestParameters)?.tags),
         ...(callerRole && callerKey ? { callerAccessKeyId: callerKey } : {}),
       });
     }
   }
   if (!callerRole) {
-    return observed.length ? observed
+    return observed.length
+      ? observed
       : [{ type: 'ignored', reason: `caller ${issuerArn ?? str(identity?.arn) ?? 'unknown'} is not a governed role of this account` }];
   }
 
@@ -193,16 +203,24 @@ export function observe(event: unknown, account?: string): Observation[] {
   const resource = bounded(fullResource, ACTIVITY_LIMITS.resourceChars);
   const accessKeyId = str(identity?.accessKeyId);
   observed.push({
-    type: 'call', eventId, roleName: callerRole, at: instant, action, resource: resource.text, resourceTruncated: resource.truncated,
+    type: 'call',
+    eventId,
+    roleName: callerRole,
+    at: instant,
+    action,
+    resource: resource.text,
+    resourceTruncated: resource.truncated,
     resourceKey: resourceDigest(fullResource),
     ...(typeof detail.readOnly === 'boolean' ? { readOnly: detail.readOnly } : {}),
     ...(accessKeyId ? { accessKeyId } : {}),
-    ...(refused ? {
-      denied: {
-        errorCode: errorCode!,
-        ...(errorMessage ? { errorMessage: bounded(errorMessage, ACTIVITY_LIMITS.errorMessageChars).text } : {}),
-      },
-    } : {}),
+    ...(refused
+      ? {
+          denied: {
+            errorCode: errorCode!,
+            ...(errorMessage ? { errorMessage: bounded(errorMessage, ACTIVITY_LIMITS.errorMessageChars).text } : {}),
+          },
+        }
+      : {}),
   });
   return observed;
 }

@@ -25,11 +25,15 @@ export interface SqsBatchResponse {
 /** The recorder's configuration from its environment; a missing or bad value is an error naming it. */
 export function recorderConfigFromEnv(env: NodeJS.ProcessEnv): Omit<RecorderContext, 'ddb' | 'events' | 'accessLevels'> {
   const ledgerTable = env[ACTIVITY_ENV.ledgerTable];
-  if (!ledgerTable) throw new ContractError('MISSING_CONFIG', `${ACTIVITY_ENV.ledgerTable} is not set: the recorder needs the ledger table's name`);
+  if (!ledgerTable)
+    throw new ContractError('MISSING_CONFIG', `${ACTIVITY_ENV.ledgerTable} is not set: the recorder needs the ledger table's name`);
   const windowText = env[ACTIVITY_ENV.baselineWindowSeconds];
   const baselineWindowSeconds = windowText === undefined || windowText === '' ? DEFAULT_BASELINE_WINDOW_SECONDS : Number(windowText);
   if (!Number.isInteger(baselineWindowSeconds) || baselineWindowSeconds <= 0) {
-    throw new ContractError('BAD_CONFIG', `${ACTIVITY_ENV.baselineWindowSeconds} "${windowText}" is not a whole number of seconds above zero`);
+    throw new ContractError(
+      'BAD_CONFIG',
+      `${ACTIVITY_ENV.baselineWindowSeconds} "${windowText}" is not a whole number of seconds above zero`,
+    );
   }
   return {
     ledgerTable,

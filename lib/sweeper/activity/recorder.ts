@@ -18,9 +18,26 @@ import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dyn
 import { createHash } from 'crypto';
 import { EVENT_SOURCE } from '../../contract';
 import {
-  ACCESS_REQUEST_PARTITION, ACCESS_REQUESTED_DETAIL_TYPE, AccessRequestItem, ACTIVITY_LIMITS, ActivityAccess, ActivityAttribution,
-  ActivityItem, activityPartition, activitySeenPartition, ActivitySeenItem, activitySessionPartition, ActivitySessionItem, activitySortKey,
-  dayOf, findingId, findingSortKey, NOVEL_ACCESS_DETAIL_TYPE, NOVEL_ACCESS_PARTITION, NovelAccessItem, NoveltyKind,
+  ACCESS_REQUEST_PARTITION,
+  ACCESS_REQUESTED_DETAIL_TYPE,
+  AccessRequestItem,
+  ACTIVITY_LIMITS,
+  ActivityAccess,
+  ActivityAttribution,
+  ActivityItem,
+  activityPartition,
+  activitySeenPartition,
+  ActivitySeenItem,
+  activitySessionPartition,
+  ActivitySessionItem,
+  activitySortKey,
+  dayOf,
+  findingId,
+  findingSortKey,
+  NOVEL_ACCESS_DETAIL_TYPE,
+  NOVEL_ACCESS_PARTITION,
+  NovelAccessItem,
+  NoveltyKind,
   SESSION_SORT_KEY,
 } from '../../contract/activity';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
@@ -81,7 +98,10 @@ const attributionKey = (a: ActivityAttribution) => `${a.origin ?? ''}\n${a.chain
 
 /** The token of a contribution: the events it counts. The same events delivered again give the same token. */
 function tokenOf(eventIds: Iterable<string>): string {
-  return createHash('sha256').update([...eventIds].sort().join('\n')).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update([...eventIds].sort().join('\n'))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 /** Merges attributions, keeping at most ACTIVITY_LIMITS.attributions (the rest are counted). */
@@ -115,7 +135,9 @@ function isConditionFailure(e: unknown): boolean {
  * lost race. Returns the item as it was and as it is now.
  */
 async function mergeInto<T extends { pk: string; sk: string }>(
-  ctx: RecorderContext, key: { pk: string; sk: string }, merge: (old: Versioned<T> | undefined) => T | undefined,
+  ctx: RecorderContext,
+  key: { pk: string; sk: string },
+  merge: (old: Versioned<T> | undefined) => T | undefined,
 ): Promise<{ old?: Versioned<T>; item?: Versioned<T> }> {
   for (let attempt = 0; attempt < 5; attempt++) {
     const got = await ctx.ddb.send(new GetCommand({ TableName: ctx.ledgerTable, Key: key, ConsistentRead: true }));
@@ -124,11 +146,14 @@ async function mergeInto<T extends { pk: string; sk: string }>(
     if (!next) return { old, item: old };
     const item = { ...next, pk: key.pk, sk: key.sk, version: (old?.version ?? 0) + 1 } as Versioned<T>;
     try {
-      await ctx.ddb.send(new PutCommand({
-        TableName: ctx.ledgerTable, Item: item,
-        ConditionExpression: old ? '#v = :v' : 'attribute_not_exists(pk)',
-        ...(old ? { ExpressionAttributeNames: { '#v': 'version' }, ExpressionAttributeValues: { ':v': old.version } } : {}),
-      }));
+      await ctx.ddb.send(
+        new PutCommand({
+          TableName: ctx.ledgerTable,
+          Item: item,
+          ConditionExpression: old ? '#v = :v' : 'attribute_not_exists(pk)',
+          ...(old ? { ExpressionAttributeNames: { '#v': 'version' }, ExpressionAttributeValues: { ':v': old.version } } : {}),
+        }),
+      );
       return { old, item };
     } catch (e) {
       if (!isConditionFailure(e)) throw e;
@@ -138,17 +163,29 @@ async function mergeInto<T extends { pk: string; sk: string }>(
 }
 
 async function putEvent(ctx: RecorderContext, detailType: string, detail: object): Promise<void> {
-  const r = await ctx.events.send(new PutEventsCommand({
-    Entries: [{ Source: EVENT_SOURCE, DetailType: detailType, Detail: JSON.stringify(detail), EventBusName: ctx.eventBusName, Resources: [] }],
-  }));
+  const r = await ctx.events.send(
+    new PutEventsCommand({
+      Entries: [
+        { Source: EVENT_SOURCE, DetailType: detailType, Detail: JSON.stringify(detail), EventBusName: ctx.eventBusName, Resources: [] },
+      ],
+    }),
+  );
   if ((r.FailedEntryCount ?? 0) > 0) {
     const entry = r.Entries?.find(x => x.ErrorCode);
-    throw Object.assign(new Error(`PutEvents refused the ${detailType} event: ${entry?.ErrorCode} ${entry?.ErrorMessage ?? ''}`), { code: 'EVENT_FAILED' });
+    throw Object.assign(new Error(`PutEvents refused the ${detailType} event: ${entry?.ErrorCode} ${entry?.ErrorMessage ?? ''}`), {
+      code: 'EVENT_FAILED',
+    });
   }
 }
 
 function withoutKeys<T extends object>(item: T): Omit<T, 'pk' | 'sk' | 'contributions' | 'version'> {
-  const { pk: _pk, sk: _sk, contributions: _c, version: _v, ...rest } = item as T & { pk: unknown; sk: unknown; contributions?: unknown; version?: unknown };
+  const {
+    pk: _pk,
+    sk: _sk,
+    contributions: _c,
+    version: _v,
+    ...rest
+  } = item as T & { pk: unknown; sk: unknown; contributions?: unknown; version?: unknown };
   return rest;
 }
 
@@ -166,7 +203,11 @@ class Sessions {
     }
     this.known.set(a.accessKeyId, attribution);
     const item: ActivitySessionItem = {
-      pk: activitySessionPartition(a.accessKeyId), sk: SESSION_SORT_KEY, roleName: a.roleName, attribution, assumedAt: a.at,
+      pk: activitySessionPartition(a.accessKeyId),
+      sk: SESSION_SORT_KEY,
+      roleName: a.roleName,
+      attribution,
+      assumedAt: a.at,
     };
     // The same assumption delivered again writes the same item.
     await this.ctx.ddb.send(new PutCommand({ TableName: this.ctx.ledgerTable, Item: item }));
@@ -174,9 +215,13 @@ class Sessions {
 
   async of(accessKeyId: string): Promise<ActivityAttribution | undefined> {
     if (!this.known.has(accessKeyId)) {
-      const got = await this.ctx.ddb.send(new GetCommand({
-        TableName: this.ctx.ledgerTable, Key: { pk: activitySessionPartition(accessKeyId), sk: SESSION_SORT_KEY }, ConsistentRead: true,
-      }));
+      const got = await this.ctx.ddb.send(
+        new GetCommand({
+          TableName: this.ctx.ledgerTable,
+          Key: { pk: activitySessionPartition(accessKeyId), sk: SESSION_SORT_KEY },
+          ConsistentRead: true,
+        }),
+      );
       this.known.set(accessKeyId, (got.Item as ActivitySessionItem | undefined)?.attribution);
     }
     return this.known.get(accessKeyId);
@@ -192,16 +237,32 @@ export async function recordBatch(ctx: RecorderContext, delivered: readonly Deli
   const assumptions: { messageId: string; a: ObservedAssumption }[] = [];
   const aggregates = new Map<string, Aggregate>();
   for (const o of delivered.flatMap(d => observe(d.event, ctx.account).map(observation => ({ ...observation, messageId: d.messageId })))) {
-    if (o.type === 'ignored') { ignored++; continue; }
-    if (o.type === 'assumption') { assumptions.push({ messageId: o.messageId, a: o }); continue; }
+    if (o.type === 'ignored') {
+      ignored++;
+      continue;
+    }
+    if (o.type === 'assumption') {
+      assumptions.push({ messageId: o.messageId, a: o });
+      continue;
+    }
     const day = dayOf(o.at);
     const key = [o.roleName, day, o.action, o.resourceKey, o.denied ? o.denied.errorCode : ''].join('\n');
     let agg = aggregates.get(key);
     if (!agg) {
       agg = {
-        roleName: o.roleName, day, action: o.action, resource: o.resource, resourceTruncated: o.resourceTruncated, resourceKey: o.resourceKey,
-        access: accessOf(ctx.accessLevels.of(o.action), o), ...(o.denied ? { denied: o.denied } : {}),
-        firstSeenAt: o.at, lastSeenAt: o.at, eventIds: new Set(), accessKeyIds: new Set(), messageIds: new Set(),
+        roleName: o.roleName,
+        day,
+        action: o.action,
+        resource: o.resource,
+        resourceTruncated: o.resourceTruncated,
+        resourceKey: o.resourceKey,
+        access: accessOf(ctx.accessLevels.of(o.action), o),
+        ...(o.denied ? { denied: o.denied } : {}),
+        firstSeenAt: o.at,
+        lastSeenAt: o.at,
+        eventIds: new Set(),
+        accessKeyIds: new Set(),
+        messageIds: new Set(),
       };
       aggregates.set(key, agg);
     }
@@ -238,7 +299,7 @@ export async function recordBatch(ctx: RecorderContext, delivered: readonly Deli
       } else {
         const { first } = await recordActivity(ctx, agg, attributions);
         // The first contribution of the day for this key is where novelty is judged (once per key and day).
-        if (first && await recordNovelty(ctx, agg, attributions)) novelAccesses++;
+        if (first && (await recordNovelty(ctx, agg, attributions))) novelAccesses++;
       }
     } catch (e) {
       for (const m of agg.messageIds) failed.add(m);
@@ -251,19 +312,28 @@ export async function recordBatch(ctx: RecorderContext, delivered: readonly Deli
 /** Merges the aggregate into its item. `first`: this contribution is the day's first for the key (also when delivered again). */
 async function recordActivity(ctx: RecorderContext, agg: Aggregate, attributions: ActivityAttribution[]): Promise<{ first: boolean }> {
   const token = tokenOf(agg.eventIds);
-  const { item } = await mergeInto<ActivityItem>(ctx, { pk: activityPartition(agg.roleName), sk: activitySortKey(agg.day, agg.action, agg.resourceKey) }, old => {
-    if (old?.contributions.includes(token)) return undefined;
-    return {
-      pk: '', sk: '', roleName: agg.roleName, day: agg.day, action: agg.action, resource: agg.resource,
-      ...(agg.resourceTruncated ? { resourceTruncated: true } : {}),
-      access: agg.access,
-      firstSeenAt: old ? minInstant(old.firstSeenAt, agg.firstSeenAt) : agg.firstSeenAt,
-      lastSeenAt: old ? maxInstant(old.lastSeenAt, agg.lastSeenAt) : agg.lastSeenAt,
-      count: (old?.count ?? 0) + agg.eventIds.size,
-      ...mergeAttributions(old?.attributions ?? [], attributions, old?.attributionsOmitted),
-      contributions: [...(old?.contributions ?? []), token].slice(-ACTIVITY_LIMITS.contributions),
-    };
-  });
+  const { item } = await mergeInto<ActivityItem>(
+    ctx,
+    { pk: activityPartition(agg.roleName), sk: activitySortKey(agg.day, agg.action, agg.resourceKey) },
+    old => {
+      if (old?.contributions.includes(token)) return undefined;
+      return {
+        pk: '',
+        sk: '',
+        roleName: agg.roleName,
+        day: agg.day,
+        action: agg.action,
+        resource: agg.resource,
+        ...(agg.resourceTruncated ? { resourceTruncated: true } : {}),
+        access: agg.access,
+        firstSeenAt: old ? minInstant(old.firstSeenAt, agg.firstSeenAt) : agg.firstSeenAt,
+        lastSeenAt: old ? maxInstant(old.lastSeenAt, agg.lastSeenAt) : agg.lastSeenAt,
+        count: (old?.count ?? 0) + agg.eventIds.size,
+        ...mergeAttributions(old?.attributions ?? [], attributions, old?.attributionsOmitted),
+        contributions: [...(old?.contributions ?? []), token].slice(-ACTIVITY_LIMITS.contributions),
+      };
+    },
+  );
   return { first: item?.contributions[0] === token && item.version === 1 };
 }
 
@@ -275,9 +345,16 @@ async function recordAccessRequest(ctx: RecorderContext, agg: Aggregate, attribu
   const { item } = await mergeInto<AccessRequestItem>(ctx, key, old => {
     if (old?.contributions.includes(token)) return undefined;
     return {
-      pk: '', sk: '', id, roleName: agg.roleName, day: agg.day, action: agg.action, resource: agg.resource,
+      pk: '',
+      sk: '',
+      id,
+      roleName: agg.roleName,
+      day: agg.day,
+      action: agg.action,
+      resource: agg.resource,
       ...(agg.resourceTruncated ? { resourceTruncated: true } : {}),
-      access: agg.access, errorCode: agg.denied!.errorCode,
+      access: agg.access,
+      errorCode: agg.denied!.errorCode,
       ...(agg.denied!.errorMessage ? { errorMessage: agg.denied!.errorMessage } : {}),
       firstSeenAt: old ? minInstant(old.firstSeenAt, agg.firstSeenAt) : agg.firstSeenAt,
       lastSeenAt: old ? maxInstant(old.lastSeenAt, agg.lastSeenAt) : agg.lastSeenAt,
@@ -309,9 +386,16 @@ async function recordNovelty(ctx: RecorderContext, agg: Aggregate, attributions:
   const pk = activitySeenPartition(agg.roleName);
   const at = agg.firstSeenAt;
   const keys = { start: 'START', action: `ACTION#${agg.action}`, resource: `RESOURCE#${agg.resourceKey}` };
-  const read = async (sk: string) => (await ctx.ddb.send(new GetCommand({
-    TableName: ctx.ledgerTable, Key: { pk, sk }, ConsistentRead: true,
-  }))).Item as ActivitySeenItem | undefined;
+  const read = async (sk: string) =>
+    (
+      await ctx.ddb.send(
+        new GetCommand({
+          TableName: ctx.ledgerTable,
+          Key: { pk, sk },
+          ConsistentRead: true,
+        }),
+      )
+    ).Item as ActivitySeenItem | undefined;
   const [start, action, resource] = [await read(keys.start), await read(keys.action), await read(keys.resource)];
   const windowStart = dayBefore(at, ctx.baselineWindowSeconds);
   const roleStart = start?.firstSeenAt ?? at;
@@ -324,11 +408,25 @@ async function recordNovelty(ctx: RecorderContext, agg: Aggregate, attributions:
     const novelty: NoveltyKind = newAction && newResource ? 'action-and-resource' : newAction ? 'action' : 'resource';
     const id = findingId(agg.roleName, agg.action, agg.resourceKey, agg.day);
     const key = { pk: NOVEL_ACCESS_PARTITION, sk: findingSortKey(agg.roleName, agg.day, id) };
-    const { item } = await mergeInto<NovelAccessItem>(ctx, key, old => (old ? undefined : {
-      pk: '', sk: '', id, roleName: agg.roleName, day: agg.day, action: agg.action, resource: agg.resource, access: agg.access,
-      novelty, at, baselineWindowSeconds: ctx.baselineWindowSeconds, attributions: attributions.slice(0, ACTIVITY_LIMITS.attributions),
-      notified: false,
-    }));
+    const { item } = await mergeInto<NovelAccessItem>(ctx, key, old =>
+      old
+        ? undefined
+        : {
+            pk: '',
+            sk: '',
+            id,
+            roleName: agg.roleName,
+            day: agg.day,
+            action: agg.action,
+            resource: agg.resource,
+            access: agg.access,
+            novelty,
+            at,
+            baselineWindowSeconds: ctx.baselineWindowSeconds,
+            attributions: attributions.slice(0, ACTIVITY_LIMITS.attributions),
+            notified: false,
+          },
+    );
     if (item && !item.notified) {
       await putEvent(ctx, NOVEL_ACCESS_DETAIL_TYPE, withoutKeys(item));
       await mergeInto<NovelAccessItem>(ctx, key, old => (old && !old.notified ? { ...old, notified: true } : undefined));
@@ -338,7 +436,12 @@ async function recordNovelty(ctx: RecorderContext, agg: Aggregate, attributions:
   for (const sk of Object.values(keys)) {
     await mergeInto<ActivitySeenItem>(ctx, { pk, sk }, old => {
       if (old && old.lastSeenDay >= agg.day && old.firstSeenAt <= at) return undefined;
-      return { pk, sk, firstSeenAt: old ? minInstant(old.firstSeenAt, at) : at, lastSeenDay: old ? maxInstant(old.lastSeenDay, agg.day) : agg.day };
+      return {
+        pk,
+        sk,
+        firstSeenAt: old ? minInstant(old.firstSeenAt, at) : at,
+        lastSeenDay: old ? maxInstant(old.lastSeenDay, agg.day) : agg.day,
+      };
     });
   }
   return recorded;

@@ -5,8 +5,17 @@
  * statement the date condition of its expiry.
  */
 import {
-  canonicalPolicyJson, EXPIRY_CONDITION_KEY, EXPIRY_CONDITION_OPERATOR, formatGrantTag, grantDocumentWithExpiry, grantTagKey,
-  PolicyAttachment, PolicyDocumentJson, StatementJson, statementsOf, withExpiryCondition,
+  canonicalPolicyJson,
+  EXPIRY_CONDITION_KEY,
+  EXPIRY_CONDITION_OPERATOR,
+  formatGrantTag,
+  grantDocumentWithExpiry,
+  grantTagKey,
+  PolicyAttachment,
+  PolicyDocumentJson,
+  StatementJson,
+  statementsOf,
+  withExpiryCondition,
 } from '../../contract';
 import { sha256 } from '../../contract';
 import { IamAction } from '../plan';
@@ -60,8 +69,16 @@ function documentTakesCondition(doc: PolicyDocumentJson): boolean {
   if (!doc || typeof doc !== 'object' || Array.isArray(doc)) return false;
   const s = doc.Statement;
   const list = Array.isArray(s) ? s : [s];
-  return list.length > 0 && list.every(x => x !== null && typeof x === 'object' && !Array.isArray(x)
-    && (x.Condition === undefined || (x.Condition !== null && typeof x.Condition === 'object')));
+  return (
+    list.length > 0 &&
+    list.every(
+      x =>
+        x !== null &&
+        typeof x === 'object' &&
+        !Array.isArray(x) &&
+        (x.Condition === undefined || (x.Condition !== null && typeof x.Condition === 'object')),
+    )
+  );
 }
 
 /** The expiry a statement's own date condition gives it, or undefined when it has none IAM would read as one. */
@@ -115,7 +132,8 @@ export function isUnboundedBy(documentText: string, expiry: string): boolean {
 /** The document with the date condition at `expiry` on every statement that lacks it or ends later; earlier ones are kept. */
 export function documentBoundedBy(doc: PolicyDocumentJson, expiry: string): PolicyDocumentJson {
   return {
-    ...doc, Version: doc.Version ?? '2012-10-17',
+    ...doc,
+    Version: doc.Version ?? '2012-10-17',
     Statement: statementsOf(doc).map(st => {
       const own = statementExpiry(st);
       return own !== undefined && own <= expiry ? st : withExpiryCondition(st, expiry);

@@ -14,7 +14,11 @@ import { SpecGrant, specExpiryOf } from './spec-lookup';
 
 /** Drift: an untagged policy, or a malformed expiry tag (never "no expiry"). */
 export function driftSteps(
-  r: RoleContext, p: RolePolicy, tagValue: string | undefined, malformed: string | undefined, mem: GrantMemory | undefined,
+  r: RoleContext,
+  p: RolePolicy,
+  tagValue: string | undefined,
+  malformed: string | undefined,
+  mem: GrantMemory | undefined,
   specGrant: SpecGrant | undefined,
 ): void {
   const { roleName, owner, options, nowText, driftUntil, horizonMs, steps } = r;
@@ -24,25 +28,37 @@ export function driftSteps(
   const until = recorded !== undefined && recorded < driftUntil ? recorded : driftUntil;
   const bounds = boundingAction(p, until, 'drift') !== undefined;
   const memory: GrantMemory = {
-    expiresAt: until, requestedBy: DRIFT_REQUESTER, ticket: DRIFT_TICKET, status: 'active', origin: 'drift',
+    expiresAt: until,
+    requestedBy: DRIFT_REQUESTER,
+    ticket: DRIFT_TICKET,
+    status: 'active',
+    origin: 'drift',
     firstSeenAt: mem?.firstSeenAt ?? nowText,
     ...(bounds ? { boundedDocumentHash: documentHash(p) } : {}),
     // The drift notice already tells the owner when it decays: inside the warning window that is the warning.
     ...(expiryMs(until) <= horizonMs ? { warnedFor: until } : {}),
   };
   const expiredDriftRevocation = (m: GrantMemory): PlanStep => ({
-    roleName, grant, actions: removalActions(p, true),
+    roleName,
+    grant,
+    actions: removalActions(p, true),
     record: {
-      decision: 'revoked', grant, expiresAt: m.expiresAt, policy: attachmentOf(p), requestedBy: DRIFT_REQUESTER, ticket: DRIFT_TICKET,
+      decision: 'revoked',
+      grant,
+      expiresAt: m.expiresAt,
+      policy: attachmentOf(p),
+      requestedBy: DRIFT_REQUESTER,
+      ticket: DRIFT_TICKET,
       message: `drift policy ${grant} expired at ${m.expiresAt} and was revoked`,
     },
     memory: { grants: { [grant]: { ...m, status: 'revoked', revokedDocumentHash: documentHash(p) } } },
   });
-  const why = malformed !== undefined
-    ? `malformed expiry tag "${tagValue}" (${malformed})`
-    : `policy ${grant} is neither baseline nor a tagged grant`;
-  const alreadyRecorded = mem?.status === 'active' && mem.origin === 'drift' && mem.expiresAt === until
-    && mem.warnedFor === memory.warnedFor;
+  const why =
+    malformed !== undefined
+      ? `malformed expiry tag "${tagValue}" (${malformed})`
+      : `policy ${grant} is neither baseline nor a tagged grant`;
+  const alreadyRecorded =
+    mem?.status === 'active' && mem.origin === 'drift' && mem.expiresAt === until && mem.warnedFor === memory.warnedFor;
   if (!options.strict && malformed !== undefined && alreadyRecorded) {
     // Drift already recorded with this expiry (a sweep interrupted before its re-tag): re-tag without a new record.
     steps.push({ roleName, grant, actions: driftDecayActions(p, until) });
@@ -53,27 +69,46 @@ export function driftSteps(
     // Remembered as already expired, so an interrupted strict sweep revokes it next time.
     const strictMemory: GrantMemory = { ...memory, expiresAt: nowText };
     steps.push({
-      roleName, grant, actions: [],
+      roleName,
+      grant,
+      actions: [],
       record: {
-        decision: 'drift', grant, policy: attachmentOf(p), requestedBy: DRIFT_REQUESTER, ticket: DRIFT_TICKET,
+        decision: 'drift',
+        grant,
+        policy: attachmentOf(p),
+        requestedBy: DRIFT_REQUESTER,
+        ticket: DRIFT_TICKET,
         message: `${why}; strict mode revokes it at once`,
       },
       memory: { grants: { [grant]: strictMemory } },
       notify: { subject: `Drift revoked on ${roleName}`, message: `${why}. Strict mode revoked it at once (owner ${owner}).` },
     });
     steps.push({
-      roleName, grant, actions: removalActions(p, tagValue !== undefined),
+      roleName,
+      grant,
+      actions: removalActions(p, tagValue !== undefined),
       record: {
-        decision: 'revoked', grant, policy: attachmentOf(p), requestedBy: DRIFT_REQUESTER, ticket: DRIFT_TICKET,
+        decision: 'revoked',
+        grant,
+        policy: attachmentOf(p),
+        requestedBy: DRIFT_REQUESTER,
+        ticket: DRIFT_TICKET,
         message: `drift policy ${grant} revoked (strict mode)`,
       },
       memory: { grants: { [grant]: { ...strictMemory, status: 'revoked', revokedDocumentHash: documentHash(p) } } },
     });
   } else {
     steps.push({
-      roleName, grant, actions: driftDecayActions(p, until),
+      roleName,
+      grant,
+      actions: driftDecayActions(p, until),
       record: {
-        decision: 'drift', grant, policy: attachmentOf(p), expiresAt: until, requestedBy: DRIFT_REQUESTER, ticket: DRIFT_TICKET,
+        decision: 'drift',
+        grant,
+        policy: attachmentOf(p),
+        expiresAt: until,
+        requestedBy: DRIFT_REQUESTER,
+        ticket: DRIFT_TICKET,
         message: `${why}; it decays at ${until}`,
       },
       memory: { grants: { [grant]: memory } },

@@ -4,7 +4,14 @@
  * outside the governed path that claim governance (recorded, never changed).
  */
 import {
-  AgentSpec, GOVERNED_ROLE_PATH, LedgerRoleState, MANAGED_BY_VALUE, TAG_AGENT, TAG_GRANT_PREFIX, TAG_MANAGED_BY, TAG_OWNER,
+  AgentSpec,
+  GOVERNED_ROLE_PATH,
+  LedgerRoleState,
+  MANAGED_BY_VALUE,
+  TAG_AGENT,
+  TAG_GRANT_PREFIX,
+  TAG_MANAGED_BY,
+  TAG_OWNER,
 } from '../../contract';
 import { sha256 } from '../../contract';
 import { IamAction, PlanStep, RolePlan } from '../plan';
@@ -14,8 +21,7 @@ import { ForeignMarkedRole, GovernedRole } from '../snapshot';
 function governanceTagsOf(tags: { readonly [key: string]: string }): Record<string, string> {
   const out: Record<string, string> = {};
   for (const key of Object.keys(tags).sort()) {
-    const governance = key === TAG_MANAGED_BY || key === TAG_AGENT || key === TAG_OWNER
-      || key.toLowerCase().startsWith(TAG_GRANT_PREFIX);
+    const governance = key === TAG_MANAGED_BY || key === TAG_AGENT || key === TAG_OWNER || key.toLowerCase().startsWith(TAG_GRANT_PREFIX);
     if (governance) out[key] = tags[key];
   }
   return out;
@@ -33,19 +39,23 @@ export function decideForeignMarker(role: ForeignMarkedRole, state: LedgerRoleSt
   const claimed = role.tags[TAG_AGENT] !== undefined ? ` claiming agent ${role.tags[TAG_AGENT]}` : '';
   return {
     roleName: role.roleName,
-    steps: [{
-      roleName: role.roleName, actions: [],
-      record: {
-        decision: 'foreign-marker', governanceTags,
-        message: `role ${role.roleName} (path ${role.path})${claimed} carries governance tags but is not under the governed path `
-          + `${GOVERNED_ROLE_PATH}: the sweeper does not govern it and changed nothing; `
-          + 'remove the tags, or recreate the role with GovernedAgentRole',
+    steps: [
+      {
+        roleName: role.roleName,
+        actions: [],
+        record: {
+          decision: 'foreign-marker',
+          governanceTags,
+          message:
+            `role ${role.roleName} (path ${role.path})${claimed} carries governance tags but is not under the governed path ` +
+            `${GOVERNED_ROLE_PATH}: the sweeper does not govern it and changed nothing; ` +
+            'remove the tags, or recreate the role with GovernedAgentRole',
+        },
+        memory: { foreignMarker: marker },
       },
-      memory: { foreignMarker: marker },
-    }],
+    ],
   };
 }
-
 
 /**
  * The governance tags a governed role must carry: the marker always, the agent
@@ -64,11 +74,15 @@ export function governanceTagSteps(role: GovernedRole, spec: AgentSpec | undefin
       return `${what} (put back: ${value})`;
     })
     .join('; ');
-  return [{
-    roleName: role.roleName, actions: wrong.map(([key, value]): IamAction => ({ type: 'tag', key, value })),
-    record: {
-      decision: 'tampering', governanceTags: found,
-      message: `governed role ${role.roleName}: ${described}; the role stays governed by its path ${GOVERNED_ROLE_PATH}`,
+  return [
+    {
+      roleName: role.roleName,
+      actions: wrong.map(([key, value]): IamAction => ({ type: 'tag', key, value })),
+      record: {
+        decision: 'tampering',
+        governanceTags: found,
+        message: `governed role ${role.roleName}: ${described}; the role stays governed by its path ${GOVERNED_ROLE_PATH}`,
+      },
     },
-  }];
+  ];
 }

@@ -14,13 +14,24 @@ import { RoleContext } from './role-context';
 
 /** A tagged grant (or a known grant whose tag was removed) with something to record or converge. */
 export function grantSteps(
-  r: RoleContext, p: RolePolicy, tagValue: string | undefined, parsedTag: GrantTag | undefined, mem: GrantMemory | undefined,
-  requestedBy: string, ticket: string, recorded: string | undefined, firstSeen: boolean,
+  r: RoleContext,
+  p: RolePolicy,
+  tagValue: string | undefined,
+  parsedTag: GrantTag | undefined,
+  mem: GrantMemory | undefined,
+  requestedBy: string,
+  ticket: string,
+  recorded: string | undefined,
+  firstSeen: boolean,
 ): void {
   const { roleName, spec, owner, renewals, nowMs, nowText, horizonMs } = r;
   const grant = p.name;
   let current: GrantMemory = {
-    expiresAt: recorded ?? parsedTag!.expiresAt, requestedBy, ticket, status: 'active', origin: mem?.origin ?? 'grant',
+    expiresAt: recorded ?? parsedTag!.expiresAt,
+    requestedBy,
+    ticket,
+    status: 'active',
+    origin: mem?.origin ?? 'grant',
     firstSeenAt: firstSeen ? nowText : mem!.firstSeenAt,
     ...(mem?.warnedFor && !firstSeen ? { warnedFor: mem.warnedFor } : {}),
     ...(mem?.previousExpiresAt && !firstSeen ? { previousExpiresAt: mem.previousExpiresAt } : {}),
@@ -35,9 +46,15 @@ export function grantSteps(
       planned.push({ roleName, grant, actions: expiryActions(p, recorded, requestedBy, ticket).filter(a => a.type === 'tag') });
     } else {
       planned.push({
-        roleName, grant, actions: expiryActions(p, recorded, requestedBy, ticket).filter(a => a.type === 'tag'),
+        roleName,
+        grant,
+        actions: expiryActions(p, recorded, requestedBy, ticket).filter(a => a.type === 'tag'),
         record: {
-          decision: 'tampering', grant, expiresAt: recorded, requestedBy, ticket,
+          decision: 'tampering',
+          grant,
+          expiresAt: recorded,
+          requestedBy,
+          ticket,
           message: `expiry tag of ${grant} was removed; re-tagged with its recorded expiry ${recorded}`,
         },
         memory: { grants: { [grant]: current } },
@@ -48,12 +65,18 @@ export function grantSteps(
     const covering = chooseRenewal(renewals.get(renewalKey(roleName, grant)), roleName, grant, requestedBy, nowMs, spec, true);
     if (!covering || covering.until < tagExp) {
       planned.push({
-        roleName, grant,
+        roleName,
+        grant,
         actions: [{ type: 'tag', key: grantTagKey(grant), value: formatGrantTag({ expiresAt: recorded, requestedBy, ticket }) }],
         record: {
-          decision: 'tampering', grant, expiresAt: recorded, requestedBy, ticket,
-          message: `expiry tag of ${grant} moved from ${recorded} to ${tagExp} without a renewal; `
-            + `the grant ends at its recorded expiry ${recorded}`,
+          decision: 'tampering',
+          grant,
+          expiresAt: recorded,
+          requestedBy,
+          ticket,
+          message:
+            `expiry tag of ${grant} moved from ${recorded} to ${tagExp} without a renewal; ` +
+            `the grant ends at its recorded expiry ${recorded}`,
         },
         memory: { grants: { [grant]: current } },
       });
@@ -70,9 +93,15 @@ export function grantSteps(
       // Remembered, so the longer spec expiry it was shortened from does not make every sweep record it again.
       current = { ...current, expiresAt: tagExp, shortenedFrom: recorded };
       planned.push({
-        roleName, grant, actions: [],
+        roleName,
+        grant,
+        actions: [],
         record: {
-          decision: 'kept', grant, expiresAt: tagExp, requestedBy, ticket,
+          decision: 'kept',
+          grant,
+          expiresAt: tagExp,
+          requestedBy,
+          ticket,
           message: `expiry of ${grant} shortened from ${recorded} to ${tagExp}`,
         },
         memory: { grants: { [grant]: current } },
@@ -84,16 +113,23 @@ export function grantSteps(
     current = { ...current, warnedFor: expiry };
     const left = Math.round((expiryAtMs - nowMs) / 3600000);
     planned.push({
-      roleName, grant, actions: [],
+      roleName,
+      grant,
+      actions: [],
       record: {
-        decision: 'warned', grant, expiresAt: expiry, requestedBy, ticket,
+        decision: 'warned',
+        grant,
+        expiresAt: expiry,
+        requestedBy,
+        ticket,
         message: `${grant} expires at ${expiry} (in about ${left}h); warning for owner ${owner}`,
       },
       memory: { grants: { [grant]: stripped(current) } },
       notify: {
         subject: `Grant ${grant} on ${roleName} expires at ${expiry}`,
-        message: `Grant ${grant} (requested by ${requestedBy}, ticket ${ticket}) on role ${roleName} expires at ${expiry}. `
-          + `Renew it with: permission-decay renew --role ${roleName} --grant ${grant} --until <instant> --ticket <ticket>`,
+        message:
+          `Grant ${grant} (requested by ${requestedBy}, ticket ${ticket}) on role ${roleName} expires at ${expiry}. ` +
+          `Renew it with: permission-decay renew --role ${roleName} --grant ${grant} --until <instant> --ticket <ticket>`,
       },
     });
   };
@@ -104,9 +140,15 @@ export function grantSteps(
     if (renewal && renewal.until > effective) {
       current = { ...current, expiresAt: renewal.until, previousExpiresAt: effective, warnedFor: undefined };
       planned.push({
-        roleName, grant, actions: expiryActions(p, renewal.until, requestedBy, ticket),
+        roleName,
+        grant,
+        actions: expiryActions(p, renewal.until, requestedBy, ticket),
         record: {
-          decision: 'renewed', grant, expiresAt: renewal.until, requestedBy, ticket: renewal.ticket,
+          decision: 'renewed',
+          grant,
+          expiresAt: renewal.until,
+          requestedBy,
+          ticket: renewal.ticket,
           message: `${grant} renewed until ${renewal.until} (renewal ${renewal.renewalId}, approved by ${renewal.approvedBy})`,
         },
         memory: { grants: { [grant]: stripped(current) } },
@@ -118,9 +160,16 @@ export function grantSteps(
       current = { ...current, status: 'revoked', revokedDocumentHash: documentHash(p) };
       planned.push({
         // Untag too when an earlier step of this plan put the tag back (a removed tag re-tagged as tampering).
-        roleName, grant, actions: removalActions(p, tagValue !== undefined || planned.some(st => st.actions.some(a => a.type === 'tag'))),
+        roleName,
+        grant,
+        actions: removalActions(p, tagValue !== undefined || planned.some(st => st.actions.some(a => a.type === 'tag'))),
         record: {
-          decision: 'revoked', grant, expiresAt: effective, requestedBy, ticket, policy: attachmentOf(p),
+          decision: 'revoked',
+          grant,
+          expiresAt: effective,
+          requestedBy,
+          ticket,
+          policy: attachmentOf(p),
           message: `${grant} expired at ${effective} and was revoked`,
         },
         memory: { grants: { [grant]: current } },
@@ -132,9 +181,15 @@ export function grantSteps(
 
   if (firstSeen && !planned.some(s => s.record)) {
     planned.unshift({
-      roleName, grant, actions: [],
+      roleName,
+      grant,
+      actions: [],
       record: {
-        decision: 'kept', grant, expiresAt: current.expiresAt, requestedBy, ticket,
+        decision: 'kept',
+        grant,
+        expiresAt: current.expiresAt,
+        requestedBy,
+        ticket,
         message: `grant ${grant} first seen; expires at ${current.expiresAt}`,
       },
       memory: { grants: { [grant]: current } },
@@ -151,11 +206,19 @@ export function grantSteps(
       planned.push({ roleName, grant, actions: [bounding] });
     } else {
       planned.push({
-        roleName, grant, actions: [bounding],
+        roleName,
+        grant,
+        actions: [bounding],
         record: {
-          decision: 'repaired', grant, expiresAt: current.expiresAt, requestedBy, ticket, policy: attachmentOf(p),
-          message: `statements of ${grant} did not all carry the date condition of its expiry ${current.expiresAt}; `
-            + 'added, so IAM ends it then even if no sweep runs',
+          decision: 'repaired',
+          grant,
+          expiresAt: current.expiresAt,
+          requestedBy,
+          ticket,
+          policy: attachmentOf(p),
+          message:
+            `statements of ${grant} did not all carry the date condition of its expiry ${current.expiresAt}; ` +
+            'added, so IAM ends it then even if no sweep runs',
         },
         memory: { grants: { [grant]: stripped({ ...current, boundedDocumentHash: hash }) } },
       });

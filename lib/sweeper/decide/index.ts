@@ -37,8 +37,12 @@ export { isBaselinePolicy, specLookupOf } from './spec-lookup';
 
 /** Decides the whole sweep. */
 export function decide(
-  snapshot: AccountSnapshot, ledgerState: ReadonlyMap<string, LedgerRoleState>, specs: SpecIndex, renewals: RenewalIndex,
-  clock: { readonly now: Date }, options: DecideOptions,
+  snapshot: AccountSnapshot,
+  ledgerState: ReadonlyMap<string, LedgerRoleState>,
+  specs: SpecIndex,
+  renewals: RenewalIndex,
+  clock: { readonly now: Date },
+  options: DecideOptions,
 ): SweepPlan {
   const at = formatExpiry(clock.now);
   const roles: RolePlan[] = snapshot.roles.map(role => {

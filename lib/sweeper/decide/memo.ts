@@ -65,7 +65,11 @@ export function parsedTagAt(t: RoleGrantTags, i: number): GrantTag | string {
     const value = t.pairs[2 * i + 1];
     parsed = tagValueMemo.get(value);
     if (parsed === undefined) {
-      try { parsed = parseGrantTag(value); } catch (e) { parsed = (e as ContractError).message; }
+      try {
+        parsed = parseGrantTag(value);
+      } catch (e) {
+        parsed = (e as ContractError).message;
+      }
       remember(tagValueMemo, value, parsed);
     }
     t.parsed[i] = parsed;
@@ -111,7 +115,11 @@ export function isExpiry(text: string): boolean {
   const known = expiryMemo.get(text);
   if (known !== undefined) return !Number.isNaN(known);
   let ms = NaN;
-  try { ms = parseExpiry(text).getTime(); } catch { /* not an expiry: remembered as NaN */ }
+  try {
+    ms = parseExpiry(text).getTime();
+  } catch {
+    /* not an expiry: remembered as NaN */
+  }
   return !Number.isNaN(remember(expiryMemo, text, ms));
 }
 

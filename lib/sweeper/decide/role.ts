@@ -4,7 +4,13 @@
  * records a sweep must read, and the role's plan with its checkpoint first.
  */
 import {
-  AgentSpec, canonicalPolicyJson, DEFAULT_MAX_GRANT_DURATION_SECONDS, GrantMemory, GrantTag, grantTagKey, LedgerRoleState,
+  AgentSpec,
+  canonicalPolicyJson,
+  DEFAULT_MAX_GRANT_DURATION_SECONDS,
+  GrantMemory,
+  GrantTag,
+  grantTagKey,
+  LedgerRoleState,
 } from '../../contract';
 import { checkpointStep } from '../checkpoint';
 import { sha256 } from '../../contract';
@@ -16,15 +22,16 @@ import { attachmentOf, boundingAction, documentHash, parseDocument, removalActio
 import { driftSteps } from './drift';
 import { governanceTagSteps } from './governance-tags';
 import { grantSteps } from './grant-expiry';
-import {
-  expiryMs, formatMs, grantTagsOf, isDoubleTagged, isFirstKeyOf, laterOf, MS, parsedTagAt, RoleGrantTags, tagIndexOf,
-} from './memo';
+import { expiryMs, formatMs, grantTagsOf, isDoubleTagged, isFirstKeyOf, laterOf, MS, parsedTagAt, RoleGrantTags, tagIndexOf } from './memo';
 import { DecideOptions, RoleContext } from './role-context';
 import { isBaseline, SpecGrant, specDocumentText, specExpiryOf, specGrantOf, specLookupOf } from './spec-lookup';
 
 /** The grants a sweep must read renewal records for: expired or expiring (by tag or by record), or whose tag moved later. */
 export function renewalKeysNeeded(
-  snapshot: AccountSnapshot, ledgerState: ReadonlyMap<string, LedgerRoleState>, specs: SpecIndex, clock: { readonly now: Date },
+  snapshot: AccountSnapshot,
+  ledgerState: ReadonlyMap<string, LedgerRoleState>,
+  specs: SpecIndex,
+  clock: { readonly now: Date },
   options: DecideOptions,
 ): string[] {
   const horizon = formatMs(clock.now.getTime() + options.warningWindowSeconds * MS);
@@ -50,7 +57,12 @@ export function renewalKeysNeeded(
 
 /** Decides one role. Pure. */
 export function decideRole(
-  role: GovernedRole, state: LedgerRoleState, lookup: SpecLookup, renewals: RenewalIndex, now: Date, options: DecideOptions,
+  role: GovernedRole,
+  state: LedgerRoleState,
+  lookup: SpecLookup,
+  renewals: RenewalIndex,
+  now: Date,
+  options: DecideOptions,
 ): RolePlan {
   const steps: PlanStep[] = [];
   const nowMs = now.getTime();
@@ -65,9 +77,11 @@ export function decideRole(
   if (lookup.error) {
     if (state.specError !== lookup.error.code) {
       steps.push({
-        roleName, actions: [],
+        roleName,
+        actions: [],
         record: {
-          decision: 'error', errorCode: lookup.error.code,
+          decision: 'error',
+          errorCode: lookup.error.code,
           message: `${lookup.error.message}; drift and baseline checks skipped for this role`,
         },
         memory: { specError: lookup.error.code },
@@ -97,14 +111,24 @@ export function decideRole(
       ? { ...mem, status: 'cleaned' }
       : parsed
         ? {
-          expiresAt: parsed.expiresAt, requestedBy: parsed.requestedBy, ticket: parsed.ticket, status: 'cleaned', origin: 'grant',
-          firstSeenAt: nowText,
-        }
+            expiresAt: parsed.expiresAt,
+            requestedBy: parsed.requestedBy,
+            ticket: parsed.ticket,
+            status: 'cleaned',
+            origin: 'grant',
+            firstSeenAt: nowText,
+          }
         : undefined;
     steps.push({
-      roleName, grant, actions: [{ type: 'untag', key: grantTagKey(grant) }],
+      roleName,
+      grant,
+      actions: [{ type: 'untag', key: grantTagKey(grant) }],
       record: {
-        decision: 'cleaned', grant, expiresAt: parsed?.expiresAt, requestedBy: parsed?.requestedBy, ticket: parsed?.ticket,
+        decision: 'cleaned',
+        grant,
+        expiresAt: parsed?.expiresAt,
+        requestedBy: parsed?.requestedBy,
+        ticket: parsed?.ticket,
         message: `grant tag of ${grant} removed: its policy is no longer on the role`,
       },
       memory: memory ? { grants: { [grant]: memory } } : undefined,
@@ -112,12 +136,30 @@ export function decideRole(
   }
 
   const r: RoleContext = {
-    roleName, state, spec, owner, renewals, options, nowMs, nowText, driftUntil, horizonMs, tags, steps,
+    roleName,
+    state,
+    spec,
+    owner,
+    renewals,
+    options,
+    nowMs,
+    nowText,
+    driftUntil,
+    horizonMs,
+    tags,
+    steps,
   };
   for (const p of role.policies) decidePolicy(r, p);
 
   // A due freeze checkpoint comes first: it holds the role as read, before this sweep's changes.
-  const checkpoint = checkpointStep(role, state, lookup, now, options.checkpointIntervalSeconds, steps.some(s => s.record));
+  const checkpoint = checkpointStep(
+    role,
+    state,
+    lookup,
+    now,
+    options.checkpointIntervalSeconds,
+    steps.some(s => s.record),
+  );
   if (checkpoint) steps.unshift(checkpoint);
 
   // A spec error that is gone is cleared with the role's next record.
@@ -153,9 +195,13 @@ function decidePolicy(r: RoleContext, p: RolePolicy): void {
         const h = sha256(actualCanon);
         if (state.baselineFlags?.[grant] !== h) {
           steps.push({
-            roleName, grant, actions: [],
+            roleName,
+            grant,
+            actions: [],
             record: {
-              decision: 'baseline-mismatch', grant, policy: attachmentOf(p),
+              decision: 'baseline-mismatch',
+              grant,
+              policy: attachmentOf(p),
               message: `baseline policy ${grant} no longer matches the approved spec; left in place for review`,
             },
             memory: { baselineFlags: { [grant]: h } },
@@ -177,19 +223,31 @@ function decidePolicy(r: RoleContext, p: RolePolicy): void {
 
   // A tagged grant (or a known grant whose tag was removed).
   // The document hash is only needed to match or write a revocation: most grants never pay for it.
-  if (mem && mem.status === 'revoked' && parsedTag && mem.expiresAt === parsedTag.expiresAt
-    && mem.revokedDocumentHash === documentHash(p)) {
+  if (
+    mem &&
+    mem.status === 'revoked' &&
+    parsedTag &&
+    mem.expiresAt === parsedTag.expiresAt &&
+    mem.revokedDocumentHash === documentHash(p)
+  ) {
     // Revocation recorded, IAM not finished (interrupted or concurrent sweep): finish without a new record.
     steps.push({ roleName, grant, actions: removalActions(p, true) });
     return;
   }
-  const requestedBy = parsedTag?.requestedBy ?? (mem?.requestedBy ?? specGrant?.requestedBy ?? 'unknown');
-  const ticket = parsedTag?.ticket ?? (mem?.ticket ?? specGrant?.ticket ?? 'none');
+  const requestedBy = parsedTag?.requestedBy ?? mem?.requestedBy ?? specGrant?.requestedBy ?? 'unknown';
+  const ticket = parsedTag?.ticket ?? mem?.ticket ?? specGrant?.ticket ?? 'none';
   const recorded = laterOf(mem?.expiresAt, specExpiryOf(specGrant, mem));
   const firstSeen = !mem || mem.status !== 'active';
   // The common case: a known grant whose tag says what the ledger says, not yet inside the warning window. Nothing to do.
-  if (!firstSeen && parsedTag !== undefined && parsedTag.expiresAt === recorded && expiryMs(recorded) > horizonMs && horizonMs >= nowMs
-    && boundingAction(p, recorded, mem.origin) === undefined) return;
+  if (
+    !firstSeen &&
+    parsedTag !== undefined &&
+    parsedTag.expiresAt === recorded &&
+    expiryMs(recorded) > horizonMs &&
+    horizonMs >= nowMs &&
+    boundingAction(p, recorded, mem.origin) === undefined
+  )
+    return;
   grantSteps(r, p, tagValue, parsedTag, mem, requestedBy, ticket, recorded, firstSeen);
 }
 
@@ -202,8 +260,13 @@ export interface GrantTagReading {
 }
 
 function readGrantTag(
-  tags: RoleGrantTags, tagIndex: number, grant: string, mem: GrantMemory | undefined, specGrant: SpecGrant | undefined,
-  spec: AgentSpec | undefined, nowMs: number,
+  tags: RoleGrantTags,
+  tagIndex: number,
+  grant: string,
+  mem: GrantMemory | undefined,
+  specGrant: SpecGrant | undefined,
+  spec: AgentSpec | undefined,
+  nowMs: number,
 ): GrantTagReading {
   if (tagIndex < 0) return {};
   const tagValue = tags.pairs[2 * tagIndex + 1];
@@ -214,8 +277,10 @@ function readGrantTag(
   }
   if (typeof parsed === 'string') return { tagValue, malformed: parsed };
   const maxSeconds = spec?.maxGrantDurationSeconds ?? DEFAULT_MAX_GRANT_DURATION_SECONDS;
-  if (laterOf(mem?.status === 'active' ? mem.expiresAt : undefined, specExpiryOf(specGrant, mem)) === undefined
-    && expiryMs(parsed.expiresAt) - nowMs > maxSeconds * MS) {
+  if (
+    laterOf(mem?.status === 'active' ? mem.expiresAt : undefined, specExpiryOf(specGrant, mem)) === undefined &&
+    expiryMs(parsed.expiresAt) - nowMs > maxSeconds * MS
+  ) {
     // First seen with an expiry no request could have given it: not a grant, drift.
     return { tagValue, malformed: `expiry ${parsed.expiresAt} is more than the maximum grant duration (${maxSeconds}s) from now` };
   }
@@ -228,7 +293,11 @@ function readGrantTag(
  * approved spec recorded for it.
  */
 export function grantTagReading(
-  role: GovernedRole, grant: string, state: LedgerRoleState, lookup: SpecLookup, now: Date,
+  role: GovernedRole,
+  grant: string,
+  state: LedgerRoleState,
+  lookup: SpecLookup,
+  now: Date,
 ): GrantTagReading & { readonly recorded?: string; readonly memory?: GrantMemory } {
   const tags = grantTagsOf(role.tags);
   const mem = state.grants[grant];
