@@ -250,6 +250,8 @@ export class GovernedOrganization extends Construct {
   /** The StackSet that deploys the member template. */
   public readonly stackSet: cloudformation.CfnStackSet;
   /** The member template (CloudFormation JSON) every account receives. */
+  // jsii maps `{ [key: string]: any }` to a map of objects in every language; `unknown` has no jsii form.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   public readonly memberTemplate: { [key: string]: any };
   /** Objects every region's asset bucket must hold (the sweeper's code). */
   public readonly assetObjects: MemberAssetObject[];
@@ -409,7 +411,7 @@ function propProblems(props: GovernedOrganizationProps, stack: Stack): string[] 
 function synthesizeMemberTemplate(
   props: GovernedOrganizationProps,
   arns: { centralBusArn: string; orgViewRoleArn: string },
-): { template: { [key: string]: any }; assetObjects: MemberAssetObject[] } {
+): { template: GovernedOrganization['memberTemplate']; assetObjects: MemberAssetObject[] } {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'permission-decay-member-'));
   try {
     const app = new App({ outdir, analyticsReporting: false });

