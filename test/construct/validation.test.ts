@@ -206,7 +206,8 @@ describe('checks at synth', () => {
     const agent = newAgent(stack);
     for (let i = 0; i < 40; i++) agent.temporaryGrant(`g${i}`, grantOptions({ statements: [readStatement()] }));
     for (let i = 0; i < 10; i++) Tags.of(stack).add(`cost-center-${i}`, 'x');
-    expect(() => Template.fromStack(stack)).toThrow(/'billing-bot': the role would carry 53 tags .* IAM allows 50: remove grants or tags/);
+    // 4 governance tags (managed-by, agent, owner, spec-digest) + 40 grant tags + 10 stack tags.
+    expect(() => Template.fromStack(stack)).toThrow(/'billing-bot': the role would carry 54 tags .* IAM allows 50: remove grants or tags/);
   });
 
   test('more inline policy text than IAM allows on a role', () => {
