@@ -37,8 +37,11 @@ describe('GovernedOrganization', () => {
     );
     // Nothing in the member template refers to the management account's bootstrap bucket or assets.
     expect(JSON.stringify(body)).not.toContain('cdk-hnb659fds');
-    expect(org.assetObjects).toHaveLength(1);
-    expect(org.assetObjects[0].objectKey).toMatch(/^permission-decay\/[0-9a-f]{64}\.zip$/);
+    // One code object per function of the member template (the sweeper and the activity recorder), each named by one.
+    const functionKeys = Object.values(member.findResources('AWS::Lambda::Function')).map(f => f.Properties.Code.S3Key);
+    expect(functionKeys).toHaveLength(2);
+    expect(org.assetObjects.map(a => a.objectKey).sort()).toEqual([...new Set(functionKeys)].sort());
+    for (const asset of org.assetObjects) expect(asset.objectKey).toMatch(/^permission-decay\/[0-9a-f]{64}\.zip$/);
   });
 
   test('the StackSet waits for the org-view role and the central bus it names', () => {
