@@ -12,6 +12,7 @@ import { CommandHelp, commandHelp, globalHelp, packageVersion } from './help';
 import { history } from './history-command';
 import { report } from './report-command';
 import { requestFromDenial, requests } from './requests-command';
+import { activity } from './activity-command';
 import { historyInAccount, statusOrg } from './org-commands';
 import { ledgerInit, status, sweep } from './sweep-commands';
 
@@ -113,6 +114,20 @@ const COMMANDS: Record<string, Command> = {
     options: { role: ROLE },
     examples: ['permission-decay requests', 'permission-decay requests --role support-bot --json'],
     run: requests,
+  },
+  activity: {
+    summary: 'what a role used (recorded activity), with the baseline policy or grant that allowed each action then',
+    options: {
+      role: ROLE,
+      since: { type: 'string', value: 'T', description: 'from this instant (default: six months before --until)' },
+      until: { type: 'string', value: 'T', description: 'up to this instant (default: now)' },
+      writes: { type: 'boolean', description: 'only writes (Write, Permissions management, Tagging)' },
+    },
+    examples: [
+      'permission-decay activity --role support-bot',
+      'permission-decay activity --role support-bot --since 2026-06-01T00:00:00Z --until 2026-12-01T00:00:00Z --writes --json',
+    ],
+    run: activity,
   },
   renew: {
     summary: "seal a renewal of someone else's grant; you (the STS caller) are the approver",
