@@ -88,7 +88,7 @@ type PeopleGrant = 'grantRequest' | 'grantApprove' | 'grantRead';
 const PEOPLE: readonly { readonly identity: string; readonly grant: PeopleGrant; readonly commands: readonly string[] }[] = [
   { identity: 'requester', grant: 'grantRequest', commands: ['request', 'restore', 'requests'] },
   { identity: 'approver', grant: 'grantApprove', commands: ['renew'] },
-  { identity: 'reader', grant: 'grantRead', commands: ['status', 'history'] },
+  { identity: 'reader', grant: 'grantRead', commands: ['status', 'history', 'activity'] },
 ];
 
 interface Synthesized {
@@ -401,6 +401,7 @@ beforeAll(async () => {
   await cli('requester', ['restore', '--role', 'p-revoke', '--grant', 'old'], NOW);
   await cli('reader', ['status', '--json', '--now', NOW]);
   await cli('reader', ['history', '--role', 'p-revoke', '--verify', '--at', EXPIRED]);
+  await cli('reader', ['activity', '--role', 'p-request', '--since', '2029-07-01T00:00:00Z', '--until', NOW, '--json']);
   calls = recorder.calls();
 }, 180_000);
 
