@@ -57,7 +57,7 @@ async function readSpec(ctx: CommandContext, role: GovernedRole): Promise<AgentS
   return lookup.spec;
 }
 
-async function governedRole(ctx: CommandContext): Promise<GovernedRole> {
+export async function governedRole(ctx: CommandContext): Promise<GovernedRole> {
   const name = await ctx.role();
   const role = await readRole(ctx.clients.iam, name);
   if (!role) throw new UsageError(`role ${name} is not governed (no governance:managed-by tag)`, 'NO_SUCH_ROLE');
@@ -122,17 +122,34 @@ export async function request(ctx: CommandContext): Promise<number> {
   const grant = grantFlag ?? (policyArn ? policyNameOfArn(policyArn) : f.req('grant', 'grant name'));
   if (policyArn && grant !== policyNameOfArn(policyArn))
     throw new UsageError(`--grant ${grant} must be the managed policy's name (${policyNameOfArn(policyArn)})`);
+  const until = ctx.instant('until', 'instant');
+  const ticket = f.req('ticket', 'ticket');
+  const reason = f.req('reason', 'text');
+  const doc = policyFile ? readPolicyFile(policyFile) : undefined;
+  return requestGrant(ctx, await governedRole(ctx), { grant, doc, policyArn, until, ticket, reason });
+}
+
+/** What a request puts on a role: an inline document or a managed policy, until when, and why. */
+export interface GrantRequest {
+  readonly grant: string;
+  readonly doc?: PolicyDocumentJson;
+  readonly policyArn?: string;
+  readonly until: string;
+  readonly ticket: string;
+  readonly reason: string;
+  /** Further fields written on the request's pointer (e.g. the access request it answers). */
+  readonly pointerExtra?: Record<string, unknown>;
+}
+
+/** The request path every way of asking goes through: checks against the spec, the sealed intent, the IAM change. */
+export async function requestGrant(ctx: CommandContext, role: GovernedRole, r: GrantRequest): Promise<number> {
+  const { grant, doc, policyArn, until, ticket, reason } = r;
   if (!GRANT_NAME_CHARS.test(grant) || grant.length > GRANT_NAME_MAX_LENGTH) {
     throw new UsageError(
       `grant name "${grant}" must be 1..${GRANT_NAME_MAX_LENGTH} characters of letters, digits and _ . + = @ -`,
       'BAD_GRANT_NAME',
     );
   }
-  const until = ctx.instant('until', 'instant');
-  const ticket = f.req('ticket', 'ticket');
-  const reason = f.req('reason', 'text');
-  const doc = policyFile ? readPolicyFile(policyFile) : undefined;
-  const role = await governedRole(ctx);
   const spec = await readSpec(ctx, role);
   const now = ctx.clock();
   checkUntil(until, now, spec);
@@ -164,7 +181,7 @@ export async function request(ctx: CommandContext): Promise<number> {
   await applyIntentStep(applyContext(ctx, caller.arn, at), {
     roleName: role.roleName,
     intent,
-    pointer: { pk: requestPartition(role.roleName, grant), sk: `${at}#${requestId}`, extra: { reason } },
+    pointer: { pk: requestPartition(role.roleName, grant), sk: `${at}#${requestId}`, extra: { reason, ...r.pointerExtra } },
     actions: [attach, { type: 'tag', key: grantTagKey(grant), value: tagValue }],
   });
   if (ctx.json)

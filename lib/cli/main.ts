@@ -11,6 +11,8 @@ import { renew, request, restore } from './grant-commands';
 import { CommandHelp, commandHelp, globalHelp, packageVersion } from './help';
 import { history } from './history-command';
 import { report } from './report-command';
+import { requestFromDenial, requests } from './requests-command';
+import { activity } from './activity-command';
 import { historyInAccount, statusOrg } from './org-commands';
 import { ledgerInit, status, sweep } from './sweep-commands';
 
@@ -94,12 +96,38 @@ const COMMANDS: Record<string, Command> = {
       until: UNTIL,
       ticket: TICKET,
       reason: { type: 'string', value: 'TEXT', description: 'why the agent needs it' },
+      'from-denial': {
+        type: 'string',
+        value: 'ID',
+        description: 'grant exactly the refused action on the refused resource of this access request (see requests)',
+      },
     },
     examples: [
       'permission-decay request --role support-bot --grant read-tickets --policy-file read-tickets.json ' +
         '--until 2026-12-31T00:00:00Z --ticket OPS-42 --reason "backfill"',
+      'permission-decay request --from-denial 3f2a9c0d1b4e5f67 --until 2026-12-31T00:00:00Z --ticket OPS-44 --reason "export"',
     ],
-    run: request,
+    run: ctx => (ctx.flags.opt('from-denial') !== undefined ? requestFromDenial(ctx) : request(ctx)),
+  },
+  requests: {
+    summary: 'access governed roles were refused (recorded by the activity recorder), to review or grant',
+    options: { role: ROLE },
+    examples: ['permission-decay requests', 'permission-decay requests --role support-bot --json'],
+    run: requests,
+  },
+  activity: {
+    summary: 'what a role used (recorded activity), with the baseline policy or grant that allowed each action then',
+    options: {
+      role: ROLE,
+      since: { type: 'string', value: 'T', description: 'from this instant (default: six months before --until)' },
+      until: { type: 'string', value: 'T', description: 'up to this instant (default: now)' },
+      writes: { type: 'boolean', description: 'only writes (Write, Permissions management, Tagging)' },
+    },
+    examples: [
+      'permission-decay activity --role support-bot',
+      'permission-decay activity --role support-bot --since 2026-06-01T00:00:00Z --until 2026-12-01T00:00:00Z --writes --json',
+    ],
+    run: activity,
   },
   renew: {
     summary: "seal a renewal of someone else's grant; you (the STS caller) are the approver",

@@ -18,7 +18,7 @@ async function run(args: string[]) {
 }
 
 // The oracle for the command list is the README's and the old usage's list, not the registry itself.
-const EXPECTED_COMMANDS = ['ledger init', 'sweep', 'status', 'request', 'renew', 'restore', 'history', 'report'];
+const EXPECTED_COMMANDS = ['ledger init', 'sweep', 'status', 'request', 'renew', 'restore', 'history', 'report', 'requests', 'activity'];
 
 test('the registry has every documented command', () => {
   expect(Object.keys(commandHelps())).toEqual(expect.arrayContaining(EXPECTED_COMMANDS));

@@ -43,6 +43,16 @@ import { PermissionSweeper } from '../../lib/permission-sweeper';
 import { main } from '../../lib/cli/main';
 import { createLedgerTable } from '../../lib/sweeper/ledger';
 import { RECORDER_SID } from '../../lib/private/activity-recorder';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  ACCESS_REQUEST_PARTITION,
+  AccessRequestItem,
+  ACTIVITY_WRITE_PARTITIONS,
+  activityPartition,
+  findingId,
+  findingSortKey,
+  resourceDigest,
+} from '../../lib/contract/activity';
 import { assumeRole, deniedPutItem, describeTable, s3Object } from '../activity/cloudtrail-events';
 import { atInstant } from '../support/clock';
 import { createGovernedRole, createIdentity, Credentials, doc, memoryIo, testClients } from '../support/governed-fixtures';
@@ -76,9 +86,9 @@ type PeopleGrant = 'grantRequest' | 'grantApprove' | 'grantRead';
  * the rights to. Adding an identity is one entry here.
  */
 const PEOPLE: readonly { readonly identity: string; readonly grant: PeopleGrant; readonly commands: readonly string[] }[] = [
-  { identity: 'requester', grant: 'grantRequest', commands: ['request', 'restore'] },
+  { identity: 'requester', grant: 'grantRequest', commands: ['request', 'restore', 'requests'] },
   { identity: 'approver', grant: 'grantApprove', commands: ['renew'] },
-  { identity: 'reader', grant: 'grantRead', commands: ['status', 'history'] },
+  { identity: 'reader', grant: 'grantRead', commands: ['status', 'history', 'activity'] },
 ];
 
 interface Synthesized {
@@ -348,6 +358,35 @@ beforeAll(async () => {
     ],
     JAN_8,
   );
+  // An access request as the recorder writes it (written here directly: the recorder's own calls are judged below).
+  const denied = {
+    roleName: 'agent-p-request',
+    action: 'dynamodb:PutItem',
+    resource: 'arn:aws:dynamodb:us-east-1:123456789012:table/orders',
+  };
+  const deniedId = findingId(denied.roleName, denied.action, resourceDigest(denied.resource), '2030-01-07');
+  const accessRequest: AccessRequestItem = {
+    pk: ACCESS_REQUEST_PARTITION,
+    sk: findingSortKey(denied.roleName, '2030-01-07', deniedId),
+    id: deniedId,
+    ...denied,
+    day: '2030-01-07',
+    access: 'write',
+    errorCode: 'AccessDenied',
+    firstSeenAt: '2030-01-07T10:00:00Z',
+    lastSeenAt: '2030-01-07T10:00:00Z',
+    count: 1,
+    attributions: [],
+    contributions: [],
+    notified: true,
+  };
+  await direct.ddb.send(new PutCommand({ TableName: ledgerTable, Item: accessRequest }));
+  await cli('requester', ['requests', '--role', 'p-request', '--json']);
+  await cli(
+    'requester',
+    ['request', '--from-denial', deniedId, '--until', '2030-01-12T00:00:00Z', '--ticket', 'T-10', '--reason', 'orders export'],
+    JAN_8,
+  );
   for (const grant of ['ren', 'p-renew-mp']) {
     await cli('approver', ['renew', '--role', 'p-renew', '--grant', grant, '--until', '2030-01-15T00:00:00Z', '--ticket', 'T-9'], JAN_8);
   }
@@ -362,6 +401,7 @@ beforeAll(async () => {
   await cli('requester', ['restore', '--role', 'p-revoke', '--grant', 'old'], NOW);
   await cli('reader', ['status', '--json', '--now', NOW]);
   await cli('reader', ['history', '--role', 'p-revoke', '--verify', '--at', EXPIRED]);
+  await cli('reader', ['activity', '--role', 'p-request', '--since', '2029-07-01T00:00:00Z', '--until', NOW, '--json']);
   calls = recorder.calls();
 }, 180_000);
 
@@ -557,6 +597,35 @@ describe('attacks: the calls made, replayed by the wrong identity, are refused',
       );
       expect([person.identity, report.allowed]).toEqual([person.identity, []]);
     }
+  });
+
+  test('a requester reads access requests but writes no activity item (attack), while their own seal is allowed (control)', async () => {
+    const requester = personIdentity('requester', [keys.requester.accessKeyId]);
+    const table = synth.sweeperEnv[SWEEPER_ENV.ledgerTable];
+    const tableArn = `arn:aws:dynamodb:us-east-1:123456789012:table/${table}`;
+    const decide = (action: string, leadingKeys: string[]) =>
+      simulate({
+        identityPolicies: requester.identityPolicies,
+        principal: requester.principal,
+        action,
+        resource: tableArn,
+        context: { 'aws:userid': userIds.requester, 'dynamodb:LeadingKeys': leadingKeys },
+      });
+    // The reads requests and request --from-denial made were judged above; here the partition named explicitly.
+    const reads = calls.filter(c => c.accessKeyId === keys.requester.accessKeyId && partitionOf(c) === ACCESS_REQUEST_PARTITION);
+    expect(reads.map(c => c.action)).toContain('Query');
+    expect(await decide('dynamodb:Query', [ACCESS_REQUEST_PARTITION])).toBe('Allowed');
+    const activityKeys = [
+      ACCESS_REQUEST_PARTITION,
+      activityPartition('agent-p-request'),
+      ...ACTIVITY_WRITE_PARTITIONS.filter(p => !p.endsWith('*')),
+      'ACTIVITY-SEEN#agent-p-request',
+      'ACTIVITY-SESSION#ASIAANY',
+    ];
+    for (const action of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem']) {
+      for (const pk of activityKeys) expect([action, pk, await decide(action, [pk])]).toEqual([action, pk, 'ImplicitlyDenied']);
+    }
+    expect(await decide('dynamodb:PutItem', [sealPartition(userIds.requester)])).toBe('Allowed');
   });
 
   test("a person's seal written under another person's aws:userid is refused; under their own it is allowed (control)", async () => {
