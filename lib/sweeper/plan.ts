@@ -4,7 +4,7 @@
  * step writes its record (with a STATE patch) first, then makes its IAM
  * changes, so nothing is removed before it is written down.
  */
-import { CheckpointBody, Decision, GrantMemory, LedgerRoleState, PolicyAttachment, SealedIntent } from '../contract';
+import { GrantMemory, LedgerRecord, LedgerRoleState, SealedIntent } from '../contract';
 
 /** One IAM change. Every action is idempotent when applied again. */
 export type IamAction =
@@ -28,20 +28,11 @@ export interface StatePatch {
   readonly foreignMarker?: string;
 }
 
-/** The record a step writes (the ledger adds role, time, run, actor and chain fields). */
-export interface PlannedRecord {
-  readonly decision: Decision;
-  readonly grant?: string;
-  readonly expiresAt?: string;
-  readonly requestedBy?: string;
-  readonly ticket?: string;
-  readonly policy?: PolicyAttachment;
-  readonly message: string;
-  readonly errorCode?: string;
-  readonly checkpoint?: CheckpointBody;
-  /** The governance tags as found (foreign markers, governance tag tampering). */
-  readonly governanceTags?: { readonly [key: string]: string };
-}
+/** The record a step writes: the decision's own fields (the ledger adds role, time, run, actor and chain fields). */
+export type PlannedRecord = Pick<
+  LedgerRecord,
+  'decision' | 'grant' | 'expiresAt' | 'requestedBy' | 'ticket' | 'policy' | 'message' | 'errorCode' | 'checkpoint' | 'governanceTags'
+>;
 
 /**
  * One step of a role's plan: write the record (with the STATE patch), then
